@@ -1,0 +1,124 @@
+"""Input and Dense: where data enters and the fully connected layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.engine.initializers import INITIALIZERS, fans, initialize
+from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.errors import ShapeError
+
+
+@register
+class Input(Layer):
+    """Where samples enter the network.
+
+    ``shape`` is optional: by default the input takes the per-sample shape of the data
+    (``(F,)`` for a table of F prepared features, ``(28, 28)`` for IDX images).
+    """
+
+    type_name = "Input"
+    category = "Input/Output"
+    summary = "x — the prepared features of one sample enter here"
+    n_inputs = 0
+    settings = (Setting("shape", "shape", None, help="per-sample shape; empty = from the data"),)
+
+    def describe(self) -> str:
+        shape = self.config["shape"]
+        return "Input" if not shape else "Input " + "x".join(map(str, shape))
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        # The network passes the data's shape as the single "input shape" of its Input node.
+        data_shape = tuple(input_shapes[0]) if input_shapes else None
+        declared = tuple(self.config["shape"]) if self.config["shape"] else None
+        if declared and data_shape and declared != data_shape:
+            raise ShapeError(
+                f"declares shape {_fmt(declared)} but the data has {_fmt(data_shape)}", self.where
+            )
+        shape = declared or data_shape
+        if shape is None:
+            raise ShapeError("shape unknown: load data or set the input shape", self.where)
+        return shape
+
+    def _forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        return inputs[0]
+
+    def _backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return [grad]
+
+
+@register
+class Dense(Layer):
+    """Fully connected layer: ``y = x @ W + b``.
+
+    Input ``(N, F)``, output ``(N, units)``; ``W`` is ``(F, units)`` and ``b`` ``(units,)``.
+    """
+
+    type_name = "Dense"
+    category = "Core"
+    summary = "y = x·W + b — every output unit sees every input (fully connected)"
+    settings = (
+        Setting("units", "int", 16, minimum=1, maximum=1_000_000, help="number of output units"),
+        Setting("use_bias", "bool", True, help="add a learned bias b"),
+        Setting("kernel_initializer", "choice", "glorot_uniform", choices=INITIALIZERS),
+        Setting("bias_initializer", "choice", "zeros", choices=INITIALIZERS),
+    )
+
+    def __init__(self, name: str, **config):
+        super().__init__(name, **config)
+        self._buf = Buffers()
+        #: Set by the network when no input gradient is needed (the layer reads the Input).
+        self.skip_input_grad = False
+
+    def describe(self) -> str:
+        return f"Dense {self.config['units']}"
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        (shape,) = input_shapes
+        if len(shape) != 1:
+            raise ShapeError(
+                f"needs a flat input (features,) but gets {_fmt(shape)}: add a Flatten layer "
+                "before it",
+                self.where,
+            )
+        return (self.config["units"],)
+
+    def param_shapes(self, input_shapes: list[Shape]) -> dict[str, Shape]:
+        (shape,) = input_shapes
+        units = self.config["units"]
+        out = {"W": (shape[-1], units)}
+        if self.config["use_bias"]:
+            out["b"] = (units,)
+        return out
+
+    def init_params(self, input_shapes: list[Shape], rng: np.random.Generator) -> None:
+        W = self.params["W"]
+        fi, fo = fans(W.shape)
+        initialize(W, self.config["kernel_initializer"], rng, fi, fo)
+        if "b" in self.params:
+            initialize(self.params["b"], self.config["bias_initializer"], rng, fi, fo)
+
+    def _forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        x = inputs[0]
+        out = self._buf.get("y", (x.shape[0], self.config["units"]), self.dtype)
+        np.matmul(x, self.params["W"], out=out)
+        if "b" in self.params:
+            out += self.params["b"]
+        if training:
+            self._x = x
+        return out
+
+    def _backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        x = self._x
+        np.matmul(x.T, grad, out=self.grads["W"])
+        if "b" in self.grads:
+            np.sum(grad, axis=0, out=self.grads["b"])
+        if self.skip_input_grad:
+            return [None]
+        dx = self._buf.get("dx", x.shape, self.dtype)
+        np.matmul(grad, self.params["W"].T, out=dx)
+        return [dx]
+
+
+def _fmt(shape: Shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"

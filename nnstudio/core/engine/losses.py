@@ -1,0 +1,161 @@
+"""Losses: mean values over the batch and their gradients with respect to the prediction.
+
+Targets: ``cross_entropy`` takes class indices ``(N,)`` (int) or one-hot/soft labels
+``(N, K)``; ``binary_cross_entropy`` takes ``(N, 1)`` or ``(N, K)`` in [0, 1]; ``mse`` and
+``mae`` take ``(N, K)`` like the prediction.
+
+When the network ends in Softmax (cross-entropy) or Sigmoid (binary cross-entropy) the
+trainer *fuses* the activation with the loss: the loss is computed from the logits ``z`` with
+a log-sum-exp, and the gradient with respect to ``z`` is simply ``(p − y) / N``. That is both
+stable (no ``log(0)``) and cheaper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.engine.layer import Buffers
+from nnstudio.core.errors import ConfigError
+
+LOSSES = ("mse", "mae", "binary_cross_entropy", "cross_entropy")
+_EPS = 1e-7
+
+
+class Loss:
+    """A loss. ``value`` returns a Python float; ``grad`` returns ``d value / d pred``."""
+
+    name = ""
+    #: The activation this loss fuses with when it ends the network.
+    fuses_with: str | None = None
+
+    def __init__(self) -> None:
+        self._buf = Buffers()
+
+    def value(self, pred: np.ndarray, y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def grad(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fused_value(self, logits: np.ndarray, y: np.ndarray) -> float:
+        """The loss computed from the logits before the fused activation."""
+        raise NotImplementedError
+
+    def fused_grad(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``d loss / d logits`` given the activation's output ``pred``: ``(pred − y) / N``."""
+        g = self._buf.get("fg", pred.shape, pred.dtype)
+        if y.ndim == 1:  # class indices
+            np.copyto(g, pred)
+            g[np.arange(len(y)), y] -= 1.0
+        else:
+            np.subtract(pred, y, out=g)
+        g *= 1.0 / pred.shape[0]
+        return g
+
+
+class MeanSquaredError(Loss):
+    """``mean((pred − y)²)`` over every element."""
+
+    name = "mse"
+
+    def value(self, pred, y):
+        d = pred - y
+        return float(np.mean(d * d))
+
+    def grad(self, pred, y):
+        g = self._buf.get("g", pred.shape, pred.dtype)
+        np.subtract(pred, y, out=g)
+        g *= 2.0 / pred.size
+        return g
+
+
+class MeanAbsoluteError(Loss):
+    """``mean(|pred − y|)`` over every element (gradient 0 where they are equal)."""
+
+    name = "mae"
+
+    def value(self, pred, y):
+        return float(np.mean(np.abs(pred - y)))
+
+    def grad(self, pred, y):
+        g = self._buf.get("g", pred.shape, pred.dtype)
+        np.subtract(pred, y, out=g)
+        np.sign(g, out=g)
+        g *= 1.0 / pred.size
+        return g
+
+
+class BinaryCrossEntropy(Loss):
+    """``−mean(y·log p + (1 − y)·log(1 − p))`` over every element."""
+
+    name = "binary_cross_entropy"
+    fuses_with = "Sigmoid"
+
+    def value(self, pred, y):
+        p = np.clip(pred, _EPS, 1 - _EPS)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+    def grad(self, pred, y):
+        p = np.clip(pred, _EPS, 1 - _EPS)
+        return ((p - y) / (p * (1 - p)) / pred.size).astype(pred.dtype, copy=False)
+
+    def fused_value(self, logits, y):
+        z = logits
+        # log(1 + e^−|z|) + max(z, 0) − z·y: stable for any z.
+        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+    def fused_grad(self, pred, y):
+        g = self._buf.get("fg", pred.shape, pred.dtype)
+        np.subtract(pred, y, out=g)
+        g *= 1.0 / pred.size
+        return g
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy ``−mean_n Σ_k y_nk·log p_nk`` (class indices or one-hot)."""
+
+    name = "cross_entropy"
+    fuses_with = "Softmax"
+
+    def value(self, pred, y):
+        n = pred.shape[0]
+        if y.ndim == 1:
+            return float(-np.mean(np.log(np.clip(pred[np.arange(n), y], _EPS, None))))
+        return float(-np.sum(y * np.log(np.clip(pred, _EPS, None))) / n)
+
+    def grad(self, pred, y):
+        n = pred.shape[0]
+        g = self._buf.get("g", pred.shape, pred.dtype)
+        g.fill(0.0)
+        if y.ndim == 1:
+            rows = np.arange(n)
+            g[rows, y] = -1.0 / (np.clip(pred[rows, y], _EPS, None) * n)
+        else:
+            np.divide(-y, np.clip(pred, _EPS, None) * n, out=g)
+        return g
+
+    def fused_value(self, logits, y):
+        n = logits.shape[0]
+        m = logits.max(axis=-1, keepdims=True)
+        lse = (np.log(np.exp(logits - m).sum(axis=-1, keepdims=True)) + m)[:, 0]
+        if y.ndim == 1:
+            return float(np.mean(lse - logits[np.arange(n), y]))
+        return float(np.sum(y * (lse[:, None] - logits)) / n)
+
+
+def get_loss(name: str) -> Loss:
+    """A loss by its project-file name (``mse``, ``mae``, ``binary_cross_entropy``,
+    ``cross_entropy``; ``categorical_cross_entropy`` is accepted too)."""
+    table = {
+        "mse": MeanSquaredError,
+        "mean_squared_error": MeanSquaredError,
+        "mae": MeanAbsoluteError,
+        "mean_absolute_error": MeanAbsoluteError,
+        "binary_cross_entropy": BinaryCrossEntropy,
+        "cross_entropy": CrossEntropy,
+        "categorical_cross_entropy": CrossEntropy,
+    }
+    try:
+        return table[name]()
+    except KeyError:
+        raise ConfigError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})") from None

@@ -1,0 +1,395 @@
+"""The network: a directed acyclic graph of layers, executed in topological order.
+
+:class:`NetworkSpec` is plain data (node ids, layer types, settings, edges); :func:`infer_shapes`
+reports every node's output shape, parameter count or error without allocating any data (the
+canvas calls it on every edit, even for half-built graphs); :class:`Network` builds the layers,
+owns one flat parameter buffer and one flat gradient buffer, and runs forward and backward.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnstudio.core.engine.layer import Buffers, Layer, Shape, layer_class
+from nnstudio.core.errors import ConfigError, GraphError, NNStudioError, ShapeError
+
+
+@dataclass
+class NodeSpec:
+    """One node: its id, layer type name and settings."""
+
+    id: str
+    type: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NetworkSpec:
+    """A network as plain data: nodes and ``(source, target)`` edges.
+
+    The order of a node's incoming edges is the order of its inputs (it matters for
+    Concatenate).
+    """
+
+    nodes: list[NodeSpec]
+    edges: list[tuple[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [{"id": n.id, "type": n.type, **n.config} for n in self.nodes],
+            "edges": [[a, b] for a, b in self.edges],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetworkSpec:
+        nodes = []
+        for n in d.get("nodes", []):
+            config = {k: v for k, v in n.items() if k not in ("id", "type", "pos")}
+            nodes.append(NodeSpec(str(n["id"]), str(n["type"]), config))
+        return cls(nodes, [(str(a), str(b)) for a, b in d.get("edges", [])])
+
+    def node(self, node_id: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def predecessors(self) -> dict[str, list[str]]:
+        preds: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for a, b in self.edges:
+            if b in preds:
+                preds[b].append(a)
+        return preds
+
+    def successors(self) -> dict[str, list[str]]:
+        succ: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for a, b in self.edges:
+            if a in succ:
+                succ[a].append(b)
+        return succ
+
+
+def topological_order(spec: NetworkSpec) -> list[str]:
+    """Node ids so that every edge goes forward; raises :class:`GraphError` on a cycle.
+
+    Ties keep the order of ``spec.nodes`` so the result (and so parameter layout and
+    initialization) is deterministic.
+    """
+    preds = spec.predecessors()
+    indeg = {k: len(v) for k, v in preds.items()}
+    succ = spec.successors()
+    ready = [n.id for n in spec.nodes if indeg[n.id] == 0]
+    order: list[str] = []
+    position = {n.id: i for i, n in enumerate(spec.nodes)}
+    while ready:
+        ready.sort(key=position.__getitem__)
+        node = ready.pop(0)
+        order.append(node)
+        for s in succ[node]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    if len(order) != len(spec.nodes):
+        stuck = [n.id for n in spec.nodes if n.id not in set(order)]
+        raise GraphError(f"the network has a cycle through {', '.join(stuck)}")
+    return order
+
+
+@dataclass
+class NodeShape:
+    """What shape inference says of one node."""
+
+    shape: Shape | None = None
+    params: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ShapeReport:
+    """Per-node results of :func:`infer_shapes` plus the errors of the graph as a whole."""
+
+    nodes: dict[str, NodeShape]
+    graph_errors: list[str]
+
+    @property
+    def total_params(self) -> int:
+        return sum(n.params for n in self.nodes.values())
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem, graph-level first, as readable sentences."""
+        return self.graph_errors + [n.error for n in self.nodes.values() if n.error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def infer_shapes(spec: NetworkSpec, input_shape: Shape | None) -> ShapeReport:
+    """Shapes and parameter counts of every node, without data; never raises.
+
+    ``input_shape`` is the per-sample data shape, or ``None`` when no data is loaded (then an
+    Input without a declared shape gets an error and its successors get no shape).
+    A node whose inputs have no shape gets ``shape=None`` and no error of its own, so the
+    canvas marks the node at fault, not all of its descendants.
+    """
+    nodes = {n.id: NodeShape() for n in spec.nodes}
+    graph_errors: list[str] = []
+    try:
+        order = topological_order(spec)
+    except GraphError as e:
+        return ShapeReport(nodes, [str(e)])
+    preds = spec.predecessors()
+    succ = spec.successors()
+    by_id = {n.id: n for n in spec.nodes}
+    inputs = [n.id for n in spec.nodes if n.type == "Input"]
+    if not inputs:
+        graph_errors.append("the network has no Input layer")
+    elif len(inputs) > 1:
+        graph_errors.append(f"the network has {len(inputs)} Input layers; it needs exactly one")
+    outputs = [n for n in order if not succ[n]]
+    if len(outputs) > 1:
+        graph_errors.append(
+            f"the network has {len(outputs)} outputs ({', '.join(outputs)}); connect them so "
+            "that exactly one layer has no outgoing connection"
+        )
+    for node_id in order:
+        ns = by_id[node_id]
+        result = nodes[node_id]
+        try:
+            layer = Layer.from_config(ns.type, ns.id, ns.config)
+        except ConfigError as e:
+            result.error = str(e)
+            continue
+        p = preds[node_id]
+        expected = layer.n_inputs
+        if expected == 0 and p:
+            result.error = f"{layer.where}: an Input takes no incoming connection"
+            continue
+        if expected == 1 and len(p) != 1:
+            result.error = (
+                f"{layer.where}: needs exactly one input (has {len(p)})"
+                if p
+                else f"{layer.where}: is not connected to an input"
+            )
+            continue
+        if expected is None and len(p) < 2:
+            result.error = f"{layer.where}: a merge needs two or more inputs (has {len(p)})"
+            continue
+        if expected == 0:
+            in_shapes = [tuple(input_shape)] if input_shape is not None else []
+        else:
+            in_shapes = [nodes[q].shape for q in p]
+            if any(s is None for s in in_shapes):
+                continue
+        try:
+            result.shape = tuple(int(v) for v in layer.output_shape(in_shapes))
+            result.params = layer.param_count(in_shapes)
+        except NNStudioError as e:
+            result.error = str(e)
+    return ShapeReport(nodes, graph_errors)
+
+
+class Network:
+    """A built network: layers, a flat parameter buffer, forward and backward.
+
+    Parameters
+    ----------
+    spec:
+        The graph. It must have exactly one Input and one output node.
+    input_shape:
+        Per-sample input shape, e.g. ``(F,)`` or ``(1, 28, 28)``.
+    dtype:
+        ``float32`` (default, fast) or ``float64`` (gradient checks).
+    seed:
+        Seeds weight initialization and dropout masks; the same seed gives bit-identical
+        weights on every machine.
+
+    Attributes
+    ----------
+    params, grads:
+        Flat 1-D buffers of every trainable scalar; decayable kernels (``W``, ``R``) come
+        first, ``n_decay`` of them, then biases and normalization parameters.
+    param_views:
+        ``{node_id: {name: view}}`` into ``params``.
+    """
+
+    def __init__(
+        self,
+        spec: NetworkSpec,
+        input_shape: Shape,
+        dtype: Any = np.float32,
+        seed: int | None = 0,
+    ):
+        self.spec = spec
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, not {self.dtype}")
+        report = infer_shapes(spec, tuple(input_shape))
+        if not report.ok:
+            raise (ShapeError if not report.graph_errors else GraphError)(
+                "; ".join(report.errors)
+            )
+        self.input_shape = tuple(input_shape)
+        self.shapes = {k: v.shape for k, v in report.nodes.items()}
+        self.order = topological_order(spec)
+        self.preds = spec.predecessors()
+        self.succ = spec.successors()
+        self.input_id = next(n.id for n in spec.nodes if n.type == "Input")
+        self.output_id = next(n for n in self.order if not self.succ[n])
+        self.output_shape = self.shapes[self.output_id]
+        self.layers: dict[str, Layer] = {}
+        for ns in spec.nodes:
+            layer = Layer.from_config(ns.type, ns.id, ns.config)
+            layer.dtype = self.dtype
+            self.layers[ns.id] = layer
+        self._allocate()
+        self._buf = Buffers()
+        self.initialize(seed)
+
+    # -- parameters ----------------------------------------------------------------------
+    def _in_shapes(self, node_id: str) -> list[Shape]:
+        if node_id == self.input_id:
+            return [self.input_shape]
+        return [self.shapes[p] for p in self.preds[node_id]]
+
+    def _allocate(self) -> None:
+        entries = []  # (decay?, node, name, shape)
+        state_entries = []
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            shapes = self._in_shapes(node_id)
+            for name, shape in layer.param_shapes(shapes).items():
+                entries.append((name not in ("W", "R"), node_id, name, tuple(shape)))
+            for name, shape in layer.state_shapes(shapes).items():
+                state_entries.append((node_id, name, tuple(shape)))
+        entries.sort(key=lambda e: e[0])  # stable: kernels first, then the rest, topological
+        total = sum(math.prod(e[3]) for e in entries)
+        self.params = np.zeros(total, self.dtype)
+        self.grads = np.zeros(total, self.dtype)
+        self.n_decay = sum(math.prod(e[3]) for e in entries if not e[0])
+        self.param_views: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+        self.param_slices: dict[str, slice] = {}
+        offset = 0
+        for _, node_id, name, shape in entries:
+            size = math.prod(shape)
+            sl = slice(offset, offset + size)
+            self.param_views[node_id][name] = self.params[sl].reshape(shape)
+            self.layers[node_id].params[name] = self.param_views[node_id][name]
+            self.layers[node_id].grads[name] = self.grads[sl].reshape(shape)
+            self.param_slices[f"{node_id}/{name}"] = sl
+            offset += size
+        state_total = sum(math.prod(e[2]) for e in state_entries)
+        self.state = np.zeros(state_total, self.dtype)
+        offset = 0
+        for node_id, name, shape in state_entries:
+            size = math.prod(shape)
+            self.layers[node_id].state[name] = self.state[offset:offset + size].reshape(shape)
+            offset += size
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            if hasattr(layer, "skip_input_grad"):
+                layer.skip_input_grad = self.preds[node_id] == [self.input_id]
+
+    def initialize(self, seed: int | None) -> None:
+        """(Re)draw every parameter from ``seed`` and reset normalization state."""
+        rng = np.random.default_rng(seed)
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            shapes = self._in_shapes(node_id)
+            layer.init_params(shapes, rng)
+            layer.init_state(shapes)
+            if hasattr(layer, "rng"):
+                layer.rng = np.random.default_rng(rng.integers(2**63))
+
+    @property
+    def n_params(self) -> int:
+        return int(self.params.size)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and state array under ``"<node id>/<name>"``."""
+        out = {}
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            for name, arr in {**layer.params, **layer.state}.items():
+                out[f"{node_id}/{name}"] = arr.copy()
+        return out
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], where: str | None = None) -> None:
+        """Copy arrays in by key; a missing key or a wrong shape is a :class:`ShapeError`."""
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            for name, arr in {**layer.params, **layer.state}.items():
+                key = f"{node_id}/{name}"
+                if key not in arrays:
+                    raise ShapeError(f"no array {key!r} for {layer.where}", where)
+                src = np.asarray(arrays[key])
+                if src.shape != arr.shape:
+                    raise ShapeError(
+                        f"array {key!r} has shape {src.shape}, {layer.where} needs {arr.shape}",
+                        where,
+                    )
+                arr[...] = src
+
+    # -- running ---------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Run the graph on a batch ``x`` of shape ``(N, *input_shape)``.
+
+        Returns ``(N, *output_shape)``. The result is a buffer reused by the next call: copy
+        it to keep it. ``self.values[node]`` holds every node's output until then.
+        """
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        values: dict[str, np.ndarray] = {}
+        for node_id in self.order:
+            layer = self.layers[node_id]
+            if node_id == self.input_id:
+                values[node_id] = layer.forward([x], training)
+            else:
+                values[node_id] = layer.forward([values[p] for p in self.preds[node_id]], training)
+        self.values = values
+        return values[self.output_id]
+
+    def backward(self, grad: np.ndarray, at: str | None = None) -> None:
+        """Backpropagate ``grad = d loss / d output(at)`` and fill ``self.grads``.
+
+        ``at`` defaults to the output node; the trainer passes the node before a final
+        Softmax/Sigmoid when it fuses that activation with the loss. Gradients reaching a node
+        along several edges (fan-out) are summed.
+        """
+        at = at or self.output_id
+        pending: dict[str, np.ndarray] = {at: grad}
+        owned: set[str] = set()
+        # Every node before `at` in topological order can contribute; the ones after it don't.
+        stop = self.order.index(at)
+        for node_id in reversed(self.order[: stop + 1]):
+            g = pending.pop(node_id, None)
+            if g is None or node_id == self.input_id:
+                continue
+            layer = self.layers[node_id]
+            in_grads = layer.backward(g)
+            for p, gp in zip(self.preds[node_id], in_grads, strict=True):
+                if gp is None or p == self.input_id:
+                    continue
+                if p not in pending:
+                    pending[p] = gp
+                elif p in owned:
+                    pending[p] += gp
+                else:
+                    acc = self._buf.get("acc:" + p, gp.shape, self.dtype)
+                    np.add(pending[p], gp, out=acc)
+                    pending[p] = acc
+                    owned.add(p)
+
+    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Inference on any number of samples, in batches; returns a new array."""
+        n = x.shape[0]
+        out = np.empty((n,) + tuple(self.output_shape), self.dtype)
+        for start in range(0, n, batch_size):
+            out[start:start + batch_size] = self.forward(x[start:start + batch_size])
+        return out

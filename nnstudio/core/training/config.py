@@ -1,0 +1,99 @@
+"""The settings of a training run, as in the project file's ``training`` section."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nnstudio.core.engine.losses import LOSSES
+from nnstudio.core.engine.optimizers import OPTIMIZERS
+from nnstudio.core.engine.schedules import Schedule
+from nnstudio.core.errors import ConfigError
+
+
+@dataclass
+class TrainingConfig:
+    """How to train.
+
+    ``loss`` is one of ``mse``, ``mae``, ``binary_cross_entropy``, ``cross_entropy``;
+    ``optimizer`` a dict ``{"type": "adam", "learning_rate": 0.001, ...}``;
+    ``early_stopping`` ``{"patience": 20, "min_delta": 0.0}`` or None (monitors the
+    validation loss and restores the best weights); ``schedule`` a learning-rate schedule dict
+    (see :class:`~nnstudio.core.engine.schedules.Schedule`) or None.
+    """
+
+    loss: str = "mse"
+    optimizer: dict[str, Any] = field(
+        default_factory=lambda: {"type": "adam", "learning_rate": 0.001}
+    )
+    batch_size: int = 32
+    epochs: int = 100
+    seed: int = 0
+    shuffle: bool = True
+    early_stopping: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    weight_decay: float = 0.0
+    clip_norm: float | None = None
+    clip_value: float | None = None
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.optimizer.get("learning_rate", 0.001))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "training") -> TrainingConfig:
+        """Validate a project-file ``training`` dict; errors name the field."""
+        if not isinstance(d, dict):
+            raise ConfigError("must be an object", where)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting {', '.join(map(repr, unknown))}", where)
+        cfg = cls(**{k: v for k, v in d.items()})
+        cfg.validate(where)
+        return cfg
+
+    def validate(self, where: str = "training") -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(
+                f"unknown loss {self.loss!r} (known: {', '.join(LOSSES)})", f"{where}.loss"
+            )
+        if not isinstance(self.optimizer, dict):
+            raise ConfigError("must be an object like {\"type\": \"adam\"}", f"{where}.optimizer")
+        kind = str(self.optimizer.get("type", "adam")).lower()
+        if kind not in OPTIMIZERS:
+            raise ConfigError(
+                f"unknown optimizer {kind!r} (known: {', '.join(OPTIMIZERS)})",
+                f"{where}.optimizer.type",
+            )
+        lr = self.optimizer.get("learning_rate", 0.001)
+        if not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
+            raise ConfigError(f"must be a number > 0 (got {lr!r})", f"{where}.optimizer.learning_rate")
+        for name, low in (("batch_size", 1), ("epochs", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ConfigError(f"must be a whole number ≥ {low} (got {v!r})", f"{where}.{name}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"must be a whole number ≥ 0 (got {self.seed!r})", f"{where}.seed")
+        if self.early_stopping is not None:
+            es = self.early_stopping
+            if not isinstance(es, dict) or set(es) - {"patience", "min_delta", "restore_best"}:
+                raise ConfigError(
+                    "must be like {\"patience\": 20, \"min_delta\": 0}", f"{where}.early_stopping"
+                )
+            p = es.get("patience", 10)
+            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+                raise ConfigError(
+                    f"must be a whole number ≥ 1 (got {p!r})", f"{where}.early_stopping.patience"
+                )
+        if self.schedule is not None:
+            Schedule(self.schedule, self.learning_rate, self.epochs)
+        for name in ("weight_decay", "clip_norm", "clip_value"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or v < 0):
+                raise ConfigError(f"must be a number ≥ 0 (got {v!r})", f"{where}.{name}")

@@ -1,0 +1,61 @@
+"""Thread-safe stop and pause flags that the trainer checks between batches."""
+
+from __future__ import annotations
+
+import threading
+
+
+class TrainControl:
+    """Stop/pause/step requests from another thread (the GUI) to a running trainer.
+
+    ``pause()`` makes the trainer block between batches until ``resume()`` or ``stop()``;
+    ``step_batches(n)`` lets exactly ``n`` more batches run and then pauses again (the
+    "one batch" / "one epoch" buttons).
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._budget: int | None = None  # batches allowed before pausing again
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused trainer so it can see the stop
+
+    def pause(self) -> None:
+        with self._lock:
+            self._budget = None
+            self._running.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._budget = None
+            self._running.set()
+
+    def step_batches(self, n: int) -> None:
+        """Run ``n`` more batches, then pause."""
+        with self._lock:
+            self._budget = max(1, int(n))
+            self._running.set()
+
+    def checkpoint(self) -> bool:
+        """Called by the trainer before each batch: wait while paused; False means stop."""
+        with self._lock:
+            if self._budget is not None:
+                if self._budget == 0:
+                    self._budget = None
+                    self._running.clear()
+                else:
+                    self._budget -= 1
+        self._running.wait()
+        return not self._stop.is_set()

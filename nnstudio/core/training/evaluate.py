@@ -1,0 +1,57 @@
+"""Evaluate a trained network on a labelled split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.engine import metrics as M
+from nnstudio.core.engine.losses import get_loss
+from nnstudio.core.engine.network import Network
+
+
+def is_classification(loss_name: str) -> bool:
+    return loss_name in ("cross_entropy", "binary_cross_entropy")
+
+
+def prepare_targets(y: np.ndarray, loss_name: str, dtype: np.dtype) -> np.ndarray:
+    """Targets in the form the loss wants.
+
+    ``cross_entropy``: int64 indices ``(N,)`` (one-hot ``(N, K)`` kept as floats);
+    ``binary_cross_entropy``: ``(N, 1)`` floats from 0/1 indices; ``mse``/``mae``: ``(N, K)``.
+    """
+    y = np.asarray(y)
+    if loss_name == "cross_entropy":
+        if y.ndim == 1:
+            return y.astype(np.int64, copy=False)
+        return y.astype(dtype, copy=False)
+    return np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
+
+
+def evaluate(
+    net: Network, x: np.ndarray, y: np.ndarray, loss_name: str, batch_size: int = 1024,
+    report: bool = False,
+) -> dict:
+    """Loss and metrics of ``net`` on ``(x, y)`` in inference mode.
+
+    Returns ``{"loss", "accuracy"}`` for classification or ``{"loss", "mae", "rmse", "r2"}``
+    for regression (values in the units the network was trained on). With ``report=True``
+    classification adds ``confusion_matrix`` and per-class ``precision``/``recall``/``f1``/
+    ``support`` lists.
+    """
+    loss = get_loss(loss_name)
+    pred = net.predict(np.asarray(x, net.dtype), batch_size)
+    yy = prepare_targets(y, loss_name, net.dtype)
+    out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
+    if is_classification(loss_name):
+        classes = M.predicted_classes(pred)
+        truth = yy if yy.ndim == 1 else (
+            (yy[:, 0] >= 0.5).astype(np.int64) if yy.shape[1] == 1 else yy.argmax(axis=1)
+        )
+        n_classes = max(2, pred.shape[-1])
+        if report:
+            out.update(M.classification_report(truth, classes, n_classes))
+        else:
+            out["accuracy"] = M.accuracy(truth, classes)
+    else:
+        out.update(M.regression_report(yy, pred.reshape(len(pred), -1)))
+    return out

@@ -1,0 +1,244 @@
+"""The trainer: a plain generator of progress events.
+
+The caller iterates it: the CLI prints the events, the Qt worker forwards them as signals,
+tests assert on them. Stopping, pausing and single-stepping are requests on a
+:class:`~nnstudio.core.training.control.TrainControl` that the generator checks before each
+batch, so a stop lands within one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from nnstudio.core.engine.losses import Loss, get_loss
+from nnstudio.core.engine.network import Network
+from nnstudio.core.engine.optimizers import make_optimizer
+from nnstudio.core.engine.schedules import Schedule
+from nnstudio.core.errors import ConfigError, ShapeError
+from nnstudio.core.training.config import TrainingConfig
+from nnstudio.core.training.control import TrainControl
+from nnstudio.core.training.evaluate import evaluate, is_classification, prepare_targets
+from nnstudio.core.training.events import BatchEnd, EpochEnd, TrainingFinished
+
+Event = BatchEnd | EpochEnd | TrainingFinished
+
+
+def fusion_point(net: Network, loss: Loss) -> str | None:
+    """The node whose output are the logits when the final activation fuses with the loss."""
+    out = net.output_id
+    if loss.fuses_with and net.layers[out].type_name == loss.fuses_with:
+        (pred,) = net.preds[out]
+        if pred != net.input_id:
+            return pred
+    return None
+
+
+def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where: str) -> None:
+    """Raise a readable error when data and network cannot train together."""
+    if tuple(x.shape[1:]) != tuple(net.input_shape):
+        raise ShapeError(
+            f"the data's samples have shape {tuple(x.shape[1:])} but the network's Input "
+            f"expects {tuple(net.input_shape)}",
+            where,
+        )
+    out = net.output_shape
+    if loss_name == "cross_entropy":
+        if y.ndim == 1:
+            k = int(y.max()) + 1 if len(y) else 0
+            if len(out) != 1 or out[0] < 2 or out[0] < k:
+                raise ShapeError(
+                    f"the data has {k} classes but the network's output is {out}: end it with "
+                    f"Dense {max(k, 2)} + Softmax",
+                    where,
+                )
+    elif loss_name == "binary_cross_entropy":
+        if y.ndim == 1 and out != (1,):
+            raise ShapeError(
+                f"binary cross-entropy on 0/1 labels needs an output of shape (1,), not {out}: "
+                "end the network with Dense 1 + Sigmoid",
+                where,
+            )
+    else:
+        yy = y.reshape(len(y), -1)
+        if math.prod(out) != yy.shape[1]:
+            raise ShapeError(
+                f"the data has {yy.shape[1]} target value(s) per sample but the network "
+                f"outputs {out}",
+                where,
+            )
+
+
+def train(
+    net: Network,
+    config: TrainingConfig,
+    train_data: tuple[np.ndarray, np.ndarray],
+    val_data: tuple[np.ndarray, np.ndarray] | None = None,
+    control: TrainControl | None = None,
+) -> Iterator[Event]:
+    """Train ``net`` in place, yielding a :class:`BatchEnd` per step, an :class:`EpochEnd` per
+    epoch and one final :class:`TrainingFinished`.
+
+    Parameters
+    ----------
+    train_data, val_data:
+        ``(x, y)`` with ``x`` of shape ``(N, *net.input_shape)`` and ``y`` class indices
+        ``(N,)`` for classification or values ``(N, K)`` for regression.
+    control:
+        Stop/pause requests from another thread.
+
+    A NaN or infinite loss ends the run with ``reason="diverged"`` and the last good
+    weights restored; early stopping restores the best weights by validation loss.
+    """
+    config.validate()
+    control = control or TrainControl()
+    loss = get_loss(config.loss)
+    x_tr, y_tr = train_data
+    check_fit(net, config.loss, x_tr, y_tr, "training data")
+    x_tr = np.ascontiguousarray(x_tr, dtype=net.dtype)
+    y_tr = prepare_targets(y_tr, config.loss, net.dtype)
+    if val_data is not None and len(val_data[0]) == 0:
+        val_data = None
+    classify = is_classification(config.loss)
+    at = fusion_point(net, loss)
+    opt_cfg = dict(config.optimizer)
+    opt_cfg.setdefault("type", "adam")
+    try:
+        optimizer = make_optimizer(
+            opt_cfg, net.params, net.grads, net.n_decay,
+            **({"weight_decay": config.weight_decay} if config.weight_decay else {}),
+            clip_norm=config.clip_norm, clip_value=config.clip_value,
+        )
+    except TypeError as e:  # a misspelt optimizer option
+        raise ConfigError(str(e), "training.optimizer") from None
+    schedule = Schedule(config.schedule, config.learning_rate, config.epochs)
+    rng = np.random.default_rng(config.seed)
+
+    n = len(x_tr)
+    if n == 0:
+        raise ShapeError("there are no training samples", "training data")
+    bs = min(config.batch_size, n)
+    n_batches = math.ceil(n / bs)
+    es = config.early_stopping
+    patience = int(es.get("patience", 10)) if es else None
+    min_delta = float(es.get("min_delta", 0.0)) if es else 0.0
+    restore_best = bool(es.get("restore_best", True)) if es else True
+
+    # Snapshots are preallocated once: best weights and the last good (epoch-end) weights.
+    best_params, best_state = net.params.copy(), net.state.copy()
+    good_params, good_state = net.params.copy(), net.state.copy()
+    best_loss, best_epoch, waited = math.inf, 0, 0
+    history: dict[str, list[float]] = {"loss": [], "val_loss": [], "learning_rate": []}
+    start = time.perf_counter()
+    order = np.arange(n)
+    x_buf: dict[int, np.ndarray] = {}
+    y_buf: dict[int, np.ndarray] = {}
+    epoch = 0
+    reason, message = "completed", ""
+
+    def finish(reason: str, message: str = "") -> TrainingFinished:
+        return TrainingFinished(
+            reason, epoch if reason != "diverged" else epoch - 1, best_epoch,
+            time.perf_counter() - start, message, history,
+        )
+
+    for epoch in range(1, config.epochs + 1):
+        lr = schedule(epoch - 1)
+        optimizer.lr = lr
+        if config.shuffle:
+            rng.shuffle(order)
+        total, correct = 0.0, 0
+        for b in range(n_batches):
+            if not control.checkpoint():
+                net.params[...], net.state[...] = good_params, good_state
+                yield finish("stopped", f"stopped by the user during epoch {epoch}")
+                return
+            idx = order[b * bs:(b + 1) * bs]
+            m = len(idx)
+            if m not in x_buf:
+                x_buf[m] = np.empty((m,) + x_tr.shape[1:], x_tr.dtype)
+                y_buf[m] = np.empty((m,) + y_tr.shape[1:], y_tr.dtype)
+            xb, yb = x_buf[m], y_buf[m]
+            np.take(x_tr, idx, axis=0, out=xb)
+            np.take(y_tr, idx, axis=0, out=yb)
+            pred = net.forward(xb, training=True)
+            if at is not None:
+                value = loss.fused_value(net.values[at], yb)
+                grad = loss.fused_grad(pred, yb)
+            else:
+                value = loss.value(pred, yb)
+                grad = loss.grad(pred, yb)
+            if not math.isfinite(value):
+                net.params[...], net.state[...] = good_params, good_state
+                msg = (
+                    f"training diverged at epoch {epoch}, batch {b + 1}: the loss became "
+                    f"{'NaN' if math.isnan(value) else 'infinite'}; try a lower learning rate "
+                    f"(now {lr:g}), gradient clipping, or scaled inputs. The last good weights "
+                    "were kept."
+                )
+                yield finish("diverged", msg)
+                return
+            net.backward(grad, at=at)
+            optimizer.step()
+            total += value * m
+            if classify:
+                correct += _count_correct(pred, yb)
+            yield BatchEnd(epoch, b + 1, n_batches, value, lr, time.perf_counter() - start)
+
+        train_loss = total / n
+        metrics = {"accuracy": correct / n} if classify else {}
+        if val_data is not None:
+            val = evaluate(net, val_data[0], val_data[1], config.loss)
+            val_loss = val.pop("loss")
+            val_metrics = {k: v for k, v in val.items() if isinstance(v, float)}
+        else:
+            val_loss, val_metrics = math.nan, {}
+        if not classify:
+            metrics = {}  # regression metrics on the training split come from evaluate()
+        monitored = val_loss if val_data is not None else train_loss
+        if not math.isfinite(monitored):
+            net.params[...], net.state[...] = good_params, good_state
+            yield finish(
+                "diverged",
+                f"training diverged at epoch {epoch}: the validation loss became "
+                f"{monitored}; try a lower learning rate (now {lr:g}). The last good weights "
+                "were kept.",
+            )
+            return
+        improved = monitored < best_loss - min_delta
+        if improved:
+            best_loss, best_epoch, waited = monitored, epoch, 0
+            best_params[...], best_state[...] = net.params, net.state
+        else:
+            waited += 1
+        good_params[...], good_state[...] = net.params, net.state
+        history["loss"].append(train_loss)
+        history["val_loss"].append(val_loss)
+        history["learning_rate"].append(lr)
+        for k, v in {**metrics, **{"val_" + k: v for k, v in val_metrics.items()}}.items():
+            history.setdefault(k, []).append(v)
+        yield EpochEnd(
+            epoch, config.epochs, train_loss, val_loss, metrics, val_metrics, lr,
+            time.perf_counter() - start, improved, best_epoch,
+        )
+        if patience is not None and waited >= patience:
+            reason = "early_stopping"
+            message = (
+                f"stopped early at epoch {epoch}: the validation loss has not improved for "
+                f"{patience} epochs; the weights of epoch {best_epoch} were restored"
+            )
+            break
+    if patience is not None and restore_best and best_epoch:
+        net.params[...], net.state[...] = best_params, best_state
+    yield finish(reason, message)
+
+
+def _count_correct(pred: np.ndarray, y: np.ndarray) -> int:
+    if pred.shape[-1] == 1:
+        return int(np.count_nonzero((pred[:, 0] >= 0.5) == (y[:, 0] >= 0.5)))
+    if y.ndim == 1:
+        return int(np.count_nonzero(pred.argmax(axis=-1) == y))
+    return int(np.count_nonzero(pred.argmax(axis=-1) == y.argmax(axis=-1)))
