@@ -1,0 +1,1 @@
+"""pyqtgraph plots: live training curves and the charts of the results panel."""

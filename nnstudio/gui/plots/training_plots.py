@@ -1,0 +1,304 @@
+"""Live training plots: loss, accuracy (or R²) and learning rate, updated while a run goes.
+
+Every curve is created once and refreshed with ``setData``; data arrive at any rate
+(:meth:`TrainingPlots.add_epoch`, :meth:`TrainingPlots.add_progress`) but the plots are
+redrawn by a single-shot ``QTimer`` at most :data:`REDRAW_HZ` times a second — what an eye can
+follow — so a fast run costs the GUI thread a few milliseconds a second. A crosshair reads
+out every series at the epoch under the mouse; the loss axis has a log-scale toggle; the
+plots export to PNG or SVG (pyqtgraph exporters) and the history to CSV, all written
+atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # registers pg.exporters
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.gui.plots import style
+from nnstudio.gui.plots.history import TrainingHistory
+
+#: Most redraws per second.
+REDRAW_HZ = 15
+
+
+class TrainingPlots(QWidget):
+    """Three linked plots (loss; accuracy or R²; learning rate) over epochs.
+
+    Attributes
+    ----------
+    history:
+        The :class:`~nnstudio.gui.plots.history.TrainingHistory` drawn.
+    curves:
+        ``{"loss", "val_loss", "batch_loss", "metric", "val_metric", "learning_rate"}`` →
+        ``PlotDataItem``, created once.
+    """
+
+    #: The crosshair moved to an epoch (int); its read-out text is in ``readout.text()``.
+    epoch_hovered = Signal(int)
+    #: A plot or history file was written (its path).
+    exported = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history = TrainingHistory()
+        self._dirty = False
+        self.redraws = 0  # how many redraws happened (tests, benchmark)
+
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setToolTip("Show the loss on a logarithmic axis")
+        self.log_scale.toggled.connect(self.set_log_scale)
+        self.readout = QLabel("Hover over a plot to read the values of an epoch")
+        self.readout.setObjectName("plotReadout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setMinimumWidth(120)
+        export = QToolButton()
+        export.setText("Export")
+        export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(export)
+        menu.addAction("Plots as PNG image…", lambda: self._ask_export("png"))
+        menu.addAction("Plots as SVG drawing…", lambda: self._ask_export("svg"))
+        menu.addAction("History as CSV…", lambda: self._ask_export("csv"))
+        export.setMenu(menu)
+        self.export_button = export
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.log_scale)
+        bar.addWidget(export)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(style.BACKGROUND)
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.loss_plot = self._plot("Loss", row=0, col=0, colspan=2)
+        self.metric_plot = self._plot("Accuracy", row=1, col=0)
+        self.lr_plot = self._plot("Learning rate", row=1, col=1)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        self.metric_plot.setXLink(self.loss_plot)
+        self.lr_plot.setXLink(self.loss_plot)
+        self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=style.TEXT)
+        self.metric_plot.addLegend(offset=(-8, 8), labelTextColor=style.TEXT)
+
+        self.curves = {
+            "batch_loss": self.loss_plot.plot(
+                name="training (per batch, smoothed)", pen=style.pen("batch", 1.2),
+                connect="finite", clipToView=True, autoDownsample=True,
+            ),
+            "loss": self.loss_plot.plot(
+                name="training", pen=style.pen("train", 2.2), connect="finite"
+            ),
+            "val_loss": self.loss_plot.plot(
+                name="validation", pen=style.pen("val", 2.2), connect="finite"
+            ),
+            "metric": self.metric_plot.plot(
+                name="training", pen=style.pen("train", 2.2), connect="finite"
+            ),
+            "val_metric": self.metric_plot.plot(
+                name="validation", pen=style.pen("val", 2.2), connect="finite"
+            ),
+            "learning_rate": self.lr_plot.plot(pen=style.pen("lr", 2.0), connect="finite"),
+        }
+        self.crosshairs = []
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("cross", 1, dash=True))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self.crosshairs.append(line)
+        self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(1000 / REDRAW_HZ))
+        self._timer.timeout.connect(self.redraw)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+
+    def _plot(self, title: str, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=row, col=col, colspan=colspan)
+        plot.setTitle(title, color=style.TEXT, size="10pt")
+        plot.showGrid(x=True, y=True, alpha=0.18)
+        plot.setLabel("bottom", "epoch", color=style.MUTED)
+        for axis in ("left", "bottom"):
+            ax = plot.getAxis(axis)
+            ax.setPen(pg.mkPen(style.AXIS))
+            ax.setTextPen(pg.mkPen(style.MUTED))
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.vb.setLimits(xMin=0)
+        return plot
+
+    # -- data --------------------------------------------------------------------------------
+    def reset(self, metric_name: str | None = None) -> None:
+        """Clear every curve for a new run; ``metric_name`` is ``"accuracy"`` or ``"r2"``."""
+        if metric_name is not None:
+            self.history.metric_name = metric_name
+            title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
+            self.metric_plot.setTitle(title, color=style.TEXT, size="10pt")
+        self.history.clear()
+        for line in self.crosshairs:
+            line.setVisible(False)
+        self.readout.setText("Hover over a plot to read the values of an epoch")
+        self.redraw()
+
+    def add_epoch(self, event) -> None:
+        """Append an :class:`~nnstudio.core.training.EpochEnd`; drawn at the next redraw."""
+        self.history.add_epoch(event)
+        self._schedule()
+
+    def add_progress(self, progress) -> None:
+        """Append the smoothed batch-loss samples of a
+        :class:`~nnstudio.gui.workers.training_worker.BatchProgress`."""
+        if progress.points_x:
+            self.history.add_batches(progress.points_x, progress.points_y)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Redraw now if anything is pending (end of a run)."""
+        if self._dirty:
+            self._timer.stop()
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Push the history into the curves (``setData`` on each, no new items)."""
+        self._dirty = False
+        self.redraws += 1
+        h = self.history
+        x = h.epochs
+        for name in ("loss", "val_loss", "metric", "val_metric", "learning_rate"):
+            y = h.series(name)
+            if name != "loss" and name != "learning_rate" and not h.has_values(name):
+                self.curves[name].setData([], [])
+            else:
+                self.curves[name].setData(x, y)
+        self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
+
+    def points(self, name: str) -> int:
+        """How many points the curve ``name`` holds (tests)."""
+        x, _ = self.curves[name].getData()
+        return 0 if x is None else len(x)
+
+    # -- interaction -------------------------------------------------------------------------
+    def set_log_scale(self, on: bool) -> None:
+        """Show the loss on a log axis (the other plots keep a linear one)."""
+        self.loss_plot.setLogMode(y=bool(on))
+        if self.log_scale.isChecked() != bool(on):
+            self.log_scale.setChecked(bool(on))
+
+    def _mouse_moved(self, pos) -> None:
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            if plot.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                self.show_epoch(round(x))
+                return
+
+    def show_epoch(self, epoch: int) -> str:
+        """Put the crosshair on ``epoch`` (clamped to the run) and return the read-out."""
+        h = self.history
+        if not len(h):
+            return self.readout.text()
+        epochs = h.epochs
+        i = int(np.clip(np.searchsorted(epochs, epoch), 0, len(epochs) - 1))
+        e = int(epochs[i])
+        for line in self.crosshairs:
+            line.setPos(e)
+            line.setVisible(True)
+        m = h.metric_name
+        parts = [f"<b>Epoch {e}</b>"]
+        parts.append(f"training loss {_num(h.series('loss')[i])}")
+        if h.has_values("val_loss"):
+            parts.append(f"validation loss {_num(h.series('val_loss')[i])}")
+        label = "accuracy" if m == "accuracy" else "R²"
+        for key, prefix in (("metric", ""), ("val_metric", "validation ")):
+            if h.has_values(key):
+                v = h.series(key)[i]
+                text = f"{100 * v:.1f} %" if m == "accuracy" and math.isfinite(v) else _num(v)
+                parts.append(f"{prefix}{label} {text}")
+        parts.append(f"learning rate {_num(h.series('learning_rate')[i])}")
+        text = " · ".join(parts)
+        self.readout.setText(text)
+        self.epoch_hovered.emit(e)
+        return text
+
+    # -- export ------------------------------------------------------------------------------
+    def _ask_export(self, kind: str) -> None:
+        filters = {
+            "png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "csv": "CSV file (*.csv)",
+        }
+        default = "training-history.csv" if kind == "csv" else f"training-plots.{kind}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", default, filters[kind])
+        if not path:
+            return
+        if not path.lower().endswith("." + kind):
+            path += "." + kind
+        try:
+            if kind == "csv":
+                self.export_csv(path)
+            else:
+                self.export_image(path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {e.strerror or e}")
+
+    def export_csv(self, path: str | os.PathLike) -> None:
+        """Write the per-epoch history as CSV (atomically)."""
+        self.history.save_csv(path)
+        self.exported.emit(str(path))
+
+    def export_image(self, path: str | os.PathLike) -> None:
+        """Write the plots as PNG or SVG (by the suffix), atomically."""
+        self.flush()
+        dest = Path(path)
+        suffix = dest.suffix.lower()
+        if suffix not in (".png", ".svg"):
+            raise ValueError("the file name must end in .png or .svg")
+        exporter_cls = pg.exporters.ImageExporter if suffix == ".png" else pg.exporters.SVGExporter
+        exporter = exporter_cls(self.graphics.ci)
+        if suffix == ".png":
+            exporter.parameters()["width"] = max(1200, int(self.graphics.width() * 2))
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=suffix, dir=dest.parent or ".")
+        os.close(fd)
+        try:
+            exporter.export(tmp)
+            if not os.path.getsize(tmp):
+                raise OSError(f"nothing was written to {dest}")
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.exported.emit(str(dest))
+
+
+def _num(v: float) -> str:
+    """A compact number for a read-out: 4 significant digits, ``–`` for NaN."""
+    if not math.isfinite(v):
+        return "–"
+    return f"{v:.4g}"

@@ -1,0 +1,1 @@
+"""Wizards: the dataset import, preparation and split wizard."""

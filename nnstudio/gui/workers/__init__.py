@@ -1,0 +1,1 @@
+"""Qt workers that run core computations (training) off the GUI thread."""

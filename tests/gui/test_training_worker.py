@@ -1,0 +1,166 @@
+"""The training worker thread: real runs, coalesced progress, pause/resume/stop, shutdown."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nnstudio.core.engine import Network, NetworkSpec
+from nnstudio.core.training import TrainingConfig
+from nnstudio.gui.plots.training_plots import TrainingPlots
+from nnstudio.gui.workers.training_worker import TrainingJob, TrainingRunner
+
+pytestmark = pytest.mark.gui
+
+
+def mlp(n_in=2, hidden=8, n_out=2, head="Softmax"):
+    nodes = [
+        {"id": "in", "type": "Input"},
+        {"id": "h", "type": "Dense", "units": hidden},
+        {"id": "a", "type": "Tanh"},
+        {"id": "o", "type": "Dense", "units": n_out},
+    ]
+    edges = [["in", "h"], ["h", "a"], ["a", "o"]]
+    if head:
+        nodes.append({"id": "p", "type": head})
+        edges.append(["o", "p"])
+    return NetworkSpec.from_dict({"nodes": nodes, "edges": edges})
+
+
+def xor(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)
+    return x, y
+
+
+def job(epochs=8, batch_size=16, lr=0.05, after=None, n=200):
+    x, y = xor(n)
+    net = Network(mlp(), (2,), seed=0)
+    cfg = TrainingConfig(
+        loss="cross_entropy", optimizer={"type": "adam", "learning_rate": lr},
+        batch_size=batch_size, epochs=epochs,
+    )
+    return TrainingJob(net, cfg, (x[:150], y[:150]), (x[150:], y[150:]), after=after)
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = TrainingRunner()
+    yield r
+    r.shutdown()
+
+
+def test_real_run_fills_the_plots_one_point_per_epoch(qtbot, runner):
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.reset("accuracy")
+    runner.epoch_finished.connect(plots.add_epoch)
+    runner.progressed.connect(plots.add_progress)
+    epochs_seen = []
+    runner.epoch_finished.connect(lambda e: epochs_seen.append(e.epoch))
+    with qtbot.waitSignal(runner.finished, timeout=30_000) as blocker:
+        runner.start(job(epochs=12, after=lambda net, fin: "metrics"))
+    outcome = blocker.args[0]
+    plots.flush()
+    assert outcome.finished.reason == "completed"
+    assert outcome.results == "metrics"
+    assert epochs_seen == list(range(1, 13))
+    for name in ("loss", "val_loss", "metric", "val_metric", "learning_rate"):
+        assert plots.points(name) == 12, name
+    assert plots.points("batch_loss") >= 12
+    assert np.all(np.isfinite(plots.history.series("loss")))
+    text = plots.show_epoch(3)
+    assert "Epoch 3" in text and "validation loss" in text and "accuracy" in text
+    qtbot.waitUntil(lambda: not runner._old, timeout=5000)
+
+
+def test_progress_is_coalesced(qtbot, runner):
+    progress = []
+    runner.progressed.connect(progress.append)
+    # 2000 epochs of 10 batches: ~20k batches in well under a few seconds.
+    j = job(epochs=400, batch_size=16, lr=0.01)
+    with qtbot.waitSignal(runner.finished, timeout=60_000) as blocker:
+        runner.start(j)
+    fin = blocker.args[0].finished
+    batches = 400 * math.ceil(150 / 16)
+    # at most one message per 80 ms plus one per epoch end (which is coalesced too)
+    assert len(progress) <= fin.elapsed / 0.08 + 400 + 2
+    assert len(progress) < batches
+    last = progress[-1]
+    assert last.epoch == 400 and last.fraction == pytest.approx(1.0)
+
+
+def test_pause_resume_stop(qtbot, runner):
+    paused_states = []
+    runner.pause_changed.connect(paused_states.append)
+    epochs = []
+    runner.epoch_finished.connect(epochs.append)
+    runner.start(job(epochs=100_000, n=2000))
+    qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=10_000)
+    runner.pause()
+    assert runner.paused
+    qtbot.wait(150)  # let queued events land
+    seen = len(epochs)
+    qtbot.wait(300)
+    assert len(epochs) <= seen + 1  # at most the epoch in flight when pausing
+    runner.resume()
+    assert not runner.paused
+    qtbot.waitUntil(lambda: len(epochs) >= seen + 2, timeout=10_000)
+    assert paused_states == [True, False]
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.stop()
+    assert blocker.args[0].finished.reason == "stopped"
+    assert not runner.running
+
+
+def test_stop_while_paused(qtbot, runner):
+    epochs = []
+    runner.epoch_finished.connect(epochs.append)
+    runner.start(job(epochs=100_000, n=2000))
+    qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=10_000)
+    runner.pause()
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.stop()
+    assert blocker.args[0].finished.reason == "stopped"
+
+
+def test_shutdown_mid_run_leaves_no_thread(qtbot):
+    runner = TrainingRunner()
+    epochs = []
+    runner.epoch_finished.connect(epochs.append)
+    runner.start(job(epochs=100_000, n=2000, after=lambda net, fin: 1 / 0))
+    thread = runner.thread
+    qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=10_000)
+    runner.shutdown()
+    assert thread.isFinished()
+    assert not runner.running
+
+
+def test_failure_is_a_message(qtbot, runner):
+    x, y = xor()
+    net = Network(mlp(), (2,), seed=0)
+    bad = TrainingJob(net, TrainingConfig(loss="cross_entropy", epochs=2), (x[:, :1], y))
+    with qtbot.waitSignal(runner.failed, timeout=10_000) as blocker:
+        runner.start(bad)
+    assert "Input" in blocker.args[0]
+    assert "Traceback" not in blocker.args[0]
+    qtbot.waitUntil(lambda: not runner._old, timeout=5000)
+
+
+def test_diverging_run_keeps_finite_weights(qtbot, runner):
+    x = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32) * 1e3
+    y = (x @ np.array([[3.0], [-2.0]], np.float32)) * 1e3
+    nodes = [{"id": "in", "type": "Input"}, {"id": "o", "type": "Dense", "units": 1}]
+    net = Network(NetworkSpec.from_dict({"nodes": nodes, "edges": [["in", "o"]]}), (2,))
+    cfg = TrainingConfig(
+        loss="mse", optimizer={"type": "sgd", "learning_rate": 1e3}, batch_size=20, epochs=50
+    )
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+        runner.start(TrainingJob(net, cfg, (x, y)))
+    fin = blocker.args[0].finished
+    assert fin.reason == "diverged"
+    assert "learning rate" in fin.message
+    assert np.all(np.isfinite(net.params))
