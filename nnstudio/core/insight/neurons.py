@@ -1,0 +1,208 @@
+"""One neuron up close: its weights and bias, ``z = w·x + b`` and its activation for a sample.
+
+A *unit* is one output of a Dense layer: column ``unit`` of ``W (in, units)`` and entry
+``unit`` of ``b``. Its activation is the output of the element-wise activation layer right
+after the Dense layer (ReLU, Sigmoid, ...), or ``z`` itself when there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnstudio.core.engine.network import Network
+from nnstudio.core.insight.boundary import grid_predictions
+from nnstudio.core.insight.common import activation_of, num, signed_term, sub, unit_layers
+
+#: How the formula names each activation function.
+_FN = {
+    "Sigmoid": "σ",
+    "Tanh": "tanh",
+    "ReLU": "ReLU",
+    "LeakyReLU": "LeakyReLU",
+    "Softmax": "softmax",
+    "Linear": "",
+}
+
+
+@dataclass
+class NeuronReport:
+    """One unit of a Dense layer for one sample.
+
+    Attributes
+    ----------
+    weights:
+        ``(F,)`` the unit's incoming weights ``W[:, unit]``.
+    bias:
+        ``b[unit]`` (0 without a bias).
+    inputs:
+        ``(F,)`` what the layer received for the sample (features, or the previous layer's
+        activations).
+    z:
+        The pre-activation ``w·x + b`` as the engine computed it.
+    activation:
+        The unit's output after its activation function.
+    """
+
+    node_id: str
+    unit: int
+    weights: np.ndarray
+    bias: float
+    inputs: np.ndarray
+    z: float
+    activation: float
+    activation_name: str
+    input_names: list[str]
+
+    def formula(self, max_terms: int = 6) -> list[str]:
+        """The computation with the numbers, one line per step.
+
+        ``["z = 0.42·x₁ − 1.3·x₂ + 0.1", "  = 0.42·(0.5) − 1.3·(2) + 0.1 = −2.29",
+        "a = ReLU(−2.29) = 0"]``; more than ``max_terms`` inputs are summarized.
+        """
+        names = self.input_names
+        order = np.argsort(-np.abs(self.weights), kind="stable")
+        shown = sorted(order[:max_terms]) if len(order) > max_terms else range(len(order))
+        terms = [signed_term(self.weights[k], names[k], i == 0) for i, k in enumerate(shown)]
+        with_x = [
+            signed_term(self.weights[k], f"({num(self.inputs[k])})", i == 0)
+            for i, k in enumerate(shown)
+        ]
+        rest = len(self.weights) - len(shown)
+        more = [f"+ … ({rest} smaller terms)"] if rest else []
+        b = f"{'−' if self.bias < 0 else '+'} {num(abs(self.bias))}"
+        lines = [
+            "z = " + " ".join([*terms, *more, b]),
+            "  = " + " ".join([*with_x, *more, b]) + f" = {num(self.z)}",
+        ]
+        fn = _FN.get(self.activation_name, self.activation_name)
+        if fn:
+            lines.append(f"a = {fn}({num(self.z)}) = {num(self.activation)}")
+        else:
+            lines.append(f"a = z = {num(self.activation)}  (no activation: linear output)")
+        return lines
+
+
+def input_names(
+    net: Network, node_id: str, feature_names: Sequence[str] | None = None
+) -> list[str]:
+    """Names of a unit layer's inputs: ``x₁ … x_F`` (or the feature names) for the first
+    layer, ``a₁ … a_F`` of the layer before it otherwise."""
+    (src,) = net.preds[node_id]
+    width = net.layers[node_id].params["W"].shape[0]
+    if src == net.input_id:
+        if feature_names is not None and len(feature_names) == width:
+            return [str(n) for n in feature_names]
+        return [f"x{sub(i + 1)}" for i in range(width)]
+    return [f"a{sub(i + 1)}" for i in range(width)]
+
+
+def _sample(net: Network, sample: np.ndarray) -> np.ndarray:
+    x = np.asarray(sample, dtype=net.dtype)
+    if x.shape == tuple(net.input_shape):
+        x = x[None]
+    if x.shape[1:] != tuple(net.input_shape) or x.shape[0] != 1:
+        raise ValueError(f"a sample must have shape {net.input_shape}, not {x.shape}")
+    return x
+
+
+def neuron_report(
+    net: Network,
+    node_id: str,
+    unit: int,
+    sample: np.ndarray,
+    feature_names: Sequence[str] | None = None,
+) -> NeuronReport:
+    """Weights, bias, ``z`` and activation of one Dense unit for one sample.
+
+    Parameters
+    ----------
+    net:
+        The network (a twin when another thread is training the original).
+    node_id:
+        A Dense node.
+    unit:
+        ``0 ≤ unit < units``.
+    sample:
+        One network input, ``input_shape`` or ``(1, *input_shape)``.
+    """
+    layer = net.layers[node_id]
+    if layer.type_name != "Dense":
+        raise ValueError(f"{layer.where} is not a Dense layer")
+    units = layer.params["W"].shape[1]
+    if not 0 <= unit < units:
+        raise ValueError(f"{layer.where} has units 0…{units - 1}, not {unit}")
+    net.forward(_sample(net, sample), training=False)
+    (src,) = net.preds[node_id]
+    act_id, act_name = activation_of(net, node_id)
+    z = float(net.values[node_id][0, unit])
+    a = float(net.values[act_id][0, unit]) if act_id else z
+    bias = float(layer.params["b"][unit]) if "b" in layer.params else 0.0
+    return NeuronReport(
+        node_id=node_id,
+        unit=int(unit),
+        weights=layer.params["W"][:, unit].astype(np.float64),
+        bias=bias,
+        inputs=np.asarray(net.values[src][0], np.float64).reshape(-1).copy(),
+        z=z,
+        activation=a,
+        activation_name=act_name,
+        input_names=input_names(net, node_id, feature_names),
+    )
+
+
+def unit_activations(net: Network, sample: np.ndarray) -> dict[str, np.ndarray]:
+    """Every Dense layer's unit activations for one sample, ``{node_id: (units,)}``."""
+    net.forward(_sample(net, sample), training=False)
+    out = {}
+    for node_id in unit_layers(net):
+        act_id, _ = activation_of(net, node_id)
+        out[node_id] = np.asarray(net.values[act_id or node_id][0], np.float64).copy()
+    return out
+
+
+def neuron_map(
+    net: Network,
+    node_id: str,
+    unit: int,
+    preparation: Any,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    resolution: int = 50,
+    features: Sequence[int] = (0, 1),
+    fixed: Any = None,
+    n_features: int | None = None,
+) -> np.ndarray:
+    """One unit's activation over the grid of two input features, ``(R, R)`` float64.
+
+    Same grid as :func:`~nnstudio.core.insight.boundary.decision_grid`: ``map[i, j]`` is the
+    activation at ``(xs[j], ys[i])``.
+    """
+    grid_predictions(net, preparation, x_range, y_range, resolution, features, fixed, n_features)
+    act_id, _ = activation_of(net, node_id)
+    r = int(resolution)
+    return np.asarray(net.values[act_id or node_id][:, unit], np.float64).reshape(r, r).copy()
+
+
+def all_neuron_maps(
+    net: Network,
+    preparation: Any,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    resolution: int = 24,
+    features: Sequence[int] = (0, 1),
+    fixed: Any = None,
+    n_features: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Every Dense unit's activation map from one forward pass: ``{node_id: (units, R, R)}``."""
+    grid_predictions(net, preparation, x_range, y_range, resolution, features, fixed, n_features)
+    r = int(resolution)
+    out = {}
+    for node_id in unit_layers(net):
+        act_id, _ = activation_of(net, node_id)
+        v = np.asarray(net.values[act_id or node_id], np.float64)
+        out[node_id] = v.T.reshape(-1, r, r).copy()
+    return out

@@ -1,0 +1,78 @@
+"""The neuron inspector's numbers are the engine's: z = w·x + b and its activation."""
+
+import numpy as np
+import pytest
+
+from nnstudio.core.insight import all_neuron_maps, neuron_map, neuron_report, unit_activations
+from nnstudio.core.insight.boundary import grid_points
+from tests.core.insight.nets import mlp
+
+
+def test_first_layer_unit_matches_hand_formula():
+    net = mlp(act="Tanh")
+    x = np.array([0.5, -2.0])
+    r = neuron_report(net, "h1", 3, x)
+    W, b = net.param_views["h1"]["W"], net.param_views["h1"]["b"]
+    np.testing.assert_allclose(r.weights, W[:, 3])
+    assert r.bias == b[3]
+    np.testing.assert_allclose(r.inputs, x)
+    assert r.z == pytest.approx(x @ W[:, 3] + b[3], abs=1e-12)
+    assert r.activation == pytest.approx(np.tanh(r.z), abs=1e-12)
+    assert r.activation_name == "Tanh"
+    assert r.input_names == ["x₁", "x₂"]
+
+
+def test_hidden_unit_reads_previous_activations_and_engine_values():
+    net = mlp(widths=(4, 3))
+    x = np.array([[1.0, 0.25]])
+    r = neuron_report(net, "h2", 1, x)
+    net.forward(x)
+    np.testing.assert_allclose(r.inputs, net.values["a1"][0])
+    assert r.z == net.values["h2"][0, 1]
+    assert r.activation == max(r.z, 0.0)
+    assert r.input_names[0] == "a₁"
+
+
+def test_formula_shows_the_numbers():
+    net = mlp(widths=(2,), act="Sigmoid")
+    net.param_views["h1"]["W"][:, 0] = [0.42, -1.3]
+    net.param_views["h1"]["b"][0] = 0.1
+    r = neuron_report(net, "h1", 0, np.array([1.0, 2.0]))
+    lines = r.formula()
+    assert lines[0] == "z = 0.42·x₁ − 1.3·x₂ + 0.1"
+    assert lines[1] == "  = 0.42·(1) − 1.3·(2) + 0.1 = −2.08"
+    assert lines[2].startswith("a = σ(−2.08) = 0.111")
+
+
+def test_formula_summarizes_many_inputs():
+    net = mlp(widths=(2,), n_in=10)
+    lines = neuron_report(net, "h1", 1, np.ones(10), feature_names=[f"f{i}" for i in range(10)])
+    assert "4 smaller terms" in lines.formula()[0]
+
+
+def test_output_unit_without_activation_and_bad_arguments():
+    net = mlp(out=None, n_out=1)
+    r = neuron_report(net, "out", 0, np.zeros(2))
+    assert r.activation == r.z and r.activation_name == "Linear"
+    assert "no activation" in r.formula()[-1]
+    with pytest.raises(ValueError):
+        neuron_report(net, "h1", 8, np.zeros(2))
+    with pytest.raises(ValueError):
+        neuron_report(net, "a1", 0, np.zeros(2))
+
+
+def test_neuron_maps_equal_values_on_the_grid():
+    net = mlp(widths=(5, 4))
+    m = neuron_map(net, "h2", 2, None, (-1, 1), (-2, 2), resolution=9)
+    net.forward(grid_points((-1, 1), (-2, 2), 9))
+    np.testing.assert_array_equal(m, net.values["a2"][:, 2].reshape(9, 9))
+    maps = all_neuron_maps(net, None, (-1, 1), (-2, 2), resolution=9)
+    assert maps["h1"].shape == (5, 9, 9) and maps["out"].shape == (2, 9, 9)
+    np.testing.assert_array_equal(maps["h2"][2], m)
+
+
+def test_unit_activations_of_every_layer():
+    net = mlp(widths=(3,))
+    acts = unit_activations(net, np.array([0.3, -0.7]))
+    assert set(acts) == {"h1", "out"}
+    np.testing.assert_allclose(acts["out"].sum(), 1.0)  # softmax after the output layer
