@@ -1,0 +1,109 @@
+"""Atomic writes: a failure mid-write leaves no partial file and the old file intact."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from nnstudio.core.io import atomic
+from nnstudio.core.io.atomic import atomic_dir, atomic_open, atomic_write_bytes, atomic_write_text
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_write_text_creates_and_replaces(tmp_path):
+    p = tmp_path / "a.json"
+    atomic_write_text(p, "one")
+    assert p.read_text() == "one"
+    atomic_write_text(p, "two")
+    assert p.read_text() == "two"
+    atomic_write_bytes(p, b"\x00\x01")
+    assert p.read_bytes() == b"\x00\x01"
+    assert _leftovers(tmp_path) == []
+
+
+def test_error_inside_block_keeps_old_file(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text("old")
+    with pytest.raises(RuntimeError), atomic_open(p) as f:
+        f.write("half of the new")
+        raise RuntimeError("boom")
+    assert p.read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failing_fsync_keeps_old_file(tmp_path, monkeypatch):
+    p = tmp_path / "a.bin"
+    p.write_bytes(b"old")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_bytes(p, b"new" * 1000)
+    assert p.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failing_rename_leaves_no_new_file(tmp_path, monkeypatch):
+    p = tmp_path / "new.txt"
+
+    def broken_replace(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_text(p, "data")
+    assert not p.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keyboard_interrupt_mid_write_cleans_up(tmp_path):
+    p = tmp_path / "a.txt"
+    with pytest.raises(KeyboardInterrupt), atomic_open(p) as f:
+        f.write("x")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_permissions_of_replaced_file_are_kept(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    os.chmod(p, 0o640)
+    atomic_write_text(p, "new")
+    assert p.stat().st_mode & 0o777 == 0o640
+
+
+def test_atomic_dir_builds_and_replaces(tmp_path):
+    d = tmp_path / "export"
+    with atomic_dir(d) as tmp:
+        (tmp / "a.txt").write_text("1")
+        assert not d.exists()
+    assert (d / "a.txt").read_text() == "1"
+    with atomic_dir(d) as tmp:
+        (tmp / "b.txt").write_text("2")
+    assert sorted(p.name for p in d.iterdir()) == ["b.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_dir_failure_keeps_old_folder(tmp_path):
+    d = tmp_path / "export"
+    d.mkdir()
+    (d / "old.txt").write_text("old")
+    with pytest.raises(ValueError), atomic_dir(d) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise ValueError("failed half way")
+    assert sorted(p.name for p in d.iterdir()) == ["old.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_dir_refuses_a_file(tmp_path):
+    f = tmp_path / "export"
+    f.write_text("a file")
+    with pytest.raises(FileExistsError), atomic_dir(f):
+        pass
+    assert f.read_text() == "a file"
