@@ -1,8 +1,8 @@
 """Colours and pens shared by the plots (training curves, results charts).
 
-The colours follow the application theme (:mod:`nnstudio.gui.theme`) when it defines them,
-and fall back to a light, neutral palette otherwise. Series colours come from a colour-blind
-safe set (Okabe–Ito): training blue, validation orange.
+The frame colours follow the application theme (:func:`nnstudio.gui.theme.current_theme`,
+read when a plot is built); series colours come from a colour-blind safe set (Okabe–Ito):
+training blue, validation orange.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-BACKGROUND = "#ffffff"
-TEXT = "#1f2933"
-MUTED = "#52606d"
-AXIS = "#9aa5b1"
-GRID = "#d9e2ec"
+from nnstudio.gui.theme import current_theme
+
+
+def frame() -> dict[str, str]:
+    """``background``, ``text``, ``muted``, ``axis`` colours of the current theme."""
+    t = current_theme()
+    return {"background": t.base, "text": t.text, "muted": t.muted, "axis": t.border}
 
 #: Series colours by role.
 COLORS = {

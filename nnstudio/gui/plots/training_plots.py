@@ -80,24 +80,24 @@ class TrainingPlots(QWidget):
         export.setMenu(menu)
         self.export_button = export
 
+        self.readout.setWordWrap(True)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.readout, 1)
-        bar.addWidget(self.log_scale)
-        bar.addWidget(export)
+        bar.addWidget(self.log_scale, 0, Qt.AlignmentFlag.AlignTop)
+        bar.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.BACKGROUND)
+        f = style.frame()
+        self.graphics.setBackground(f["background"])
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
         self.loss_plot = self._plot("Loss", row=0, col=0, colspan=2)
         self.metric_plot = self._plot("Accuracy", row=1, col=0)
         self.lr_plot = self._plot("Learning rate", row=1, col=1)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
-        self.metric_plot.setXLink(self.loss_plot)
-        self.lr_plot.setXLink(self.loss_plot)
-        self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=style.TEXT)
-        self.metric_plot.addLegend(offset=(-8, 8), labelTextColor=style.TEXT)
+        self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=f["text"])
+        self.metric_plot.addLegend(offset=(-8, -8), labelTextColor=f["text"])
 
         self.curves = {
             "batch_loss": self.loss_plot.plot(
@@ -138,14 +138,15 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.graphics, 1)
 
     def _plot(self, title: str, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
+        f = style.frame()
         plot = self.graphics.addPlot(row=row, col=col, colspan=colspan)
-        plot.setTitle(title, color=style.TEXT, size="10pt")
+        plot.setTitle(title, color=f["text"], size="10pt")
         plot.showGrid(x=True, y=True, alpha=0.18)
-        plot.setLabel("bottom", "epoch", color=style.MUTED)
+        plot.setLabel("bottom", "epoch", color=f["muted"])
         for axis in ("left", "bottom"):
             ax = plot.getAxis(axis)
-            ax.setPen(pg.mkPen(style.AXIS))
-            ax.setTextPen(pg.mkPen(style.MUTED))
+            ax.setPen(pg.mkPen(f["axis"]))
+            ax.setTextPen(pg.mkPen(f["muted"]))
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.vb.setLimits(xMin=0)
@@ -157,7 +158,7 @@ class TrainingPlots(QWidget):
         if metric_name is not None:
             self.history.metric_name = metric_name
             title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
-            self.metric_plot.setTitle(title, color=style.TEXT, size="10pt")
+            self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
         self.history.clear()
         for line in self.crosshairs:
             line.setVisible(False)
@@ -200,6 +201,9 @@ class TrainingPlots(QWidget):
             else:
                 self.curves[name].setData(x, y)
         self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
+        lr = h.series("learning_rate")
+        top = float(np.nanmax(lr)) if len(lr) and np.isfinite(lr).any() else 1.0
+        self.lr_plot.setYRange(0.0, top * 1.1 if top > 0 else 1.0, padding=0)
 
     def points(self, name: str) -> int:
         """How many points the curve ``name`` holds (tests)."""
@@ -240,7 +244,7 @@ class TrainingPlots(QWidget):
         for key, prefix in (("metric", ""), ("val_metric", "validation ")):
             if h.has_values(key):
                 v = h.series(key)[i]
-                text = f"{100 * v:.1f} %" if m == "accuracy" and math.isfinite(v) else _num(v)
+                text = f"{100 * v:.1f}\u00a0%" if m == "accuracy" and math.isfinite(v) else _num(v)
                 parts.append(f"{prefix}{label} {text}")
         parts.append(f"learning rate {_num(h.series('learning_rate')[i])}")
         text = " · ".join(parts)

@@ -1,0 +1,491 @@
+"""The training panel: settings, Start / Pause / Stop, progress, and the live plots.
+
+Training runs in a :class:`~nnstudio.gui.workers.training_worker.TrainingRunner` thread; this
+panel only reads the settings, builds the run (the network from the design, the data from
+the session) and shows what the worker reports. While a run goes the settings are disabled
+and the session announces it (the workflow locks the design).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.engine.network import Network
+from nnstudio.core.errors import NNStudioError
+from nnstudio.core.training import TrainingConfig, TrainingFinished
+from nnstudio.gui.panels.workflow_widgets import (
+    Banner,
+    CompactDoubleSpinBox,
+    hbox,
+    section_title,
+)
+from nnstudio.gui.plots.training_plots import TrainingPlots
+from nnstudio.gui.session import Session
+from nnstudio.gui.workers import evaluation
+from nnstudio.gui.workers.training_worker import (
+    BatchProgress,
+    TrainingJob,
+    TrainingOutcome,
+    TrainingRunner,
+    elapsed_text,
+)
+
+LOSS_NAMES = {
+    "cross_entropy": "Cross-entropy",
+    "binary_cross_entropy": "Binary cross-entropy",
+    "mse": "Mean squared error",
+    "mae": "Mean absolute error",
+}
+OPTIMIZER_NAMES = {
+    "adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD with momentum",
+    "rmsprop": "RMSprop",
+}
+SCHEDULE_NAMES = {
+    "constant": "Constant",
+    "step": "Halve every 10 epochs",
+    "exponential": "Decay 5 % per epoch",
+    "cosine": "Cosine to zero",
+}
+SCHEDULES = {
+    "constant": None,
+    "step": {"type": "step", "step_size": 10, "gamma": 0.5},
+    "exponential": {"type": "exponential", "gamma": 0.95},
+    "cosine": {"type": "cosine"},
+}
+
+
+def auto_loss(task: str | None, output_units: int | None) -> str:
+    """The loss that fits a task and the network's output size.
+
+    Classification: binary cross-entropy for one sigmoid output, cross-entropy otherwise;
+    regression (and no data yet): mean squared error.
+    """
+    if task == "classification":
+        return "binary_cross_entropy" if output_units == 1 else "cross_entropy"
+    return "mse"
+
+
+class TrainingPanel(QWidget):
+    """Settings on the left, progress and live plots on the right.
+
+    Parameters
+    ----------
+    session:
+        Provides the data (``session.prepared``), the design (``session.network_source``)
+        and receives the trained model and the results.
+    """
+
+    #: A run started (no argument).
+    run_started = Signal()
+    #: A run ended: the :class:`~nnstudio.gui.workers.training_worker.TrainingOutcome`.
+    run_finished = Signal(object)
+    #: A run could not start or broke: the message shown.
+    run_failed = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.runner = TrainingRunner(self)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.epoch_finished.connect(self._on_epoch)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.pause_changed.connect(self._on_pause_changed)
+        self._loss_in_use = "mse"
+        self._build()
+        session.dataset_changed.connect(self._on_dataset_changed)
+        self._on_dataset_changed()
+
+    # -- building ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.loss = QComboBox()
+        self.loss.addItem("Automatic", "auto")
+        for key, name in LOSS_NAMES.items():
+            self.loss.addItem(name, key)
+        self.loss.setToolTip("Automatic picks the loss from the task and the output layer")
+        self.optimizer = QComboBox()
+        for key, name in OPTIMIZER_NAMES.items():
+            self.optimizer.addItem(name, key)
+        self.learning_rate = CompactDoubleSpinBox()
+        self.learning_rate.setDecimals(7)
+        self.learning_rate.setRange(1e-7, 1e6)
+        self.learning_rate.setValue(0.001)
+        self.schedule = QComboBox()
+        for key, name in SCHEDULE_NAMES.items():
+            self.schedule.addItem(name, key)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 1_000_000)
+        self.batch_size.setValue(32)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1_000_000)
+        self.epochs.setValue(50)
+        self.early_stopping = QCheckBox("Stop when validation loss stalls")
+        self.patience = QSpinBox()
+        self.patience.setRange(1, 100_000)
+        self.patience.setValue(10)
+        self.patience.setSuffix(" epochs")
+        self.patience.setEnabled(False)
+        self.early_stopping.toggled.connect(self.patience.setEnabled)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Same seed, same data, same settings: the same run, bit for bit")
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow(section_title("Objective"))
+        form.addRow("Loss", self.loss)
+        form.addRow(section_title("Optimizer"))
+        form.addRow("Method", self.optimizer)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Schedule", self.schedule)
+        form.addRow(section_title("Run"))
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Epochs", self.epochs)
+        form.addRow(self.early_stopping)
+        form.addRow("Patience", self.patience)
+        form.addRow("Seed", self.seed)
+        self.settings_box = QWidget()
+        self.settings_box.setLayout(form)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.setToolTip("Train the network on the training split (F5)")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setEnabled(False)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop after the current batch and keep the weights so far")
+        self.stop_button.clicked.connect(self.stop)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 8, 8, 8)
+        left_layout.addWidget(self.settings_box)
+        left_layout.addStretch(1)
+        left_layout.addLayout(hbox(self.start_button, self.pause_button, self.stop_button))
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setMinimumWidth(300)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
+        self.status = QLabel("Ready")
+        self.status.setObjectName("trainingStatus")
+        self.time_left = QLabel("")
+        self.time_left.setObjectName("trainingTimeLeft")
+        self.time_left.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.banner = Banner()
+        self.plots = TrainingPlots()
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 8, 8, 8)
+        right_layout.setSpacing(6)
+        right_layout.addLayout(hbox(self.status, None, self.time_left))
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.banner)
+        right_layout.addWidget(self.plots, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([310, 800])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- settings ----------------------------------------------------------------------------
+    def _output_units(self) -> int | None:
+        src = self.session.network_source
+        prepared = self.session.prepared
+        if src is None:
+            return None
+        try:
+            spec, shape = src()
+            shape = tuple(prepared.input_shape) if prepared is not None else shape
+            from nnstudio.core.engine.network import infer_shapes
+
+            report = infer_shapes(spec, shape)
+            outs = [n for n, s in report.nodes.items() if s.shape is not None]
+            succ = spec.successors()
+            out = [n for n in outs if not succ.get(n)]
+            if out:
+                return math.prod(report.nodes[out[0]].shape)
+        except (NNStudioError, KeyError, ValueError):
+            return None
+        return None
+
+    def resolved_loss(self) -> str:
+        """The loss a run would use now (``Automatic`` resolved)."""
+        chosen = self.loss.currentData()
+        if chosen != "auto":
+            return chosen
+        return auto_loss(self.session.task, self._output_units())
+
+    def _refresh_auto_label(self) -> None:
+        name = LOSS_NAMES[auto_loss(self.session.task, self._output_units())]
+        self.loss.setItemText(0, f"Auto: {name.lower()}")
+
+    def config(self) -> TrainingConfig:
+        """The settings as a :class:`~nnstudio.core.training.TrainingConfig` (validated)."""
+        opt = self.optimizer.currentData()
+        optimizer: dict[str, Any] = {"type": "sgd" if opt == "sgd_momentum" else opt,
+                                     "learning_rate": float(self.learning_rate.value())}
+        if opt == "sgd_momentum":
+            optimizer["momentum"] = 0.9
+        cfg = TrainingConfig(
+            loss=self.resolved_loss(),
+            optimizer=optimizer,
+            batch_size=int(self.batch_size.value()),
+            epochs=int(self.epochs.value()),
+            seed=int(self.seed.value()),
+            early_stopping=(
+                {"patience": int(self.patience.value())} if self.early_stopping.isChecked()
+                else None
+            ),
+            schedule=SCHEDULES[self.schedule.currentData()],
+        )
+        cfg.validate()
+        return cfg
+
+    def set_config(self, cfg: TrainingConfig, loss_auto: bool = True) -> None:
+        """Show ``cfg`` in the fields (``loss_auto`` keeps the loss on Automatic)."""
+        if not loss_auto:
+            self.loss.setCurrentIndex(max(0, self.loss.findData(cfg.loss)))
+        opt = str(cfg.optimizer.get("type", "adam")).lower()
+        if opt == "sgd" and cfg.optimizer.get("momentum"):
+            opt = "sgd_momentum"
+        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(opt)))
+        self.learning_rate.setValue(cfg.learning_rate)
+        self.batch_size.setValue(cfg.batch_size)
+        self.epochs.setValue(cfg.epochs)
+        self.seed.setValue(cfg.seed)
+        self.early_stopping.setChecked(cfg.early_stopping is not None)
+        if cfg.early_stopping:
+            self.patience.setValue(int(cfg.early_stopping.get("patience", 10)))
+        kind = (cfg.schedule or {}).get("type", "constant")
+        self.schedule.setCurrentIndex(max(0, self.schedule.findData(kind)))
+
+    # -- running -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.runner.running
+
+    def start(self) -> bool:
+        """Start a run from the current settings; False (and a message) when it cannot."""
+        if self.running:
+            return False
+        self.banner.clear()
+        prepared = self.session.prepared
+        if prepared is None:
+            return self._refuse("No data yet", "Load a dataset first (Data ▸ Load dataset…).")
+        if self.session.network_source is None:
+            return self._refuse("No network", "There is no network to train.")
+        try:
+            cfg = self.config()
+            spec, _ = self.session.network_source()
+            net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed)
+            train_data = evaluation.split_arrays(prepared, "train")
+            if train_data is None or not len(train_data[0]):
+                raise NNStudioError("the training split is empty; give it a larger share")
+            val_data = evaluation.split_arrays(prepared, "validation")
+        except NNStudioError as e:
+            return self._refuse("Cannot start training", str(e))
+        self._loss_in_use = cfg.loss
+        metric = "accuracy" if prepared.task == "classification" else "r2"
+        self.plots.reset(metric)
+        self.progress.setValue(0)
+        self.status.setText("Starting…")
+        self.time_left.setText("")
+
+        def after(network: Network, finished: TrainingFinished):
+            return evaluation.evaluate_all(network, prepared, cfg.loss)
+
+        self.session.training_config = cfg
+        self.runner.start(TrainingJob(net, cfg, train_data, val_data, after=after))
+        self._set_running(True)
+        self.session.mark_training_started()
+        self.run_started.emit()
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.runner.paused:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+
+    def pause(self) -> None:
+        self.runner.pause()
+
+    def resume(self) -> None:
+        self.runner.resume()
+
+    def stop(self) -> None:
+        """Stop after the current batch; the run finishes with the weights so far."""
+        if self.running:
+            self.status.setText("Stopping…")
+            self.runner.stop()
+
+    def shutdown(self) -> None:
+        """Stop and join the worker thread at once (the window is closing)."""
+        self.runner.shutdown()
+
+    # -- worker reports ----------------------------------------------------------------------
+    def _set_running(self, running: bool) -> None:
+        self.settings_box.setEnabled(not running)
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+
+    def _on_pause_changed(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            self.status.setText(self.status.text().split(" · paused")[0] + " · paused")
+
+    def _on_progress(self, p: BatchProgress) -> None:
+        self.plots.add_progress(p)
+        self.progress.setValue(int(1000 * p.fraction))
+        text = (f"Epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.n_batches} · "
+                f"loss {p.smoothed_loss:.4g}")
+        if self.runner.paused:
+            text += " · paused"
+        self.status.setText(text)
+        self.time_left.setText(
+            f"{elapsed_text(p.elapsed)} elapsed · {elapsed_text(p.seconds_left)} left"
+        )
+
+    def _on_epoch(self, event) -> None:
+        self.plots.add_epoch(event)
+
+    def _on_finished(self, outcome: TrainingOutcome) -> None:
+        self.plots.flush()
+        self._set_running(False)
+        fin = outcome.finished
+        self.time_left.setText(f"{elapsed_text(fin.elapsed)} in all")
+        self._report(outcome)
+        self.session.set_model(outcome.network, self._make_model(outcome.network))
+        if outcome.results is not None:
+            self.session.set_results(outcome.results)
+        self.session.mark_training_finished(outcome)
+        self.run_finished.emit(outcome)
+
+    def _make_model(self, network: Network):
+        """The core ``TrainedModel`` for predict/export (``None`` when it cannot be built)."""
+        try:
+            return evaluation.trained_model(
+                network, self.session.prepared, self.session.training_config,
+                self.session.dataset_spec,
+            )
+        except (NNStudioError, ImportError, AttributeError):
+            return None
+
+    def _report(self, outcome: TrainingOutcome) -> None:
+        fin = outcome.finished
+        summary = self._summary(outcome)
+        if fin.reason == "diverged":
+            self.status.setText(f"Diverged after {fin.epochs_run} epoch(s)")
+            self.banner.show_message(
+                "error", "Training diverged and was stopped",
+                f"{_sentence(fin.message)} Then press Start again.",
+            )
+        elif fin.reason == "stopped":
+            self.status.setText(f"Stopped after {fin.epochs_run} epoch(s)")
+            self.banner.show_message(
+                "info", "Stopped", f"You stopped the run after {fin.epochs_run} complete "
+                f"epoch(s); the weights of the last complete epoch were kept. {summary}",
+            )
+        elif fin.reason == "early_stopping":
+            self.progress.setValue(1000)
+            self.status.setText(f"Stopped early after {fin.epochs_run} epochs")
+            self.banner.show_message("success", "Finished (early stopping)",
+                                     f"{_sentence(fin.message)} {summary}")
+        else:
+            self.progress.setValue(1000)
+            self.status.setText(f"Finished {fin.epochs_run} epochs")
+            self.banner.show_message("success", "Finished", summary)
+        if outcome.results_error:
+            self.banner.show_message(self.banner.kind, self.banner.title.text(),
+                                     self.banner.label.text() + " " + outcome.results_error)
+
+    def _summary(self, outcome: TrainingOutcome) -> str:
+        res = outcome.results
+        if res is None:
+            return ""
+        parts = []
+        for split in ("validation", "test"):
+            r = res.splits.get(split)
+            if r is None:
+                continue
+            if res.task == "classification":
+                parts.append(f"{split} accuracy {100 * r.metrics['accuracy']:.1f} %")
+            else:
+                parts.append(f"{split} R² {r.metrics['r2']:.3f}")
+        return ("Scores: " + ", ".join(parts) + ".") if parts else ""
+
+    def _on_failed(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText("Not trained")
+        self._show_error("Training could not run", message)
+        self.session.mark_training_finished(None)
+        self.run_failed.emit(message)
+
+    def _refuse(self, title: str, message: str) -> bool:
+        self._show_error(title, message)
+        self.run_failed.emit(message)
+        return False
+
+    def _show_error(self, title: str, message: str) -> None:
+        self.banner.show_message("error", title, _sentence(message))
+
+    def _on_dataset_changed(self) -> None:
+        self._refresh_auto_label()
+        prepared = self.session.prepared
+        self.start_button.setEnabled(prepared is not None and not self.running)
+        if prepared is not None:
+            n = evaluation.split_size(prepared, "train")
+            if n and self.batch_size.value() > n:
+                self.batch_size.setValue(max(1, min(32, n)))
+            self.status.setText(f"Ready · {n:,} training samples")
+        else:
+            self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
+
+    def refresh(self) -> None:
+        """Re-read the design (the automatic loss depends on the output layer)."""
+        self._refresh_auto_label()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

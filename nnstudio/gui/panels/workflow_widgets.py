@@ -1,0 +1,160 @@
+"""Small widgets shared by the workflow panels: a message banner, a field-error label, a
+metric card and a section title, all drawn with the current theme's colours."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.gui.theme import current_theme
+
+#: Banner kinds → (text colour token, background, border) picked from the theme.
+_KINDS = ("info", "success", "warning", "error")
+
+
+def _banner_colors(kind: str) -> tuple[str, str, str]:
+    t = current_theme()
+    if kind == "error":
+        return t.error, t.error_fill, t.error
+    if kind == "warning":
+        return (t.warning, "#3a2f1a" if t.dark else "#fff7e6", t.warning)
+    if kind == "success":
+        return ("#34d399" if t.dark else "#0b7a55", "#173328" if t.dark else "#ecfdf5",
+                "#2f855a" if t.dark else "#9ae6b4")
+    return t.text, t.alt_base, t.border
+
+
+class Banner(QFrame):
+    """A one-paragraph message with a coloured frame: info, success, warning or error.
+
+    Hidden while empty; :meth:`show_message` shows it, :meth:`clear` hides it.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("workflowBanner")
+        self.kind = "info"
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: 600;")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.label)
+        self.setVisible(False)
+
+    def show_message(self, kind: str, title: str, text: str = "") -> None:
+        """Show ``title`` (bold) and ``text`` in the colours of ``kind``."""
+        if kind not in _KINDS:
+            raise ValueError(kind)
+        self.kind = kind
+        fg, bg, border = _banner_colors(kind)
+        self.setStyleSheet(
+            f"QFrame#workflowBanner {{ background: {bg}; border: 1px solid {border}; "
+            f"border-radius: 6px; }} QFrame#workflowBanner QLabel {{ color: {fg}; "
+            "background: transparent; border: none; }"
+        )
+        self.title.setText(title)
+        self.title.setVisible(bool(title))
+        self.label.setText(text)
+        self.label.setVisible(bool(text))
+        self.setVisible(True)
+
+    def text(self) -> str:
+        """Title and text as one plain string (tests, status bar)."""
+        return " ".join(s for s in (self.title.text(), self.label.text()) if s)
+
+    def clear(self) -> None:
+        self.title.clear()
+        self.label.clear()
+        self.setVisible(False)
+
+
+class FieldError(QLabel):
+    """A red message under a form field; hidden while empty."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("fieldError")
+        self.setWordWrap(True)
+        self.setStyleSheet(f"color: {current_theme().error};")
+        self.setVisible(False)
+
+    def set_error(self, message: str | None) -> None:
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+
+class MetricCard(QFrame):
+    """A caption above a large value (``Test accuracy`` / ``94.2 %``)."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        t = current_theme()
+        self.setObjectName("metricCard")
+        self.setStyleSheet(
+            f"QFrame#metricCard {{ background: {t.base}; border: 1px solid {t.border}; "
+            "border-radius: 8px; }"
+        )
+        self.caption = QLabel(caption)
+        self.caption.setStyleSheet(f"color: {t.muted}; border: none;")
+        self.value = QLabel("–")
+        self.value.setStyleSheet("font-size: 16pt; font-weight: 600; border: none;")
+        self.detail = QLabel("")
+        self.detail.setStyleSheet(f"color: {t.muted}; border: none;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(1)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)
+
+    def set_value(self, value: str, detail: str = "") -> None:
+        self.value.setText(value)
+        self.detail.setText(detail)
+
+
+def section_title(text: str) -> QLabel:
+    """A bold, muted heading for a group of fields."""
+    label = QLabel(text)
+    label.setStyleSheet(f"color: {current_theme().muted}; font-weight: 600; padding-top: 4px;")
+    return label
+
+
+def hbox(*widgets, stretch_last: bool = False, spacing: int = 6) -> QHBoxLayout:
+    """A horizontal layout of ``widgets`` (``None`` adds a stretch)."""
+    layout = QHBoxLayout()
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(spacing)
+    for w in widgets:
+        if w is None:
+            layout.addStretch(1)
+        elif isinstance(w, QHBoxLayout | QVBoxLayout):
+            layout.addLayout(w)
+        else:
+            layout.addWidget(w)
+    if stretch_last:
+        layout.addStretch(1)
+    return layout
+
+
+class CompactDoubleSpinBox(QDoubleSpinBox):
+    """A spin box that shows ``0.001`` rather than ``0.001000`` and steps by ×/÷ 10 % of
+    the value's order of magnitude (good for learning rates)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.7g}"

@@ -1,0 +1,143 @@
+"""Score a trained network on every split (NumPy only; runs in the training worker).
+
+:func:`evaluate_all` is what the worker calls after a run, and what the results panel calls
+on demand: loss and metrics on train, validation and test; for classification the confusion
+matrix and per-class precision/recall/F1; for regression the predictions and truths in the
+target's own units (for the scatter and residual plots) and MAE/RMSE in those units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnstudio.core.engine import metrics
+from nnstudio.core.engine.network import Network
+from nnstudio.core.training import evaluate, is_classification
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class SplitResult:
+    """Scores of one split.
+
+    ``metrics`` holds ``loss`` and ``accuracy`` (classification) or ``mae``/``rmse``/``r2``
+    in the network's (scaled) units; ``original`` holds ``mae``/``rmse`` in the target's own
+    units for regression. ``y_true``/``y_pred`` are ``(N, K)`` original-unit values
+    (regression) or ``(N,)`` class indices (classification).
+    """
+
+    name: str
+    n: int
+    metrics: dict[str, float]
+    original: dict[str, float] = field(default_factory=dict)
+    confusion: np.ndarray | None = None
+    per_class: dict[str, list[float]] | None = None
+    y_true: np.ndarray | None = None
+    y_pred: np.ndarray | None = None
+
+
+@dataclass
+class Results:
+    """Scores of a trained network on every non-empty split."""
+
+    task: str
+    loss: str
+    class_names: list[str]
+    target_names: list[str]
+    splits: dict[str, SplitResult]
+
+    def get(self, split: str) -> SplitResult | None:
+        return self.splits.get(split)
+
+
+# -- access to the data layer's PreparedData ----------------------------------------------------
+def split_arrays(prepared: Any, split: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(x, y)`` of ``split`` (``train``/``validation``/``test``), or ``None`` when empty."""
+    x = prepared.x.get(split)
+    y = prepared.y.get(split)
+    if x is None or y is None or len(x) == 0:
+        return None
+    return x, y
+
+
+def split_size(prepared: Any, split: str) -> int:
+    arrays = split_arrays(prepared, split)
+    return 0 if arrays is None else len(arrays[0])
+
+
+def target_to_original(prepared: Any, y: np.ndarray) -> np.ndarray:
+    """Regression targets (or predictions) from the network's units back to the data's."""
+    prep = getattr(prepared, "preparation", None)
+    inverse = getattr(prep, "inverse_target", None)
+    y = np.asarray(y, np.float64).reshape(len(y), -1)
+    return np.asarray(inverse(y), np.float64).reshape(len(y), -1) if inverse else y
+
+
+def class_names(prepared: Any, n: int) -> list[str]:
+    names = list(getattr(prepared, "class_names", None) or [])
+    return [str(c) for c in names] if len(names) >= n else [str(i) for i in range(n)]
+
+
+def target_names(prepared: Any) -> list[str]:
+    spec = getattr(prepared, "spec", None)
+    target = getattr(spec, "target", None) or getattr(prepared, "target", None)
+    if isinstance(target, str):
+        return [target]
+    if isinstance(target, list | tuple):
+        return [str(t) for t in target]
+    return ["target"]
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+def evaluate_split(net: Network, prepared: Any, split: str, loss: str) -> SplitResult | None:
+    """Scores of one split, or ``None`` when it is empty."""
+    arrays = split_arrays(prepared, split)
+    if arrays is None:
+        return None
+    x, y = arrays
+    report = evaluate(net, x, y, loss, report=True)
+    if is_classification(loss):
+        pred = net.predict(np.asarray(x, net.dtype))
+        classes = metrics.predicted_classes(pred)
+        truth = np.asarray(y)
+        if truth.ndim > 1:
+            truth = (truth[:, 0] >= 0.5).astype(np.int64) if truth.shape[1] == 1 \
+                else truth.argmax(axis=1)
+        return SplitResult(
+            split, len(x),
+            {"loss": float(report["loss"]), "accuracy": float(report["accuracy"])},
+            confusion=np.asarray(report["confusion_matrix"], np.int64),
+            per_class={k: list(report[k]) for k in ("precision", "recall", "f1", "support")},
+            y_true=truth.astype(np.int64), y_pred=classes.astype(np.int64),
+        )
+    pred = net.predict(np.asarray(x, net.dtype))
+    y_true = target_to_original(prepared, y)
+    y_pred = target_to_original(prepared, pred.reshape(len(pred), -1))
+    original = {"mae": metrics.mae(y_true, y_pred), "rmse": metrics.rmse(y_true, y_pred),
+                "r2": metrics.r2(y_true, y_pred)}
+    scores = {k: float(v) for k, v in report.items() if isinstance(v, float)}
+    return SplitResult(split, len(x), scores, original, y_true=y_true, y_pred=y_pred)
+
+
+def evaluate_all(net: Network, prepared: Any, loss: str) -> Results:
+    """Scores of ``net`` on every non-empty split of ``prepared``."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        splits = {}
+        for s in SPLITS:
+            r = evaluate_split(net, prepared, s, loss)
+            if r is not None:
+                splits[s] = r
+    task = "classification" if is_classification(loss) else "regression"
+    k = max(2, int(np.prod(net.output_shape))) if task == "classification" else 0
+    return Results(task, loss, class_names(prepared, k), target_names(prepared), splits)
+
+
+def trained_model(network: Network, prepared: Any, config: Any, spec: Any) -> Any:
+    """The core ``TrainedModel`` (network + preparation) for predict and export."""
+    from nnstudio.core.io import model as io_model  # the io layer may not be there yet
+
+    return io_model.TrainedModel.from_training(network, prepared, config, spec)
