@@ -72,9 +72,10 @@ def split_size(prepared: Any, split: str) -> int:
 def target_to_original(prepared: Any, y: np.ndarray) -> np.ndarray:
     """Regression targets (or predictions) from the network's units back to the data's."""
     prep = getattr(prepared, "preparation", None)
-    inverse = getattr(prep, "inverse_target", None)
     y = np.asarray(y, np.float64).reshape(len(y), -1)
-    return np.asarray(inverse(y), np.float64).reshape(len(y), -1) if inverse else y
+    if prep is None:
+        return y
+    return np.asarray(prep.decode_target(y), np.float64).reshape(len(y), -1)
 
 
 def class_names(prepared: Any, n: int) -> list[str]:

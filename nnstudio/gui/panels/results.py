@@ -1,0 +1,268 @@
+"""The results panel: how good is the trained model, on train, validation and test.
+
+A table of the scores of every split; below it, for the chosen split, the confusion matrix
+and per-class precision/recall/F1 (classification) or predicted-vs-true and the residual
+histogram (regression). Filled after every run, and again on demand (Evaluate).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.errors import NNStudioError
+from nnstudio.gui.panels.workflow_widgets import Banner, hbox
+from nnstudio.gui.plots.results_plots import (
+    ConfusionMatrixPlot,
+    PredictedVsTruePlot,
+    ResidualHistogram,
+    export_widget,
+)
+from nnstudio.gui.session import Session
+from nnstudio.gui.workers import evaluation
+from nnstudio.gui.workers.evaluation import Results
+
+SPLIT_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
+
+
+class ResultsPanel(QWidget):
+    """Scores table plus the charts of one split."""
+
+    #: The panel shows new results (a :class:`~nnstudio.gui.workers.evaluation.Results`).
+    results_shown = Signal(object)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.results: Results | None = None
+
+        self.hint = QLabel("Train the network to see how well it does on data it has not seen.")
+        self.hint.setWordWrap(True)
+        self.split = QComboBox()
+        self.split.currentIndexChanged.connect(self._show_split)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Score the current model on every split again")
+        self.evaluate_button.clicked.connect(self.evaluate_now)
+        self.save_button = QPushButton("Save chart…")
+        self.save_button.clicked.connect(self._ask_save_chart)
+        self.banner = Banner()
+
+        self.table = QTableWidget(0, 0)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.verticalHeader().setVisible(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setMaximumHeight(150)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        # classification page
+        self.confusion = ConfusionMatrixPlot()
+        self.per_class = QTableWidget(0, 4)
+        self.per_class.setHorizontalHeaderLabels(["Precision", "Recall", "F1", "Support"])
+        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.per_class.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        cls_page = QSplitter(Qt.Orientation.Horizontal)
+        cls_page.addWidget(self.confusion)
+        cls_page.addWidget(self.per_class)
+        cls_page.setSizes([520, 360])
+        # regression page
+        self.scatter = PredictedVsTruePlot()
+        self.residuals = ResidualHistogram()
+        reg_page = QSplitter(Qt.Orientation.Horizontal)
+        reg_page.addWidget(self.scatter)
+        reg_page.addWidget(self.residuals)
+        reg_page.setSizes([500, 400])
+        self.pages = QStackedWidget()
+        self.empty_page = QWidget()
+        self.pages.addWidget(self.empty_page)
+        self.pages.addWidget(cls_page)
+        self.pages.addWidget(reg_page)
+        self.classification_page, self.regression_page = cls_page, reg_page
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(hbox(self.hint, None, QLabel("Split"), self.split, self.evaluate_button,
+                              self.save_button))
+        layout.addWidget(self.banner)
+        layout.addWidget(self.table)
+        layout.addWidget(self.pages, 1)
+
+        session.results_changed.connect(self.set_results)
+        session.model_changed.connect(self._update_enabled)
+        session.training_started.connect(self._update_enabled)
+        session.training_finished.connect(lambda *_: self._update_enabled())
+        self._update_enabled()
+
+    # -- state -------------------------------------------------------------------------------
+    def _update_enabled(self) -> None:
+        has_model = self.session.network is not None and self.session.prepared is not None
+        self.evaluate_button.setEnabled(has_model and not self.session.training)
+        self.save_button.setEnabled(self.results is not None)
+        if self.session.network is None and self.results is not None:
+            self.clear()
+
+    def clear(self) -> None:
+        self.results = None
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.split.clear()
+        self.pages.setCurrentWidget(self.empty_page)
+        self.hint.setVisible(True)
+        self.save_button.setEnabled(False)
+
+    def evaluate_now(self) -> Results | None:
+        """Score the session's model on every split again (a forward pass per split)."""
+        s = self.session
+        net, prepared, cfg = s.network, s.prepared, s.training_config
+        if net is None or prepared is None or cfg is None:
+            return None
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            results = evaluation.evaluate_all(net, prepared, cfg.loss)
+        except NNStudioError as e:
+            self.banner.show_message("error", "Could not evaluate", str(e))
+            return None
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.session.set_results(results)
+        return results
+
+    # -- showing -----------------------------------------------------------------------------
+    def set_results(self, results: Results | None) -> None:
+        """Show ``results`` (``None`` clears)."""
+        if results is None:
+            self.clear()
+            return
+        self.results = results
+        self.banner.clear()
+        self.hint.setVisible(False)
+        self._fill_table(results)
+        current = self.split.currentData()
+        self.split.blockSignals(True)
+        self.split.clear()
+        for name, r in results.splits.items():
+            self.split.addItem(f"{SPLIT_TITLES[name]} ({r.n:,})", name)
+        keep = current if current in results.splits else (
+            "test" if "test" in results.splits else next(iter(results.splits), None)
+        )
+        self.split.setCurrentIndex(max(0, self.split.findData(keep)))
+        self.split.blockSignals(False)
+        self._show_split()
+        self._update_enabled()
+        self.results_shown.emit(results)
+
+    def _fill_table(self, res: Results) -> None:
+        names = list(res.splits)
+        if res.task == "classification":
+            rows = [("Accuracy", "accuracy", "pct"), ("Loss", "loss", "num")]
+        else:
+            unit = f" ({res.target_names[0]})" if res.target_names else ""
+            rows = [("R²", "r2", "num3"), (f"MAE{unit}", "mae", "orig"),
+                    (f"RMSE{unit}", "rmse", "orig"), ("Loss (scaled)", "loss", "num")]
+        self.table.setColumnCount(len(names))
+        self.table.setHorizontalHeaderLabels([SPLIT_TITLES[n] for n in names])
+        self.table.setRowCount(len(rows))
+        self.table.setVerticalHeaderLabels([r[0] for r in rows])
+        for i, (_, key, fmt) in enumerate(rows):
+            for j, name in enumerate(names):
+                r = res.splits[name]
+                if fmt == "orig":
+                    v = r.original.get(key, math.nan)
+                elif key == "r2" and r.original:
+                    v = r.original.get("r2", r.metrics.get("r2", math.nan))
+                else:
+                    v = r.metrics.get(key, math.nan)
+                item = QTableWidgetItem(_format(v, fmt))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(i, j, item)
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().height() + 4
+            + sum(self.table.rowHeight(i) for i in range(len(rows)))
+        )
+
+    def _show_split(self) -> None:
+        res = self.results
+        name = self.split.currentData()
+        if res is None or name not in res.splits:
+            self.pages.setCurrentWidget(self.empty_page)
+            return
+        r = res.splits[name]
+        if res.task == "classification":
+            self.pages.setCurrentWidget(self.classification_page)
+            self.confusion.set_data(r.confusion, res.class_names)
+            self._fill_per_class(r, res.class_names)
+        else:
+            self.pages.setCurrentWidget(self.regression_page)
+            unit = res.target_names[0] if res.target_names else ""
+            self.scatter.set_data(r.y_true, r.y_pred, unit)
+            self.residuals.set_data(r.y_true, r.y_pred)
+
+    def _fill_per_class(self, r, class_names: list[str]) -> None:
+        pc = r.per_class or {}
+        k = len(pc.get("precision", []))
+        self.per_class.setRowCount(k)
+        self.per_class.setVerticalHeaderLabels([str(n) for n in class_names[:k]])
+        for i in range(k):
+            values = (pc["precision"][i], pc["recall"][i], pc["f1"][i])
+            for j, v in enumerate(values):
+                item = QTableWidgetItem(f"{v:.3f}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.per_class.setItem(i, j, item)
+            item = QTableWidgetItem(f"{int(pc['support'][i]):,}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.per_class.setItem(i, 3, item)
+
+    # -- export ------------------------------------------------------------------------------
+    def current_chart(self):
+        if self.pages.currentWidget() is self.classification_page:
+            return self.confusion
+        if self.pages.currentWidget() is self.regression_page:
+            return self.scatter
+        return None
+
+    def _ask_save_chart(self) -> None:
+        chart = self.current_chart()
+        if chart is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save chart", "results.png", "PNG image (*.png);;SVG drawing (*.svg)"
+        )
+        if not path:
+            return
+        if not path.lower().endswith((".png", ".svg")):
+            path += ".png"
+        try:
+            export_widget(chart, path)
+        except (OSError, ValueError) as e:
+            QMessageBox.warning(self, "Could not save", f"Could not write {path}: {e}")
+
+
+def _format(v: float, fmt: str) -> str:
+    if not isinstance(v, int | float) or not math.isfinite(v):
+        return "–"
+    if fmt == "pct":
+        return f"{100 * v:.1f} %"
+    if fmt == "num3":
+        return f"{v:.3f}"
+    if fmt == "orig":
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return f"{v:.4g}"
