@@ -1,0 +1,358 @@
+"""``build_dataset``: load, choose columns, drop/fill, split, fit on train, transform."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnstudio.core.errors import DataError
+
+from . import kinds as _kinds
+from .csv_reader import load_table
+from .examples import EXAMPLES
+from .idx import is_idx, load_idx
+from .npz import load_npz
+from .preparation import Preparation, raw_feature
+from .spec import DatasetSpec
+from .split import split_indices
+from .table import ArrayData, Table
+
+#: A numeric target with at most this many distinct whole numbers is read as class labels.
+MAX_NUMERIC_CLASSES = 10
+#: More classes than this is almost surely a mistake (an id or free text as the target).
+MAX_CLASSES = 1000
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class PreparedData:
+    """Prepared splits, ready for training.
+
+    Attributes
+    ----------
+    x_train, x_val, x_test : float32 (N, *input_shape)
+    y_train, y_val, y_test : int64 (N,) class indices, or float32 (N, k) regression targets
+        (standardized; ``preparation.decode_target`` gives the user's units back).
+    task : "classification" or "regression"
+    class_names : list of str (empty for regression)
+    input_shape : tuple
+    output_size : int
+        Number of classes, or of regression targets.
+    preparation : Preparation
+    feature_names : list of str
+        Input columns used, in matrix order (``preparation.output_names()`` for the
+        one-hot-expanded matrix columns).
+    counts : dict
+        ``{"train": n, "validation": n, "test": n, "dropped": n, "per_class": {split:
+        {class: n}}}``.
+    dropped_rows : dict
+        ``{reason: int64 array of 1-based file line numbers}``.
+    skipped_columns : dict
+        ``{column: reason}`` for columns left out automatically (free text, empty).
+    indices : dict
+        ``{split: int64 row indices into the loaded table/arrays}``.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    class_names: list[str]
+    input_shape: tuple
+    output_size: int
+    preparation: Preparation
+    feature_names: list[str]
+    counts: dict
+    dropped_rows: dict = field(default_factory=dict)
+    skipped_columns: dict = field(default_factory=dict)
+    indices: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def summary(self) -> str:
+        """One line such as ``train 14,000 · validation 3,000 · test 3,000 (12 rows dropped)``."""
+        parts = [f"{s} {self.counts[s]:,}" for s in SPLITS]
+        text = " · ".join(parts)
+        if self.counts.get("dropped"):
+            text += f" ({self.counts['dropped']:,} rows dropped)"
+        return text
+
+
+def load_source(spec: DatasetSpec, base_dir: str | Path | None = None) -> Table | ArrayData:
+    """Load what ``spec`` points at: a built-in example, a CSV/TSV, an IDX or an NPZ file."""
+    if spec.example is not None:
+        if spec.example not in EXAMPLES:
+            raise DataError(f"unknown example {spec.example!r} (examples: "
+                            f"{', '.join(EXAMPLES)})", where="dataset.example")
+        return EXAMPLES[spec.example].make(seed=0)
+    path = spec.resolve_source(base_dir)
+    if path is None:
+        raise DataError("give a source file or an example", where="dataset")
+    if not path.is_file():
+        raise DataError("file not found" if not path.exists() else "is not a file",
+                        where=str(path))
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if path.suffix.lower() == ".npz" or magic == b"PK\x03\x04":
+        return load_npz(path, spec.x_key, spec.y_key)
+    if is_idx(path) or "idx" in path.name.lower() and "ubyte" in path.name.lower():
+        return load_idx(path, spec.resolve_labels(base_dir))
+    return load_table(path, spec.delimiter, spec.header, spec.encoding)
+
+
+def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None) -> PreparedData:
+    """Load the data, split it, fit the preparation on the train split, transform all splits.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+    base_dir : str or Path, optional
+        Folder relative ``source``/``labels`` paths start from (the project file's folder).
+
+    Raises
+    ------
+    DataError
+        Any problem with the data or the spec, naming the file, row and column.
+    """
+    spec.validate()
+    data = load_source(spec, base_dir)
+    if isinstance(data, ArrayData):
+        return _build_arrays(data, spec)
+    if spec.example is not None and not spec.targets:
+        spec = _with_target(spec, EXAMPLES[spec.example].target)
+    return _build_table(data, spec)
+
+
+def _with_target(spec: DatasetSpec, target: str) -> DatasetSpec:
+    d = spec.to_dict()
+    d["target"] = target
+    return DatasetSpec.from_dict(d)
+
+
+def _check_names(table: Table, names, field_name: str) -> None:
+    for name in names:
+        if name not in table:
+            close = difflib.get_close_matches(name, table.columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else \
+                f" (columns: {', '.join(table.columns)})"
+            raise DataError(f"{field_name}: no column named {name!r}{hint}",
+                            where=table.where())
+
+
+def infer_task(values: np.ndarray) -> str:
+    """``classification`` for text or few distinct whole numbers, else ``regression``."""
+    if values.dtype.kind in "biu":
+        return "classification" if np.unique(values).size <= MAX_CLASSES else "regression"
+    if values.dtype.kind != "f":
+        return "classification"
+    present = values[~np.isnan(values)]
+    uniq = np.unique(present)
+    if uniq.size <= MAX_NUMERIC_CLASSES and np.all(uniq == np.round(uniq)):
+        return "classification"
+    return "regression"
+
+
+def _class_names(labels: np.ndarray) -> list[str]:
+    """Distinct labels, numbers sorted numerically (``2`` before ``10``)."""
+    uniq = np.unique(labels[labels != ""])
+    try:
+        return [str(u) for u in sorted(uniq.tolist(), key=float)]
+    except ValueError:
+        return [str(u) for u in uniq.tolist()]
+
+
+def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
+    where = table.where()
+    targets = spec.targets
+    if not targets:
+        raise DataError(f"choose the target column (columns: {', '.join(table.columns)})",
+                        where="dataset.target")
+    _check_names(table, targets, "target")
+    _check_names(table, spec.ignore, "ignore")
+    _check_names(table, spec.categorical, "categorical")
+    _check_names(table, spec.missing_per_column, "missing_per_column")
+    skipped: dict[str, str] = {}
+    if spec.features is None:
+        features = []
+        for name in table.columns:
+            if name in targets or name in spec.ignore:
+                continue
+            col = table[name]
+            if col.kind == "text" and name not in spec.categorical:
+                skipped[name] = f"free text ({col.n_distinct:,} distinct values)"
+            elif col.kind == "empty":
+                skipped[name] = "empty (every value is missing)"
+            else:
+                features.append(name)
+    else:
+        _check_names(table, spec.features, "features")
+        features = list(spec.features)
+        clash = set(features) & set(targets)
+        if clash:
+            raise DataError(f"{sorted(clash)} cannot be both feature and target",
+                            where="dataset.features")
+    if not features:
+        raise DataError("no feature columns are left to learn from", where=where)
+
+    kinds: dict[str, str] = {}
+    for name in features:
+        col = table[name]
+        if col.kind == "empty":
+            raise DataError(f"column {name!r} is empty: all {table.n_rows:,} values are "
+                            "missing", where=where)
+        if col.kind == "text" and col.n_distinct > MAX_CLASSES:
+            raise DataError(f"column {name!r} is free text ({col.n_distinct:,} distinct "
+                            "values); ignore it", where=where)
+        if name in spec.categorical or col.kind in ("text", "categorical"):
+            kinds[name] = "categorical"
+        else:
+            kinds[name] = col.kind  # numeric or date
+    for name in list(features) + targets:
+        col = table[name]
+        if col.kind == "numeric" and col.n_invalid and kinds.get(name) != "categorical":
+            row = int(table.line_number(int(col.invalid_rows[0])))
+            more = f" ({col.n_invalid - 1:,} more below)" if col.n_invalid > 1 else ""
+            raise DataError(f"{col.invalid_values[0]!r} is not a number, but the column is "
+                            f"numeric elsewhere{more}",
+                            where=f"{where}, row {row}, column {name!r}")
+
+    # ---- target and task
+    for name in targets:
+        if table[name].kind == "empty":
+            raise DataError(f"target column {name!r} is empty: all {table.n_rows:,} values "
+                            "are missing", where=where)
+    task = spec.task
+    if task == "auto":
+        task = "regression" if len(targets) > 1 else infer_task(table[targets[0]].values)
+    if task == "classification" and len(targets) > 1:
+        raise DataError("classification takes one target column; several targets mean "
+                        "regression", where="dataset.target")
+    if task == "regression":
+        for name in targets:
+            if table[name].kind != "numeric":
+                raise DataError(f"target {name!r} holds {table[name].kind} values, not "
+                                "numbers: it cannot be a regression target (choose "
+                                "classification)", where=where)
+
+    # ---- rows to drop
+    keep = np.ones(table.n_rows, bool)
+    dropped: dict[str, np.ndarray] = {}
+    all_rows = np.arange(table.n_rows)
+
+    def drop(mask: np.ndarray, reason: str) -> None:
+        mask = mask & keep
+        if mask.any():
+            dropped[reason] = np.asarray(table.line_number(all_rows[mask]), np.int64)
+            keep[mask] = False
+
+    for name in targets:
+        drop(table[name].missing, f"missing target {name!r}")
+    for name in features:
+        how = spec.missing_per_column.get(name, spec.missing)
+        if how == "drop":
+            drop(table[name].missing | _unparsed_dates(table, name, kinds[name]),
+                 f"missing value in {name!r}")
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
+        raise DataError("no rows are left after dropping rows with missing values",
+                        where=where)
+
+    class_names: list[str] = []
+    labels = None
+    if task == "classification":
+        labels = table[targets[0]].as_strings()[rows]
+        class_names = _class_names(labels)
+        if len(class_names) < 2:
+            raise DataError(f"target {targets[0]!r} has only one class "
+                            f"({class_names[0]!r}); classification needs at least two",
+                            where=where)
+        if len(class_names) > MAX_CLASSES:
+            raise DataError(f"target {targets[0]!r} has {len(class_names):,} different "
+                            "values: too many classes (is it an id or free text?)", where=where)
+
+    tr, va, te = split_indices(rows.size, spec.split.fractions, spec.split.seed,
+                               labels if (labels is not None and spec.split.stratify) else None,
+                               spec.split.shuffle)
+    split_rows = {"train": rows[tr], "validation": rows[va], "test": rows[te]}
+    missing = {n: spec.missing_per_column.get(n, spec.missing) for n in features}
+    prep = Preparation.fit_table(table, split_rows["train"], kinds, targets, task,
+                                 class_names or None, spec.scaling, missing,
+                                 spec.target_scaling)
+    x_all = prep._encode({n: raw_feature(table, n, kinds[n])[rows] for n in features},
+                         rows.size, where, lambda i: table.line_number(int(rows[i])))
+    if task == "classification":
+        y_all = prep.encode_labels(labels, where)
+    else:
+        y_all = prep.transform_target(np.stack([table[t].values[rows] for t in targets], 1))
+    parts = {"train": tr, "validation": va, "test": te}
+    counts = _counts(parts, y_all, class_names, int((~keep).sum()))
+    return PreparedData(
+        x_all[tr], y_all[tr], x_all[va], y_all[va], x_all[te], y_all[te], task, class_names,
+        prep.input_shape, prep.output_size, prep, list(features), counts, dropped, skipped,
+        split_rows, where)
+
+
+def _unparsed_dates(table: Table, name: str, kind: str) -> np.ndarray:
+    if kind != "date":
+        return np.zeros(table.n_rows, bool)
+    return np.isnan(table[name].as_days())
+
+
+def _counts(parts: dict, y: np.ndarray, class_names: list[str], dropped: int) -> dict:
+    counts: dict = {s: int(idx.size) for s, idx in parts.items()}
+    counts["dropped"] = dropped
+    if class_names:
+        counts["per_class"] = {
+            s: {c: int(n) for c, n in zip(class_names,
+                                          np.bincount(y[idx], minlength=len(class_names)))}
+            for s, idx in parts.items()}
+    return counts
+
+
+def _build_arrays(data: ArrayData, spec: DatasetSpec) -> PreparedData:
+    where = data.where()
+    if data.y is None:
+        raise DataError("has no targets: give the labels file (IDX) or the y array name "
+                        "(NPZ)", where=where)
+    y = data.y
+    task = spec.task if spec.task != "auto" else infer_task(y.reshape(len(y), -1)[:, 0]
+                                                             if y.ndim > 1 else y)
+    class_names: list[str] = []
+    labels = None
+    if task == "classification":
+        if y.ndim != 1:
+            raise DataError(f"targets {data.y_name!r} have shape {y.shape}: classification "
+                            "needs one label per sample", where=where)
+        labels = _kinds.format_numbers(y.astype(np.float64)) if y.dtype.kind in "biuf" \
+            else y.astype(str)
+        class_names = _class_names(labels)
+        if len(class_names) < 2:
+            raise DataError(f"the labels have only one class ({class_names[0]!r}); "
+                            "classification needs at least two", where=where)
+    elif y.dtype.kind not in "biuf":
+        raise DataError(f"targets {data.y_name!r} are not numbers: choose classification",
+                        where=where)
+    n = data.n_samples
+    tr, va, te = split_indices(n, spec.split.fractions, spec.split.seed,
+                               labels if (labels is not None and spec.split.stratify) else None,
+                               spec.split.shuffle)
+    prep = Preparation.fit_arrays(data.x[tr], task, class_names or None, y[tr],
+                                  spec.scaling, spec.target_scaling, data.x_name, data.y_name)
+    x_all = prep.transform_features(data.x)
+    y_all = prep.encode_labels(labels, where) if labels is not None \
+        else prep.transform_target(y)
+    parts = {"train": tr, "validation": va, "test": te}
+    counts = _counts(parts, y_all, class_names, 0)
+    return PreparedData(
+        x_all[tr], y_all[tr], x_all[va], y_all[va], x_all[te], y_all[te], task, class_names,
+        prep.input_shape, prep.output_size, prep, prep.feature_names, counts, {}, {}, parts,
+        where)

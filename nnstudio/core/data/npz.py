@@ -1,0 +1,124 @@
+"""NumPy ``.npz`` archives, always opened with ``allow_pickle=False``.
+
+A file from a stranger must not run code: arrays of Python objects (which NumPy stores with
+pickle) are refused with a clear error instead of being loaded.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from nnstudio.core.errors import DataError
+
+from .table import ArrayData
+
+#: Array names tried, in order, when the caller does not name x or y.
+X_NAMES = ("x", "X", "x_train", "X_train", "images", "data", "features", "inputs")
+Y_NAMES = ("y", "Y", "y_train", "labels", "label", "target", "targets")
+
+
+def _open(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise DataError("file not found", where=str(path)) from None
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataError(f"is not a valid .npz archive ({e})", where=str(path)) from None
+
+
+def npz_keys(path: str | Path) -> list[dict]:
+    """List the arrays of an ``.npz`` file without loading them.
+
+    Returns
+    -------
+    list of dict
+        ``{"name", "shape", "dtype", "pickled"}`` per array, in archive order; ``pickled``
+        arrays (dtype object) cannot be loaded.
+    """
+    path = Path(path)
+    out = []
+    with _open(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            try:
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = reader(f)
+            except (ValueError, OSError, zipfile.BadZipFile) as e:
+                raise DataError(f"array {info.filename[:-4]!r} is corrupt ({e})",
+                                where=str(path)) from None
+            out.append({"name": info.filename[:-4], "shape": tuple(shape), "dtype": str(dtype),
+                        "pickled": dtype.hasobject})
+    return out
+
+
+def _pick(keys: list[str], wanted: str | None, defaults: tuple[str, ...], what: str,
+          path: Path, required: bool) -> str | None:
+    if wanted is not None:
+        if wanted not in keys:
+            raise DataError(f"has no array named {wanted!r} (arrays: {', '.join(keys)})",
+                            where=str(path))
+        return wanted
+    for name in defaults:
+        if name in keys:
+            return name
+    if required and len(keys) == 1:
+        return keys[0]
+    if required:
+        raise DataError(f"choose which array holds {what} (arrays: {', '.join(keys) or 'none'})",
+                        where=str(path))
+    return None
+
+
+def load_npz(path: str | Path, x_key: str | None = None, y_key: str | None = None) -> ArrayData:
+    """Load inputs (and targets) from an ``.npz`` archive.
+
+    Parameters
+    ----------
+    path : str or Path
+    x_key, y_key : str, optional
+        Array names; when None, the usual names are tried (``x``, ``X``, ``images``... and
+        ``y``, ``labels``, ``target``...); a single-array file needs no name.
+
+    Returns
+    -------
+    ArrayData
+        ``x`` (N, *sample_shape) as stored; ``y`` (N,) or (N, k), or None.
+    """
+    path = Path(path)
+    info = npz_keys(path)
+    keys = [i["name"] for i in info]
+    xk = _pick(keys, x_key, X_NAMES, "the inputs (x)", path, required=True)
+    yk = _pick([k for k in keys if k != xk], y_key, Y_NAMES, "the targets (y)", path,
+               required=False)
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in (xk, yk):
+                if key is not None:
+                    arrays[key] = npz[key]
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise DataError("holds pickled Python objects, which are never loaded (they could "
+                            "run code); save plain numeric arrays", where=str(path)) from None
+        raise DataError(f"cannot be read ({e})", where=str(path)) from None
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"cannot be read ({e})", where=str(path)) from None
+    x = arrays[xk]
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise DataError(f"array {xk!r} holds no samples (shape {x.shape})", where=str(path))
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"array {xk!r} has dtype {x.dtype}, not numbers", where=str(path))
+    y = arrays.get(yk) if yk else None
+    if y is not None and y.shape[0] != x.shape[0]:
+        raise DataError(f"array {yk!r} has {y.shape[0]} rows but {xk!r} has {x.shape[0]}",
+                        where=str(path))
+    if x.ndim == 1:
+        x = x[:, None]
+    return ArrayData(x=x, y=y, path=path, x_name=xk, y_name=yk or "y")
