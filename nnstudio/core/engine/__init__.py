@@ -3,7 +3,16 @@
 Importing this package registers every layer type in :data:`LAYERS`.
 """
 
-from nnstudio.core.engine import activations, core_layers, merge, regularization  # noqa: F401
+from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)
+    activations,
+    conv,
+    core_layers,
+    merge,
+    pooling,
+    recurrent,
+    regularization,
+    reshape,
+)
 from nnstudio.core.engine.layer import CATEGORIES, LAYERS, Layer, Setting, layer_class, register
 from nnstudio.core.engine.losses import LOSSES, get_loss
 from nnstudio.core.engine.network import (

@@ -62,6 +62,8 @@ class Setting:
     def coerce(self, value: Any, where: str) -> Any:
         """Return ``value`` converted to this setting's type, or raise :class:`ConfigError`."""
         label = f"'{self.name}'"
+        if value is None and self.default is None:  # "unset" (Input shape, pool strides)
+            return None
         try:
             if self.kind == "int":
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):

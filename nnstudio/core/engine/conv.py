@@ -1,0 +1,271 @@
+"""2-D convolution over channels-first images ``(N, C, H, W)`` (ONNX's layout).
+
+Output size and padding (the same rules in :mod:`~nnstudio.core.engine.pooling`), per
+spatial axis with input size ``n``, kernel ``k`` and stride ``s``:
+
+* ``valid``: no padding, ``out = (n − k) // s + 1`` (needs ``k ≤ n``).
+* ``same``: ``out = ceil(n / s)``; ``pad = max((out − 1)·s + k − n, 0)`` zeros in total,
+  ``pad // 2`` before and ``pad − pad // 2`` after (the extra one, for an even kernel, goes
+  after: TensorFlow's ``SAME`` and ONNX's ``auto_pad="SAME_UPPER"``). An ONNX export writes
+  the explicit ``pads = [top, left, bottom, right]`` from :func:`same_padding`.
+
+Parameters: ``W (filters, C, kh, kw)`` and ``b (filters,)``, like ONNX ``Conv``; dilation 1.
+
+How it runs (one BLAS matmul per pass, no ``np.add.at`` and no ``einsum``): the input is
+copied once, channel-major, into a zero-padded buffer ``(C, N, Hp, Wp)``; ``kh·kw`` strided
+slice copies build the column matrix ``(C·kh·kw, N·Ho·Wrow)``; ``W (F, C·kh·kw) @ cols``
+gives every output at once, and the bias is added while copying back to ``(N, F, Ho, Wo)``.
+With stride 1 the columns are taken from the *flattened* padded image, so each copy is a
+long contiguous run and every output row is computed over the full padded width ``Wp``
+(``Wrow = Wp``); the ``Wp − Wo`` extra columns are thrown away and their gradient is zero.
+With a larger stride ``Wrow = Wo`` and the slices are strided in both axes. The backward
+pass is the mirror image: ``dW = dY @ colsᵀ``, ``db = dY @ 1``, ``dcols = Wᵀ @ dY`` and
+``kh·kw`` strided slice additions (col2im) into a padded gradient buffer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.engine.initializers import INITIALIZERS, fans, initialize
+from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.errors import ShapeError
+
+
+class FilledBuffers(Buffers):
+    """:class:`Buffers` whose new arrays start filled with ``fill`` (zeros by default).
+
+    For buffers whose borders are written once and must keep their value (the zero padding
+    around an image, the unused columns of a gradient).
+    """
+
+    __slots__ = ()
+
+    def get(self, key: str, shape: tuple[int, ...], dtype: np.dtype, fill: float = 0.0):
+        k = (key, shape, dtype)
+        a = self._arrays.get(k)
+        if a is None:
+            if len(self._arrays) > 64:
+                self._arrays.clear()
+            a = self._arrays[k] = np.full(shape, fill, dtype)
+        return a
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``(1, 28, 28)``, ``(784,)``: how messages show a per-sample shape."""
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def output_size(n: int, k: int, s: int, padding: str) -> int:
+    """Output length of one spatial axis (see the module docstring)."""
+    if padding == "same":
+        return -(-n // s)
+    return (n - k) // s + 1
+
+
+def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """``(before, after)`` zero padding of one axis for ``padding="same"``."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def spatial_plan(layer: Layer, shape: Shape, kernel: tuple[int, int], strides: tuple[int, int],
+                 padding: str, what: str) -> tuple[int, int, int, int, int, int]:
+    """Check an image input and return ``(Ho, Wo, top, bottom, left, right)``.
+
+    ``what`` names the window in messages (``"kernel"``, ``"pool"``).
+    """
+    if len(shape) != 3:
+        extra = (
+            " (a single-channel image (H, W) needs a channel axis: Reshape to (1, H, W))"
+            if len(shape) == 2 else ""
+        )
+        raise ShapeError(
+            f"needs images (C, H, W) but gets {fmt_shape(shape)}{extra}; add a Reshape layer "
+            "before it",
+            layer.where,
+        )
+    _, h, w = shape
+    kh, kw = kernel
+    sh, sw = strides
+    if padding == "valid" and (kh > h or kw > w):
+        raise ShapeError(f"{what} {kh}x{kw} is larger than its {h}x{w} input", layer.where)
+    ho, wo = output_size(h, kh, sh, padding), output_size(w, kw, sw, padding)
+    if padding == "same":
+        top, bottom = same_padding(h, kh, sh)
+        left, right = same_padding(w, kw, sw)
+    else:
+        top = bottom = left = right = 0
+    return ho, wo, top, bottom, left, right
+
+
+@register
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, like every framework): ``y = W ⋆ x + b``.
+
+    Input ``(N, C, H, W)``, output ``(N, filters, Ho, Wo)``; ``W`` is
+    ``(filters, C, kh, kw)`` and ``b`` ``(filters,)``. See the module docstring for the
+    output size and the ``same`` padding.
+    """
+
+    type_name = "Conv2D"
+    category = "Convolution & pooling"
+    summary = "y = W ⋆ x + b — slides small learned filters over the image, one map per filter"
+    settings = (
+        Setting("filters", "int", 16, minimum=1, maximum=100_000, help="number of output maps"),
+        Setting("kernel_size", "pair", [3, 3], minimum=1, maximum=1000,
+                help="filter height and width"),
+        Setting("strides", "pair", [1, 1], minimum=1, maximum=1000, help="step between windows"),
+        Setting("padding", "choice", "valid", choices=("valid", "same"),
+                help="valid: no padding; same: zero-pad so that out = ceil(in / stride)"),
+        Setting("use_bias", "bool", True, help="add a learned bias per filter"),
+        Setting("kernel_initializer", "choice", "glorot_uniform", choices=INITIALIZERS),
+        Setting("bias_initializer", "choice", "zeros", choices=INITIALIZERS),
+    )
+
+    def __init__(self, name: str, **config):
+        super().__init__(name, **config)
+        self._buf = Buffers()
+        self._zbuf = FilledBuffers()
+        self._ones: np.ndarray | None = None
+        #: Set by the network when no input gradient is needed (the layer reads the Input).
+        self.skip_input_grad = False
+
+    def describe(self) -> str:
+        kh, kw = self.config["kernel_size"]
+        sh, sw = self.config["strides"]
+        label = f"Conv2D {self.config['filters']} {kh}x{kw}"
+        if (sh, sw) != (1, 1):
+            label += f" stride {sh}" if sh == sw else f" stride {sh}x{sw}"
+        if self.config["padding"] == "same":
+            label += " same"
+        return label
+
+    def _plan(self, shape: Shape):
+        return spatial_plan(
+            self, tuple(shape), tuple(self.config["kernel_size"]), tuple(self.config["strides"]),
+            self.config["padding"], "kernel",
+        )
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        (shape,) = input_shapes
+        ho, wo = self._plan(shape)[:2]
+        return (self.config["filters"], ho, wo)
+
+    def param_shapes(self, input_shapes: list[Shape]) -> dict[str, Shape]:
+        (shape,) = input_shapes
+        if len(shape) != 3:
+            self._plan(shape)  # raises the readable error
+        kh, kw = self.config["kernel_size"]
+        f = self.config["filters"]
+        out = {"W": (f, shape[0], kh, kw)}
+        if self.config["use_bias"]:
+            out["b"] = (f,)
+        return out
+
+    def init_params(self, input_shapes: list[Shape], rng: np.random.Generator) -> None:
+        W = self.params["W"]
+        fi, fo = fans(W.shape, "conv")
+        initialize(W, self.config["kernel_initializer"], rng, fi, fo)
+        if "b" in self.params:
+            initialize(self.params["b"], self.config["bias_initializer"], rng, fi, fo)
+
+    # -- running -------------------------------------------------------------------------
+    def _geometry(self, x: np.ndarray) -> tuple:
+        n, c, h, w = x.shape
+        kh, kw = self.config["kernel_size"]
+        sh, sw = self.config["strides"]
+        ho, wo, top, bottom, left, right = self._plan((c, h, w))
+        hp, wp = h + top + bottom, w + left + right
+        return n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp
+
+    def _forward(self, inputs, training):
+        x = inputs[0]
+        n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = g = self._geometry(x)
+        dt = self.dtype
+        f = self.config["filters"]
+        K = c * kh * kw
+        wide = sh == 1 and sw == 1
+        if wide:
+            # Flat padded images with kw − 1 spare zeros at the end, so the last window row
+            # may run past the image (into columns that are thrown away).
+            xp = self._zbuf.get("xp", (c, n, hp * wp + kw - 1), dt)
+            xp[:, :, : hp * wp].reshape(c, n, hp, wp)[:, :, top:top + h, left:left + w] = (
+                x.transpose(1, 0, 2, 3)
+            )
+            wrow = wp
+            cols = self._buf.get("cols", (c, kh, kw, n, ho * wp), dt)
+            span = ho * wp
+            for i in range(kh):
+                for j in range(kw):
+                    o = i * wp + j
+                    np.copyto(cols[:, i, j], xp[:, :, o:o + span])
+        else:
+            xp = self._zbuf.get("xp", (c, n, hp, wp), dt)
+            xp[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+            wrow = wo
+            cols = self._buf.get("cols", (c, kh, kw, n, ho, wo), dt)
+            for i in range(kh):
+                for j in range(kw):
+                    np.copyto(
+                        cols[:, i, j],
+                        xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw],
+                    )
+        m = n * ho * wrow
+        cols2 = cols.reshape(K, m)
+        z = self._buf.get("z", (f, n, ho, wrow), dt)
+        np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
+        y = self._buf.get("y", (n, f, ho, wo), dt)
+        zt = z[:, :, :, :wo].transpose(1, 0, 2, 3)
+        if "b" in self.params:
+            np.add(zt, self.params["b"].reshape(1, f, 1, 1), out=y)
+        else:
+            np.copyto(y, zt)
+        if training:
+            self._g, self._cols2, self._wrow = g, cols2, wrow
+        return y
+
+    def _backward(self, grad):
+        n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = self._g
+        dt = self.dtype
+        f = self.config["filters"]
+        K = c * kh * kw
+        wrow = self._wrow
+        m = n * ho * wrow
+        # dY channel-major over the full row width; the extra columns stay zero.
+        dz = self._zbuf.get("dz", (f, n, ho, wrow), dt)
+        np.copyto(dz[:, :, :, :wo], grad.transpose(1, 0, 2, 3))
+        dz2 = dz.reshape(f, m)
+        np.matmul(dz2, self._cols2.T, out=self.grads["W"].reshape(f, K))
+        if "b" in self.grads:
+            ones = self._ones
+            if ones is None or ones.shape[0] != m or ones.dtype != dt:
+                ones = self._ones = np.ones(m, dt)
+            np.matmul(dz2, ones, out=self.grads["b"])
+        if self.skip_input_grad:
+            return [None]
+        dcols = self._buf.get("dcols", (K, m), dt)
+        np.matmul(self.params["W"].reshape(f, K).T, dz2, out=dcols)
+        dx = self._buf.get("dx", (n, c, h, w), dt)
+        if sh == 1 and sw == 1:
+            dxp = self._buf.get("dxp", (c, n, hp * wp + kw - 1), dt)
+            dxp.fill(0.0)
+            dc = dcols.reshape(c, kh, kw, n, ho * wp)
+            span = ho * wp
+            for i in range(kh):
+                for j in range(kw):
+                    o = i * wp + j
+                    dxp[:, :, o:o + span] += dc[:, i, j]
+            inner = dxp[:, :, : hp * wp].reshape(c, n, hp, wp)
+        else:
+            dxp = self._buf.get("dxp", (c, n, hp, wp), dt)
+            dxp.fill(0.0)
+            dc = dcols.reshape(c, kh, kw, n, ho, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dc[:, i, j]
+            inner = dxp
+        np.copyto(dx, inner[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3))
+        return [dx]
+

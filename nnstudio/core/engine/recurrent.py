@@ -1,0 +1,425 @@
+"""Recurrent layers over sequences ``(N, T, F)``: SimpleRNN, LSTM and GRU.
+
+Each reads ``T`` steps of ``F`` features, starts from a zero state, and returns the last
+hidden state ``(N, H)`` or, with ``return_sequences``, every step's ``(N, T, H)``.
+Training is backpropagation through time over the whole sequence.
+
+Parameters use ONNX's layouts for one direction (ONNX's leading ``num_directions = 1``
+axis is dropped), so an export only adds that axis:
+
+* ``W (G·H, F)`` input kernels, ``R (G·H, H)`` recurrent kernels, ``b (2·G·H,)`` the
+  biases ``[Wb, Rb]``, gate blocks of ``H`` rows stacked in ONNX's order;
+* ``SimpleRNN`` (ONNX ``RNN``, G = 1): ``h_t = tanh(x_t·Wᵀ + h_{t−1}·Rᵀ + Wb + Rb)``;
+* ``LSTM`` (G = 4, gate order **i, o, f, c**, no peepholes, ONNX's default activations
+  sigmoid/tanh/tanh)::
+
+      i = σ(x·W_iᵀ + h·R_iᵀ + Wb_i + Rb_i)     o, f likewise
+      c̃ = tanh(x·W_cᵀ + h·R_cᵀ + Wb_c + Rb_c)
+      C_t = f ⊙ C_{t−1} + i ⊙ c̃ ;  h_t = o ⊙ tanh(C_t)
+
+  The forget-gate input bias ``Wb_f`` starts at 1 (Keras's ``unit_forget_bias``).
+* ``GRU`` (G = 3, gate order **z, r, h**) with ONNX's **``linear_before_reset = 1``** (the
+  form PyTorch and cuDNN use; an ONNX export must set this attribute to 1)::
+
+      z = σ(x·W_zᵀ + h·R_zᵀ + Wb_z + Rb_z)     r likewise
+      ĥ = tanh(x·W_hᵀ + r ⊙ (h·R_hᵀ + Rb_h) + Wb_h)
+      h_t = (1 − z) ⊙ ĥ + z ⊙ h_{t−1}
+
+How it runs: internally every step works on transposed, gate-major blocks ``(G·H, N)`` so
+each gate is one contiguous ``(H, N)`` slab and the three sigmoid gates of an LSTM (i, o, f)
+are one contiguous slab. The input projection of all steps is one stacked matmul hoisted out
+of the time loop; each step then costs one fused gate matmul ``R @ h`` and a dozen in-place
+ufunc calls (sigmoid as ``1/(1 + e^−z)`` in place). The backward pass stores the gate
+gradients of every step and computes ``dW``, ``dR``, the biases and ``dx`` after the loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.engine.conv import FilledBuffers, fmt_shape
+from nnstudio.core.engine.initializers import fans, initialize
+from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.errors import ShapeError
+
+
+def _sigmoid_(a: np.ndarray) -> None:
+    """σ in place; call inside ``np.errstate(over="ignore")`` (e^large = inf gives 0)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    np.reciprocal(a, out=a)
+
+
+def orthogonal_(out: np.ndarray, rng: np.random.Generator) -> None:
+    """Fill a square matrix in place with a random orthogonal one (drawn in float64)."""
+    q, r = np.linalg.qr(rng.normal(size=out.shape))
+    out[...] = q * np.sign(np.diag(r))
+
+
+class _Recurrent(Layer):
+    category = "Recurrent"
+    #: Gates per unit: 1 (SimpleRNN), 4 (LSTM), 3 (GRU).
+    gates = 1
+    settings = (
+        Setting("units", "int", 32, minimum=1, maximum=100_000, help="hidden state size H"),
+        Setting("return_sequences", "bool", False,
+                help="output every step (T, H) instead of the last state (H,)"),
+    )
+
+    def __init__(self, name: str, **config):
+        super().__init__(name, **config)
+        self._buf = Buffers()
+        self._zbuf = FilledBuffers()
+        self._ones: np.ndarray | None = None
+        #: Set by the network when no input gradient is needed (the layer reads the Input).
+        self.skip_input_grad = False
+
+    def describe(self) -> str:
+        label = f"{self.type_name} {self.config['units']}"
+        return label + (" seq" if self.config["return_sequences"] else "")
+
+    # -- shapes --------------------------------------------------------------------------
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        (shape,) = input_shapes
+        if len(shape) != 2:
+            hint = (
+                f" (e.g. {fmt_shape((28, 28))} for 784 pixels read row by row)"
+                if len(shape) == 1 else ""
+            )
+            raise ShapeError(
+                f"needs sequences (T, F) but gets {fmt_shape(tuple(shape))}; add a Reshape "
+                f"layer before it{hint}",
+                self.where,
+            )
+        h = self.config["units"]
+        return (shape[0], h) if self.config["return_sequences"] else (h,)
+
+    def param_shapes(self, input_shapes: list[Shape]) -> dict[str, Shape]:
+        (shape,) = input_shapes
+        if len(shape) != 2:
+            self.output_shape(input_shapes)  # raises the readable error
+        gh = self.gates * self.config["units"]
+        return {"W": (gh, shape[-1]), "R": (gh, self.config["units"]), "b": (2 * gh,)}
+
+    def init_params(self, input_shapes: list[Shape], rng: np.random.Generator) -> None:
+        W, R, b = self.params["W"], self.params["R"], self.params["b"]
+        h = self.config["units"]
+        fi, fo = fans(W.shape, "recurrent")
+        initialize(W, "glorot_uniform", rng, fi, fo)
+        for g in range(self.gates):
+            orthogonal_(R[g * h:(g + 1) * h], rng)
+        b[...] = 0.0
+
+    # -- shared running code ---------------------------------------------------------------
+    def _input_bias(self) -> np.ndarray:
+        """The bias added to the input projection, as a column ``(G·H, 1)``."""
+        gh = self.gates * self.config["units"]
+        b = self.params["b"]
+        col = self._buf.get("bias", (gh, 1), self.dtype)
+        np.add(b[:gh], b[gh:], out=col[:, 0])
+        return col
+
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        """Input projection of every step, ``Z (T, G·H, N) = W @ x_tᵀ + bias``."""
+        n, t, f = x.shape
+        gh = self.gates * self.config["units"]
+        xT = self._buf.get("xT", (t, f, n), self.dtype)
+        np.copyto(xT, x.transpose(1, 2, 0))
+        Z = self._buf.get("Z", (t, gh, n), self.dtype)
+        np.matmul(self.params["W"], xT, out=Z)
+        Z += self._input_bias()
+        self._xT = xT
+        return Z
+
+    def _states(self, t: int, n: int) -> np.ndarray:
+        """Hidden states ``(T + 1, H, N)``; index 0 is the zero initial state."""
+        return self._zbuf.get("Hs", (t + 1, self.config["units"], n), self.dtype)
+
+    def _output(self, Hs: np.ndarray) -> np.ndarray:
+        t1, h, n = Hs.shape
+        if self.config["return_sequences"]:
+            y = self._buf.get("y", (n, t1 - 1, h), self.dtype)
+            np.copyto(y, Hs[1:].transpose(2, 0, 1))
+        else:
+            y = self._buf.get("y", (n, h), self.dtype)
+            np.copyto(y, Hs[-1].T)
+        return y
+
+    def _grad_steps(self, grad: np.ndarray) -> np.ndarray:
+        """``d loss / d h_t`` from outside the layer, as ``(T, H, N)`` or last step ``(H, N)``."""
+        if self.config["return_sequences"]:
+            gT = self._buf.get("gT", (grad.shape[1], grad.shape[2], grad.shape[0]), self.dtype)
+            np.copyto(gT, grad.transpose(1, 2, 0))
+        else:
+            gT = self._buf.get("gT", (grad.shape[1], grad.shape[0]), self.dtype)
+            np.copyto(gT, grad.T)
+        return gT
+
+    def _param_grads(self, dZ: np.ndarray, dHR: np.ndarray, Hs: np.ndarray) -> list:
+        """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``.
+
+        ``dZ (T, G·H, N)``: gradient of the input-side pre-activations ``x·Wᵀ + Wb``;
+        ``dHR (T, G·H, N)``: of the hidden-side ones ``h·Rᵀ + Rb`` (the same array except
+        in a GRU).
+        """
+        t, gh, n = dZ.shape
+        h = self.config["units"]
+        dt = self.dtype
+        xT = self._xT
+        gW = self._buf.get("gWs", (t, gh, xT.shape[1]), dt)
+        np.matmul(dZ, xT.transpose(0, 2, 1), out=gW)
+        np.sum(gW, axis=0, out=self.grads["W"])
+        if t > 1:
+            gR = self._buf.get("gRs", (t - 1, gh, h), dt)
+            np.matmul(dHR[1:], Hs[1:t].transpose(0, 2, 1), out=gR)
+            np.sum(gR, axis=0, out=self.grads["R"])
+        else:
+            self.grads["R"].fill(0.0)
+        ones = self._ones
+        if ones is None or ones.shape[0] != n or ones.dtype != dt:
+            ones = self._ones = np.ones(n, dt)
+        per_step = self._buf.get("db", (t, gh), dt)
+        gb = self.grads["b"]
+        np.matmul(dZ, ones, out=per_step)
+        np.sum(per_step, axis=0, out=gb[:gh])
+        if dHR is dZ:
+            gb[gh:] = gb[:gh]
+        else:
+            np.matmul(dHR, ones, out=per_step)
+            np.sum(per_step, axis=0, out=gb[gh:])
+        if self.skip_input_grad:
+            return [None]
+        dxT = self._buf.get("dxT", xT.shape, dt)
+        np.matmul(self.params["W"].T, dZ, out=dxT)
+        dx = self._buf.get("dx", (n, t, xT.shape[1]), dt)
+        np.copyto(dx, dxT.transpose(2, 0, 1))
+        return [dx]
+
+
+@register
+class SimpleRNN(_Recurrent):
+    """Elman RNN: ``h_t = tanh(x_t·Wᵀ + h_{t−1}·Rᵀ + Wb + Rb)``. ``(N, T, F)`` → ``(N, H)``."""
+
+    type_name = "SimpleRNN"
+    summary = "h_t = tanh(W·x_t + R·h_{t−1} + b) — a state carried along the sequence"
+    gates = 1
+
+    def _forward(self, inputs, training):
+        x = inputs[0]
+        n, t, _ = x.shape
+        Z = self._project(x)
+        Hs = self._states(t, n)
+        R = self.params["R"]
+        tmp = self._buf.get("tmp", Z.shape[1:], self.dtype)
+        for s in range(t):
+            z = Z[s]
+            if s:
+                np.matmul(R, Hs[s], out=tmp)
+                z += tmp
+            np.tanh(z, out=Hs[s + 1])
+        self._Hs = Hs
+        return self._output(Hs)
+
+    def _backward(self, grad):
+        Hs = self._Hs
+        t, h, n = Hs.shape[0] - 1, Hs.shape[1], Hs.shape[2]
+        seq = self.config["return_sequences"]
+        gT = self._grad_steps(grad)
+        dZ = self._buf.get("dZ", (t, h, n), self.dtype)
+        dh = self._buf.get("dh", (h, n), self.dtype)
+        tmp = self._buf.get("tmpH", (h, n), self.dtype)
+        R = self.params["R"]
+        for s in range(t - 1, -1, -1):
+            if s == t - 1:
+                np.copyto(dh, gT[s] if seq else gT)
+            elif seq:
+                dh += gT[s]
+            hs = Hs[s + 1]
+            np.multiply(hs, hs, out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+            np.multiply(dh, tmp, out=dZ[s])
+            if s:
+                np.matmul(R.T, dZ[s], out=dh)
+        return self._param_grads(dZ, dZ, Hs)
+
+
+@register
+class LSTM(_Recurrent):
+    """Long short-term memory, ONNX gate order i, o, f, c (see the module docstring)."""
+
+    type_name = "LSTM"
+    summary = "gated memory cell: C = f⊙C + i⊙tanh(·), h = o⊙tanh(C) — learns long ranges"
+    gates = 4
+
+    def init_params(self, input_shapes, rng):
+        super().init_params(input_shapes, rng)
+        h = self.config["units"]
+        self.params["b"][2 * h:3 * h] = 1.0  # forget gate input bias (Wb_f)
+
+    def _forward(self, inputs, training):
+        x = inputs[0]
+        n, t, _ = x.shape
+        h = self.config["units"]
+        dt = self.dtype
+        Z = self._project(x)  # becomes the activated gates [i, o, f, c̃] of every step
+        Hs = self._states(t, n)
+        Cs = self._zbuf.get("Cs", (t + 1, h, n), dt)
+        TC = self._buf.get("TC", (t, h, n), dt)
+        tmp = self._buf.get("tmp", (4 * h, n), dt)
+        tmpH = self._buf.get("tmpH", (h, n), dt)
+        R = self.params["R"]
+        with np.errstate(over="ignore"):
+            for s in range(t):
+                z = Z[s]
+                if s:
+                    np.matmul(R, Hs[s], out=tmp)
+                    z += tmp
+                _sigmoid_(z[: 3 * h])
+                cc = z[3 * h:]
+                np.tanh(cc, out=cc)
+                c = Cs[s + 1]
+                np.multiply(z[2 * h:3 * h], Cs[s], out=c)
+                np.multiply(z[:h], cc, out=tmpH)
+                c += tmpH
+                np.tanh(c, out=TC[s])
+                np.multiply(z[h:2 * h], TC[s], out=Hs[s + 1])
+        self._Z, self._Hs, self._Cs, self._TC = Z, Hs, Cs, TC
+        return self._output(Hs)
+
+    def _backward(self, grad):
+        Z, Hs, Cs, TC = self._Z, self._Hs, self._Cs, self._TC
+        t, h, n = TC.shape
+        dt = self.dtype
+        seq = self.config["return_sequences"]
+        gT = self._grad_steps(grad)
+        dZ = self._buf.get("dZ", Z.shape, dt)
+        dh = self._buf.get("dh", (h, n), dt)
+        dc = self._buf.get("dc", (h, n), dt)
+        tmpH = self._buf.get("tmpH", (h, n), dt)
+        tmp3 = self._buf.get("tmp3", (3 * h, n), dt)
+        R = self.params["R"]
+        for s in range(t - 1, -1, -1):
+            if s == t - 1:
+                np.copyto(dh, gT[s] if seq else gT)
+            elif seq:
+                dh += gT[s]
+            z, d, tc = Z[s], dZ[s], TC[s]
+            i, o, f, cc = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
+            di, do, df, dcc = d[:h], d[h:2 * h], d[2 * h:3 * h], d[3 * h:]
+            np.multiply(dh, tc, out=do)
+            # dC += dh ⊙ o ⊙ (1 − tanh²C)
+            np.multiply(tc, tc, out=tmpH)
+            np.subtract(1.0, tmpH, out=tmpH)
+            tmpH *= o
+            tmpH *= dh
+            if s == t - 1:
+                np.copyto(dc, tmpH)
+            else:
+                dc += tmpH
+            np.multiply(dc, cc, out=di)
+            np.multiply(dc, Cs[s], out=df)
+            np.multiply(dc, i, out=dcc)
+            dc *= f  # the cell gradient carried to step s − 1
+            # Through the activations: σ' = s(1 − s) on i, o, f; tanh' = 1 − c̃² on c̃.
+            sg = z[: 3 * h]
+            np.subtract(1.0, sg, out=tmp3)
+            tmp3 *= sg
+            d[: 3 * h] *= tmp3
+            np.multiply(cc, cc, out=tmpH)
+            np.subtract(1.0, tmpH, out=tmpH)
+            dcc *= tmpH
+            if s:
+                np.matmul(R.T, d, out=dh)
+        return self._param_grads(dZ, dZ, Hs)
+
+
+@register
+class GRU(_Recurrent):
+    """Gated recurrent unit, ONNX gate order z, r, h with ``linear_before_reset = 1``."""
+
+    type_name = "GRU"
+    summary = "gated state: h = (1−z)⊙tanh(·) + z⊙h — an LSTM with fewer gates"
+    gates = 3
+
+    def _input_bias(self) -> np.ndarray:
+        # Rb_h stays inside the reset product (linear_before_reset); Rb_z, Rb_r fold in.
+        h = self.config["units"]
+        b = self.params["b"]
+        col = self._buf.get("bias", (3 * h, 1), self.dtype)
+        np.copyto(col[:, 0], b[: 3 * h])
+        col[: 2 * h, 0] += b[3 * h:5 * h]
+        return col
+
+    def _forward(self, inputs, training):
+        x = inputs[0]
+        n, t, _ = x.shape
+        h = self.config["units"]
+        dt = self.dtype
+        Z = self._project(x)  # becomes the activated [z, r, ĥ] of every step
+        Hs = self._states(t, n)
+        HR = self._buf.get("HR", (t, h, n), dt)  # h_{t−1}·R_hᵀ + Rb_h
+        tmp = self._buf.get("tmp", (3 * h, n), dt)
+        tmpH = self._buf.get("tmpH", (h, n), dt)
+        R = self.params["R"]
+        rbh = self.params["b"][5 * h:].reshape(h, 1)
+        with np.errstate(over="ignore"):
+            for s in range(t):
+                z = Z[s]
+                if s:
+                    np.matmul(R, Hs[s], out=tmp)
+                    z[: 2 * h] += tmp[: 2 * h]
+                    np.add(tmp[2 * h:], rbh, out=HR[s])
+                else:
+                    HR[s][...] = rbh
+                _sigmoid_(z[: 2 * h])
+                hh = z[2 * h:]
+                np.multiply(z[h:2 * h], HR[s], out=tmpH)
+                hh += tmpH
+                np.tanh(hh, out=hh)
+                hn = Hs[s + 1]
+                np.subtract(Hs[s], hh, out=hn)  # h = ĥ + z ⊙ (h_prev − ĥ)
+                hn *= z[:h]
+                hn += hh
+        self._Z, self._Hs, self._HR = Z, Hs, HR
+        return self._output(Hs)
+
+    def _backward(self, grad):
+        Z, Hs, HR = self._Z, self._Hs, self._HR
+        t, h, n = HR.shape
+        dt = self.dtype
+        seq = self.config["return_sequences"]
+        gT = self._grad_steps(grad)
+        dZ = self._buf.get("dZ", Z.shape, dt)  # input side: [dz, dr, dĥ] pre-activation
+        dHR = self._buf.get("dHR", Z.shape, dt)  # hidden side: [dz, dr, dĥ ⊙ r]
+        dh = self._buf.get("dh", (h, n), dt)
+        tmpH = self._buf.get("tmpH", (h, n), dt)
+        tmp2 = self._buf.get("tmp2", (2 * h, n), dt)
+        R = self.params["R"]
+        for s in range(t - 1, -1, -1):
+            if s == t - 1:
+                np.copyto(dh, gT[s] if seq else gT)
+            elif seq:
+                dh += gT[s]
+            z, d, dr_ = Z[s], dZ[s], dHR[s]
+            zg, rg, hh = z[:h], z[h:2 * h], z[2 * h:]
+            dz, drr, dah = d[:h], d[h:2 * h], d[2 * h:]
+            np.subtract(Hs[s], hh, out=tmpH)
+            np.multiply(dh, tmpH, out=dz)  # ∂h/∂z = h_prev − ĥ
+            np.subtract(1.0, zg, out=tmpH)
+            tmpH *= dh  # dĥ
+            np.multiply(hh, hh, out=dah)
+            np.subtract(1.0, dah, out=dah)
+            dah *= tmpH  # through tanh
+            np.multiply(dah, HR[s], out=drr)
+            sg = z[: 2 * h]
+            np.subtract(1.0, sg, out=tmp2)
+            tmp2 *= sg
+            d[: 2 * h] *= tmp2  # through σ
+            np.copyto(dr_[: 2 * h], d[: 2 * h])
+            np.multiply(dah, rg, out=dr_[2 * h:])
+            if s:
+                dh *= zg  # direct path h_prev → h
+                np.matmul(R.T, dr_, out=tmpH)
+                dh += tmpH
+        return self._param_grads(dZ, dHR, Hs)
