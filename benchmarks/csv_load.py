@@ -106,7 +106,7 @@ def main() -> None:
         frame = pandas.read_csv(path)
         same = all(np.array_equal(check[c].values, frame[c].to_numpy()) for c in frame.columns)
         del check, frame
-        ratios = [a / b for a, b in zip(ours, theirs)]
+        ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
         print(f"nnstudio load_table : median {statistics.median(ours):.2f} s  "
               f"(rounds: {', '.join(f'{x:.2f}' for x in ours)})")
         print(f"pandas.read_csv     : median {statistics.median(theirs):.2f} s  "

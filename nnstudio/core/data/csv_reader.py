@@ -204,14 +204,14 @@ def _columns_from_batches(batches: list[list[list[str]]], names: list[str]) -> l
     parts: list[list[np.ndarray]] = [[] for _ in names]
     while batches:
         batch = batches.pop(0)
-        for j, col in enumerate(zip(*batch)):
+        for j, col in enumerate(zip(*batch, strict=True)):
             strings = np.array(col, dtype=str)
             try:
                 parts[j].append(strings.astype(np.float64))
             except ValueError:
                 parts[j].append(strings)
     columns = []
-    for name, chunks in zip(names, parts):
+    for name, chunks in zip(names, parts, strict=True):
         if not chunks:
             columns.append(Column(name, "empty", np.zeros(0, dtype=str)))
         elif all(c.dtype.kind == "f" for c in chunks):

@@ -104,7 +104,7 @@ def load_source(spec: DatasetSpec, base_dir: str | Path | None = None) -> Table 
         magic = f.read(4)
     if path.suffix.lower() == ".npz" or magic == b"PK\x03\x04":
         return load_npz(path, spec.x_key, spec.y_key)
-    if is_idx(path) or "idx" in path.name.lower() and "ubyte" in path.name.lower():
+    if is_idx(path) or ("idx" in path.name.lower() and "ubyte" in path.name.lower()):
         return load_idx(path, spec.resolve_labels(base_dir))
     return load_table(path, spec.delimiter, spec.header, spec.encoding)
 
@@ -312,8 +312,8 @@ def _counts(parts: dict, y: np.ndarray, class_names: list[str], dropped: int) ->
     counts["dropped"] = dropped
     if class_names:
         counts["per_class"] = {
-            s: {c: int(n) for c, n in zip(class_names,
-                                          np.bincount(y[idx], minlength=len(class_names)))}
+            s: dict(zip(class_names, np.bincount(y[idx], minlength=len(class_names)).tolist(),
+                        strict=True))
             for s, idx in parts.items()}
     return counts
 

@@ -149,7 +149,8 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
     if np.any((nd == 0) != (ln == 0)):
         return None
     spec_idx = np.flatnonzero(special)
-    spec_tokens = [buf[s - n : s] for s, n in zip(sep[spec_idx].tolist(), ln[spec_idx].tolist())]
+    ends, lens = sep[spec_idx].tolist(), ln[spec_idx].tolist()
+    spec_tokens = [buf[s - n : s] for s, n in zip(ends, lens, strict=True)]
     n_dots = int(np.count_nonzero(frac1)) - int(np.count_nonzero(frac1[spec_idx]))
     n_dots += sum(t.count(b".") for t in spec_tokens)
     if buf.count(b".") != n_dots:

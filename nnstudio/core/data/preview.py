@@ -104,10 +104,9 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
             problems.append(f"row {i + 1 + dialect.has_header} has {len(row)} fields, "
                             f"expected {ncols}")
     size = path.stat().st_size
-    if not data:
-        if complete:
-            raise DataError("has a header line but no data rows" if dialect.has_header
-                            else "is empty", where=str(path))
+    if not data and complete:
+        raise DataError("has a header line but no data rows" if dialect.has_header
+                        else "is empty", where=str(path))
     kinds, n_missing, n_distinct = {}, {}, {}
     for j, name in enumerate(names):
         values = np.array([r[j] if j < len(r) else "" for r in data], dtype=str)
@@ -121,7 +120,7 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
         estimated = len(data)
     else:
         used = len(text.encode(dialect.encoding, errors="replace"))
-        estimated = int(round(len(data) * size / max(used, 1)))
+        estimated = round(len(data) * size / max(used, 1))
     return Preview(path, names, kinds, n_missing, n_distinct,
                    [list(r) for r in data[:n_rows]], dialect.delimiter, dialect.has_header,
                    dialect.encoding, size, len(data), estimated, complete, problems)

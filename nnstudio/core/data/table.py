@@ -161,7 +161,7 @@ class Table:
         """The first ``n`` rows as text, for display."""
         cols = [c.as_strings()[:n] if c.values.dtype.kind == "f" else c.values[:n]
                 for c in self._columns.values()]
-        return [list(map(str, row)) for row in zip(*cols)]
+        return [list(map(str, row)) for row in zip(*cols, strict=True)]
 
     @classmethod
     def from_columns(cls, data: Mapping[str, Sequence | np.ndarray],
