@@ -177,10 +177,13 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
                     batches.append(rows)
                     rows = []
         except UnicodeDecodeError as e:
+            line, byte = _locate_decode_error(path, dialect.encoding)
+            line = line or prev_line + 1
+            byte = e.object[e.start] if byte is None else byte
             raise DataError(
-                f"byte 0x{e.object[e.start]:02x} is not valid {dialect.encoding} text; save "
+                f"byte 0x{byte:02x} is not valid {dialect.encoding} text; save "
                 "the file as UTF-8 or choose its encoding (e.g. cp1252)",
-                where=f"{where}, near row {prev_line + 1}") from None
+                where=f"{where}, row {line}") from None
         except csv.Error as e:
             raise DataError(f"cannot be parsed ({e})", where=f"{where}, row {prev_line + 1}"
                             ) from None
@@ -193,6 +196,19 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
         and np.all(np.diff(line_numbers) == 1))
     return Table(columns, path, delimiter=dialect.delimiter, has_header=dialect.has_header,
                  encoding=dialect.encoding, line_numbers=None if regular else line_numbers)
+
+
+def _locate_decode_error(path: Path, encoding: str) -> tuple[int | None, int | None]:
+    """(1-based line, byte value) of the first undecodable byte, for the error message."""
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig", "ascii", "cp1252"):
+        return None, None  # multi-byte line ends: cannot split the bytes on b"\n"
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as e:
+                return number, e.object[e.start]
+    return None, None
 
 
 def _columns_from_batches(batches: list[list[list[str]]], names: list[str]) -> list[Column]:
