@@ -49,13 +49,21 @@ class TrainControl:
             self._running.set()
 
     def checkpoint(self) -> bool:
-        """Called by the trainer before each batch: wait while paused; False means stop."""
-        with self._lock:
-            if self._budget is not None:
-                if self._budget == 0:
+        """Called by the trainer before each batch: wait while paused; False means stop.
+
+        A step budget is taken after waking, so a step requested while the trainer already
+        waits runs exactly that many batches.
+        """
+        while True:
+            with self._lock:
+                if self._stop.is_set():
+                    return False
+                if self._running.is_set():
+                    if self._budget is None:
+                        return True
+                    if self._budget > 0:
+                        self._budget -= 1
+                        return True
                     self._budget = None
                     self._running.clear()
-                else:
-                    self._budget -= 1
-        self._running.wait()
-        return not self._stop.is_set()
+            self._running.wait()

@@ -164,13 +164,16 @@ def train(
             xb, yb = x_buf[m], y_buf[m]
             np.take(x_tr, idx, axis=0, out=xb)
             np.take(y_tr, idx, axis=0, out=yb)
-            pred = net.forward(xb, training=True)
-            if at is not None:
-                value = loss.fused_value(net.values[at], yb)
-                grad = loss.fused_grad(pred, yb)
-            else:
-                value = loss.value(pred, yb)
-                grad = loss.grad(pred, yb)
+            # A diverging run overflows before its loss turns NaN; that is detected and
+            # reported below, so NumPy's overflow warnings would only be noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                pred = net.forward(xb, training=True)
+                if at is not None:
+                    value = loss.fused_value(net.values[at], yb)
+                    grad = loss.fused_grad(pred, yb)
+                else:
+                    value = loss.value(pred, yb)
+                    grad = loss.grad(pred, yb)
             if not math.isfinite(value):
                 net.params[...], net.state[...] = good_params, good_state
                 msg = (
@@ -181,8 +184,9 @@ def train(
                 )
                 yield finish("diverged", msg)
                 return
-            net.backward(grad, at=at)
-            optimizer.step()
+            with np.errstate(over="ignore", invalid="ignore"):
+                net.backward(grad, at=at)
+                optimizer.step()
             total += value * m
             if classify:
                 correct += _count_correct(pred, yb)
@@ -191,7 +195,8 @@ def train(
         train_loss = total / n
         metrics = {"accuracy": correct / n} if classify else {}
         if val_data is not None:
-            val = evaluate(net, val_data[0], val_data[1], config.loss)
+            with np.errstate(over="ignore", invalid="ignore"):
+                val = evaluate(net, val_data[0], val_data[1], config.loss)
             val_loss = val.pop("loss")
             val_metrics = {k: v for k, v in val.items() if isinstance(v, float)}
         else:
