@@ -1,0 +1,424 @@
+"""The model file (``.npz``, no pickle): a trained network with everything prediction needs.
+
+Entries of the ``.npz`` (every one is a plain numeric array or a 0-d unicode string; nothing
+needs pickle, and :func:`load_model` reads with ``allow_pickle=False``):
+
+``"<node id>/<name>"``
+    Every parameter and state array, e.g. ``h1/W`` ``(inputs, units)`` and ``h1/b``
+    ``(units,)`` for a Dense layer (the other layers: ``docs/files-and-cli.md``).
+``format``
+    JSON ``{"format": "nnstudio.model", "version": 1, "nnstudio": "0.1.0"}``.
+``architecture``
+    JSON: the project file's ``network`` section (``nodes``, ``edges``) plus
+    ``input_shape`` and ``dtype``.
+``preparation``
+    JSON: the fitted :class:`~nnstudio.core.data.Preparation` (scalers, category lists,
+    class names, target scaling).
+``training``
+    JSON: ``task``, ``loss``, ``class_names``, ``target_names``, the training settings,
+    the ``summary`` (epochs, seconds, stop reason, metrics per split) and the ``history``
+    (per-epoch loss and metrics).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnstudio import __version__
+from nnstudio.core.engine import metrics as engine_metrics
+from nnstudio.core.engine.network import Network, NetworkSpec
+from nnstudio.core.errors import NNStudioError, ProjectError
+from nnstudio.core.io.atomic import atomic_open
+from nnstudio.core.training.evaluate import evaluate, is_classification
+
+MODEL_FORMAT = "nnstudio.model"
+#: The model format version this nnstudio writes (and the newest it reads).
+MODEL_VERSION = 1
+#: The JSON entries of a model file (every other entry is a ``node/name`` array).
+JSON_ENTRIES = ("format", "architecture", "preparation", "training")
+
+
+@dataclass
+class Predictions:
+    """Predictions in the user's terms.
+
+    Attributes
+    ----------
+    values:
+        Classification: class names, str ``(N,)``. Regression: float64 ``(N, k)`` in the
+        target's own units.
+    probabilities:
+        Classification: float ``(N, K)``, one column per class of :attr:`class_names`
+        (a sigmoid output ``p`` becomes ``[1 − p, p]``). ``None`` for regression.
+    class_names, target_names:
+        Column labels for the two arrays.
+    """
+
+    values: np.ndarray
+    probabilities: np.ndarray | None
+    class_names: list[str]
+    target_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class TrainedModel:
+    """A trained network together with its data preparation and training record.
+
+    Attributes
+    ----------
+    network:
+        The built network holding the trained weights.
+    preparation:
+        The fitted :class:`~nnstudio.core.data.Preparation` (raw values → network inputs,
+        outputs → class names or values in the user's units); ``None`` for a bare network.
+    task:
+        ``"classification"`` or ``"regression"``.
+    class_names:
+        The classes in output order (empty for regression).
+    loss:
+        The loss the network was trained with.
+    summary:
+        ``epochs``, ``seconds``, ``reason``, ``best_epoch``, ``metrics`` per split, ...
+    history:
+        Per-epoch lists (``loss``, ``val_loss``, ``accuracy``, ...).
+    architecture:
+        The project's ``network`` section (with canvas positions); the spec's own dict when
+        the model was not built from a project.
+    training_config:
+        The training settings as a dict.
+    """
+
+    network: Network
+    preparation: Any
+    task: str
+    class_names: list[str]
+    loss: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    architecture: dict[str, Any] | None = None
+    training_config: dict[str, Any] = field(default_factory=dict)
+
+    # -- building ------------------------------------------------------------------------
+    @classmethod
+    def from_training(
+        cls, network: Network, prepared: Any, config: Any, spec: Any = None,
+        summary: dict | None = None, history: dict | None = None,
+        architecture: dict | None = None,
+    ) -> TrainedModel:
+        """Wrap a trained network and the :class:`~nnstudio.core.data.PreparedData` it was
+        trained on. ``config`` is the :class:`~nnstudio.core.training.TrainingConfig`;
+        ``spec`` (the DatasetSpec) is accepted for symmetry and not needed."""
+        loss = getattr(config, "loss", None) or "mse"
+        task = getattr(prepared, "task", None) or (
+            "classification" if is_classification(loss) else "regression"
+        )
+        to_dict = getattr(config, "to_dict", None)
+        return cls(
+            network=network,
+            preparation=getattr(prepared, "preparation", None),
+            task=task,
+            class_names=[str(c) for c in (getattr(prepared, "class_names", None) or [])],
+            loss=loss,
+            summary=dict(summary or {}),
+            history={k: list(v) for k, v in (history or {}).items()},
+            architecture=copy.deepcopy(architecture) if architecture else None,
+            training_config=to_dict() if to_dict else {},
+        )
+
+    # -- description ---------------------------------------------------------------------
+    @property
+    def spec(self) -> NetworkSpec:
+        return self.network.spec
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the prepared input."""
+        return tuple(self.network.input_shape)
+
+    @property
+    def target_names(self) -> list[str]:
+        """The target column(s): names of the regression outputs, or the class column."""
+        targets = getattr(self.preparation, "targets", None)
+        return [str(t) for t in targets] if targets else ["target"]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The raw input columns (or the array name) the model reads, in order."""
+        names = getattr(self.preparation, "feature_names", None)
+        return list(names) if names else ["x"]
+
+    def architecture_dict(self) -> dict[str, Any]:
+        """The ``network`` section: the project's (with positions) or the spec's."""
+        return copy.deepcopy(self.architecture) if self.architecture else self.spec.to_dict()
+
+    # -- predicting ----------------------------------------------------------------------
+    def output(self, x: np.ndarray) -> np.ndarray:
+        """Raw network outputs ``(N, *output_shape)`` for prepared inputs ``x``
+        ``(N, *input_shape)``."""
+        x = np.asarray(x, self.network.dtype)
+        if x.ndim == len(self.input_shape):
+            x = x[None]
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ProjectError(
+                f"the inputs have shape {tuple(x.shape[1:])} per sample, the model expects "
+                f"{self.input_shape}"
+            )
+        return self.network.predict(x)
+
+    def predict_prepared(self, x: np.ndarray) -> Predictions:
+        """Predictions for prepared inputs ``x`` ``(N, *input_shape)``."""
+        out = self.output(x)
+        return self._decode(out)
+
+    def _decode(self, out: np.ndarray) -> Predictions:
+        out2 = out.reshape(len(out), -1)
+        if self.task == "classification":
+            probs = class_probabilities(out2)
+            names = self.class_names or [str(i) for i in range(probs.shape[1])]
+            if self.preparation is not None:
+                values = np.asarray(self.preparation.decode_target(out2), dtype=str)
+            else:
+                values = np.asarray(names, dtype=str)[engine_metrics.predicted_classes(out2)]
+            return Predictions(values, probs, names, self.target_names)
+        if self.preparation is not None:
+            values = np.asarray(self.preparation.decode_target(out2), np.float64)
+        else:
+            values = out2.astype(np.float64)
+        return Predictions(values, None, [], self.target_names)
+
+    def prepare(self, rows: Any) -> np.ndarray:
+        """Network inputs from raw data.
+
+        ``rows`` is a :class:`~nnstudio.core.data.Table`, a list of dicts
+        ``{column: value}`` (values as typed: ``"12.5"``, ``12.5``, ``"city"``), or for
+        array models an array ``(N, *sample_shape)`` of raw values (pixels 0–255).
+        """
+        prep = self.preparation
+        if prep is None:
+            return np.asarray(rows, self.network.dtype)
+        if getattr(prep, "array", None) is not None:
+            return prep.transform_features(np.asarray(rows))
+        if isinstance(rows, dict):
+            rows = [rows]
+        return prep.transform_raw_rows(rows)
+
+    def predict_raw(self, rows: Any) -> Predictions:
+        """Predictions from raw feature values (see :meth:`prepare` for ``rows``).
+
+        Used by the GUI's predict panel (one dict per row typed by the user) and by
+        ``nnstudio predict`` (a loaded table).
+        """
+        return self.predict_prepared(self.prepare(rows))
+
+    # -- scoring -------------------------------------------------------------------------
+    def metrics(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Scores on prepared inputs ``x`` and prepared targets ``y``.
+
+        Classification: ``loss`` and ``accuracy``. Regression: ``loss`` (in the scaled
+        units the network was trained on) and ``mae``, ``rmse``, ``r2`` in the target's own
+        units. An empty split gives ``{}``.
+        """
+        if len(x) == 0:
+            return {}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            report = evaluate(self.network, np.asarray(x, self.network.dtype), y, self.loss)
+            out = {"loss": float(report["loss"])}
+            if self.task == "classification":
+                out["accuracy"] = float(report["accuracy"])
+                return out
+            pred = self.network.predict(np.asarray(x, self.network.dtype))
+            pred = pred.reshape(len(pred), -1)
+            yy = np.asarray(y, np.float64).reshape(len(y), -1)
+            if self.preparation is not None:
+                pred = self.preparation.decode_target(pred)
+                yy = self.preparation.decode_target(yy)
+            out.update(engine_metrics.regression_report(yy, pred))
+        return {k: float(v) for k, v in out.items()}
+
+
+def class_probabilities(out: np.ndarray) -> np.ndarray:
+    """One probability column per class: ``(N, K)`` as it is, a sigmoid ``(N, 1)`` as
+    ``[1 − p, p]``."""
+    out = out.reshape(len(out), -1)
+    if out.shape[1] == 1:
+        return np.concatenate([1.0 - out, out], axis=1)
+    return out
+
+
+# -- saving and loading ------------------------------------------------------------------------
+
+
+def _json_entry(obj: Any) -> np.ndarray:
+    return np.array(json.dumps(obj, ensure_ascii=False, allow_nan=True))
+
+
+def model_arrays(model: TrainedModel) -> dict[str, np.ndarray]:
+    """Every entry of the model file, by key (see the module docstring)."""
+    net = model.network
+    arrays: dict[str, np.ndarray] = dict(net.state_dict())
+    clash = sorted(set(arrays) & set(JSON_ENTRIES))
+    if clash:  # impossible: parameter keys always hold a "/"
+        raise AssertionError(clash)
+    arch = model.architecture_dict()
+    arch["input_shape"] = list(net.input_shape)
+    arch["dtype"] = net.dtype.name
+    prep = model.preparation.to_dict() if model.preparation is not None else None
+    arrays["format"] = _json_entry(
+        {"format": MODEL_FORMAT, "version": MODEL_VERSION, "nnstudio": __version__}
+    )
+    arrays["architecture"] = _json_entry(arch)
+    arrays["preparation"] = _json_entry(prep)
+    arrays["training"] = _json_entry({
+        "task": model.task, "loss": model.loss, "class_names": list(model.class_names),
+        "target_names": model.target_names, "config": model.training_config,
+        "summary": model.summary, "history": model.history,
+    })
+    return arrays
+
+
+def save_model(model: TrainedModel, path: str | Path) -> None:
+    """Write the model file atomically (no partial file on any error).
+
+    The file is written exactly at ``path`` (NumPy's habit of appending ``.npz`` is not
+    followed).
+    """
+    arrays = model_arrays(model)
+    p = Path(path)
+    try:
+        with atomic_open(p, "wb") as f:
+            np.savez(f, **arrays)
+    except OSError as e:
+        raise ProjectError(f"cannot be written ({e.strerror or e})", str(p)) from None
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    """Read a model file written by :func:`save_model`.
+
+    Never unpickles: a file holding object arrays, a missing entry, a malformed or newer
+    file gives a :class:`ProjectError` naming the file, never a crash.
+    """
+    p = Path(path)
+    where = str(p)
+    if not p.exists():
+        raise ProjectError("no such file", where)
+    if p.is_dir():
+        raise ProjectError("is a folder, not a model file", where)
+    try:
+        npz = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ProjectError(f"is not an nnstudio model file ({_short(e)})", where) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ProjectError("is a single .npy array, not an nnstudio model file (.npz)", where)
+    with npz:
+        keys = set(npz.files)
+        if "format" not in keys:
+            raise ProjectError("is not an nnstudio model file (it has no 'format' entry)", where)
+        fmt = _read_json(npz, "format", where)
+        if not isinstance(fmt, dict) or fmt.get("format") != MODEL_FORMAT:
+            raise ProjectError("is not an nnstudio model file (wrong 'format' entry)", where)
+        version = fmt.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ProjectError(f"has an invalid model format version {version!r}", where)
+        if version > MODEL_VERSION:
+            raise ProjectError(
+                f"was written by a newer nnstudio (model format version {version}; this "
+                f"version reads up to {MODEL_VERSION}): update nnstudio", where,
+            )
+        for key in JSON_ENTRIES:
+            if key not in keys:
+                raise ProjectError(f"is incomplete: the entry {key!r} is missing", where)
+        arch = _read_json(npz, "architecture", where)
+        prep_d = _read_json(npz, "preparation", where)
+        info = _read_json(npz, "training", where)
+        arrays = {k: _read_array(npz, k, where) for k in keys if k not in JSON_ENTRIES}
+    return _build(arch, prep_d, info, arrays, where)
+
+
+def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> TrainedModel:
+    if not isinstance(arch, dict) or not isinstance(info, dict):
+        raise ProjectError("has a malformed 'architecture' or 'training' entry", where)
+    try:
+        input_shape = tuple(int(v) for v in arch["input_shape"])
+        dtype = np.dtype(str(arch.get("dtype", "float32")))
+        network_d = {k: v for k, v in arch.items() if k not in ("input_shape", "dtype")}
+        spec = NetworkSpec.from_dict(network_d)
+        net = Network(spec, input_shape, dtype=dtype, seed=0)
+        net.load_state_dict(arrays)
+    except NNStudioError as e:
+        raise ProjectError(f"holds a network that cannot be rebuilt: {e}", where) from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise ProjectError(f"has a malformed 'architecture' entry ({_short(e)})", where) from None
+    preparation = None
+    if prep_d is not None:
+        from nnstudio.core.data import Preparation
+
+        try:
+            preparation = Preparation.from_dict(prep_d)
+        except NNStudioError as e:
+            raise ProjectError(f"has an unusable 'preparation' entry: {e}", where) from None
+    try:
+        return TrainedModel(
+            network=net, preparation=preparation, task=str(info["task"]),
+            class_names=[str(c) for c in info.get("class_names") or []],
+            loss=str(info["loss"]), summary=dict(info.get("summary") or {}),
+            history=dict(info.get("history") or {}), architecture=network_d,
+            training_config=dict(info.get("config") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ProjectError(f"has a malformed 'training' entry ({_short(e)})", where) from None
+
+
+def _read_array(npz: Any, key: str, where: str) -> np.ndarray:
+    try:
+        arr = npz[key]
+    except ValueError as e:
+        if "pickle" in str(e) or "Object arrays" in str(e):
+            raise ProjectError(
+                f"holds an object array under {key!r}, which nnstudio never writes; it is not "
+                "loaded because unpickling a stranger's file could run code", where,
+            ) from None
+        raise ProjectError(f"has an unreadable entry {key!r} ({_short(e)})", where) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as e:
+        raise ProjectError(f"is damaged: entry {key!r} cannot be read ({_short(e)})", where) \
+            from None
+    if arr.dtype.kind not in "fiu":
+        raise ProjectError(f"entry {key!r} holds {arr.dtype} values, not numbers", where)
+    return arr
+
+
+def _read_json(npz: Any, key: str, where: str) -> Any:
+    try:
+        arr = npz[key]
+    except ValueError:
+        raise ProjectError(
+            f"holds an object array under {key!r}, which nnstudio never writes; it is not "
+            "loaded because unpickling a stranger's file could run code", where,
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ProjectError(f"is damaged: entry {key!r} cannot be read ({_short(e)})", where) \
+            from None
+    if arr.dtype.kind != "U" or arr.shape != ():
+        raise ProjectError(f"entry {key!r} is not JSON text", where)
+    try:
+        return json.loads(str(arr))
+    except json.JSONDecodeError as e:
+        raise ProjectError(
+            f"entry {key!r} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})",
+            where,
+        ) from None
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:200]

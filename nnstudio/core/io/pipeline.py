@@ -1,0 +1,220 @@
+"""The headless workflow shared by the CLI and the GUI: project → data → network → model.
+
+::
+
+    project = load_project("house.nnsproj")
+    prepared = load_data(project)                        # DatasetSpec → PreparedData
+    model = run_training(project, prepared, control, on_event=print)   # → TrainedModel
+    save_model(model, "house.npz")
+
+:func:`training_events` is the same run as a generator (it yields the trainer's
+``BatchEnd``/``EpochEnd``/``TrainingFinished`` events and *returns* the model), for a worker
+that wants to iterate; :func:`run_training` drives it and calls ``on_event`` for each event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+
+from nnstudio import __version__
+from nnstudio.core.engine.network import Network
+from nnstudio.core.errors import DivergedError, ProjectError
+from nnstudio.core.io.model_file import TrainedModel
+from nnstudio.core.io.netcheck import check_network, format_problems, node_place
+from nnstudio.core.io.project import Project
+from nnstudio.core.training import (
+    BatchEnd,
+    EpochEnd,
+    TrainControl,
+    TrainingFinished,
+    is_classification,
+    train,
+)
+
+Event = BatchEnd | EpochEnd | TrainingFinished
+SPLITS = ("train", "validation", "test")
+
+
+def load_data(project: Project) -> Any:
+    """Load and prepare the project's data (:func:`~nnstudio.core.data.build_dataset`).
+
+    Raises :class:`ProjectError` when the project has no dataset, and the data layer's
+    :class:`~nnstudio.core.errors.DataError` for a bad file.
+    """
+    if project.dataset is None:
+        raise ProjectError(
+            "has no dataset section: add one, e.g. \"dataset\": {\"source\": \"data.csv\", "
+            "\"target\": \"price\"}", str(project.path) if project.path else "project",
+        )
+    from nnstudio.core.data import build_dataset
+
+    return build_dataset(project.dataset, project.base_dir)
+
+
+def split_arrays(prepared: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"train": (x, y), "validation": (x, y), "test": (x, y)}`` of a PreparedData."""
+    return {
+        "train": (prepared.x_train, prepared.y_train),
+        "validation": (prepared.x_val, prepared.y_val),
+        "test": (prepared.x_test, prepared.y_test),
+    }
+
+
+def build_network(project: Project, prepared: Any = None, dtype: Any = np.float32) -> Network:
+    """The project's network, built for the data's input shape, seeded from the training seed.
+
+    Every problem (settings, connections, shapes, an output that does not fit the data) is
+    reported at once, each at its node: ``network.nodes[3] 'out': Dense ...``.
+    """
+    where = str(project.path) if project.path else "project"
+    input_shape = tuple(prepared.input_shape) if prepared is not None else None
+    problems = check_network(project.network, input_shape)
+    if not problems and prepared is not None:
+        problems = _output_problems(project, prepared)
+    if problems:
+        err = ProjectError(format_problems(problems), where)
+        err.problems = problems
+        raise err
+    if input_shape is None:
+        raise ProjectError("the network's input shape is unknown without data", where)
+    return Network(project.network_spec(), input_shape, dtype=dtype, seed=project.training.seed)
+
+
+def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
+    """Does the network's output fit the data's task and the loss?"""
+    spec = project.network_spec()
+    from nnstudio.core.engine.network import infer_shapes
+
+    report = infer_shapes(spec, tuple(prepared.input_shape))
+    succ = spec.successors()
+    outs = [n.id for n in spec.nodes if not succ[n.id]]
+    if len(outs) != 1:
+        return []
+    out_id = outs[0]
+    index = next(i for i, n in enumerate(spec.nodes) if n.id == out_id)
+    place = node_place(index, out_id)
+    shape = report.nodes[out_id].shape
+    loss = project.training.loss
+    task = prepared.task
+    k = int(prepared.output_size)
+    if task == "classification" and not is_classification(loss):
+        return [("training.loss", f"{loss!r} is a regression loss but the data's target is "
+                 f"a class ({k} classes): use cross_entropy (or binary_cross_entropy for 2)")]
+    if task == "regression" and is_classification(loss):
+        return [("training.loss", f"{loss!r} is a classification loss but the data's target "
+                 "is a number: use mse or mae")]
+    if task == "classification" and loss == "cross_entropy" and shape != (k,):
+        return [(place, f"outputs {shape} but the data has {k} classes: end the network with "
+                 f"Dense {k} + Softmax")]
+    if task == "classification" and loss == "binary_cross_entropy":
+        if k != 2:
+            return [("training.loss", f"binary_cross_entropy needs 2 classes, the data has {k}: "
+                     "use cross_entropy")]
+        if shape != (1,):
+            return [(place, f"outputs {shape}; binary cross-entropy needs one output: end the "
+                     "network with Dense 1 + Sigmoid")]
+    if task == "regression" and (shape is None or math.prod(shape) != k):
+        return [(place, f"outputs {shape} but the data has {k} target value(s) per sample: "
+                 f"end the network with Dense {k}")]
+    return []
+
+
+def training_events(
+    project: Project,
+    prepared: Any,
+    control: TrainControl | None = None,
+    epochs: int | None = None,
+    network: Network | None = None,
+) -> Generator[Event, None, TrainedModel]:
+    """Train the project's network on ``prepared``; yield every event, return the model.
+
+    Parameters
+    ----------
+    project:
+        Its ``network`` and ``training`` sections are used.
+    prepared:
+        The :class:`~nnstudio.core.data.PreparedData` from :func:`load_data`.
+    control:
+        Stop/pause requests (another thread, or the CLI's Ctrl-C handler).
+    epochs:
+        Overrides ``training.epochs`` (``0`` returns the initialized model).
+    network:
+        A network to continue training (default: a new one from :func:`build_network`).
+
+    Returns (as the generator's return value) the :class:`TrainedModel`. A stopped run keeps
+    the best weights so far. A diverged run raises :class:`DivergedError` after yielding its
+    ``TrainingFinished``.
+    """
+    config = project.training
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=int(epochs))
+    config.validate()
+    net = network if network is not None else build_network(project, prepared)
+    splits = split_arrays(prepared)
+    x_val, y_val = splits["validation"]
+    val = (x_val, y_val) if len(x_val) else None
+    best: tuple[np.ndarray, np.ndarray] | None = None
+    finished: TrainingFinished | None = None
+    for event in train(net, config, splits["train"], val, control=control):
+        if isinstance(event, EpochEnd) and event.improved:
+            best = (net.params.copy(), net.state.copy())
+        if isinstance(event, TrainingFinished):
+            finished = event
+        yield event
+    assert finished is not None
+    if finished.reason == "diverged":
+        raise DivergedError(finished.message)
+    if finished.reason == "stopped" and best is not None:
+        net.params[...], net.state[...] = best  # the best weights so far
+    model = TrainedModel.from_training(
+        net, prepared, config, project.dataset, history=finished.history,
+        architecture=project.network,
+    )
+    model.summary = {
+        "epochs": finished.epochs_run,
+        "best_epoch": finished.best_epoch,
+        "reason": finished.reason,
+        "message": finished.message,
+        "seconds": round(finished.elapsed, 3),
+        "metrics": evaluate_splits(model, prepared),
+        "samples": {s: len(splits[s][0]) for s in SPLITS},
+        "trained_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "nnstudio": __version__,
+    }
+    return model
+
+
+def run_training(
+    project: Project,
+    prepared: Any,
+    control: TrainControl | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    epochs: int | None = None,
+) -> TrainedModel:
+    """Train and return the :class:`TrainedModel`, calling ``on_event`` for every event.
+
+    See :func:`training_events` for the parameters and errors.
+    """
+    gen = training_events(project, prepared, control, epochs)
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_event is not None:
+            on_event(event)
+
+
+def evaluate_splits(model: TrainedModel, prepared: Any) -> dict[str, dict[str, float]]:
+    """``{"train": {...}, "validation": {...}, "test": {...}}`` (empty splits left out)."""
+    out = {}
+    for name, (x, y) in split_arrays(prepared).items():
+        if len(x):
+            out[name] = model.metrics(x, y)
+    return out

@@ -1,0 +1,318 @@
+"""The project file (``.nnsproj``): a versioned JSON document of data, network and training.
+
+Minimal form (a contract: users script these files; fields may be added, never required)::
+
+    {"format": "nnstudio.project", "version": 1,
+     "dataset": {"source": "iris.csv", "target": "species", ...},
+     "network": {"nodes": [{"id": "in", "type": "Input"}, ...], "edges": [["in", "h1"], ...]},
+     "training": {"loss": "cross_entropy", "optimizer": {"type": "adam"}, ...}}
+
+Loading follows orange-canvas-core's ``readwrite``: the JSON is parsed into plain records,
+migrated from older format versions (:data:`MIGRATIONS`), and validated section by section;
+**every** problem is collected with its place and reported in one
+:class:`~nnstudio.core.errors.ProjectError` (its ``problems`` attribute lists
+``(place, message)`` pairs for a front end that wants to point at them). A file written by a
+newer nnstudio is refused with a clear message. Saving is atomic.
+
+Extra top-level fields nnstudio keeps (in :attr:`Project.meta`): ``title``, ``description``,
+``gui`` (an object the GUI may use for view state) and any field whose name starts with
+``x_`` (yours). Any other unknown field is reported, so a misspelt section name is not
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnstudio.core.errors import NNStudioError, ProjectError
+from nnstudio.core.io.atomic import atomic_write_text
+from nnstudio.core.io.jsonfmt import dumps
+from nnstudio.core.io.netcheck import Problem, check_network, format_problems
+from nnstudio.core.training.config import TrainingConfig
+
+#: The ``format`` value of every project file.
+PROJECT_FORMAT = "nnstudio.project"
+#: The format version this nnstudio writes (and the newest it reads).
+PROJECT_VERSION = 1
+#: Top-level fields kept in :attr:`Project.meta` (plus every ``x_...`` field).
+META_FIELDS = ("title", "description", "gui")
+_SECTIONS = ("format", "version", "dataset", "network", "training")
+
+
+def _migrate_0_to_1(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 was the unreleased draft format: the same sections, but ``format`` could be
+    missing and the training section was called ``train``. An example of a migration step."""
+    d = dict(d)
+    d.setdefault("format", PROJECT_FORMAT)
+    if "train" in d and "training" not in d:
+        d["training"] = d.pop("train")
+    d["version"] = 1
+    return d
+
+
+#: ``MIGRATIONS[v]`` turns a version-``v`` record into a version-``v + 1`` record. To change
+#: the format: bump :data:`PROJECT_VERSION`, add the step here, and add a test that loads an
+#: old file.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+
+
+def _default_network() -> dict[str, Any]:
+    return {"nodes": [{"id": "input", "type": "Input"}], "edges": []}
+
+
+@dataclass
+class Project:
+    """A project: what data, which network, how to train it.
+
+    Attributes
+    ----------
+    network:
+        The file's ``network`` section as plain JSON data (``nodes`` with their settings and
+        optional ``pos``, ``edges``); :meth:`network_spec` builds the engine's spec from it.
+    dataset:
+        A :class:`~nnstudio.core.data.DatasetSpec`, or ``None`` when the project has no data
+        yet.
+    training:
+        The training settings.
+    path:
+        Where the project was loaded from or last saved to; relative data paths are relative
+        to its folder.
+    meta:
+        ``title``, ``description``, ``gui`` and ``x_...`` fields, kept as they are.
+    """
+
+    network: dict[str, Any] = field(default_factory=_default_network)
+    dataset: Any = None
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    path: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative data paths are resolved against (``None`` if never saved)."""
+        return self.path.parent if self.path is not None else None
+
+    @property
+    def title(self) -> str:
+        """``meta["title"]``, else the file name without extension, else ``"untitled"``."""
+        return str(self.meta.get("title") or (self.path.stem if self.path else "untitled"))
+
+    def network_spec(self):
+        """The engine's :class:`~nnstudio.core.engine.network.NetworkSpec` (no positions)."""
+        from nnstudio.core.engine.network import NetworkSpec
+
+        return NetworkSpec.from_dict(self.network)
+
+    def to_dict(self, base_dir: Path | None = None) -> dict[str, Any]:
+        """The project as the JSON-able record of the current format version.
+
+        ``base_dir`` is the folder of the file being written; data paths are written relative
+        to it when possible (default: :attr:`base_dir`).
+        """
+        base = base_dir if base_dir is not None else self.base_dir
+        out: dict[str, Any] = {"format": PROJECT_FORMAT, "version": PROJECT_VERSION}
+        for k in META_FIELDS:
+            if k in self.meta:
+                out[k] = copy.deepcopy(self.meta[k])
+        if self.dataset is not None:
+            out["dataset"] = _dataset_to_dict(self.dataset, base)
+        out["network"] = copy.deepcopy(self.network)
+        out["training"] = self.training.to_dict()
+        for k, v in self.meta.items():
+            if k not in META_FIELDS:
+                out[k] = copy.deepcopy(v)
+        return out
+
+    @classmethod
+    def from_dict(
+        cls, d: Any, base_dir: str | Path | None = None, where: str | None = None
+    ) -> Project:
+        """Validate and migrate a parsed project record.
+
+        Parameters
+        ----------
+        d:
+            The parsed JSON.
+        base_dir:
+            The folder relative data paths are resolved against.
+        where:
+            How messages name the source (the file path); prefixed to the error.
+
+        Raises
+        ------
+        ProjectError
+            Listing every problem found, each with its place.
+        """
+        if not isinstance(d, dict):
+            raise ProjectError("is not an nnstudio project (the JSON is not an object)", where)
+        d = migrate(d, where)
+        problems: list[Problem] = []
+        unknown = [k for k in d if k not in _SECTIONS and k not in META_FIELDS
+                   and not k.startswith("x_")]
+        for k in unknown:
+            problems.append(("", f"unknown field {k!r} (sections: dataset, network, training; "
+                                 "your own fields must start with 'x_')"))
+        base = Path(base_dir) if base_dir is not None else None
+        dataset = None
+        if d.get("dataset") is not None:
+            try:
+                dataset = _dataset_from_dict(d["dataset"], base)
+            except NNStudioError as e:
+                problems.append(_as_problem(e, "dataset"))
+        network = d.get("network")
+        if network is None:
+            problems.append(("network", "is missing: a project needs a network section"))
+        else:
+            problems += check_network(network, _known_input_shape(dataset))
+        training = TrainingConfig()
+        if d.get("training") is not None:
+            training, found = _parse_training(d["training"])
+            problems += found
+        if problems:
+            err = ProjectError(format_problems(problems), where)
+            err.problems = problems
+            raise err
+        meta = {k: copy.deepcopy(v) for k, v in d.items() if k not in _SECTIONS}
+        return cls(network=copy.deepcopy(network), dataset=dataset, training=training,
+                   meta=meta)
+
+
+def migrate(d: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+    """Bring a record of any older version up to :data:`PROJECT_VERSION`.
+
+    Raises :class:`ProjectError` for a file of another format or a newer version.
+    """
+    fmt = d.get("format", PROJECT_FORMAT)
+    if fmt != PROJECT_FORMAT:
+        raise ProjectError(
+            f"is not an nnstudio project (format {fmt!r}, expected {PROJECT_FORMAT!r})", where
+        )
+    version = d.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ProjectError(
+            f"'version' must be a whole number (got {version!r}; this nnstudio writes "
+            f"{PROJECT_VERSION})", where,
+        )
+    if version > PROJECT_VERSION:
+        raise ProjectError(
+            f"was written by a newer nnstudio (format version {version}; this version reads up "
+            f"to {PROJECT_VERSION}): update nnstudio",
+            where,
+        )
+    while version < PROJECT_VERSION:
+        d = MIGRATIONS[version](d)
+        version += 1
+        d["version"] = version
+    return d
+
+
+def _as_problem(e: NNStudioError, default: str) -> Problem:
+    where = e.where or default
+    if not where.startswith(default):
+        where = f"{default}: {where}"
+    return (where, e.message)
+
+
+def _parse_training(d: Any) -> tuple[TrainingConfig, list[Problem]]:
+    """The training settings, and every problem with them (one per faulty field)."""
+    if not isinstance(d, dict):
+        return TrainingConfig(), [("training", "must be an object")]
+    problems: list[Problem] = []
+    for k, v in d.items():  # each field alone first, so every faulty one is reported
+        try:
+            TrainingConfig.from_dict({k: v})
+        except NNStudioError as e:
+            problems.append(_as_problem(e, "training"))
+        except TypeError:
+            problems.append((f"training.{k}", f"has an invalid value {v!r}"))
+    if problems:
+        return TrainingConfig(), problems
+    try:
+        return TrainingConfig.from_dict(d), []
+    except NNStudioError as e:  # settings that only clash together
+        return TrainingConfig(), [_as_problem(e, "training")]
+    except TypeError as e:
+        return TrainingConfig(), [("training", str(e))]
+
+
+# -- the dataset section: delegated to the data layer --------------------------------------------
+
+
+def _dataset_from_dict(d: Any, base_dir: Path | None):
+    from nnstudio.core.data import DatasetSpec
+
+    if not isinstance(d, dict):
+        raise ProjectError("must be an object like {\"source\": \"data.csv\", ...}", "dataset")
+    return DatasetSpec.from_dict(d, base_dir=base_dir, where="dataset")
+
+
+def _dataset_to_dict(spec: Any, base_dir: Path | None) -> dict[str, Any]:
+    return spec.to_dict(base_dir=base_dir)
+
+
+def _known_input_shape(dataset: Any) -> tuple[int, ...] | None:
+    """The data's per-sample shape when it is known without reading the data (else None)."""
+    shape = getattr(dataset, "known_input_shape", None)
+    return tuple(shape) if shape else None
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; missing, unreadable or malformed files raise :class:`ProjectError`
+    naming the file and, for bad JSON, the line and column."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ProjectError("no such file", str(p)) from None
+    except IsADirectoryError:
+        raise ProjectError("is a folder, not a file", str(p)) from None
+    except UnicodeDecodeError:
+        raise ProjectError("is not a text (UTF-8 JSON) file", str(p)) from None
+    except OSError as e:
+        raise ProjectError(f"cannot be read ({e.strerror})", str(p)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ProjectError(
+            f"is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", str(p)
+        ) from None
+    except RecursionError:
+        raise ProjectError("is not valid JSON: nested too deeply", str(p)) from None
+
+
+def load_project(path: str | Path) -> Project:
+    """Read, migrate and validate a project file.
+
+    Raises
+    ------
+    ProjectError
+        For a missing or malformed file, a newer format version, or any invalid content
+        (all problems listed, each with its place).
+    """
+    p = Path(path)
+    project = Project.from_dict(read_json(p), base_dir=p.resolve().parent, where=str(p))
+    project.path = p
+    return project
+
+
+def save_project(project: Project, path: str | Path) -> None:
+    """Write ``project`` to ``path`` atomically and set ``project.path``.
+
+    Data paths are written relative to the new file's folder when they are below it (or
+    beside it), absolute otherwise.
+    """
+    p = Path(path)
+    text = dumps(project.to_dict(base_dir=p.resolve().parent))
+    try:
+        atomic_write_text(p, text)
+    except OSError as e:
+        raise ProjectError(f"cannot be written ({e.strerror or e})", str(p)) from None
+    project.path = p
