@@ -46,7 +46,7 @@ def test_salary_gradient_descent_lands_on_the_least_squares_line(datasets):
     x = ((years - mx) / sx)[:, None]
     y = ((salary - my) / sy)[:, None]
     net = Network(chain({"type": "Dense", "units": 1}), (1,), dtype=np.float64, seed=0)
-    cfg = TrainingConfig(loss="mse", epochs=500, batch_size=30, shuffle=False,
+    cfg = TrainingConfig(loss="mse", epochs=500, batch_size=len(x), shuffle=False,
                          optimizer={"type": "sgd", "learning_rate": 0.1})
     fit(net, cfg, (x, y))
     w = net.param_views["n0"]["W"][0, 0] * sy / sx
