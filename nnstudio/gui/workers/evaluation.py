@@ -18,6 +18,7 @@ from nnstudio.core.engine.network import Network
 from nnstudio.core.training import evaluate, is_classification
 
 SPLITS = ("train", "validation", "test")
+_SUFFIX = {"train": "train", "validation": "val", "test": "test"}
 
 
 @dataclass
@@ -57,8 +58,9 @@ class Results:
 # -- access to the data layer's PreparedData ----------------------------------------------------
 def split_arrays(prepared: Any, split: str) -> tuple[np.ndarray, np.ndarray] | None:
     """``(x, y)`` of ``split`` (``train``/``validation``/``test``), or ``None`` when empty."""
-    x = prepared.x.get(split)
-    y = prepared.y.get(split)
+    suffix = _SUFFIX[split]
+    x = getattr(prepared, "x_" + suffix, None)
+    y = getattr(prepared, "y_" + suffix, None)
     if x is None or y is None or len(x) == 0:
         return None
     return x, y
@@ -84,13 +86,9 @@ def class_names(prepared: Any, n: int) -> list[str]:
 
 
 def target_names(prepared: Any) -> list[str]:
-    spec = getattr(prepared, "spec", None)
-    target = getattr(spec, "target", None) or getattr(prepared, "target", None)
-    if isinstance(target, str):
-        return [target]
-    if isinstance(target, list | tuple):
-        return [str(t) for t in target]
-    return ["target"]
+    prep = getattr(prepared, "preparation", None)
+    targets = list(getattr(prep, "targets", None) or [])
+    return [str(t) for t in targets] or ["target"]
 
 
 # -- evaluation ---------------------------------------------------------------------------------

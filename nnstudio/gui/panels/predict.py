@@ -1,0 +1,450 @@
+"""The predict panel: type a new sample, see what the trained model says.
+
+One field per input column of the data (a number field, a date field, or a drop-down of the
+categories seen in training — a location, say), prefilled with typical values; the prediction
+updates as you type: a value in the target's units for regression, the class probabilities
+for classification. "Predict a file…" runs the model over a whole CSV and writes the
+predictions beside the original columns (atomically).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.errors import NNStudioError
+from nnstudio.core.io.atomic import atomic_write_text
+from nnstudio.gui.panels.workflow_widgets import FieldError, hbox, section_title
+from nnstudio.gui.session import Session
+from nnstudio.gui.theme import current_theme
+
+
+class Prediction:
+    """What the model says about some rows.
+
+    ``values``: float64 ``(N, k)`` in the target's units (regression); ``probabilities``:
+    ``(N, C)`` and ``labels``: ``(N,)`` class names (classification).
+    """
+
+    def __init__(self, task: str, names: list[str], values=None, probabilities=None,
+                 labels=None):
+        self.task = task
+        self.names = names
+        self.values = values
+        self.probabilities = probabilities
+        self.labels = labels
+
+
+def predict_rows(session: Session, rows: list[dict[str, Any]]) -> Prediction:
+    """Run the session's model on raw rows ``[{column: text or number}]``.
+
+    Uses the core model (``session.model.predict_raw``) when there is one, else the
+    session's network with the data's preparation (same steps).
+    """
+    model = session.model
+    prep = session.prepared.preparation
+    if model is not None and hasattr(model, "predict_raw"):
+        out = model.predict_raw(rows)
+        return _from_model_output(prep, out)
+    x = prep.transform_raw_rows(rows)
+    raw = session.network.predict(x)
+    return _from_network_output(prep, raw)
+
+
+def _probabilities(raw: np.ndarray) -> np.ndarray:
+    raw = np.asarray(raw, np.float64).reshape(len(raw), -1)
+    if raw.shape[1] == 1:  # one sigmoid output: P(class 1)
+        return np.c_[1.0 - raw[:, 0], raw[:, 0]]
+    return raw
+
+
+def _from_network_output(prep, raw: np.ndarray) -> Prediction:
+    if prep.task == "classification":
+        probs = _probabilities(raw)
+        names = list(prep.class_names or [])
+        return Prediction("classification", names, probabilities=probs,
+                          labels=np.asarray(names, dtype=str)[probs.argmax(axis=1)])
+    values = prep.decode_target(raw)
+    return Prediction("regression", list(prep.targets), values=values)
+
+
+def _from_model_output(prep, out: Any) -> Prediction:
+    """Adapt the core model's ``predict_raw`` result (dict or array) to a Prediction."""
+    if isinstance(out, dict):
+        if prep.task == "classification":
+            probs = _probabilities(np.asarray(out["probabilities"]))
+            names = list(out.get("classes") or prep.class_names or [])
+            labels = np.asarray(out.get("labels", np.asarray(names)[probs.argmax(axis=1)]))
+            return Prediction("classification", names, probabilities=probs, labels=labels)
+        values = np.asarray(out.get("values", out.get("predictions")), np.float64)
+        return Prediction("regression", list(prep.targets),
+                          values=values.reshape(len(values), -1))
+    if prep.task == "classification":
+        return _from_network_output(prep, np.asarray(out))
+    values = np.asarray(out, np.float64)
+    return Prediction("regression", list(prep.targets), values=values.reshape(len(values), -1))
+
+
+class PredictPanel(QWidget):
+    """A form of the model's inputs and its live prediction."""
+
+    #: A new prediction was shown (a :class:`Prediction` of one row).
+    predicted = Signal(object)
+    #: A file of predictions was written (its path).
+    file_written = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.fields: dict[str, QLineEdit | QComboBox] = {}
+        self.field_kinds: dict[str, str] = {}
+        self.last: Prediction | None = None
+
+        self.hint = QLabel("Train a model to try it on new inputs.")
+        self.hint.setWordWrap(True)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form_box = QWidget()
+        form_box.setLayout(self.form)
+        self.form_box = form_box
+        self.error = FieldError()
+
+        t = current_theme()
+        self.result_title = QLabel("Prediction")
+        self.result_title.setStyleSheet(f"color: {t.muted}; font-weight: 600;")
+        self.result = QLabel("–")
+        self.result.setObjectName("predictionValue")
+        self.result.setStyleSheet("font-size: 20pt; font-weight: 600;")
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_detail = QLabel("")
+        self.result_detail.setStyleSheet(f"color: {t.muted};")
+        self.result_detail.setWordWrap(True)
+        self.bars_box = QWidget()
+        self.bars_layout = QFormLayout(self.bars_box)
+        self.bars_layout.setContentsMargins(0, 4, 0, 0)
+        self.bars: dict[str, QProgressBar] = {}
+        card = QFrame()
+        card.setObjectName("predictCard")
+        card.setStyleSheet(f"QFrame#predictCard {{ background: {t.base}; border: 1px solid "
+                           f"{t.border}; border-radius: 8px; }} QFrame#predictCard QLabel "
+                           "{ border: none; background: transparent; }")
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(14, 10, 14, 12)
+        card_layout.addWidget(self.result_title)
+        card_layout.addWidget(self.result)
+        card_layout.addWidget(self.result_detail)
+        card_layout.addWidget(self.bars_box)
+
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.clicked.connect(self.predict)
+        self.reset_button = QPushButton("Typical values")
+        self.reset_button.setToolTip("Fill every field with a typical value from the training data")
+        self.reset_button.clicked.connect(self._fill_defaults)
+        self.file_button = QPushButton("Predict a file…")
+        self.file_button.setToolTip("Run the model on every row of a CSV file and save the "
+                                    "predictions as CSV")
+        self.file_button.clicked.connect(self._ask_predict_file)
+
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.hint)
+        self.inputs_title = section_title("Inputs")
+        layout.addWidget(self.inputs_title)
+        layout.addWidget(form_box)
+        layout.addWidget(self.error)
+        layout.addLayout(hbox(self.predict_button, self.reset_button, None, self.file_button))
+        layout.addWidget(card)
+        layout.addStretch(1)
+        self.card = card
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self.predict)
+        session.model_changed.connect(self.rebuild)
+        session.training_started.connect(self._update_enabled)
+        session.training_finished.connect(lambda *_: self._update_enabled())
+        self.rebuild()
+
+    # -- form ----------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        s = self.session
+        return s.network is not None and s.prepared is not None and not s.training
+
+    def rebuild(self) -> None:
+        """Rebuild the form for the session's data and model."""
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields.clear()
+        self.field_kinds.clear()
+        self.last = None
+        self._clear_result()
+        prepared = self.session.prepared
+        if prepared is None:
+            self.hint.setText("Load a dataset and train a model to try it on new inputs.")
+            self._update_enabled()
+            return
+        info = prepared.preparation.feature_info()
+        array_input = any(f["kind"] == "array" for f in info)
+        for f in info:
+            if f["kind"] == "array":
+                continue
+            name = f["name"]
+            if f["kind"] == "categorical":
+                w = QComboBox()
+                w.addItems([str(c) for c in f["categories"] or []])
+                w.currentIndexChanged.connect(self._schedule)
+                kind = "categorical"
+            else:
+                w = QLineEdit()
+                kind = "date" if f.get("date") else "numeric"
+                if kind == "date":
+                    w.setPlaceholderText("YYYY-MM-DD")
+                elif f.get("min") is not None and f.get("max") is not None:
+                    w.setPlaceholderText(f"{_nice(f['min'])} to {_nice(f['max'])}")
+                    w.setToolTip(f"In the training data: {_nice(f['min'])} to "
+                                 f"{_nice(f['max'])}, mean {_nice(f.get('mean'))}")
+                w.textEdited.connect(self._schedule)
+            w.setObjectName(f"feature_{name}")
+            self.fields[name] = w
+            self.field_kinds[name] = kind
+            self.form.addRow(name, w)
+        self.inputs_title.setVisible(bool(self.fields))
+        self.form_box.setVisible(bool(self.fields))
+        if array_input:
+            self.hint.setText("This model reads images or arrays: use “Predict a file…” "
+                              "with a file of samples.")
+        elif self.session.network is None:
+            self.hint.setText("Train the network first; then type new inputs here.")
+        else:
+            self.hint.setText("Type a new sample; the prediction follows as you type.")
+        self._fill_defaults()
+        self._update_enabled()
+
+    def _fill_defaults(self) -> None:
+        info = {f["name"]: f for f in self.session.prepared.preparation.feature_info()} \
+            if self.session.prepared is not None else {}
+        for name, w in self.fields.items():
+            f = info.get(name, {})
+            if isinstance(w, QComboBox):
+                w.setCurrentIndex(0)
+            elif self.field_kinds[name] == "date":
+                mean = f.get("mean")
+                w.setText(_date_text(mean) if mean is not None else "")
+            else:
+                mean = f.get("mean")
+                w.setText(_nice(mean) if mean is not None else "")
+        self._schedule()
+
+    def _update_enabled(self) -> None:
+        ready = self.ready
+        for w in (self.predict_button, self.reset_button, self.file_button):
+            w.setEnabled(ready)
+        self.form_box.setEnabled(ready)
+        self.card.setVisible(ready or self.last is not None)
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Put ``value`` in the field of column ``name`` (tests, scripting)."""
+        w = self.fields[name]
+        if isinstance(w, QComboBox):
+            i = w.findText(str(value))
+            if i < 0:
+                raise KeyError(f"{value!r} is not a category of {name!r}")
+            w.setCurrentIndex(i)
+        else:
+            w.setText(str(value))
+        self._schedule()
+
+    def row(self) -> dict[str, str]:
+        """The form as one raw row ``{column: text}``."""
+        return {name: (w.currentText() if isinstance(w, QComboBox) else w.text())
+                for name, w in self.fields.items()}
+
+    # -- predicting -------------------------------------------------------------------------
+    def _schedule(self, *_: Any) -> None:
+        if self.ready:
+            self._timer.start()
+
+    def predict(self) -> Prediction | None:
+        """Predict the form's row now and show it; ``None`` (and a message) on bad input."""
+        self._timer.stop()
+        if not self.ready or not self.fields:
+            return None
+        try:
+            pred = predict_rows(self.session, [self.row()])
+        except NNStudioError as e:
+            self.error.set_error(str(e).replace("row 1, ", ""))
+            self._mark_invalid(str(e))
+            return None
+        self.error.set_error(None)
+        self._mark_invalid("")
+        self.last = pred
+        self._show(pred)
+        self.predicted.emit(pred)
+        return pred
+
+    def _mark_invalid(self, message: str) -> None:
+        for name, w in self.fields.items():
+            bad = bool(message) and f"'{name}'" in message
+            w.setProperty("invalid", "true" if bad else "false")
+            w.style().unpolish(w)
+            w.style().polish(w)
+
+    def _clear_result(self) -> None:
+        self.result.setText("–")
+        self.result_detail.setText("")
+        self._set_bars([], [])
+
+    def _show(self, pred: Prediction) -> None:
+        if pred.task == "regression":
+            v = pred.values[0]
+            name = pred.names[0] if pred.names else "prediction"
+            self.result_title.setText(f"Predicted {name}")
+            self.result.setText(_value_text(v[0]))
+            extra = [f"{n}: {_value_text(x)}" for n, x in zip(pred.names[1:], v[1:], strict=False)]
+            self.result_detail.setText(" · ".join(extra))
+            self._set_bars([], [])
+        else:
+            p = pred.probabilities[0]
+            best = int(np.argmax(p))
+            self.result_title.setText("Predicted class")
+            self.result.setText(str(pred.labels[0]))
+            self.result_detail.setText(f"with probability {100 * p[best]:.1f} %")
+            self._set_bars(pred.names, p)
+
+    def _set_bars(self, names: list[str], probs) -> None:
+        if list(self.bars) != list(names):
+            while self.bars_layout.rowCount():
+                self.bars_layout.removeRow(0)
+            self.bars = {}
+            for n in names[:50]:
+                bar = QProgressBar()
+                bar.setRange(0, 1000)
+                bar.setFormat("%p %")
+                bar.setFixedHeight(16)
+                self.bars[n] = bar
+                self.bars_layout.addRow(str(n), bar)
+        for n, p in zip(names, probs, strict=False):
+            if n in self.bars:
+                self.bars[n].setValue(round(1000 * float(p)))
+                self.bars[n].setFormat(f"{100 * float(p):.1f} %")
+        self.bars_box.setVisible(bool(self.bars))
+
+    # -- a whole file -----------------------------------------------------------------------
+    def _ask_predict_file(self) -> None:
+        src, _ = QFileDialog.getOpenFileName(
+            self, "Predict a file", "", "Data files (*.csv *.tsv *.txt);;All files (*)"
+        )
+        if not src:
+            return
+        default = str(Path(src).with_name(Path(src).stem + "-predictions.csv"))
+        dest, _ = QFileDialog.getSaveFileName(self, "Save predictions", default,
+                                              "CSV file (*.csv)")
+        if not dest:
+            return
+        try:
+            n = self.predict_file(src, dest)
+        except (NNStudioError, OSError) as e:
+            QMessageBox.warning(self, "Prediction failed", _error_text(e))
+            return
+        QMessageBox.information(self, "Predictions saved",
+                                f"Predicted {n:,} rows; saved to {dest}.")
+
+    def predict_file(self, src: str | Path, dest: str | Path) -> int:
+        """Predict every row of the CSV/TSV ``src`` and write ``dest`` (CSV, atomically):
+        the original columns, then the prediction (and class probabilities). Returns rows."""
+        from nnstudio.core.data import load_table
+
+        table = load_table(src)
+        prep = self.session.prepared.preparation
+        x = prep.transform_features(table)
+        raw = self.session.network.predict(x)
+        pred = _from_network_output(prep, raw)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        cols = table.columns
+        if pred.task == "classification":
+            extra = ["predicted_" + (prep.targets[0] if prep.targets else "class")]
+            extra += [f"p({c})" for c in pred.names]
+        else:
+            extra = [f"predicted_{n}" for n in pred.names]
+        w.writerow(list(cols) + extra)
+        strings = [table[c].as_strings() for c in cols]
+        for i in range(table.n_rows):
+            row = [s[i] for s in strings]
+            if pred.task == "classification":
+                row += [pred.labels[i]] + [f"{p:.6g}" for p in pred.probabilities[i]]
+            else:
+                row += [repr(float(v)) for v in pred.values[i]]
+            w.writerow(row)
+        atomic_write_text(dest, out.getvalue())
+        self.file_written.emit(str(dest))
+        return table.n_rows
+
+
+def _nice(v: Any) -> str:
+    """A typical value as a person would type it: 3 significant digits, no exponent."""
+    if v is None:
+        return ""
+    v = float(v)
+    if not math.isfinite(v):
+        return ""
+    if v == 0:
+        return "0"
+    digits = max(0, 2 - math.floor(math.log10(abs(v))))
+    text = f"{round(v, digits):.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _value_text(v: float) -> str:
+    if not math.isfinite(v):
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+def _date_text(days: float) -> str:
+    import datetime as dt
+
+    try:
+        return (dt.date(1970, 1, 1) + dt.timedelta(days=round(float(days)))).isoformat()
+    except (OverflowError, ValueError):
+        return ""
+
+
+def _error_text(e: Exception) -> str:
+    if isinstance(e, OSError):
+        return f"Could not write the file: {e.strerror or e}"
+    return str(e)

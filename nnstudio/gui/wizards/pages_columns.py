@@ -1,0 +1,327 @@
+"""Dataset wizard, pages 3–4: what each column is for, and how to prepare it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from nnstudio.gui.panels.workflow_widgets import FieldError, section_title
+from nnstudio.gui.theme import current_theme
+from nnstudio.gui.wizards.dataset_source import SourceInfo, default_ignored
+
+ROLES = ("Feature", "Target", "Ignore")
+TASKS = {"auto": "Automatic", "classification": "Classification (predict a class)",
+         "regression": "Regression (predict a number)"}
+SCALINGS = {"standard": "Standardize (mean 0, std 1)", "minmax": "Min–max to 0…1",
+            "none": "None (use the numbers as they are)"}
+MISSING = {"drop": "Drop the row", "mean": "Fill with the mean", "median": "Fill with the median",
+           "most_frequent": "Fill with the most frequent value"}
+
+
+class ColumnsPage(QWizardPage):
+    """Target, features and ignored columns; the task."""
+
+    COL_NAME, COL_KIND, COL_MISSING, COL_ROLE, COL_CATEGORY = range(5)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTitle("What to predict, and from what")
+        self.setSubTitle("Pick the target column; every other column is an input feature "
+                         "unless you ignore it. Tick “Category” for numbers that are really "
+                         "labels, like a zip code.")
+        self.info: SourceInfo | None = None
+        self.roles: dict[str, QComboBox] = {}
+        self.categories: dict[str, QCheckBox] = {}
+        self._source_key = None
+
+        self.table = QTableWidget(0, 5)
+        self.table.setObjectName("columnsTable")
+        self.table.setHorizontalHeaderLabels(["Column", "Type", "Missing", "Use as", "Category"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(self.COL_ROLE, QHeaderView.ResizeMode.ResizeToContents)
+        self.table_error = FieldError()
+        self.arrays_text = QLabel("")
+        self.arrays_text.setWordWrap(True)
+
+        self.task = QComboBox()
+        self.task.setObjectName("task")
+        for key, text in TASKS.items():
+            self.task.addItem(text, key)
+        self.task_error = FieldError()
+        form = QFormLayout()
+        form.addRow("Task", self.task)
+        form.addRow("", self.task_error)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.arrays_text)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table_error)
+        layout.addLayout(form)
+
+    # -- filling -----------------------------------------------------------------------------
+    def initializePage(self) -> None:
+        info: SourceInfo = self.wizard().source_info
+        key = (info.path, info.example, info.labels, info.x_key, info.y_key)
+        if key == self._source_key:
+            return  # keep the user's choices when coming back
+        self._source_key = key
+        self.info = info
+        self.clear_errors()
+        preset = self.wizard().preset
+        if info.kind == "arrays":
+            self.table.setVisible(False)
+            self.arrays_text.setVisible(True)
+            self.arrays_text.setText(f"Inputs: every sample as it is ({info.n_rows_text}). "
+                                     "Target: the labels (or y array).")
+        else:
+            self.table.setVisible(True)
+            self.arrays_text.setVisible(False)
+            self._fill(info, preset)
+        if preset is not None:
+            self.task.setCurrentIndex(max(0, self.task.findData(preset.task)))
+
+    def _fill(self, info: SourceInfo, preset) -> None:
+        self.roles.clear()
+        self.categories.clear()
+        cols = info.columns
+        self.table.setRowCount(len(cols))
+        target = info.default_target
+        ignored = set(default_ignored(info))
+        categorical: set[str] = set()
+        if preset is not None and preset.targets:
+            target = preset.targets[0]
+            ignored = set(preset.ignore)
+            categorical = set(preset.categorical)
+            if preset.features is not None:
+                ignored |= {c.name for c in cols if c.name not in preset.features
+                            and c.name not in preset.targets}
+        for i, c in enumerate(cols):
+            self.table.setItem(i, self.COL_NAME, QTableWidgetItem(c.name))
+            self.table.setItem(i, self.COL_KIND, QTableWidgetItem(c.kind))
+            miss = QTableWidgetItem(f"{c.n_missing:,}" if c.n_missing else "–")
+            miss.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.table.setItem(i, self.COL_MISSING, miss)
+            role = QComboBox()
+            role.addItems(ROLES)
+            role.setObjectName(f"role_{c.name}")
+            role.setCurrentText("Target" if c.name == target
+                                else "Ignore" if c.name in ignored else "Feature")
+            role.currentTextChanged.connect(lambda text, n=c.name: self._role_changed(n, text))
+            self.table.setCellWidget(i, self.COL_ROLE, role)
+            self.roles[c.name] = role
+            box = QCheckBox()
+            box.setObjectName(f"category_{c.name}")
+            box.setToolTip("One-hot encode this column: one input per distinct value")
+            if c.kind in ("categorical", "text"):
+                box.setChecked(True)
+                box.setEnabled(False)
+            elif c.kind in ("numeric",):
+                box.setChecked(c.name in categorical)
+            else:
+                box.setEnabled(False)
+            holder = QWidget()
+            lay = QVBoxLayout(holder)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(box, 0, Qt.AlignmentFlag.AlignCenter)
+            self.table.setCellWidget(i, self.COL_CATEGORY, holder)
+            self.categories[c.name] = box
+        self.table.resizeRowsToContents()
+
+    def _role_changed(self, name: str, text: str) -> None:
+        self.clear_errors()
+        if text == "Target":  # one target in the wizard: the previous one becomes a feature
+            for other, combo in self.roles.items():
+                if other != name and combo.currentText() == "Target":
+                    combo.blockSignals(True)
+                    combo.setCurrentText("Feature")
+                    combo.blockSignals(False)
+        self.completeChanged.emit()
+
+    # -- reading -----------------------------------------------------------------------------
+    def set_role(self, column: str, role: str) -> None:
+        """Set a column's role (``Feature``, ``Target`` or ``Ignore``)."""
+        self.roles[column].setCurrentText(role)
+
+    def set_category(self, column: str, on: bool = True) -> None:
+        self.categories[column].setChecked(on)
+
+    def target(self) -> str | None:
+        return next((n for n, c in self.roles.items() if c.currentText() == "Target"), None)
+
+    def ignored(self) -> list[str]:
+        return [n for n, c in self.roles.items() if c.currentText() == "Ignore"]
+
+    def features(self) -> list[str]:
+        return [n for n, c in self.roles.items() if c.currentText() == "Feature"]
+
+    def categorical(self) -> list[str]:
+        return [n for n, b in self.categories.items()
+                if b.isChecked() and b.isEnabled() and self.roles[n].currentText() == "Feature"]
+
+    # -- errors ------------------------------------------------------------------------------
+    def clear_errors(self) -> None:
+        self.table_error.set_error(None)
+        self.task_error.set_error(None)
+        for i in range(self.table.rowCount()):
+            item = self.table.item(i, self.COL_NAME)
+            if item is not None:
+                item.setBackground(QColor(0, 0, 0, 0))
+
+    def show_error(self, text: str, column: str | None = None) -> None:
+        lower = text.lower()
+        if column is None and ("classification" in lower or "regression" in lower):
+            self.task_error.set_error(text)
+            return
+        self.table_error.set_error(text)
+        if column in self.roles:
+            row = list(self.roles).index(column)
+            self.table.item(row, self.COL_NAME).setBackground(QColor(current_theme().error_fill))
+            self.table.scrollToItem(self.table.item(row, self.COL_NAME))
+
+    def isComplete(self) -> bool:
+        if self.info is None or self.info.kind == "arrays":
+            return True
+        return self.target() is not None and bool(self.features())
+
+    def validatePage(self) -> bool:
+        return self.wizard().check_build(self)
+
+
+class PreparePage(QWizardPage):
+    """Scaling, missing values, one-hot encoding."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTitle("Prepare the inputs")
+        self.setSubTitle("Every step is fitted on the training split only, and saved with "
+                         "the model so predictions get exactly the same treatment.")
+        self.scaling = QComboBox()
+        self.scaling.setObjectName("scaling")
+        for key, text in SCALINGS.items():
+            self.scaling.addItem(text, key)
+        self.missing = QComboBox()
+        self.missing.setObjectName("missing")
+        for key, text in MISSING.items():
+            self.missing.addItem(text, key)
+        self.target_scaling = QCheckBox("Standardize the target while training (predictions "
+                                        "are given back in its own units)")
+        self.target_scaling.setChecked(True)
+        self.scaling_error = FieldError()
+        self.missing_error = FieldError()
+        self.per_column = QTableWidget(0, 3)
+        self.per_column.setHorizontalHeaderLabels(["Column with missing values", "Missing",
+                                                   "Treatment"])
+        self.per_column.verticalHeader().setVisible(False)
+        self.per_column.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.per_column.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.per_column_combos: dict[str, QComboBox] = {}
+        self.onehot = QLabel("")
+        self.onehot.setWordWrap(True)
+        self.skipped = QLabel("")
+        self.skipped.setWordWrap(True)
+        self.skipped.setStyleSheet(f"color: {current_theme().muted};")
+
+        form = QFormLayout()
+        form.addRow("Numbers", self.scaling)
+        form.addRow("", self.scaling_error)
+        form.addRow("Missing values", self.missing)
+        form.addRow("", self.missing_error)
+        form.addRow("", self.target_scaling)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.per_column, 1)
+        layout.addWidget(section_title("Categories"))
+        layout.addWidget(self.onehot)
+        layout.addWidget(self.skipped)
+        layout.addStretch(0)
+        self._columns_key = None
+
+    def initializePage(self) -> None:
+        wiz = self.wizard()
+        info: SourceInfo = wiz.source_info
+        preset = wiz.preset
+        if preset is not None and self._columns_key is None:
+            self.scaling.setCurrentIndex(max(0, self.scaling.findData(preset.scaling)))
+            self.missing.setCurrentIndex(max(0, self.missing.findData(preset.missing)))
+            self.target_scaling.setChecked(preset.target_scaling == "standard")
+        tabular = info.kind == "table"
+        self.missing.setEnabled(tabular)
+        prepared = wiz.prepared
+        self.target_scaling.setVisible(prepared is not None and prepared.task == "regression")
+        cols = wiz.columns_page.features() if tabular else []
+        with_missing = [c for c in info.columns if c.name in cols and c.n_missing]
+        key = tuple(c.name for c in with_missing)
+        if key != self._columns_key:
+            self._columns_key = key
+            old = {n: c.currentData() for n, c in self.per_column_combos.items()}
+            self.per_column_combos.clear()
+            self.per_column.setRowCount(len(with_missing))
+            for i, c in enumerate(with_missing):
+                self.per_column.setItem(i, 0, QTableWidgetItem(c.name))
+                self.per_column.setItem(i, 1, QTableWidgetItem(f"{c.n_missing:,}"))
+                combo = QComboBox()
+                combo.addItem("As above", None)
+                for k, text in MISSING.items():
+                    combo.addItem(text, k)
+                want = old.get(c.name) or (preset.missing_per_column.get(c.name)
+                                           if preset is not None else None)
+                combo.setCurrentIndex(max(0, combo.findData(want)))
+                self.per_column.setCellWidget(i, 2, combo)
+                self.per_column_combos[c.name] = combo
+        self.per_column.setVisible(bool(with_missing))
+        self._describe(prepared)
+
+    def _describe(self, prepared) -> None:
+        if prepared is None:
+            self.onehot.setText("")
+            self.skipped.setText("")
+            return
+        prep = prepared.preparation
+        cats = [f for f in getattr(prep, "features", []) if f.get("kind") == "categorical"]
+        if cats:
+            parts = [f"{f['name']} → {len(f['categories'])} inputs" for f in cats]
+            self.onehot.setText("One-hot encoded (one input per category seen in training): "
+                                + ", ".join(parts) + ". A category never seen in training "
+                                "gives all zeros.")
+        elif prepared.preparation.array is not None:
+            self.onehot.setText("Array data: every value is scaled with the same offset and "
+                                "divisor, fitted on the training split.")
+        else:
+            self.onehot.setText("No categorical inputs.")
+        skipped = getattr(prepared, "skipped_columns", {}) or {}
+        self.skipped.setText("Left out: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())
+                             if skipped else "")
+
+    def missing_per_column(self) -> dict[str, str]:
+        return {n: c.currentData() for n, c in self.per_column_combos.items()
+                if c.currentData() is not None}
+
+    def clear_errors(self) -> None:
+        self.scaling_error.set_error(None)
+        self.missing_error.set_error(None)
+
+    def show_error(self, text: str, column: str | None = None) -> None:
+        if "scal" in text.lower():
+            self.scaling_error.set_error(text)
+        else:
+            self.missing_error.set_error(text)
+
+    def validatePage(self) -> bool:
+        return self.wizard().check_build(self)
