@@ -19,6 +19,7 @@ from nnstudio.core.graph.commands import (
     new_drag_id,
 )
 from nnstudio.core.graph.document import GraphDocument, Node, id_base, normalize_config
+from nnstudio.core.graph.labels import format_params, format_shape
 from nnstudio.core.graph.layout import NODE_HEIGHT, NODE_WIDTH, auto_arrange
 from nnstudio.core.graph.signal import Signal
 from nnstudio.core.graph.templates import Template, build_template, template, templates
@@ -43,6 +44,8 @@ __all__ = [
     "UndoStack",
     "auto_arrange",
     "build_template",
+    "format_params",
+    "format_shape",
     "id_base",
     "new_drag_id",
     "normalize_config",

@@ -11,11 +11,11 @@ from __future__ import annotations
 from nnstudio.core.graph.document import GraphDocument, Pos
 
 #: Size of a node on the canvas (the Qt view draws nodes this size).
-NODE_WIDTH = 188.0
-NODE_HEIGHT = 78.0
+NODE_WIDTH = 160.0
+NODE_HEIGHT = 66.0
 #: Space between columns and between nodes of one column.
-COLUMN_GAP = 64.0
-ROW_GAP = 34.0
+COLUMN_GAP = 44.0
+ROW_GAP = 28.0
 
 
 def auto_arrange(
