@@ -106,7 +106,9 @@ class Setting:
             else:  # pragma: no cover - a programming error in a layer's schema
                 raise AssertionError(f"unknown setting kind {self.kind}")
         except (TypeError, ValueError):
-            raise ConfigError(f"{label} must be {self._kind_words()} (got {value!r})", where) from None
+            raise ConfigError(
+                f"{label} must be {self._kind_words()} (got {value!r})", where
+            ) from None
         self._check_range(out, label, where)
         return out
 

@@ -72,7 +72,9 @@ class Optimizer:
             )
         self.options = {**self.defaults, **{k: float(v) for k, v in options.items()}}
         if self.lr <= 0 or not math.isfinite(self.lr):
-            raise ConfigError(f"learning_rate must be > 0 (got {learning_rate})", "training.optimizer")
+            raise ConfigError(
+                f"learning_rate must be > 0 (got {learning_rate})", "training.optimizer"
+            )
         self.t = 0
         self._scratch = np.empty_like(params)
 

@@ -73,7 +73,9 @@ class TrainingConfig:
             )
         lr = self.optimizer.get("learning_rate", 0.001)
         if not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
-            raise ConfigError(f"must be a number > 0 (got {lr!r})", f"{where}.optimizer.learning_rate")
+            raise ConfigError(
+                f"must be a number > 0 (got {lr!r})", f"{where}.optimizer.learning_rate"
+            )
         for name, low in (("batch_size", 1), ("epochs", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnstudio.core.engine import metrics as M
+from nnstudio.core.engine import metrics as m_
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 
@@ -43,15 +43,15 @@ def evaluate(
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
     if is_classification(loss_name):
-        classes = M.predicted_classes(pred)
+        classes = m_.predicted_classes(pred)
         truth = yy if yy.ndim == 1 else (
             (yy[:, 0] >= 0.5).astype(np.int64) if yy.shape[1] == 1 else yy.argmax(axis=1)
         )
         n_classes = max(2, pred.shape[-1])
         if report:
-            out.update(M.classification_report(truth, classes, n_classes))
+            out.update(m_.classification_report(truth, classes, n_classes))
         else:
-            out["accuracy"] = M.accuracy(truth, classes)
+            out["accuracy"] = m_.accuracy(truth, classes)
     else:
-        out.update(M.regression_report(yy, pred.reshape(len(pred), -1)))
+        out.update(m_.regression_report(yy, pred.reshape(len(pred), -1)))
     return out

@@ -4,16 +4,9 @@ import numpy as np
 import pytest
 
 from nnstudio.core.data import load_idx, load_table, split_indices
-from nnstudio.core.engine import Network, NetworkSpec
+from nnstudio.core.engine import Network
 from nnstudio.core.training import TrainingConfig, evaluate, train
-
-
-def chain(*layers):
-    nodes = [{"id": "in", "type": "Input"}]
-    for i, layer in enumerate(layers):
-        nodes.append({"id": f"n{i}", **layer})
-    ids = [n["id"] for n in nodes]
-    return NetworkSpec.from_dict({"nodes": nodes, "edges": list(zip(ids, ids[1:], strict=False))})
+from tests.core.engine.gradcheck import chain
 
 
 def fit(net, cfg, data, val=None):
@@ -24,8 +17,8 @@ def fit(net, cfg, data, val=None):
 def test_xor_with_relu_mlp_trained_by_sgd_momentum():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     y = np.array([0, 1, 1, 0])
-    net = Network(chain({"type": "Dense", "units": 8}, {"type": "ReLU"},
-                        {"type": "Dense", "units": 2}, {"type": "Softmax"}), (2,), seed=2)
+    net = Network(chain([{"type": "Dense", "units": 8}, {"type": "ReLU"},
+                        {"type": "Dense", "units": 2}, {"type": "Softmax"}]), (2,), seed=2)
     cfg = TrainingConfig(loss="cross_entropy", epochs=400, batch_size=4,
                          optimizer={"type": "sgd", "learning_rate": 0.1, "momentum": 0.9})
     fit(net, cfg, (x, y))
@@ -45,7 +38,7 @@ def test_salary_gradient_descent_lands_on_the_least_squares_line(datasets):
     mx, sx, my, sy = years.mean(), years.std(), salary.mean(), salary.std()
     x = ((years - mx) / sx)[:, None]
     y = ((salary - my) / sy)[:, None]
-    net = Network(chain({"type": "Dense", "units": 1}), (1,), dtype=np.float64, seed=0)
+    net = Network(chain([{"type": "Dense", "units": 1}]), (1,), dtype=np.float64, seed=0)
     cfg = TrainingConfig(loss="mse", epochs=500, batch_size=len(x), shuffle=False,
                          optimizer={"type": "sgd", "learning_rate": 0.1})
     fit(net, cfg, (x, y))
@@ -62,10 +55,10 @@ def test_mnist_mlp_reaches_95_percent_on_held_out_digits(datasets):
     x = (data.x.reshape(len(data.x), -1) / 255.0).astype(np.float32)
     y = data.y.astype(np.int64)
     tr, va, te = split_indices(len(x), (0.7, 0.15, 0.15), seed=0, stratify=y)
-    net = Network(chain({"type": "Dense", "units": 256}, {"type": "ReLU"},
+    net = Network(chain([{"type": "Dense", "units": 256}, {"type": "ReLU"},
                         {"type": "Dropout", "rate": 0.2},
                         {"type": "Dense", "units": 128}, {"type": "ReLU"},
-                        {"type": "Dense", "units": 10}, {"type": "Softmax"}), (784,), seed=0)
+                        {"type": "Dense", "units": 10}, {"type": "Softmax"}]), (784,), seed=0)
     cfg = TrainingConfig(loss="cross_entropy", epochs=15, batch_size=64,
                          optimizer={"type": "adam", "learning_rate": 1e-3},
                          early_stopping={"patience": 3})

@@ -4,50 +4,12 @@ layer, every loss, fused and unfused) against central finite differences in floa
 import numpy as np
 import pytest
 
-from nnstudio.core.engine import Network, NetworkSpec, get_loss
-from nnstudio.core.training.trainer import fusion_point
+from nnstudio.core.engine import NetworkSpec, get_loss
+from tests.core.engine.gradcheck import check_network_gradients as check
 
 
 def spec(nodes, edges):
     return NetworkSpec.from_dict({"nodes": nodes, "edges": edges})
-
-
-def loss_and_grad(net, loss, x, y):
-    """Loss and d loss / d params the way the trainer computes them (fused when it can)."""
-    at = fusion_point(net, loss)
-    pred = net.forward(x, training=True)
-    if at is not None:
-        value = loss.fused_value(net.values[at], y)
-        g = loss.fused_grad(pred, y)
-    else:
-        value = loss.value(pred, y)
-        g = loss.grad(pred, y)
-    net.backward(g, at=at)
-    return value, net.grads.copy()
-
-
-def numeric_grad(net, loss, x, y, eps=1e-6):
-    out = np.zeros_like(net.params)
-    for i in range(net.params.size):
-        old = net.params[i]
-        net.params[i] = old + eps
-        up, _ = loss_and_grad(net, loss, x, y)
-        net.params[i] = old - eps
-        down, _ = loss_and_grad(net, loss, x, y)
-        net.params[i] = old
-        out[i] = (up - down) / (2 * eps)
-    return out
-
-
-def check(net_spec, input_shape, loss_name, y, seed=0, n=6):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, *input_shape))
-    net = Network(net_spec, input_shape, dtype=np.float64, seed=seed)
-    loss = get_loss(loss_name)
-    _, analytic = loss_and_grad(net, loss, x, y)
-    numeric = numeric_grad(net, loss, x, y)
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
-    return net
 
 
 DAG = spec(

@@ -173,7 +173,7 @@ def test_mismatched_data_and_network_are_readable_errors():
         run(net, TrainingConfig(loss="cross_entropy"), (np.zeros((5, 3), np.float32), y[:5]))
     with pytest.raises(ConfigError, match="unknown loss"):
         run(net, TrainingConfig(loss="hinge"), (x, y))
-    with pytest.raises(ConfigError, match="training.epochs"):
+    with pytest.raises(ConfigError, match=r"training\.epochs"):
         TrainingConfig.from_dict({"epochs": -1})
 
 
