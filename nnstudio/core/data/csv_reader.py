@@ -95,14 +95,20 @@ def _numeric_column(name: str, values: np.ndarray) -> Column:
 
 
 def _read_fast(path: Path, dialect: Dialect, ncols: int) -> np.ndarray | None:
-    """float64 (ncols, N) for an all-numeric file, or None to use the general reader."""
-    if dialect.encoding not in _FAST_ENCODINGS or dialect.delimiter in ' "':
+    """float64 (ncols, N) for an all-numeric file, or None to use the general reader.
+
+    The result is written block by block into one array sized from the file size, so the
+    peak memory is the result plus one block (no list of blocks to concatenate).
+    """
+    if dialect.encoding not in _FAST_ENCODINGS or dialect.delimiter in ' "0123456789.-+eE':
         return None
     delim = dialect.delimiter.encode("ascii", errors="ignore")
     if len(delim) != 1:
         return None
     pad = b"0" * fastnum.PAD
-    blocks = []
+    size = path.stat().st_size
+    out = np.empty((ncols, 0))
+    n = 0
     ended = False  # saw trailing blank lines: any more data means a blank line mid-file
     with open(path, "rb") as f:
         if f.read(3) != codecs.BOM_UTF8:
@@ -134,16 +140,16 @@ def _read_fast(path: Path, dialect: Dialect, ncols: int) -> np.ndarray | None:
             parsed = fastnum.parse_numeric_block(pad + block, ncols, delim)
             if parsed is None:
                 return None
-            blocks.append(parsed)
-    n = sum(b.shape[0] for b in blocks)
-    out = np.empty((ncols, n))
-    start = 0
-    blocks.reverse()
-    while blocks:  # copy and free block by block so the two copies never coexist
-        b = blocks.pop()
-        out[:, start:start + b.shape[0]] = b.T
-        start += b.shape[0]
-    return out
+            if n + parsed.shape[0] > out.shape[1]:
+                # Room for the rest of the file at this block's bytes per row, plus 10 %.
+                rest = size - f.tell()
+                cap = n + parsed.shape[0] + int(1.1 * rest * parsed.shape[0] / len(block)) + 16
+                grown = np.empty((ncols, cap))  # pages are committed only when written
+                grown[:, :n] = out[:, :n]
+                out = grown
+            out[:, n:n + parsed.shape[0]] = parsed.T
+            n += parsed.shape[0]
+    return out[:, :n]
 
 
 def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
@@ -223,7 +229,8 @@ def _columns_from_batches(batches: list[list[list[str]]], names: list[str]) -> l
         for j, col in enumerate(zip(*batch, strict=True)):
             strings = np.array(col, dtype=str)
             try:
-                parts[j].append(strings.astype(np.float64))
+                numbers = strings.astype(np.float64)
+                parts[j].append(strings if np.isinf(numbers).any() else numbers)
             except ValueError:
                 parts[j].append(strings)
     columns = []

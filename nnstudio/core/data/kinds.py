@@ -59,7 +59,7 @@ def parse_numbers(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         NaN where missing or invalid.
     missing : bool (N,)
     invalid : bool (N,)
-        Present but not a number.
+        Present but not a finite number (``inf`` is refused: it would poison the scaling).
     """
     missing = missing_mask(strings)
     values = np.full(strings.shape, np.nan)
@@ -69,7 +69,10 @@ def parse_numbers(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         return values, missing, invalid
     sub = strings[present]
     try:
-        values[present] = sub.astype(np.float64)
+        parsed = sub.astype(np.float64)
+        if np.isinf(parsed).any():
+            raise ValueError("infinity")
+        values[present] = parsed
     except ValueError:
         # Only here on mixed columns: find the culprits one by one (on distinct values).
         uniq, inverse = np.unique(sub, return_inverse=True)
@@ -80,7 +83,7 @@ def parse_numbers(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
                 parsed[i] = float(text)
             except ValueError:
                 parsed[i] = np.nan
-                bad[i] = True
+            bad[i] = not np.isfinite(parsed[i])
         inverse = inverse.reshape(-1)
         values[present] = parsed[inverse]
         invalid[present] = bad[inverse]

@@ -88,6 +88,20 @@ class Preparation:
 
     # ------------------------------------------------------------------ fitting
     @classmethod
+    def fit(cls, data: Table | np.ndarray, train_rows: np.ndarray | None = None,
+            **options) -> Preparation:
+        """Fit on the train rows of a table (:meth:`fit_table`) or on array samples.
+
+        ``train_rows`` selects rows of a table (all rows when None); for arrays pass the
+        train samples themselves as ``data`` and the options of :meth:`fit_arrays`.
+        """
+        if isinstance(data, Table):
+            rows = np.arange(data.n_rows) if train_rows is None else np.asarray(train_rows)
+            return cls.fit_table(data, rows, **options)
+        x = np.asarray(data)
+        return cls.fit_arrays(x if train_rows is None else x[train_rows], **options)
+
+    @classmethod
     def fit_table(cls, table: Table, rows: np.ndarray, features: Mapping[str, str],
                   targets: Sequence[str], task: str, class_names: list[str] | None,
                   scaling: str = "standard", missing: Mapping[str, str] | None = None,

@@ -46,6 +46,8 @@ class Preview:
         True when the sample is the whole file.
     problems : list of str
         Issues seen in the sample (ragged rows, non-numbers in numeric columns).
+    top_values : dict {column: list of (value, count)}
+        The most frequent sampled values (up to 10) of categorical, text and date columns.
     """
 
     path: Path
@@ -62,6 +64,7 @@ class Preview:
     estimated_rows: int
     exact: bool
     problems: list[str] = field(default_factory=list)
+    top_values: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def note(self) -> str:
@@ -107,11 +110,15 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
     if not data and complete:
         raise DataError("has a header line but no data rows" if dialect.has_header
                         else "is empty", where=str(path))
-    kinds, n_missing, n_distinct = {}, {}, {}
+    kinds, n_missing, n_distinct, top = {}, {}, {}, {}
     for j, name in enumerate(names):
         values = np.array([r[j] if j < len(r) else "" for r in data], dtype=str)
         col = Column.from_strings(name, values)
         kinds[name], n_missing[name], n_distinct[name] = col.kind, col.n_missing, col.n_distinct
+        if col.kind in ("categorical", "text", "date"):
+            uniq, counts = np.unique(col.values[~col.missing], return_counts=True)
+            order = np.argsort(-counts, kind="stable")[:10]
+            top[name] = [(str(uniq[i]), int(counts[i])) for i in order]
         if col.n_invalid and len(problems) < 10:
             row = int(col.invalid_rows[0]) + 1 + dialect.has_header
             problems.append(f"row {row}, column {name!r}: {col.invalid_values[0]!r} is not a "
@@ -123,4 +130,4 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
         estimated = round(len(data) * size / max(used, 1))
     return Preview(path, names, kinds, n_missing, n_distinct,
                    [list(r) for r in data[:n_rows]], dialect.delimiter, dialect.has_header,
-                   dialect.encoding, size, len(data), estimated, complete, problems)
+                   dialect.encoding, size, len(data), estimated, complete, problems, top)

@@ -141,9 +141,7 @@ def sniff_header(rows: list[list[str]]) -> bool:
     first, rest = rows[0], rows[1:]
     if not rest:
         return not any(_is_number(v) for v in first)
-    if any(_is_number(v) for v in first if v.strip()):
-        # A header is rarely a number; "2019,2020" headers need header=True.
-        pass
+    # A header of numbers only ("2019,2020") is read as data: pass header=True for it.
     numeric_below = 0
     for j, value in enumerate(first):
         below = [r[j] for r in rest if j < len(r) and r[j].strip()]

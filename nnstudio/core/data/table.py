@@ -51,7 +51,7 @@ class Column:
         if kind == "numeric":
             bad = np.flatnonzero(invalid)
             return cls(name, kind, numbers, bad, strings[bad[:20]].tolist())
-        values = np.where(missing, "", np.char.strip(strings)) if missing.any() else strings
+        values = np.where(missing, "", np.char.strip(strings))
         return cls(name, kind, np.asarray(values, dtype=str))
 
     @cached_property

@@ -170,3 +170,25 @@ def test_fast_parser_refuses_what_it_cannot_parse(bad):
 def test_fast_parser_refuses_ragged_rows():
     assert parse_numeric_block(b"0" * PAD + b"1,2\n3\n", 2, b",") is None
     assert parse_numeric_block(b"0" * PAD + b"1,2,3\n4,5\n", 2, b",") is None
+
+
+def test_single_column_file(write):
+    t = load_table(write("one.csv", "value\n1\n2.5\n\n"))
+    assert t.columns == ["value"] and t["value"].values.tolist() == [1.0, 2.5]
+
+
+def test_infinity_is_not_a_number(write):
+    rows = "".join(f"{i}\n" for i in range(30))
+    col = load_table(write("inf.csv", f"v\n{rows}inf\n"))["v"]
+    assert col.kind == "numeric" and col.invalid_values == ["inf"]
+
+
+def test_strings_are_stripped(write):
+    t = load_table(write("s.csv", "c,n\n a ,1\na,2\n b,3\n"))
+    assert t["c"].values.tolist() == ["a", "a", "b"] and t["c"].n_distinct == 2
+
+
+def test_take_keeps_line_numbers(write):
+    t = load_table(write("t.csv", "a,b\n1,x\n2,y\n3,z\n"))
+    sub = t.take(np.array([2, 0]))
+    assert sub["a"].values.tolist() == [3.0, 1.0] and sub.line_number(0) == 4

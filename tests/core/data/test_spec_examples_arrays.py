@@ -164,3 +164,8 @@ def test_preview_small_file_is_exact_and_reports_problems(write):
     assert any("row 32, column 'a'" in m for m in pv.problems)
     assert any("row 33 has 3 fields" in m for m in pv.problems)
     assert pv.note == "counts over all 32 rows"
+
+
+def test_preview_top_values(write):
+    p = write("t.csv", "k,n\n" + "a,1\n" * 5 + "b,2\n" * 3 + "c,3\n")
+    assert preview(p).top_values["k"] == [("a", 5), ("b", 3), ("c", 1)]
