@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nnstudio.core.engine.layer import Buffers, Layer, Shape, layer_class
+from nnstudio.core.engine.layer import Buffers, Layer, Shape
 from nnstudio.core.errors import ConfigError, GraphError, NNStudioError, ShapeError
 
 
