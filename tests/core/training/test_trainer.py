@@ -203,3 +203,24 @@ def test_steady_state_epoch_allocates_only_batch_sized_temporaries():
     # One batch of activations is 64*128*4 = 32 KiB; the parameters alone are 35 KiB.
     # The steady state keeps its peak well under one extra copy of the parameters.
     assert peak < 64 * 1024, f"epoch peak allocation {peak} bytes"
+
+
+def test_learning_rate_follows_the_schedule_each_epoch():
+    x, y = xor(40)
+    net = Network(mlp(), (2,))
+    cfg = TrainingConfig(
+        loss="cross_entropy", epochs=4, batch_size=40,
+        optimizer={"type": "sgd", "learning_rate": 0.1},
+        schedule={"type": "step", "step_size": 2, "gamma": 0.1},
+    )
+    epochs = [e for e in run(net, cfg, (x, y)) if isinstance(e, EpochEnd)]
+    assert [e.learning_rate for e in epochs] == pytest.approx([0.1, 0.1, 0.01, 0.01])
+
+
+def test_zero_epochs_leaves_the_initial_weights():
+    x, y = xor(40)
+    net = Network(mlp(), (2,), seed=5)
+    before = net.params.copy()
+    events = run(net, TrainingConfig(loss="cross_entropy", epochs=0), (x, y))
+    assert len(events) == 1 and events[0].reason == "completed"
+    assert np.array_equal(net.params, before)
