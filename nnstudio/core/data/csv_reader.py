@@ -154,7 +154,7 @@ def _read_fast(path: Path, dialect: Dialect, ncols: int) -> np.ndarray | None:
 
 def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
     ncols = len(names)
-    batches: list[list[list[str]]] = []
+    parts: list[list[np.ndarray]] = [[] for _ in names]
     lines: list[int] = []
     rows: list[list[str]] = []
     where = str(path)
@@ -180,7 +180,7 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
                 rows.append(row)
                 lines.append(start)
                 if len(rows) >= BATCH_ROWS:
-                    batches.append(rows)
+                    _convert_batch(rows, parts)
                     rows = []
         except UnicodeDecodeError as e:
             line, byte = _locate_decode_error(path, dialect.encoding)
@@ -194,8 +194,8 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
             raise DataError(f"cannot be parsed ({e})", where=f"{where}, row {prev_line + 1}"
                             ) from None
     if rows:
-        batches.append(rows)
-    columns = _columns_from_batches(batches, names)
+        _convert_batch(rows, parts)
+    columns = _join_parts(parts, names)
     line_numbers = np.asarray(lines, dtype=np.int64)
     regular = line_numbers.size == 0 or (
         line_numbers[0] == (2 if dialect.has_header else 1)
@@ -217,22 +217,34 @@ def _locate_decode_error(path: Path, encoding: str) -> tuple[int | None, int | N
     return None, None
 
 
-def _columns_from_batches(batches: list[list[list[str]]], names: list[str]) -> list[Column]:
-    """Turn batches of records into typed columns.
+def _convert_batch(rows: list[list[str]], parts: list[list[np.ndarray]]) -> None:
+    """Append one batch of records to ``parts`` column by column.
 
-    Each batch column is converted to float64 right away when every field is a number, so a
-    big numeric file does not keep its text in memory; other batches keep their strings.
+    A batch column whose fields are all numbers becomes float64 at once (through the fast
+    parser when the text allows, else NumPy's string conversion), so a big file never keeps
+    its text in memory; other batch columns keep their strings.
     """
-    parts: list[list[np.ndarray]] = [[] for _ in names]
-    while batches:
-        batch = batches.pop(0)
-        for j, col in enumerate(zip(*batch, strict=True)):
-            strings = np.array(col, dtype=str)
-            try:
-                numbers = strings.astype(np.float64)
-                parts[j].append(strings if np.isinf(numbers).any() else numbers)
-            except ValueError:
-                parts[j].append(strings)
+    pad = b"0" * fastnum.PAD
+    for j, col in enumerate(zip(*rows, strict=True)):
+        numbers = None
+        try:
+            buf = ("\n".join(col) + "\n").encode("ascii")
+            numbers = fastnum.parse_numeric_block(pad + buf, 1, b",")
+        except UnicodeEncodeError:
+            pass
+        if numbers is not None:
+            parts[j].append(numbers[:, 0])
+            continue
+        strings = np.array(col, dtype=str)
+        try:
+            numbers = strings.astype(np.float64)
+            parts[j].append(strings if np.isinf(numbers).any() else numbers)
+        except ValueError:
+            parts[j].append(strings)
+
+
+def _join_parts(parts: list[list[np.ndarray]], names: list[str]) -> list[Column]:
+    """One typed column per name from its batch parts (float64 or str arrays)."""
     columns = []
     for name, chunks in zip(names, parts, strict=True):
         if not chunks:
