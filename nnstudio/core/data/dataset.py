@@ -196,10 +196,11 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
     else:
         _check_names(table, spec.features, "features")
         features = list(spec.features)
-        clash = set(features) & set(targets)
-        if clash:
-            raise DataError(f"{sorted(clash)} cannot be both feature and target",
-                            where="dataset.features")
+        for other, label in ((targets, "target"), (spec.ignore, "ignored")):
+            clash = set(features) & set(other)
+            if clash:
+                raise DataError(f"{sorted(clash)} cannot be both feature and {label}",
+                                where="dataset.features")
     if not features:
         raise DataError("no feature columns are left to learn from", where=where)
 

@@ -175,6 +175,13 @@ def test_spec_errors_name_the_field():
     assert bad({"example": "xor", "split": {"seed": -1}}).startswith("dataset.split:")
 
 
+def test_feature_also_ignored(write):
+    p = write("t.csv", "x,y\n1,2\n3,4\n5,6\n")
+    msg = _error(build_dataset, DatasetSpec(source=str(p), target="y", features=["x"],
+                                            ignore=["x"]))
+    assert "cannot be both feature and ignored" in msg
+
+
 def test_unknown_example():
     assert "unknown example 'iris'" in _error(build_dataset, DatasetSpec(example="iris"))
 
