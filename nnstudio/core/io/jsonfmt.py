@@ -17,16 +17,17 @@ def dumps(obj: Any, width: int = 100, indent: int = 2) -> str:
 
     Non-finite floats are written as ``null`` (JSON has no NaN), so every file is standard JSON.
     """
-    return _fmt(_finite(obj), 0, width, indent) + "\n"
+    return _fmt(finite_json(obj), 0, width, indent) + "\n"
 
 
-def _finite(obj: Any) -> Any:
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by ``None`` (JSON null)."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
+        return {str(k): finite_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite_json(v) for v in obj]
     return obj
 
 

@@ -1,0 +1,324 @@
+"""``nnstudio train|evaluate|predict|export|selftest``: the headless commands.
+
+Exit status: 0 on success; 2 on bad input (a project, model or data file that cannot be used,
+a diverging run) with one ``error: <file>: <place>: <what>`` message on stderr and no
+traceback; 1 for an internal fault (a bug: a short message asking to report it, the traceback
+only with ``--debug``); 130 when a run was stopped with Ctrl-C (the best model so far is still
+saved). A failed command leaves no partial output file. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nnstudio import __version__
+from nnstudio.core.errors import DataError, NNStudioError
+from nnstudio.core.io.jsonfmt import finite_json
+
+EXIT_OK, EXIT_FAULT, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(NNStudioError):
+    """Bad command-line arguments."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors read ``error: ...`` and raise instead of exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} -h`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand."""
+    p = _Parser(prog="nnstudio", description="nnstudio headless commands.")
+    p.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, help: str, func: Callable[[argparse.Namespace], int]):
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+        sp.set_defaults(func=func)
+        return sp
+
+    t = add("train", "Train a project's network and save the model file.", cmd_train)
+    t.add_argument("project", help="the project file (.nnsproj)")
+    t.add_argument("--out", required=True, metavar="MODEL", help="the model file to write (.npz)")
+    t.add_argument("--epochs", type=int, metavar="N", help="override training.epochs")
+    t.add_argument("--json", action="store_true", help="end stdout with one JSON summary line")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+    e = add("evaluate", "Score a model on a labelled data file.", cmd_evaluate)
+    e.add_argument("model", help="the model file (.npz)")
+    e.add_argument("--data", required=True, metavar="FILE", help="CSV/TSV, IDX or NPZ with targets")
+    e.add_argument("--labels", metavar="FILE", help="IDX labels file for IDX images")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    r = add("predict", "Predict every row of a data file into a CSV file.", cmd_predict)
+    r.add_argument("model", help="the model file (.npz)")
+    r.add_argument("--data", required=True, metavar="FILE", help="CSV/TSV, IDX or NPZ inputs")
+    r.add_argument("--out", required=True, metavar="CSV", help="the predictions file to write")
+    r.add_argument("--keep", action="append", default=[], metavar="COLUMN",
+                   help="copy this input column (e.g. an id) into the output; repeatable")
+
+    x = add("export", "Export a model to ONNX or to a standalone NumPy folder.", cmd_export)
+    x.add_argument("model", help="the model file (.npz)")
+    x.add_argument("--format", required=True, choices=("onnx", "numpy"))
+    x.add_argument("--out", required=True, metavar="PATH",
+                   help="the .onnx file, or the folder for numpy")
+
+    s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
+            cmd_selftest)
+    s.add_argument("--json", action="store_true", help="print the checks as one JSON object")
+    return p
+
+
+def run_command(argv: list[str]) -> int:
+    """Run one subcommand; returns the exit status (never raises)."""
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _fail(str(e))
+    except SystemExit as e:  # -h / --version
+        return int(e.code or 0)
+    try:
+        return args.func(args)
+    except NNStudioError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        return _fail("not enough memory for this data or network")
+    except Exception as e:  # a bug
+        print(
+            f"internal error: {type(e).__name__}: {e}\nThis is a bug in nnstudio {__version__}; "
+            "please report it with the command you ran"
+            + ("." if debug else " (add --debug for the details)."),
+            file=sys.stderr,
+        )
+        if debug:
+            traceback.print_exc()
+        return EXIT_FAULT
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def _check_out_file(path: str, flag: str = "--out") -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {parent} does not exist")
+    return p
+
+
+def _in_file(err: NNStudioError, path: Path | str) -> NNStudioError:
+    """The same error, prefixed with ``path`` when its place does not name a file."""
+    where = err.where or ""
+    if str(path) in where or str(path) in err.message:
+        return err
+    if "/" in where or "\\" in where or where.endswith((".csv", ".tsv", ".npz", ".gz")):
+        return err
+    new = type(err)(err.message, f"{path}: {where}" if where else str(path))
+    return new
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(finite_json(obj), ensure_ascii=False, allow_nan=False))
+
+
+def _metrics_lines(metrics: dict[str, dict[str, float]]) -> list[str]:
+    lines = []
+    for split, m in metrics.items():
+        vals = "  ".join(f"{k} {v:.6g}" for k, v in m.items())
+        lines.append(f"  {split:<10} {vals}")
+    return lines
+
+
+# -- train ---------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nnstudio.core.io.model_file import save_model
+    from nnstudio.core.io.pipeline import load_data, run_training
+    from nnstudio.core.io.project import load_project
+    from nnstudio.core.training import TrainControl
+
+    from .progress import Progress
+
+    out = _check_out_file(args.out)
+    if args.epochs is not None and args.epochs < 0:
+        raise UsageError(f"--epochs must be 0 or more (got {args.epochs})")
+    project = load_project(args.project)
+    try:
+        prepared = load_data(project)
+    except NNStudioError as e:
+        raise _in_file(e, args.project) from None
+    if not args.quiet:
+        _note(f"data: {prepared.summary()}")
+        for col, why in getattr(prepared, "skipped_columns", {}).items():
+            _note(f"column {col!r} not used: {why}")
+    control = TrainControl()
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        if interrupted:  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        control.stop()
+        print("\nstopping after this batch (Ctrl-C again to abort without saving)...",
+              file=sys.stderr)
+
+    stream = sys.stderr
+    progress = None if args.quiet else Progress(
+        stream, tty=stream.isatty(), epochs=args.epochs or project.training.epochs
+    )
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        model = run_training(project, prepared, control, progress, epochs=args.epochs)
+    except NNStudioError as e:
+        raise _in_file(e, args.project) from None
+    finally:
+        signal.signal(signal.SIGINT, old)
+    save_model(model, out)
+    s = model.summary
+    if args.json:
+        _print_json({
+            "epochs": s["epochs"], "seconds": s["seconds"], "reason": s["reason"],
+            "best_epoch": s["best_epoch"], "metrics": s["metrics"], "model": str(out),
+        })
+    else:
+        how = {"completed": "", "early_stopping": " (early stopping)",
+               "stopped": " (stopped by Ctrl-C)"}.get(s["reason"], f" ({s['reason']})")
+        print(f"trained {s['epochs']} epoch(s) in {s['seconds']:.1f} s{how}; best epoch "
+              f"{s['best_epoch']}")
+        print("\n".join(_metrics_lines(s["metrics"])))
+        print(f"saved {out}")
+    return EXIT_INTERRUPTED if s["reason"] == "stopped" and interrupted else EXIT_OK
+
+
+# -- evaluate / predict -----------------------------------------------------------------------
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from nnstudio.core.io.model_file import load_model
+
+    from .datafiles import read_model_data
+
+    model = load_model(args.model)
+    data = read_model_data(model, args.data, args.labels, need_targets=True)
+    for n in data.notes:
+        _note(n)
+    metrics = model.metrics(data.x, data.y)
+    if args.json:
+        _print_json({"data": str(args.data), "samples": len(data.x), "metrics": metrics})
+    else:
+        print(f"{args.data}: {len(data.x):,} samples")
+        print("\n".join(_metrics_lines({"data": metrics})))
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from nnstudio.core.io.atomic import atomic_write_text
+    from nnstudio.core.io.model_file import load_model
+
+    from .datafiles import read_model_data
+
+    out = _check_out_file(args.out)
+    model = load_model(args.model)
+    data = read_model_data(model, args.data)
+    for n in data.notes:
+        _note(n)
+    if args.keep and data.table is None:
+        raise UsageError("--keep copies columns of a table; this model reads arrays")
+    kept = []
+    for col in args.keep:
+        if col not in data.table:
+            raise DataError(f"--keep: no column named {col!r}", where=str(args.data))
+        kept.append((col, data.table[col].as_strings()))
+    pred = model.predict_prepared(data.x)
+    atomic_write_text(out, predictions_csv(pred, kept))
+    print(f"wrote {len(pred):,} predictions to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def predictions_csv(pred: Any, kept: list[tuple[str, Any]] = ()) -> str:
+    """CSV text: kept columns, ``prediction`` (or ``prediction_<target>`` for several
+    targets), and ``p_<class>`` per class for classification."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = [name for name, _ in kept]
+    if pred.probabilities is not None:
+        header += ["prediction"] + [f"p_{c}" for c in pred.class_names]
+    elif pred.values.shape[1] == 1:
+        header += ["prediction"]
+    else:
+        header += [f"prediction_{t}" for t in pred.target_names]
+    w.writerow(header)
+    for i in range(len(pred)):
+        row = [str(v[i]) for _, v in kept]
+        if pred.probabilities is not None:
+            row.append(str(pred.values[i]))
+            row += [format(float(p), ".9g") for p in pred.probabilities[i]]
+        else:
+            row += [format(float(v), ".10g") for v in pred.values[i]]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+# -- export / selftest --------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from nnstudio.core.io.model_file import load_model
+
+    model = load_model(args.model)
+    if args.format == "onnx":
+        from nnstudio.core.io.onnx_export import export_onnx
+
+        out = _check_out_file(args.out)
+        info = export_onnx(model, out)
+        print(f"wrote {out} (opset {info.opset}; inputs: "
+              f"{', '.join(i.describe() for i in info.inputs)}; outputs: "
+              f"{', '.join(info.outputs)})", file=sys.stderr)
+    else:
+        from nnstudio.core.io.numpy_export import export_numpy
+
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: is a file; numpy export writes a folder")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {parent} does not exist")
+        export_numpy(model, out)
+        print(f"wrote {out}/ (predict.py, weights.npz): run `python {out}/predict.py "
+              "input.csv`", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from .selftest import run_selftest
+
+    ok, checks = run_selftest(print_line=None if args.json else print)
+    if args.json:
+        _print_json({"ok": ok, "checks": checks})
+    return EXIT_OK if ok else EXIT_FAULT
