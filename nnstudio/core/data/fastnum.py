@@ -27,8 +27,8 @@ import numpy as np
 #: Bytes the fast path understands (the delimiter and newline are added per call).
 _ALLOWED = b"0123456789.-+eE"
 
-#: Leading pad bytes the caller puts before a block so ``word[end - 16]`` never underflows.
-PAD = 16
+#: Leading pad bytes the caller puts before a block so ``word[end - 32]`` never underflows.
+PAD = 32
 
 _U = np.uint64
 _FULL = (1 << 64) - 1
@@ -44,6 +44,10 @@ _MUL2 = _U(0x0000271000000001)  # 1 + (10_000 << 32)
 _POW10_1 = np.concatenate([[1.0], 10.0 ** np.arange(16)])
 _DIV = np.concatenate([[1.0], np.full(16, 10.0)])
 _SIGNED_POW10_1 = np.concatenate([_POW10_1, -_POW10_1])
+_POW10 = 10.0 ** np.arange(23)
+#: Bytes above / below byte k of a word (k = 8: no dot in the word).
+_ABOVE = np.array([_FULL ^ ((1 << (8 * (k + 1))) - 1) for k in range(8)] + [_FULL], dtype=_U)
+_BELOW = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [0], dtype=_U)
 
 
 def _digits_word(x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,6 +91,114 @@ def _dot_offset(dot: np.ndarray) -> np.ndarray:
     return (np.bitwise_count(dot - _U(1)) >> np.uint8(3)).astype(np.intp)
 
 
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dekker's error-free product: a * b == p + e exactly (float64 arrays)."""
+    p = a * b
+    ca, cb = a * 134217729.0, b * 134217729.0  # 2**27 + 1: Veltkamp splitting
+    ah = ca - (ca - a)
+    bh = cb - (cb - b)
+    al, bl = a - ah, b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def _scale_exact(m: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """float64 nearest to m * 10**scale for uint64 m and |scale| <= 22.
+
+    ``float(m)`` may already be rounded (m > 2**53), so a plain multiply or divide could be
+    off by one unit in the last place. The rounding error of m and of the product/quotient is
+    carried exactly (double-double style) and added back before the final rounding.
+    """
+    mh = m.astype(np.float64)
+    big = mh >= 18446744073709551616.0  # rounded up to 2**64: cannot measure the error
+    mh[big] = np.nan
+    ml = (m - np.where(big, 0.0, mh).astype(_U)).view(np.int64).astype(np.float64)
+    p = _POW10[np.abs(scale)]
+    up = scale >= 0
+    ph, pl = _two_product(mh, p)
+    result_up = ph + (pl + ml * p)
+    q = mh / p
+    qh, ql = _two_product(q, p)
+    result_down = q + (((mh - qh) - ql) + ml) / p
+    return np.where(up, result_up, result_down)
+
+
+def _long_tokens(words: np.ndarray, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
+                 sep: np.ndarray, epos: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse tokens with up to 32 mantissa characters and an optional exponent.
+
+    Parameters
+    ----------
+    words : uint64 view, one word per byte offset
+    b : uint8 (bytes,)
+    mend, mlen : intp (T,)
+        End (exclusive) and length of each token's mantissa (sign, digits, dot).
+    sep : intp (T,)
+        End of each token.
+    epos : intp (T,) or None
+        Position of the ``e``/``E`` (-1 when none); None when no token has one.
+
+    Returns
+    -------
+    values : float64 (T,)
+    ok : bool (T,)
+        Parsed here; the others (more than 19 digits, exponents past +-22) go to ``float()``.
+    valid : bool (T,)
+        The grammar holds (false means "not a number": the block is refused).
+    """
+    nw = max(1, -(-int(mlen.max()) // 8))
+    chunks, ndig, dots = [], np.zeros(mlen.size, np.intp), []
+    for i in range(nw):
+        n = np.clip(mlen - 8 * (nw - 1 - i), 0, 8)
+        x, dot, nd = _digits_word(words[mend - 8 * (nw - i)], n)
+        chunks.append(x)
+        dots.append(dot)
+        ndig += nd
+    # Where is the dot: word gw (-1: none), byte k; digits after it: frac.
+    gw = np.full(mlen.size, -1, np.intp)
+    k = np.zeros(mlen.size, np.intp)
+    for i, dot in enumerate(dots):
+        hit = dot != 0
+        gw[hit] = i
+        k[hit] = _dot_offset(dot[hit])
+    has_dot = gw >= 0
+    frac = np.where(has_dot, (nw - 1 - gw) * 8 + 7 - k, 0)
+    # Remove the dot: the digits before it move up one byte (towards the end).
+    above, below = _ABOVE[k], _BELOW[k]
+    carry = np.zeros(mlen.size, _U)
+    total = np.zeros(mlen.size, _U)
+    overflow = np.zeros(mlen.size, bool)
+    for i in range(nw):
+        x = chunks[i]
+        top = x >> _U(56)
+        shifted = (x << _U(8)) | carry
+        at_dot = (x & above) | ((x & below) << _U(8)) | carry
+        x = np.where(i < gw, shifted, np.where(i == gw, at_dot, x))
+        carry = top
+        digits = _swar8(x)
+        overflow |= total > _U(184467440736)  # total * 1e8 + digits would pass 2**64
+        total = total * _U(100_000_000) + digits
+    first = b[mend - mlen]
+    signed = ((first == 45) | (first == 43)) & (mlen > 0)
+    valid = (ndig > 0) & (mlen - ndig == has_dot.astype(np.intp) + signed)
+    scale = -frac
+    if epos is not None:
+        has_e = epos >= 0
+        elen = np.where(has_e, sep - epos - 1, 0)
+        ex, _, end = _digits_word(words[sep - 8], np.minimum(elen, 8))
+        ex = _swar8(ex).astype(np.intp)
+        efirst = b[np.where(has_e, epos + 1, 0)]
+        esigned = ((efirst == 45) | (efirst == 43)) & has_e
+        valid &= ~has_e | ((end > 0) & (elen - end == esigned) & (elen <= 8))
+        scale += np.where(efirst == 45, -ex, ex) * has_e
+    ok = ~overflow & (np.abs(scale) <= 22)
+    values = _scale_exact(total, np.clip(scale, -22, 22))
+    ok &= np.isfinite(values)
+    np.negative(values, out=values, where=first == 45)
+    return values, ok, valid
+
+
 def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray | None:
     """Parse a block of purely numeric delimited rows.
 
@@ -109,31 +221,24 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
     if buf.translate(None, _ALLOWED + delimiter + b"\n"):
         return None
     b = np.frombuffer(buf, np.uint8)
-    dl = delimiter[0]
-    sep = np.flatnonzero((b == dl) | (b == 10))
+    sep = np.flatnonzero((b == delimiter[0]) | (b == 10))
     ntok = sep.size
     if ntok == 0 or ntok % ncols:
         return None
     # Every ncols-th separator must be the end of a line, and no other.
-    is_nl = b[sep] == 10
-    rows = is_nl.reshape(-1, ncols)
+    rows = (b[sep] == 10).reshape(-1, ncols)
     if not rows[:, -1].all() or (ncols > 1 and rows[:, :-1].any()):
         return None
     ln = np.empty_like(sep)
     ln[0] = sep[0] - PAD
     np.subtract(sep[1:], sep[:-1], out=ln[1:])
-    ln -= 1
-    ln[0] += 1
-    special = ln > 15
-    if b"e" in buf or b"E" in buf:
-        epos = np.flatnonzero((b == 101) | (b == 69))
-        special[np.searchsorted(sep, epos)] = True
+    ln[1:] -= 1
 
     words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    # Short tokens (<= 15 characters, no exponent): two words, exact, the common case.
     lo, dot_lo, nd = _digits_word(words[sep - 8], np.minimum(ln, 8))
     value = _swar8(lo).astype(np.float64)
-    # frac1 = digits after the dot + 1, or 0 when there is no dot.
-    frac1 = 8 - _dot_offset(dot_lo)
+    frac1 = 8 - _dot_offset(dot_lo)  # digits after the dot + 1; 0 = no dot
     long_idx = np.flatnonzero(ln > 8)
     if long_idx.size:
         sub = np.minimum(ln[long_idx] - 8, 8)
@@ -142,37 +247,56 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
         nd[long_idx] += nd_hi
         in_hi = np.flatnonzero(dot_hi)
         frac1[long_idx[in_hi]] = 16 - _dot_offset(dot_hi[in_hi])
-
+        # Two dots (one per word) are caught by the count check below.
+        frac1[long_idx] += 16 * ((dot_lo[long_idx] != 0) & (dot_hi != 0))
     first = b[sep - ln]
     neg = first == 45
-    # Grammar checks by counting: one dot at most, signs only in front, a digit somewhere.
-    if np.any((nd == 0) != (ln == 0)):
-        return None
-    spec_idx = np.flatnonzero(special)
-    ends, lens = sep[spec_idx].tolist(), ln[spec_idx].tolist()
-    spec_tokens = [buf[s - n : s] for s, n in zip(ends, lens, strict=True)]
-    n_dots = int(np.count_nonzero(frac1)) - int(np.count_nonzero(frac1[spec_idx]))
-    n_dots += sum(t.count(b".") for t in spec_tokens)
-    if buf.count(b".") != n_dots:
-        return None
-    signed = neg | (first == 43)
-    signed &= ln > 0
-    n_signs = int(np.count_nonzero(signed)) - int(np.count_nonzero(signed[spec_idx]))
-    n_signs += sum(t.count(b"-") + t.count(b"+") for t in spec_tokens)
-    if buf.count(b"-") + buf.count(b"+") != n_signs:
-        return None
+    signed = (neg | (first == 43)) & (ln > 0)
+    # Grammar by counting: only digits, one dot at most and one leading sign are allowed.
+    n_dots = (frac1 > 0).astype(np.intp) + (frac1 > 16)
+    valid = ((nd > 0) | (ln == 0)) & (ln - nd == n_dots + signed)
 
-    p = _POW10_1[frac1]
+    p = _POW10_1[np.minimum(frac1, 16)]
     q = np.floor(value / p)
     q *= p  # the digits left of the dot, still followed by the dot's 0 digit
     value -= q
-    q /= _DIV[frac1]
+    q /= _DIV[np.minimum(frac1, 16)]
     value += q
-    value /= _SIGNED_POW10_1[frac1 + 17 * neg]
+    value /= _SIGNED_POW10_1[np.minimum(frac1, 16) + 17 * neg]
     value[ln == 0] = np.nan
-    if spec_tokens:
-        try:
-            value[spec_idx] = [float(t) for t in spec_tokens]
-        except ValueError:
-            return None
+
+    # Long tokens and exponents (Python's repr, %.18e, 1e-05) with the four-word parser.
+    special = ln > 15
+    epos_tok = None
+    if b"e" in buf or b"E" in buf:
+        epos = np.flatnonzero((b == 101) | (b == 69))
+        etok = np.searchsorted(sep, epos)
+        if etok.size > 1 and not np.all(np.diff(etok)):
+            return None  # two exponents in one token
+        special[etok] = True
+        epos_tok = np.full(ntok, -1, np.intp)
+        epos_tok[etok] = epos
+    spec = np.flatnonzero(special)
+    if spec.size:
+        mend = sep[spec] if epos_tok is None else np.where(epos_tok[spec] >= 0,
+                                                             epos_tok[spec], sep[spec])
+        mlen = mend - (sep[spec] - ln[spec])
+        short = mlen <= 32
+        idx = spec[short]
+        if idx.size:
+            vals, ok, good = _long_tokens(words, b, mend[short], mlen[short], sep[idx],
+                                          None if epos_tok is None else epos_tok[idx])
+            value[idx] = vals
+            valid[idx] = good
+            short[np.flatnonzero(short)[~ok]] = False
+        rest = spec[~short]
+        if rest.size:  # rare: more than 19 digits, or an exponent beyond +-22
+            ends, lens = sep[rest].tolist(), ln[rest].tolist()
+            try:
+                value[rest] = [float(buf[e - n : e]) for e, n in zip(ends, lens, strict=True)]
+            except ValueError:
+                return None
+            valid[rest] = True
+    if not valid.all():
+        return None
     return value.reshape(-1, ncols)

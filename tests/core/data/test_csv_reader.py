@@ -145,9 +145,13 @@ def _tokens(rng, n):
     floats = np.char.mod("%.6g", rng.normal(size=n) * 10.0 ** rng.integers(-6, 9, n))
     reprs = np.array([repr(float(x)) for x in rng.normal(size=n) * 1e3])
     fixed = np.char.mod("%.4f", rng.uniform(-1, 1, n))
+    sci = np.char.mod("%.18e", rng.normal(size=n) * 10.0 ** rng.integers(-30, 30, n))
+    g17 = np.char.mod("%.17g", rng.normal(size=n) * 10.0 ** rng.integers(-12, 12, n))
     odd = np.array(["0", "-0", "+5", ".5", "5.", "-.25", "007", "1e5", "2E-3", "-1.5e+10",
-                    "123456789012345", "0.000000000000001", "99999999999999999999", "3.0"])
-    return np.concatenate([ints, floats, reprs, fixed, odd])
+                    "123456789012345", "0.000000000000001", "99999999999999999999", "3.0",
+                    "1e-300", "-2.5E+300", "18446744073709551615", "9223372036854775807.5",
+                    "0.30000000000000004", "1.7976931348623157e308", "5e-324", "1e0"])
+    return np.concatenate([ints, floats, reprs, fixed, sci, g17, odd])
 
 
 def test_fast_parser_matches_float_bit_for_bit():
@@ -162,7 +166,8 @@ def test_fast_parser_matches_float_bit_for_bit():
 
 
 @pytest.mark.parametrize("bad", ["1-2", "--1", "1.2.3", "-", ".", "1e", "abc", '"1"', "1 2",
-                                 "nan", "e5"])
+                                 "nan", "e5", "1e5e3", "1e-", "1.5e+-3", "1.2.3e4", "-e5",
+                                 "1" * 20 + "x", "12345678901234567.8.9", "+-1e3"])
 def test_fast_parser_refuses_what_it_cannot_parse(bad):
     assert parse_numeric_block(b"0" * PAD + f"1,{bad}\n".encode(), 2, b",") is None
 
