@@ -9,8 +9,6 @@ predictions beside the original columns (atomically).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -39,70 +37,13 @@ from nnstudio.gui.session import Session
 from nnstudio.gui.theme import current_theme
 
 
-class Prediction:
-    """What the model says about some rows.
-
-    ``values``: float64 ``(N, k)`` in the target's units (regression); ``probabilities``:
-    ``(N, C)`` and ``labels``: ``(N,)`` class names (classification).
-    """
-
-    def __init__(self, task: str, names: list[str], values=None, probabilities=None,
-                 labels=None):
-        self.task = task
-        self.names = names
-        self.values = values
-        self.probabilities = probabilities
-        self.labels = labels
-
-
-def predict_rows(session: Session, rows: list[dict[str, Any]]) -> Prediction:
+def predict_rows(session: Session, rows: list[dict[str, Any]]):
     """Run the session's model on raw rows ``[{column: text or number}]``.
 
-    Uses the core model (``session.model.predict_raw``) when there is one, else the
-    session's network with the data's preparation (same steps).
+    Returns the core :class:`~nnstudio.core.io.model_file.Predictions` of
+    ``TrainedModel.predict_raw`` — exactly what ``nnstudio predict`` computes.
     """
-    model = session.model
-    prep = session.prepared.preparation
-    if model is not None and hasattr(model, "predict_raw"):
-        out = model.predict_raw(rows)
-        return _from_model_output(prep, out)
-    x = prep.transform_raw_rows(rows)
-    raw = session.network.predict(x)
-    return _from_network_output(prep, raw)
-
-
-def _probabilities(raw: np.ndarray) -> np.ndarray:
-    raw = np.asarray(raw, np.float64).reshape(len(raw), -1)
-    if raw.shape[1] == 1:  # one sigmoid output: P(class 1)
-        return np.c_[1.0 - raw[:, 0], raw[:, 0]]
-    return raw
-
-
-def _from_network_output(prep, raw: np.ndarray) -> Prediction:
-    if prep.task == "classification":
-        probs = _probabilities(raw)
-        names = list(prep.class_names or [])
-        return Prediction("classification", names, probabilities=probs,
-                          labels=np.asarray(names, dtype=str)[probs.argmax(axis=1)])
-    values = prep.decode_target(raw)
-    return Prediction("regression", list(prep.targets), values=values)
-
-
-def _from_model_output(prep, out: Any) -> Prediction:
-    """Adapt the core model's ``predict_raw`` result (dict or array) to a Prediction."""
-    if isinstance(out, dict):
-        if prep.task == "classification":
-            probs = _probabilities(np.asarray(out["probabilities"]))
-            names = list(out.get("classes") or prep.class_names or [])
-            labels = np.asarray(out.get("labels", np.asarray(names)[probs.argmax(axis=1)]))
-            return Prediction("classification", names, probabilities=probs, labels=labels)
-        values = np.asarray(out.get("values", out.get("predictions")), np.float64)
-        return Prediction("regression", list(prep.targets),
-                          values=values.reshape(len(values), -1))
-    if prep.task == "classification":
-        return _from_network_output(prep, np.asarray(out))
-    values = np.asarray(out, np.float64)
-    return Prediction("regression", list(prep.targets), values=values.reshape(len(values), -1))
+    return session.model.predict_raw(rows)
 
 
 class PredictPanel(QWidget):
@@ -118,7 +59,7 @@ class PredictPanel(QWidget):
         self.session = session
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         self.field_kinds: dict[str, str] = {}
-        self.last: Prediction | None = None
+        self.last = None  # the last Predictions shown
 
         self.hint = QLabel("Train a model to try it on new inputs.")
         self.hint.setWordWrap(True)
@@ -200,7 +141,7 @@ class PredictPanel(QWidget):
     @property
     def ready(self) -> bool:
         s = self.session
-        return s.network is not None and s.prepared is not None and not s.training
+        return s.model is not None and s.prepared is not None and not s.training
 
     def rebuild(self) -> None:
         """Rebuild the form for the session's data and model."""
@@ -296,7 +237,7 @@ class PredictPanel(QWidget):
         if self.ready:
             self._timer.start()
 
-    def predict(self) -> Prediction | None:
+    def predict(self):
         """Predict the form's row now and show it; ``None`` (and a message) on bad input."""
         self._timer.stop()
         if not self.ready or not self.fields:
@@ -326,22 +267,22 @@ class PredictPanel(QWidget):
         self.result_detail.setText("")
         self._set_bars([], [])
 
-    def _show(self, pred: Prediction) -> None:
-        if pred.task == "regression":
-            v = pred.values[0]
-            name = pred.names[0] if pred.names else "prediction"
-            self.result_title.setText(f"Predicted {name}")
+    def _show(self, pred) -> None:
+        if pred.probabilities is None:
+            v = np.asarray(pred.values[0], np.float64).reshape(-1)
+            names = list(pred.target_names)
+            self.result_title.setText(f"Predicted {names[0] if names else 'value'}")
             self.result.setText(_value_text(v[0]))
-            extra = [f"{n}: {_value_text(x)}" for n, x in zip(pred.names[1:], v[1:], strict=False)]
+            extra = [f"{n}: {_value_text(x)}" for n, x in zip(names[1:], v[1:], strict=False)]
             self.result_detail.setText(" · ".join(extra))
             self._set_bars([], [])
         else:
             p = pred.probabilities[0]
             best = int(np.argmax(p))
             self.result_title.setText("Predicted class")
-            self.result.setText(str(pred.labels[0]))
+            self.result.setText(str(pred.values[0]))
             self.result_detail.setText(f"with probability {100 * p[best]:.1f} %")
-            self._set_bars(pred.names, p)
+            self._set_bars(list(pred.class_names), p)
 
     def _set_bars(self, names: list[str], probs) -> None:
         if list(self.bars) != list(names):
@@ -382,35 +323,24 @@ class PredictPanel(QWidget):
                                 f"Predicted {n:,} rows; saved to {dest}.")
 
     def predict_file(self, src: str | Path, dest: str | Path) -> int:
-        """Predict every row of the CSV/TSV ``src`` and write ``dest`` (CSV, atomically):
-        the original columns, then the prediction (and class probabilities). Returns rows."""
-        from nnstudio.core.data import load_table
+        """Predict every row of ``src`` (a CSV/TSV with the feature columns, or for an image
+        model an IDX/NPZ/CSV of samples) and write ``dest`` as CSV, atomically: the file's
+        columns, ``prediction`` and, for classes, ``p_<class>``. Returns the row count.
 
-        table = load_table(src)
-        prep = self.session.prepared.preparation
-        x = prep.transform_features(table)
-        raw = self.session.network.predict(x)
-        pred = _from_network_output(prep, raw)
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        cols = table.columns
-        if pred.task == "classification":
-            extra = ["predicted_" + (prep.targets[0] if prep.targets else "class")]
-            extra += [f"p({c})" for c in pred.names]
-        else:
-            extra = [f"predicted_{n}" for n in pred.names]
-        w.writerow(list(cols) + extra)
-        strings = [table[c].as_strings() for c in cols]
-        for i in range(table.n_rows):
-            row = [s[i] for s in strings]
-            if pred.task == "classification":
-                row += [pred.labels[i]] + [f"{p:.6g}" for p in pred.probabilities[i]]
-            else:
-                row += [repr(float(v)) for v in pred.values[i]]
-            w.writerow(row)
-        atomic_write_text(dest, out.getvalue())
+        The same reader and writer as ``nnstudio predict``.
+        """
+        from nnstudio.cli.commands import predictions_csv
+        from nnstudio.cli.datafiles import read_model_data
+
+        model = self.session.model
+        data = read_model_data(model, src)
+        pred = model.predict_prepared(data.x)
+        kept = []
+        if data.table is not None:
+            kept = [(c, data.table[c].as_strings()) for c in data.table.columns]
+        atomic_write_text(dest, predictions_csv(pred, kept))
         self.file_written.emit(str(dest))
-        return table.n_rows
+        return len(pred)
 
 
 def _nice(v: Any) -> str:

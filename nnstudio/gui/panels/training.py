@@ -392,20 +392,20 @@ class TrainingPanel(QWidget):
         fin = outcome.finished
         self.time_left.setText(f"{elapsed_text(fin.elapsed)} in all")
         self._report(outcome)
-        self.session.set_model(outcome.network, self._make_model(outcome.network))
+        self.session.set_model(outcome.network, self._make_model(outcome))
         if outcome.results is not None:
             self.session.set_results(outcome.results)
         self.session.mark_training_finished(outcome)
         self.run_finished.emit(outcome)
 
-    def _make_model(self, network: Network):
+    def _make_model(self, outcome: TrainingOutcome):
         """The core ``TrainedModel`` for predict/export (``None`` when it cannot be built)."""
         try:
             return evaluation.trained_model(
-                network, self.session.prepared, self.session.training_config,
-                self.session.dataset_spec,
+                outcome.network, self.session.prepared, self.session.training_config,
+                self.session.dataset_spec, outcome,
             )
-        except (NNStudioError, ImportError, AttributeError):
+        except NNStudioError:
             return None
 
     def _report(self, outcome: TrainingOutcome) -> None:
@@ -433,8 +433,8 @@ class TrainingPanel(QWidget):
             self.status.setText(f"Finished {fin.epochs_run} epochs")
             self.banner.show_message("success", "Finished", summary)
         if outcome.results_error:
-            self.banner.show_message(self.banner.kind, self.banner.title.text(),
-                                     self.banner.label.text() + " " + outcome.results_error)
+            self.banner.show_message(self.banner.kind, self.banner.title,
+                                     self.banner.message + " " + outcome.results_error)
 
     def _summary(self, outcome: TrainingOutcome) -> str:
         res = outcome.results

@@ -3,6 +3,8 @@ metric card and a section title, all drawn with the current theme's colours."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -32,8 +34,9 @@ def _banner_colors(kind: str) -> tuple[str, str, str]:
 
 
 class Banner(QFrame):
-    """A one-paragraph message with a coloured frame: info, success, warning or error.
+    """A message with a coloured frame: info, success, warning or error.
 
+    The bold title and the text share one wrapped paragraph (compact in a short dock).
     Hidden while empty; :meth:`show_message` shows it, :meth:`clear` hides it.
     """
 
@@ -41,15 +44,14 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("workflowBanner")
         self.kind = "info"
-        self.title = QLabel()
-        self.title.setStyleSheet("font-weight: 600;")
+        self._title = ""
+        self._text = ""
         self.label = QLabel()
         self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
+        layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.label)
         self.setVisible(False)
 
@@ -57,25 +59,32 @@ class Banner(QFrame):
         """Show ``title`` (bold) and ``text`` in the colours of ``kind``."""
         if kind not in _KINDS:
             raise ValueError(kind)
-        self.kind = kind
+        self.kind, self._title, self._text = kind, title, text
         fg, bg, border = _banner_colors(kind)
         self.setStyleSheet(
             f"QFrame#workflowBanner {{ background: {bg}; border: 1px solid {border}; "
             f"border-radius: 6px; }} QFrame#workflowBanner QLabel {{ color: {fg}; "
             "background: transparent; border: none; }"
         )
-        self.title.setText(title)
-        self.title.setVisible(bool(title))
-        self.label.setText(text)
-        self.label.setVisible(bool(text))
+        body = html.escape(text).replace("\n", "<br>")
+        sep = " — " if title and text else ""
+        self.label.setText(f"<b>{html.escape(title)}</b>{sep}{body}")
         self.setVisible(True)
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @property
+    def message(self) -> str:
+        return self._text
 
     def text(self) -> str:
         """Title and text as one plain string (tests, status bar)."""
-        return " ".join(s for s in (self.title.text(), self.label.text()) if s)
+        return " ".join(s for s in (self._title, self._text) if s)
 
     def clear(self) -> None:
-        self.title.clear()
+        self._title = self._text = ""
         self.label.clear()
         self.setVisible(False)
 

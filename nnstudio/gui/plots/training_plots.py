@@ -91,9 +91,13 @@ class TrainingPlots(QWidget):
         f = style.frame()
         self.graphics.setBackground(f["background"])
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
-        self.loss_plot = self._plot("Loss", row=0, col=0, colspan=2)
-        self.metric_plot = self._plot("Accuracy", row=1, col=0)
+        # The loss takes the left, larger part; accuracy (or R²) and the learning rate are
+        # stacked on the right: a wide, short dock keeps every plot readable.
+        self.loss_plot = self._plot("Loss", row=0, col=0, rowspan=2)
+        self.metric_plot = self._plot("Accuracy", row=0, col=1)
         self.lr_plot = self._plot("Learning rate", row=1, col=1)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=f["text"])
@@ -118,6 +122,8 @@ class TrainingPlots(QWidget):
             ),
             "learning_rate": self.lr_plot.plot(pen=style.pen("lr", 2.0), connect="finite"),
         }
+        self._legend_names = {"loss": "training", "val_loss": "validation",
+                              "metric": "training", "val_metric": "validation"}
         self.crosshairs = []
         for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
             line = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("cross", 1, dash=True))
@@ -136,13 +142,15 @@ class TrainingPlots(QWidget):
         layout.setSpacing(4)
         layout.addLayout(bar)
         layout.addWidget(self.graphics, 1)
+        self.graphics.setMinimumHeight(200)
 
-    def _plot(self, title: str, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
+    def _plot(self, title: str, row: int, col: int, rowspan: int = 1) -> pg.PlotItem:
         f = style.frame()
-        plot = self.graphics.addPlot(row=row, col=col, colspan=colspan)
+        plot = self.graphics.addPlot(row=row, col=col, rowspan=rowspan)
         plot.setTitle(title, color=f["text"], size="10pt")
         plot.showGrid(x=True, y=True, alpha=0.18)
-        plot.setLabel("bottom", "epoch", color=f["muted"])
+        if title == "Loss":
+            plot.setLabel("bottom", "epoch", color=f["muted"])
         for axis in ("left", "bottom"):
             ax = plot.getAxis(axis)
             ax.setPen(pg.mkPen(f["axis"]))
@@ -196,14 +204,26 @@ class TrainingPlots(QWidget):
         x = h.epochs
         for name in ("loss", "val_loss", "metric", "val_metric", "learning_rate"):
             y = h.series(name)
-            if name != "loss" and name != "learning_rate" and not h.has_values(name):
-                self.curves[name].setData([], [])
-            else:
-                self.curves[name].setData(x, y)
+            shown = name in ("loss", "learning_rate") or h.has_values(name)
+            self.curves[name].setData(x, y) if shown else self.curves[name].setData([], [])
+            self._legend_entry(name, shown)
         self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
         lr = h.series("learning_rate")
         top = float(np.nanmax(lr)) if len(lr) and np.isfinite(lr).any() else 1.0
         self.lr_plot.setYRange(0.0, top * 1.1 if top > 0 else 1.0, padding=0)
+
+    def _legend_entry(self, name: str, shown: bool) -> None:
+        """List a curve in its plot's legend only while it has data (no empty entries)."""
+        if name not in self._legend_names:
+            return
+        plot = self.loss_plot if name in ("loss", "val_loss") else self.metric_plot
+        legend = plot.legend
+        curve = self.curves[name]
+        listed = any(item is curve for item, _ in legend.items)
+        if shown and not listed:
+            legend.addItem(curve, self._legend_names[name])
+        elif not shown and listed:
+            legend.removeItem(curve)
 
     def points(self, name: str) -> int:
         """How many points the curve ``name`` holds (tests)."""

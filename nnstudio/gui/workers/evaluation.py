@@ -135,8 +135,24 @@ def evaluate_all(net: Network, prepared: Any, loss: str) -> Results:
     return Results(task, loss, class_names(prepared, k), target_names(prepared), splits)
 
 
-def trained_model(network: Network, prepared: Any, config: Any, spec: Any) -> Any:
-    """The core ``TrainedModel`` (network + preparation) for predict and export."""
-    from nnstudio.core.io import model as io_model  # the io layer may not be there yet
+def trained_model(network: Network, prepared: Any, config: Any, spec: Any,
+                  outcome: Any = None) -> Any:
+    """The core ``TrainedModel`` (network + preparation + record) for predict and export."""
+    from nnstudio import __version__
+    from nnstudio.core.io.model_file import TrainedModel
 
-    return io_model.TrainedModel.from_training(network, prepared, config, spec)
+    summary: dict[str, Any] = {"nnstudio": __version__}
+    history = None
+    if outcome is not None:
+        fin = outcome.finished
+        summary.update(epochs=fin.epochs_run, best_epoch=fin.best_epoch, reason=fin.reason,
+                       message=fin.message, seconds=round(fin.elapsed, 3))
+        history = fin.history
+        res = outcome.results
+        if res is not None:
+            summary["metrics"] = {
+                name: {**r.metrics, **r.original} for name, r in res.splits.items()
+            }
+            summary["samples"] = {name: r.n for name, r in res.splits.items()}
+    return TrainedModel.from_training(network, prepared, config, spec, summary=summary,
+                                      history=history)

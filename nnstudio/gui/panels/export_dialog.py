@@ -1,0 +1,197 @@
+"""The export dialog: the trained model as a model file, as ONNX, or as a NumPy folder.
+
+Every format is written by the core (:func:`~nnstudio.core.io.model_file.save_model`,
+``onnx_export.export_onnx``, ``numpy_export.export_numpy``), atomically: a failure (an
+unwritable folder, a full disk) is shown in the dialog and leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.errors import NNStudioError
+from nnstudio.gui.panels.workflow_widgets import Banner, FieldError
+from nnstudio.gui.session import Session
+from nnstudio.gui.theme import current_theme
+
+#: format key → (title, explanation, default name, is a folder)
+FORMATS = {
+    "npz": ("Model file (.npz)",
+            "Weights, architecture and data preparation in one file. Open it again in "
+            "nnstudio or use it with `nnstudio predict`.", "model.npz", False),
+    "onnx": ("ONNX (.onnx)",
+             "The standard exchange format: run the network in onnxruntime, C#, Java, "
+             "JavaScript… (inputs must be prepared the same way).", "model.onnx", False),
+    "numpy": ("Standalone NumPy folder",
+              "predict.py and weights.npz: runs anywhere with only NumPy installed, "
+              "preparation included.", "model-numpy", True),
+}
+
+
+def export_model(model, kind: str, path: str | Path) -> str:
+    """Write ``model`` as ``kind`` (``npz``, ``onnx``, ``numpy``) to ``path``; returns a
+    one-line description of what was written. Raises NNStudioError or OSError."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the folder does not exist", str(parent))
+    if kind == "npz":
+        from nnstudio.core.io.model_file import save_model
+
+        save_model(model, path)
+        return f"Saved the model to {path}."
+    if kind == "onnx":
+        from nnstudio.core.io.onnx_export import export_onnx
+
+        info = export_onnx(model, path)
+        opset = getattr(info, "opset", None)
+        return f"Wrote {path}" + (f" (ONNX opset {opset})." if opset else ".")
+    if kind == "numpy":
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(errno.EEXIST, "is a file; NumPy export writes a folder",
+                                  str(path))
+        from nnstudio.core.io.numpy_export import export_numpy
+
+        export_numpy(model, path)
+        return f"Wrote the folder {path} (run: python {path / 'predict.py'} input.csv)."
+    raise ValueError(f"unknown export format {kind!r}")
+
+
+def describe_error(e: BaseException, path: str | Path) -> str:
+    """A readable sentence for an export failure."""
+    if isinstance(e, NNStudioError):
+        return str(e)
+    if isinstance(e, OSError):
+        if e.errno == errno.ENOSPC:
+            return f"The disk is full: {path} was not written (nothing was left behind)."
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"You may not write to {Path(path).parent}: choose another folder."
+        if e.errno == errno.ENOENT:
+            return f"The folder {Path(path).parent} does not exist."
+        return f"Could not write {path}: {e.strerror or e}."
+    return f"Could not export: {type(e).__name__}: {e}"
+
+
+class ExportDialog(QDialog):
+    """Choose a format and a place; Export writes it (and says what happened)."""
+
+    #: A file or folder was written: ``(format key, path)``.
+    exported = Signal(str, str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export the trained model")
+        self.setMinimumWidth(560)
+        self.session = session
+        muted = current_theme().muted
+        self.group = QButtonGroup(self)
+        self.radios: dict[str, QRadioButton] = {}
+        layout = QVBoxLayout(self)
+        layout.setSpacing(4)
+        for key, (title, text, _, _) in FORMATS.items():
+            radio = QRadioButton(title)
+            radio.setObjectName(f"format_{key}")
+            self.group.addButton(radio)
+            self.radios[key] = radio
+            note = QLabel(text)
+            note.setWordWrap(True)
+            note.setStyleSheet(f"color: {muted}; margin-left: 24px; margin-bottom: 6px;")
+            layout.addWidget(radio)
+            layout.addWidget(note)
+            radio.toggled.connect(self._format_changed)
+        self.path = QLineEdit()
+        self.path.setObjectName("exportPath")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Save to"))
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        layout.addSpacing(6)
+        layout.addLayout(row)
+        self.error = FieldError()
+        layout.addWidget(self.error)
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        buttons = QDialogButtonBox()
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.export)
+        close.clicked.connect(self.reject)
+        layout.addWidget(buttons)
+        self._folder = Path.home()
+        self.radios["npz"].setChecked(True)
+
+    def kind(self) -> str:
+        return next(k for k, r in self.radios.items() if r.isChecked())
+
+    def set_format(self, kind: str) -> None:
+        self.radios[kind].setChecked(True)
+
+    def _format_changed(self) -> None:
+        kind = self.kind()
+        current = self.path.text().strip()
+        folder = Path(current).parent if current else self._folder
+        self.path.setText(str(folder / FORMATS[kind][2]))
+        self.error.set_error(None)
+        self.banner.clear()
+
+    def _browse(self) -> None:
+        kind = self.kind()
+        if FORMATS[kind][3]:
+            path = QFileDialog.getExistingDirectory(self, "Folder to create the export in",
+                                                    str(Path(self.path.text()).parent))
+            if path:
+                self.path.setText(str(Path(path) / FORMATS[kind][2]))
+            return
+        filt = {"npz": "Model file (*.npz)", "onnx": "ONNX model (*.onnx)"}[kind]
+        path, _ = QFileDialog.getSaveFileName(self, "Export", self.path.text(), filt)
+        if path:
+            self.path.setText(path)
+
+    def export(self) -> bool:
+        """Write the model in the chosen format; True on success (the message says where)."""
+        model = self.session.model
+        self.error.set_error(None)
+        self.banner.clear()
+        if model is None:
+            self.error.set_error("There is no trained model yet: train the network first.")
+            return False
+        text = self.path.text().strip()
+        if not text:
+            self.error.set_error("Choose where to save it.")
+            return False
+        kind = self.kind()
+        path = Path(text).expanduser()
+        if kind != "numpy" and path.suffix.lower() != "." + kind:
+            path = path.with_name(path.name + "." + kind)
+            self.path.setText(str(path))
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            message = export_model(model, kind, path)
+        except (NNStudioError, OSError) as e:
+            self.error.set_error(describe_error(e, path))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self._folder = path.parent
+        self.banner.show_message("success", "Exported", message)
+        self.exported.emit(kind, str(path))
+        return True
