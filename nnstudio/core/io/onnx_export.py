@@ -297,6 +297,33 @@ def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
     return proto, info
 
 
+def onnx_feeds(model: Any, data: Any) -> dict[str, np.ndarray]:
+    """The ONNX inputs for raw data, in the signature above.
+
+    ``data`` is a :class:`~nnstudio.core.data.Table` for a table model (the columns by name,
+    as loaded from a file), or an array ``(N, *sample_shape)`` of raw values for an array
+    model.
+    """
+    prep = model.preparation
+    if prep is None:
+        return {"x": np.asarray(data, np.float32)}
+    if getattr(prep, "array", None) is not None:
+        return {"x": np.asarray(data, np.float32)}
+    from nnstudio.core.data.preparation import raw_feature
+
+    numeric = [f for f in prep.features if f["kind"] != "categorical"]
+    feeds: dict[str, np.ndarray] = {}
+    if numeric:
+        feeds["features"] = np.stack(
+            [raw_feature(data, f["name"], f["kind"]) for f in numeric], axis=1
+        ).astype(np.float64)
+    for f in prep.features:
+        if f["kind"] == "categorical":
+            values = raw_feature(data, f["name"], "categorical")
+            feeds[f["name"]] = np.asarray(values, dtype=object).reshape(-1, 1)
+    return feeds
+
+
 def export_onnx(model: Any, path: str | Path) -> ExportInfo:
     """Write ``model`` as an ONNX file (checked with ``onnx.checker``, written atomically)."""
     import onnx

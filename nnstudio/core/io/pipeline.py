@@ -88,18 +88,32 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
 
 def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
     """Does the network's output fit the data's task and the loss?"""
-    spec = project.network_spec()
     from nnstudio.core.engine.network import infer_shapes
 
+    spec = project.network_spec()
     report = infer_shapes(spec, tuple(prepared.input_shape))
     succ = spec.successors()
     outs = [n.id for n in spec.nodes if not succ[n.id]]
     if len(outs) != 1:
         return []
     out_id = outs[0]
-    index = next(i for i, n in enumerate(spec.nodes) if n.id == out_id)
-    place = node_place(index, out_id)
     shape = report.nodes[out_id].shape
+    # Point at the layer that sets the output size (the Dense before a final Softmax).
+    preds = spec.predecessors()
+    from nnstudio.core.engine.layer import LAYERS
+
+    def sets_size(node_id: str) -> bool:
+        cls = LAYERS.get(spec.node(node_id).type)
+        return cls is not None and any(st.name == "units" for st in cls.settings)
+
+    sizer = out_id
+    while not sets_size(sizer) and len(preds[sizer]) == 1 and \
+            report.nodes[preds[sizer][0]].shape == shape:
+        sizer = preds[sizer][0]
+    if not sets_size(sizer):
+        sizer = out_id
+    index = next(i for i, n in enumerate(spec.nodes) if n.id == sizer)
+    place = node_place(index, sizer)
     loss = project.training.loss
     task = prepared.task
     k = int(prepared.output_size)
