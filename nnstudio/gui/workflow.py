@@ -242,7 +242,7 @@ class Workflow(QObject):
         command = output_fix_command(doc, task, k)
         if command is None:
             return False
-        if ask and self.window.interactive:
+        if ask:
             answer = QMessageBox.question(
                 self.window, "Fix the output layer?",
                 f"{problem}\n\nChange it now? (You can undo this.)",
