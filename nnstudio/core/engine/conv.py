@@ -128,7 +128,6 @@ class Conv2D(Layer):
         super().__init__(name, **config)
         self._buf = Buffers()
         self._zbuf = FilledBuffers()
-        self._ones: np.ndarray | None = None
         #: Set by the network when no input gradient is needed (the layer reads the Input).
         self.skip_input_grad = False
 
@@ -239,9 +238,7 @@ class Conv2D(Layer):
         dz2 = dz.reshape(f, m)
         np.matmul(dz2, self._cols2.T, out=self.grads["W"].reshape(f, K))
         if "b" in self.grads:
-            ones = self._ones
-            if ones is None or ones.shape[0] != m or ones.dtype != dt:
-                ones = self._ones = np.ones(m, dt)
+            ones = self._zbuf.get("ones", (m,), dt, fill=1.0)
             np.matmul(dz2, ones, out=self.grads["b"])
         if self.skip_input_grad:
             return [None]

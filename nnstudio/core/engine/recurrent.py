@@ -71,7 +71,6 @@ class _Recurrent(Layer):
         super().__init__(name, **config)
         self._buf = Buffers()
         self._zbuf = FilledBuffers()
-        self._ones: np.ndarray | None = None
         #: Set by the network when no input gradient is needed (the layer reads the Input).
         self.skip_input_grad = False
 
@@ -176,9 +175,7 @@ class _Recurrent(Layer):
             np.sum(gR, axis=0, out=self.grads["R"])
         else:
             self.grads["R"].fill(0.0)
-        ones = self._ones
-        if ones is None or ones.shape[0] != n or ones.dtype != dt:
-            ones = self._ones = np.ones(n, dt)
+        ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
         per_step = self._buf.get("db", (t, gh), dt)
         gb = self.grads["b"]
         np.matmul(dZ, ones, out=per_step)

@@ -11,17 +11,32 @@ A layer with an ``rng`` attribute (Dropout) gets ``default_rng(seed)`` before ev
 pass, so its random mask is the same in every evaluation.
 
 ``check_network_gradients(spec, input_shape, loss_name, y, seed)`` does the same for a whole
-network and a loss, the way the trainer computes them (fused Softmax/Sigmoid included).
+network and a loss, the way the trainer computes them (fused Softmax/Sigmoid included);
+``chain([...])`` writes the spec of a linear network in one line.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from nnstudio.core.engine import Layer, Network, NetworkSpec, get_loss
+
+
+def chain(layers: list[dict], input_id: str = "in") -> NetworkSpec:
+    """A linear network spec: an Input, then ``[{"type": ..., **settings}, ...]`` in order.
+
+    Node ids are ``n0, n1, ...`` unless a layer dict gives its own ``"id"``.
+    """
+    nodes = [{"id": input_id, "type": "Input"}]
+    for i, layer in enumerate(layers):
+        layer = dict(layer)
+        nodes.append({"id": layer.pop("id", f"n{i}"), **layer})
+    edges = [[a["id"], b["id"]] for a, b in itertools.pairwise(nodes)]
+    return NetworkSpec.from_dict({"nodes": nodes, "edges": edges})
 
 
 def _attach(layer: Layer, input_shapes: list[tuple[int, ...]], rng) -> tuple[np.ndarray, dict]:
