@@ -108,9 +108,9 @@ def input_transform(preparation: Any) -> Callable[[np.ndarray], np.ndarray] | No
 
 def target_inverse(preparation: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """A function network outputs ``(N, K)`` → target units, or ``None`` when not scaled."""
-    if preparation is None:
+    if preparation is None or getattr(preparation, "task", "regression") != "regression":
         return None
-    for name in ("inverse_transform_target", "inverse_target", "inverse_transform_y"):
+    for name in ("decode_target", "inverse_transform_target", "inverse_target"):
         fn = getattr(preparation, name, None)
         if callable(fn):
             return fn

@@ -1,0 +1,201 @@
+"""What every insight view shares: following the source, asking the compute thread, and a
+message page for when the view does not apply.
+
+A view computes only while visible. When new weights arrive it submits one job under its
+own key (a newer snapshot replaces a waiting one) and draws the result when it comes back;
+a hidden view just remembers it is out of date and catches up when shown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from nnstudio.gui.insight import colors
+from nnstudio.gui.insight.compute import Snapshot
+from nnstudio.gui.insight.source import InsightSource
+
+
+def plot_widget(x_label: str = "", y_label: str = "", axes: bool = True) -> pg.PlotWidget:
+    """A plot in the theme's colours with the menu and the auto-range button off."""
+    t = colors.theme()
+    w = pg.PlotWidget(background=t.base)
+    item = w.getPlotItem()
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    for name in ("left", "bottom"):
+        ax = item.getAxis(name)
+        ax.setPen(pg.mkPen(t.border))
+        ax.setTextPen(pg.mkPen(t.muted))
+        ax.enableAutoSIPrefix(False)
+        if not axes:
+            item.hideAxis(name)
+    if x_label:
+        item.setLabel("bottom", x_label, color=t.text)
+    if y_label:
+        item.setLabel("left", y_label, color=t.text)
+    return w
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """``label.setText(text)`` only when it changes (each change may relayout the panel)."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def set_axes(plot: pg.PlotWidget, bottom: str | None = None, left: str | None = None,
+             title: str | None = None) -> None:
+    """Axis labels and title, touched only when they change (pyqtgraph relayouts on each)."""
+    t = colors.theme()
+    item = plot.getPlotItem()
+    cache = plot.__dict__.setdefault("_insight_labels", {})
+    for key, value in (("bottom", bottom), ("left", left)):
+        if value is not None and cache.get(key) != value:
+            cache[key] = value
+            item.setLabel(key, value, color=t.text)
+    if title is not None and cache.get("title") != title:
+        cache["title"] = title
+        item.setTitle(title, color=t.text, size="9pt")
+
+
+def set_ranges(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, float]) -> None:
+    """View ranges without padding, set only when they change."""
+    key = (float(x[0]), float(x[1]), float(y[0]), float(y[1]))
+    if plot.__dict__.get("_insight_ranges") != key:
+        plot.__dict__["_insight_ranges"] = key
+        plot.setXRange(key[0], key[1], padding=0)
+        plot.setYRange(key[2], key[3], padding=0)
+
+
+def caption(text: str = "") -> QLabel:
+    """A muted, wrapping explanation line under a plot."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setStyleSheet(f"color: {colors.theme().muted};")
+    return label
+
+
+class InsightView(QWidget):
+    """Base of the insight views.
+
+    Subclasses set :attr:`key`, build their widgets into :attr:`page`, implement
+    :meth:`rebuild` (network or data changed), :meth:`job` (what to compute for a snapshot,
+    or ``None``) and :meth:`show_result`.
+    """
+
+    key = "view"
+    #: Least seconds between two computations while training (the view's own throttle).
+    min_interval = 0.0
+
+    def __init__(self, source: InsightSource, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.source = source
+        self.generation = 0
+        self.stale = True
+        self.last_result: Any = None
+        #: GUI-thread seconds spent drawing results (the latest 50).
+        self.draw_times: list[float] = []
+        self._last_submit = 0.0
+        self._stack = QStackedWidget()
+        self.page = QWidget()
+        self._message = QLabel()
+        self._message.setWordWrap(True)
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setStyleSheet(f"color: {colors.theme().muted}; padding: 24px;")
+        self._stack.addWidget(self.page)
+        self._stack.addWidget(self._message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._stack)
+        source.snapshot_ready.connect(self._on_snapshot)
+        source.network_changed.connect(self._on_structure)
+        source.data_changed.connect(self._on_structure)
+        source.compute.finished_job.connect(self._on_finished_job)
+
+    # -- availability -------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        """Show ``text`` instead of the view (it does not apply to this network or data)."""
+        self._message.setText(text)
+        self._stack.setCurrentWidget(self._message)
+
+    def show_page(self) -> None:
+        self._stack.setCurrentWidget(self.page)
+
+    @property
+    def message(self) -> str:
+        """The message shown instead of the view, or ``""`` when the view is shown."""
+        return self._message.text() if self._stack.currentWidget() is self._message else ""
+
+    # -- flow -------------------------------------------------------------------------------
+    @Slot()
+    def _on_structure(self) -> None:
+        self.generation += 1
+        self.last_result = None
+        self.rebuild()
+        self.stale = True
+        self.update_now()
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        self.stale = True
+        if self.isVisible():
+            self.update_now(snapshot)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.stale:
+            self.update_now()
+
+    def settings_changed(self) -> None:
+        """A control of the view changed: recompute with the latest weights."""
+        self.generation += 1
+        self.update_now(force=True)
+
+    def update_now(self, snapshot: Snapshot | None = None, force: bool = False) -> None:
+        """Submit this view's job for ``snapshot`` (default: the latest)."""
+        snapshot = snapshot or self.source.latest
+        if snapshot is None or (not self.isVisible() and not force):
+            return
+        now = time.perf_counter()
+        if (
+            not force and self.source.training and not self.source.paused
+            and now - self._last_submit < self.min_interval
+        ):
+            return  # stays stale; a later snapshot brings it up to date
+        spec = self.job(snapshot)
+        if spec is None:
+            return
+        fn, args = spec
+        self.stale = False
+        self._last_submit = now
+        self.source.compute.submit(self.key, fn, snapshot, *args, token=(self.generation, snapshot))
+
+    @Slot(str, object, object)
+    def _on_finished_job(self, key: str, token: Any, result: Any) -> None:
+        if key != self.key or token is None or token[0] != self.generation:
+            return
+        t0 = time.perf_counter()
+        if isinstance(result, Exception):
+            self.show_message(f"Could not compute this view: {result}")
+        else:
+            self.last_result = result
+            self.show_result(result, token[1])
+        self.draw_times.append(time.perf_counter() - t0)
+        del self.draw_times[:-50]
+
+    # -- for subclasses ---------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """The network or the data changed: rebuild selectors, show the page or a message."""
+
+    def job(self, snapshot: Snapshot) -> tuple[Callable[..., Any], tuple] | None:
+        """``(fn, args)``: ``fn(twin_net, *args)`` runs in the compute thread."""
+        return None
+
+    def show_result(self, result: Any, snapshot: Snapshot) -> None:
+        """Draw a result (GUI thread: keep it to a few ``setData`` calls)."""

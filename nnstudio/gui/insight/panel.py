@@ -1,0 +1,161 @@
+"""The "Inside the network" panel and its installation into the main window.
+
+:class:`InsightPanel` stacks the step controls over four tabs — decision boundary / fitted
+function, neurons, weights & gradients, loss landscape — all fed by one
+:class:`~.source.InsightSource`. :func:`install` puts it in a dock of the main window and
+connects it to the session: new data, a new model, and every training run (found as the
+session's or the window's ``TrainingRunner``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QTabWidget, QVBoxLayout, QWidget
+
+from nnstudio.core.engine.network import Network
+from nnstudio.core.insight.dataview import InsightData
+from nnstudio.gui.insight.boundary_view import BoundaryView
+from nnstudio.gui.insight.landscape_view import LandscapeView
+from nnstudio.gui.insight.neuron_view import NeuronView
+from nnstudio.gui.insight.source import InsightSource
+from nnstudio.gui.insight.stats_view import StatsView
+from nnstudio.gui.insight.step_controls import StepControls
+
+TITLE = "Inside the network"
+
+
+class InsightPanel(QWidget):
+    """Step controls and the four insight views over one source."""
+
+    def __init__(self, source: InsightSource | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.source = source or InsightSource(self)
+        self.steps = StepControls(self.source)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.boundary = BoundaryView(self.source)
+        self.neurons = NeuronView(self.source)
+        self.stats = StatsView(self.source)
+        self.landscape = LandscapeView(self.source)
+        self.tabs.addTab(self.boundary, "Decision boundary")
+        self.tabs.addTab(self.neurons, "Neurons")
+        self.tabs.addTab(self.stats, "Weights && gradients")
+        self.tabs.addTab(self.landscape, "Loss landscape")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.steps)
+        layout.addWidget(self.tabs, 1)
+        self.source.data_changed.connect(self._retitle)
+        self._retitle()
+
+    @property
+    def views(self) -> list:
+        return [self.boundary, self.neurons, self.stats, self.landscape]
+
+    def _retitle(self) -> None:
+        data = self.source.data
+        regression = data is not None and data.task == "regression"
+        self.tabs.setTabText(0, "Fitted function" if regression else "Decision boundary")
+
+    def show_view(self, name: str) -> None:
+        """Bring a tab forward: ``boundary``, ``neurons``, ``stats`` or ``landscape``."""
+        self.tabs.setCurrentWidget(getattr(self, name))
+
+    def shutdown(self) -> None:
+        self.source.shutdown()
+
+
+# -- installation ------------------------------------------------------------------------------
+def _find_runner(window: Any, session: Any) -> Any:
+    runner = getattr(session, "runner", None)
+    if runner is not None:
+        return runner
+    from nnstudio.gui.workers.training_worker import TrainingRunner
+
+    found = window.findChildren(TrainingRunner) if hasattr(window, "findChildren") else []
+    if not found and isinstance(session, QObject):
+        found = session.findChildren(TrainingRunner)
+    return found[0] if found else None
+
+
+def _designed_network(session: Any) -> Network | None:
+    """An untrained network from the editor's design (to look inside before training)."""
+    source = getattr(session, "network_source", None)
+    if source is None:
+        return None
+    try:
+        spec, shape = source()
+        if shape is None and session.prepared is not None:
+            shape = tuple(session.prepared.input_shape)
+        config = getattr(session, "training_config", None)
+        return Network(spec, shape, seed=config.seed if config is not None else 0)
+    except Exception:  # a half-built design: nothing to show yet
+        return None
+
+
+def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> None:
+    """Keep ``panel`` in step with ``session`` (data, model, runs)."""
+    source = panel.source
+
+    def sync_data() -> None:
+        prepared = getattr(session, "prepared", None)
+        source.set_data(InsightData.from_prepared(prepared) if prepared is not None else None)
+
+    def sync_model() -> None:
+        if source.training:
+            return
+        net = getattr(session, "network", None) or _designed_network(session)
+        source.set_network(net, getattr(session, "training_config", None))
+
+    def attach() -> None:
+        runner = _find_runner(window, session)
+        if runner is not None:
+            source.attach_runner(runner)
+
+    session.dataset_changed.connect(sync_data)
+    session.model_changed.connect(sync_model)
+    session.training_started.connect(attach)
+    if hasattr(session, "training_finished"):
+        session.training_finished.connect(lambda _o: sync_model())
+    attach()
+    sync_data()
+    sync_model()
+
+
+def install(window: Any, session: Any) -> InsightPanel:
+    """Add the "Inside the network" dock to ``window`` and connect it to ``session``.
+
+    Returns the panel (also kept as ``window.insight_panel``). The dock starts tabbed with
+    the right-hand docks when there are some.
+    """
+    panel = InsightPanel()
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    if hasattr(window, "add_dock"):  # the main window's own docks (View ▸ Panels, layout)
+        dock = window.add_dock(panel, TITLE, right, "insight")
+    else:
+        dock = QDockWidget(TITLE, window)
+        dock.setObjectName("dock_insight")
+        dock.setWidget(panel)
+        window.addDockWidget(right, dock)
+    others = [
+        d for d in window.findChildren(QDockWidget)
+        if d is not dock and window.dockWidgetArea(d) == right and not d.isFloating()
+    ]
+    if others:
+        window.tabifyDockWidget(others[-1], dock)
+    window.insight_panel = panel
+    window.insight_dock = dock
+    window.destroyed.connect(panel.source.compute.shutdown)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(panel.shutdown)
+    connect_session(panel, session, window)
+    from nnstudio.gui.panels.training import TrainingPanel
+
+    panels = window.findChildren(TrainingPanel)
+    if panels:
+        panel.steps.start_handler = panels[0].start
+        panel.steps.update_state()
+    return panel

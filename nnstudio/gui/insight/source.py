@@ -1,0 +1,271 @@
+"""Where the insight views get their network, data and fresh weights from.
+
+:class:`InsightSource` follows a training run (a ``TrainingRunner``'s signals) or a network
+set directly, and turns its events into throttled :class:`~.compute.Snapshot` s: at most one
+every ``interval_ms`` while training, one at once after a step, an epoch, or the end of a
+run. It also records the weight path for the loss landscape and drives step mode through
+the run's :class:`~nnstudio.core.training.TrainControl`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from nnstudio.core.engine.network import Network
+from nnstudio.core.insight.dataview import InsightData
+from nnstudio.core.insight.landscape import WeightPath
+from nnstudio.core.insight.stats import StatsHistory
+from nnstudio.core.training import TrainingConfig
+from nnstudio.gui.insight.compute import Blueprint, ComputeThread, Snapshot
+
+#: The weight path is recorded for networks up to this many parameters.
+PATH_MAX_PARAMS = 20_000
+
+
+class InsightSource(QObject):
+    """Network, data, settings and the weights over time, for every insight view.
+
+    Parameters
+    ----------
+    interval_ms:
+        Least time between two snapshots while training (the views' refresh rate).
+    """
+
+    #: A different network (or none): views rebuild their selectors. No argument.
+    network_changed = Signal()
+    #: Different data. No argument.
+    data_changed = Signal()
+    #: New weights to show: a :class:`~.compute.Snapshot`.
+    snapshot_ready = Signal(object)
+    #: Training started, paused, resumed, stepped or finished. No argument.
+    run_changed = Signal()
+    #: An epoch ended: the core ``EpochEnd``.
+    epoch_ended = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 200):
+        super().__init__(parent)
+        self.network: Network | None = None
+        self.blueprint: Blueprint | None = None
+        self.data: InsightData | None = None
+        self.config: TrainingConfig | None = None
+        self.runner: Any = None
+        self.latest: Snapshot | None = None
+        self.path = WeightPath()
+        self.history = StatsHistory()
+        self.compute = ComputeThread(self)
+        self.epoch = 0
+        self.batch = 0
+        self.n_batches = 0
+        self.step_count = 0
+        self.training = False
+        #: The two display features the maps use (the boundary view sets them).
+        self.plot_features: tuple[int, int] = (0, 1)
+        self._dirty = False
+        self._stepping = False
+        self._events_since_step = 0
+        self._step_size = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(interval_ms))
+        self._timer.timeout.connect(self._tick)
+        self._pause_poll = QTimer(self)
+        self._pause_poll.setInterval(10)
+        self._pause_poll.timeout.connect(self._check_paused)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def set_network(self, network: Network | None, config: TrainingConfig | None = None) -> None:
+        """Show ``network`` (not training, or about to): resets the path and history."""
+        if config is not None:
+            self.config = config
+        if network is not self.network:
+            self.network = network
+            self.blueprint = Blueprint.of(network) if network is not None else None
+            self.path.clear()
+            self.history.clear()
+            self.epoch = self.batch = self.step_count = 0
+            self.latest = None
+            self.network_changed.emit()
+            if network is not None and network.n_params <= PATH_MAX_PARAMS:
+                self.path.record(network.params, 0)
+        self.refresh()
+
+    def set_data(self, data: InsightData | None) -> None:
+        self.data = data
+        self.data_changed.emit()
+        self.refresh()
+
+    @property
+    def loss(self) -> str:
+        """The loss of the run (or the one the task implies)."""
+        if self.config is not None:
+            return self.config.loss
+        if self.data is not None and self.data.task == "classification":
+            return "cross_entropy"
+        return "mse"
+
+    @property
+    def learning_rate(self) -> float:
+        return self.config.learning_rate if self.config is not None else 0.01
+
+    # -- a training run -----------------------------------------------------------------------
+    def attach_runner(self, runner: Any) -> None:
+        """Follow a ``TrainingRunner`` (``started``, ``progressed``, ``epoch_finished``,
+        ``finished``, ``failed``, ``pause_changed`` signals)."""
+        if runner is self.runner or runner is None:
+            return
+        self.runner = runner
+        runner.started.connect(self._on_started)
+        runner.progressed.connect(self.on_progress)
+        runner.epoch_finished.connect(self.on_epoch)
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        if hasattr(runner, "pause_changed"):
+            runner.pause_changed.connect(lambda _p: self.run_changed.emit())
+        if getattr(runner, "running", False):
+            self._on_started()
+
+    @property
+    def control(self) -> Any:
+        """The running trainer's ``TrainControl``, or ``None``."""
+        return getattr(self.runner, "control", None) if self.training else None
+
+    @property
+    def paused(self) -> bool:
+        c = self.control
+        return bool(c is not None and c.paused)
+
+    @Slot()
+    def _on_started(self) -> None:
+        worker = getattr(self.runner, "worker", None)
+        job = getattr(worker, "job", None)
+        self.training = True
+        self.n_batches = 0
+        if job is not None:
+            n = len(job.train_data[0])
+            self.n_batches = math.ceil(n / max(1, min(job.config.batch_size, n))) if n else 0
+            # A new run restarts the path even on the same network object.
+            self.network = None
+            self.set_network(job.network, job.config)
+        self._timer.start()
+        self.run_changed.emit()
+
+    @Slot(object)
+    def on_progress(self, progress: Any) -> None:
+        """A (coalesced) batch progress event: where training stands."""
+        self.epoch, self.batch = progress.epoch, progress.batch
+        self.n_batches = progress.n_batches
+        self._events_since_step += 1
+        self._mark()
+
+    @Slot(object)
+    def on_epoch(self, event: Any) -> None:
+        """An epoch ended: a snapshot at the next tick (at once without a running timer)."""
+        self.epoch = event.epoch
+        if self.n_batches:
+            self.batch = self.n_batches
+        self._events_since_step += 1
+        self._mark()
+        if not self._timer.isActive():
+            self._tick(force=True)
+        self.epoch_ended.emit(event)
+
+    @Slot(object)
+    def _on_finished(self, outcome: Any) -> None:
+        self.training = False
+        self._stepping = False
+        self._pause_poll.stop()
+        self._timer.stop()
+        self._mark()
+        self._tick(force=True)
+        self.run_changed.emit()
+
+    @Slot(str)
+    def _on_failed(self, _message: str) -> None:
+        self._on_finished(None)
+
+    # -- step mode ------------------------------------------------------------------------------
+    def batches_to_epoch_end(self) -> int:
+        """Batches left in the current epoch (a whole epoch at an epoch's end)."""
+        n = self.n_batches or 1
+        done = self.batch % n if self.batch else 0
+        return n - done
+
+    def step(self, n_batches: int) -> bool:
+        """Let the paused run do exactly ``n_batches`` more steps; views refresh when done.
+
+        Returns False when no run can step (none running).
+        """
+        control = self.control
+        if control is None:
+            return False
+        self._stepping = True
+        self._events_since_step = 0
+        self._step_size = max(1, int(n_batches))
+        control.step_batches(self._step_size)
+        self._pause_poll.start()
+        self.run_changed.emit()
+        return True
+
+    @Slot()
+    def _check_paused(self) -> None:
+        control = self.control
+        if control is None or not self._stepping:
+            self._pause_poll.stop()
+            return
+        if control.paused:  # the trainer used its budget and waits: weights are final
+            self._pause_poll.stop()
+            self._stepping = False
+            if self._events_since_step == 0 and self.n_batches:
+                g = (max(self.epoch, 1) - 1) * self.n_batches + self.batch + self._step_size
+                self.epoch, self.batch = divmod(g - 1, self.n_batches)
+                self.epoch += 1
+                self.batch += 1
+            self._mark()
+            self._tick(force=True)
+            self.run_changed.emit()
+
+    @property
+    def stepping(self) -> bool:
+        return self._stepping
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def _mark(self) -> None:
+        self._dirty = True
+        net = self.network
+        if net is not None and net.n_params <= PATH_MAX_PARAMS:
+            step = (self.epoch - 1) * max(self.n_batches, 1) + self.batch if self.epoch else 0
+            self.path.record(net.params, step)
+
+    @Slot()
+    def _tick(self, force: bool = False) -> None:
+        if self._dirty or force:
+            self._dirty = False
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Take a snapshot of the current weights now and hand it to the views."""
+        net = self.network
+        if net is None or self.blueprint is None:
+            self.latest = None
+            return
+        self.step_count += 1
+        self.latest = Snapshot.take(
+            net, self.blueprint, epoch=self.epoch, batch=self.batch,
+            n_batches=self.n_batches, step=self.step_count,
+        )
+        self.snapshot_ready.emit(self.latest)
+
+    def position_text(self) -> str:
+        """``"epoch 3 · batch 4/10"`` or ``"before training"``."""
+        if not self.epoch:
+            return "before training" if self.training or self.network is not None else ""
+        n = f"/{self.n_batches}" if self.n_batches else ""
+        return f"epoch {self.epoch} · batch {self.batch}{n}"
+
+    def shutdown(self) -> None:
+        """Stop timers and join the compute thread (the window is closing)."""
+        self._timer.stop()
+        self._pause_poll.stop()
+        self.compute.shutdown()
