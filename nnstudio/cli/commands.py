@@ -159,7 +159,7 @@ def _metrics_lines(metrics: dict[str, dict[str, float]]) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from nnstudio.core.io.model_file import save_model
-    from nnstudio.core.io.pipeline import load_data, run_training
+    from nnstudio.core.io.pipeline import build_network, load_data, run_training
     from nnstudio.core.io.project import load_project
     from nnstudio.core.training import TrainControl
 
@@ -171,6 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     try:
         prepared = load_data(project)
+        build_network(project, prepared)  # every design problem before any output
     except NNStudioError as e:
         raise _in_file(e, args.project) from None
     if not args.quiet:

@@ -98,8 +98,60 @@ def _read_table(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
             f"column {col!r} has {len(new)} value(s) never seen in training ({shown}): "
             "they count as none of the known categories"
         )
+    _check_kinds(table, prep, p)
     x = prep.transform_features(table)
     return ModelData(x, y, table, notes)
+
+
+def _check_kinds(table, prep, p: Path) -> None:
+    """A numeric (or date) feature must read as numbers (dates) here too, or the error names
+    the first bad value with its row and column."""
+    for f in prep.features:
+        if f["kind"] == "categorical":
+            continue
+        col = table[f["name"]]
+        if col.kind == "empty":
+            continue
+        if f["kind"] == "numeric" and col.kind == "numeric" and not col.n_invalid:
+            continue
+        if f["kind"] == "numeric":
+            if col.kind == "numeric":
+                row, text = int(col.invalid_rows[0]), col.invalid_values[0]
+            else:
+                row, text = _first_bad(col.values, _is_number)
+            what = "a number"
+        else:
+            if col.kind == "date":
+                continue
+            strings = col.as_strings()
+            row, text = _first_bad(strings, lambda t: _is_date(t))
+            what = "a date (YYYY-MM-DD)"
+        raise DataError(f"{text!r} is not {what}, as the model was trained on",
+                        where=f"{p}, row {table.line_number(row)}, column {f['name']!r}")
+
+
+def _is_number(text: str) -> bool:
+    from nnstudio.core.data.kinds import MISSING_MARKERS
+
+    if text.strip().lower() in MISSING_MARKERS:
+        return True
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _is_date(text: str) -> bool:
+    from nnstudio.core.data.kinds import MISSING_MARKERS, parse_date
+
+    return text.strip().lower() in MISSING_MARKERS or not math.isnan(parse_date(text))
+
+
+def _first_bad(values, ok) -> tuple[int, str]:
+    for i, v in enumerate(values.tolist()):
+        if not ok(str(v)):
+            return i, str(v)
+    return 0, str(values[0]) if len(values) else ""
 
 
 def _read_arrays(
