@@ -51,14 +51,14 @@ def check_network(network: Any, input_shape: tuple[int, ...] | None = None) -> l
         problems.append(("network", f"unknown field {', '.join(map(repr, unknown))}"))
     nodes = network.get("nodes")
     edges = network.get("edges", [])
+    sound = True
     if not isinstance(nodes, list):
         problems.append(("network.nodes", "must be a list of layers"))
-        nodes = []
+        nodes, sound = [], False
     if not isinstance(edges, list):
         problems.append(("network.edges", "must be a list of [source, target] pairs"))
-        edges = []
+        edges, sound = [], False
     place_of: dict[str, str] = {}
-    sound = True
     for i, rec in enumerate(nodes):
         node_problems = _check_node(i, rec, place_of)
         problems += node_problems

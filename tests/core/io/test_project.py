@@ -203,6 +203,16 @@ def test_problems_are_listed_in_the_exception(tmp_path):
      "network.nodes[2] 'a1': LeakyReLU needs 'alpha' ≤ 1 (got 2)"),
     (lambda d: d["network"]["nodes"][4].update(type="Dropout", rate="half"),
      "'rate' must be a number (got 'half')"),
+    (lambda d: d["network"].update(edges="abc"), "network.edges: must be a list"),
+    (lambda d: d["dataset"].update(split="abc"), "dataset: has a value of the wrong type"),
+    (lambda d: d["training"]["early_stopping"].update(min_delta="x"),
+     "training.early_stopping.min_delta: must be a number ≥ 0 (got 'x')"),
+    (lambda d: d["training"].update(optimizer={"type": "sgd", "momentum": "x"}),
+     "training.optimizer: has an invalid option"),
+    (lambda d: d["training"].update(optimizer={"type": "adam", "beta1": 0.9}),
+     "training.optimizer: adam has no setting beta1"),
+    (lambda d: d["training"].update(schedule="cosine"), "training.schedule: has an invalid"),
+    (lambda d: d["training"].update(shuffle="yes"), "training.shuffle: must be true or false"),
 ])
 def test_invalid_projects(change, expected, tmp_path):
     d = json.loads(json.dumps(MINIMAL))
