@@ -147,7 +147,8 @@ def install(window: Any, session: Any) -> InsightPanel:
         window.tabifyDockWidget(others[-1], dock)
     window.insight_panel = panel
     window.insight_dock = dock
-    window.destroyed.connect(panel.source.compute.shutdown)
+    compute = panel.source.compute
+    window.destroyed.connect(lambda *_: compute.shutdown(timeout=1.0))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(panel.shutdown)

@@ -65,6 +65,7 @@ class InsightSource(QObject):
         self.plot_features: tuple[int, int] = (0, 1)
         self._dirty = False
         self._stepping = False
+        self._queued_step = 0
         self._events_since_step = 0
         self._step_size = 0
         self._timer = QTimer(self)
@@ -136,6 +137,17 @@ class InsightSource(QObject):
         c = self.control
         return bool(c is not None and c.paused)
 
+    def queue_step(self, n_batches: int) -> None:
+        """Step the next run as soon as it starts: ``n`` batches, or ``0`` for one epoch."""
+        self._queued_step = -1 if n_batches <= 0 else int(n_batches)
+
+    @property
+    def step_queued(self) -> bool:
+        return bool(self._queued_step)
+
+    def cancel_queued_step(self) -> None:
+        self._queued_step = 0
+
     @Slot()
     def _on_started(self) -> None:
         worker = getattr(self.runner, "worker", None)
@@ -145,6 +157,13 @@ class InsightSource(QObject):
         if job is not None:
             n = len(job.train_data[0])
             self.n_batches = math.ceil(n / max(1, min(job.config.batch_size, n))) if n else 0
+        if self._queued_step:
+            # First thing, before any drawing: the trainer thread is already starting.
+            n = self._queued_step if self._queued_step > 0 else max(1, self.n_batches)
+            self._queued_step = 0
+            self.epoch = self.batch = 0
+            self.step(n)
+        if job is not None:
             # A new run restarts the path even on the same network object.
             self.network = None
             self.set_network(job.network, job.config)
@@ -200,10 +219,10 @@ class InsightSource(QObject):
         control = self.control
         if control is None:
             return False
-        self._stepping = True
-        self._events_since_step = 0
         self._step_size = max(1, int(n_batches))
         control.step_batches(self._step_size)
+        self._stepping = True
+        self._events_since_step = 0
         self._pause_poll.start()
         self.run_changed.emit()
         return True

@@ -34,7 +34,6 @@ class StepControls(QWidget):
         self.source = source
         #: ``() -> bool``: start a run (the training panel's Start); True when it started.
         self.start_handler: Callable[[], bool] | None = None
-        self._queued = 0
         self.one_batch_action = QAction("One batch", self)
         self.one_batch_action.setToolTip(
             "Run exactly one optimizer step (one mini-batch), then pause and refresh every view")
@@ -59,7 +58,6 @@ class StepControls(QWidget):
         layout.addWidget(self.status, 1)
         source.run_changed.connect(self.update_state)
         source.snapshot_ready.connect(lambda _s: self.update_state())
-        source.run_changed.connect(self._run_queued)
         self.update_state()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -77,20 +75,12 @@ class StepControls(QWidget):
             src.step(n if n is not None else src.batches_to_epoch_end())
             return
         want = n if n is not None else 0  # 0: a whole epoch, known once the run starts
-        self._queued = want or -1
+        src.queue_step(want)  # taken by the source the moment the run starts
         self.start_requested.emit(want)
         started = self.start_handler() if self.start_handler is not None else False
-        if not started and not src.training:
-            self._queued = 0
+        if not started:
+            src.cancel_queued_step()
         self.update_state()
-
-    def _run_queued(self) -> None:
-        """A run started after a step was asked for: pause it after that step."""
-        src = self.source
-        if self._queued and src.training and src.control is not None and not src.stepping:
-            n = self._queued if self._queued > 0 else src.batches_to_epoch_end()
-            self._queued = 0
-            src.step(n)
 
     # -- state -------------------------------------------------------------------------------------
     def update_state(self) -> None:
