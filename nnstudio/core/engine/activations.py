@@ -49,7 +49,7 @@ class Sigmoid(_Activation):
         np.negative(z, out=y)
         with np.errstate(over="ignore"):  # e^(large) = inf gives σ = 0, which is right
             np.exp(y, out=y)
-        y += 1.0
+        np.add(y, 1.0, out=y)
         np.reciprocal(y, out=y)
         self._y = y
         return y
@@ -58,8 +58,8 @@ class Sigmoid(_Activation):
         y = self._y
         dz = self._out("dz", y)
         np.subtract(1.0, y, out=dz)
-        dz *= y
-        dz *= grad
+        np.multiply(dz, y, out=dz)
+        np.multiply(dz, grad, out=dz)
         return [dz]
 
 
@@ -82,7 +82,7 @@ class Tanh(_Activation):
         dz = self._out("dz", y)
         np.multiply(y, y, out=dz)
         np.subtract(1.0, dz, out=dz)
-        dz *= grad
+        np.multiply(dz, grad, out=dz)
         return [dz]
 
 

@@ -30,6 +30,13 @@ class Loss:
 
     def __init__(self) -> None:
         self._buf = Buffers()
+        self._rows = np.arange(0)
+
+    def _arange(self, n: int) -> np.ndarray:
+        """``np.arange(n)``, kept between calls (row indices for class-index targets)."""
+        if self._rows.shape[0] != n:
+            self._rows = np.arange(n)
+        return self._rows
 
     def value(self, pred: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError
@@ -46,10 +53,10 @@ class Loss:
         g = self._buf.get("fg", pred.shape, pred.dtype)
         if y.ndim == 1:  # class indices
             np.copyto(g, pred)
-            g[np.arange(len(y)), y] -= 1.0
+            g[self._arange(len(y)), y] -= 1.0
         else:
             np.subtract(pred, y, out=g)
-        g *= 1.0 / pred.shape[0]
+        np.multiply(g, 1.0 / pred.shape[0], out=g)
         return g
 
 
@@ -101,13 +108,23 @@ class BinaryCrossEntropy(Loss):
 
     def fused_value(self, logits, y):
         z = logits
-        # log(1 + e^−|z|) + max(z, 0) − z·y: stable for any z.
-        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+        # log(1 + e^−|z|) + max(z, 0) − z·y: stable for any z (in scratch buffers).
+        a = self._buf.get("fa", z.shape, z.dtype)
+        t = self._buf.get("ft", z.shape, z.dtype)
+        np.abs(z, out=a)
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        np.log1p(a, out=a)
+        np.maximum(z, 0, out=t)
+        np.add(a, t, out=a)
+        np.multiply(z, y, out=t)
+        np.subtract(a, t, out=a)
+        return float(np.add.reduce(a, axis=None)) / a.size
 
     def fused_grad(self, pred, y):
         g = self._buf.get("fg", pred.shape, pred.dtype)
         np.subtract(pred, y, out=g)
-        g *= 1.0 / pred.size
+        np.multiply(g, 1.0 / pred.size, out=g)
         return g
 
 
@@ -136,11 +153,22 @@ class CrossEntropy(Loss):
 
     def fused_value(self, logits, y):
         n = logits.shape[0]
-        m = logits.max(axis=-1, keepdims=True)
-        lse = (np.log(np.exp(logits - m).sum(axis=-1, keepdims=True)) + m)[:, 0]
+        # lse = log Σ e^z computed as m + log Σ e^(z − m), in scratch buffers.
+        m = self._buf.get("fm", (n, 1), logits.dtype)
+        e = self._buf.get("fe", logits.shape, logits.dtype)
+        lse = self._buf.get("fl", (n, 1), logits.dtype)
+        np.maximum.reduce(logits, axis=-1, keepdims=True, out=m)
+        np.subtract(logits, m, out=e)
+        np.exp(e, out=e)
+        np.add.reduce(e, axis=-1, keepdims=True, out=lse)
+        np.log(lse, out=lse)
+        np.add(lse, m, out=lse)
         if y.ndim == 1:
-            return float(np.mean(lse - logits[np.arange(n), y]))
-        return float(np.sum(y * (lse[:, None] - logits)) / n)
+            np.subtract(lse[:, 0], logits[self._arange(n), y], out=lse[:, 0])
+            return float(np.add.reduce(lse, axis=None)) / n
+        np.subtract(lse, logits, out=e)
+        np.multiply(e, y, out=e)
+        return float(np.add.reduce(e, axis=None)) / n
 
 
 def get_loss(name: str) -> Loss:

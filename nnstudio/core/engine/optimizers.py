@@ -117,9 +117,10 @@ class SGD(Optimizer):
     def _step(self, lr):
         mu = self.options["momentum"]
         g, p = self.grads, self.params
+        # Ufunc calls with out= rather than `-=`: the same math, less overhead on tiny buffers.
         if self.velocity is None:
             np.multiply(g, lr, out=self._scratch)
-            p -= self._scratch
+            np.subtract(p, self._scratch, out=p)
             return
         v = self.velocity
         v *= mu
@@ -167,21 +168,22 @@ class Adam(Optimizer):
     def _step(self, lr):
         b1, b2, eps = self.options["beta_1"], self.options["beta_2"], self.options["epsilon"]
         g, m, v, tmp = self.grads, self.m, self.v, self._scratch
-        m *= b1
+        # Ufunc calls with out= rather than `*=`/`+=`: the same math, less overhead per call.
+        np.multiply(m, b1, out=m)
         np.multiply(g, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2
+        np.add(m, tmp, out=m)
+        np.multiply(v, b2, out=v)
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
+        np.multiply(tmp, 1.0 - b2, out=tmp)
+        np.add(v, tmp, out=v)
         c1 = 1.0 - b1**self.t
         c2 = 1.0 - b2**self.t
         # p −= lr·(m/c1) / (√(v/c2) + ε)  ==  (lr·√c2/c1)·m / (√v + ε·√c2)
         np.sqrt(v, out=tmp)
-        tmp += eps * math.sqrt(c2)
+        np.add(tmp, eps * math.sqrt(c2), out=tmp)
         np.divide(m, tmp, out=tmp)
-        tmp *= lr * math.sqrt(c2) / c1
-        self.params -= tmp
+        np.multiply(tmp, lr * math.sqrt(c2) / c1, out=tmp)
+        np.subtract(self.params, tmp, out=self.params)
 
 
 class AdamW(Adam):

@@ -162,8 +162,9 @@ def train(
                 x_buf[m] = np.empty((m,) + x_tr.shape[1:], x_tr.dtype)
                 y_buf[m] = np.empty((m,) + y_tr.shape[1:], y_tr.dtype)
             xb, yb = x_buf[m], y_buf[m]
-            np.take(x_tr, idx, axis=0, out=xb)
-            np.take(y_tr, idx, axis=0, out=yb)
+            # mode="clip": the indices are valid, and "raise" would buffer a copy of the batch
+            np.take(x_tr, idx, axis=0, out=xb, mode="clip")
+            np.take(y_tr, idx, axis=0, out=yb, mode="clip")
             # A diverging run overflows before its loss turns NaN; that is detected and
             # reported below, so NumPy's overflow warnings would only be noise.
             with np.errstate(over="ignore", invalid="ignore"):
