@@ -37,6 +37,7 @@ _KEEP = np.array([0] + [_FULL ^ ((1 << (8 * (8 - k))) - 1) for k in range(1, 9)]
 _B01 = _U(0x0101010101010101)
 _B10 = _U(0x1010101010101010)
 _B0F = _U(0x0F0F0F0F0F0F0F0F)
+_B02 = _U(0x0202020202020202)
 _M1 = _U(0x000000FF000000FF)
 _MUL1 = _U(0x000F424000000064)  # 100 + (1_000_000 << 32)
 _MUL2 = _U(0x0000271000000001)  # 1 + (10_000 << 32)
@@ -91,6 +92,44 @@ def _dot_offset(dot: np.ndarray) -> np.ndarray:
     return (np.bitwise_count(dot - _U(1)) >> np.uint8(3)).astype(np.intp)
 
 
+def _short_tokens(buf: bytes, b: np.ndarray, sep: np.ndarray, ln: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Parse tokens of at most 15 characters without exponent (two words each, exact).
+
+    Returns float64 values (T,) and a bool (T,) grammar check; longer tokens get garbage
+    here and are overwritten by the caller.
+    """
+    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    lo, dot_lo, nd = _digits_word(words[sep - 8], np.minimum(ln, 8))
+    value = _swar8(lo).astype(np.float64)
+    frac1 = 8 - _dot_offset(dot_lo)  # digits after the dot + 1; 0 = no dot
+    long_idx = np.flatnonzero(ln > 8)
+    if long_idx.size:
+        sub = np.minimum(ln[long_idx] - 8, 8)
+        hi, dot_hi, nd_hi = _digits_word(words[sep[long_idx] - 16], sub)
+        value[long_idx] += _swar8(hi).astype(np.float64) * 1e8
+        nd[long_idx] += nd_hi
+        in_hi = np.flatnonzero(dot_hi)
+        frac1[long_idx[in_hi]] = 16 - _dot_offset(dot_hi[in_hi])
+        # Two dots (one per word) are caught by the count check below.
+        frac1[long_idx] += 16 * ((dot_lo[long_idx] != 0) & (dot_hi != 0))
+    first = b[sep - ln]
+    neg = first == 45
+    signed = (neg | (first == 43)) & (ln > 0)
+    # Grammar by counting: only digits, one dot at most and one leading sign are allowed.
+    n_dots = (frac1 > 0).astype(np.intp) + (frac1 > 16)
+    valid = (nd > 0) & (ln - nd == n_dots + signed)
+    f1 = np.minimum(frac1, 16)
+    p = _POW10_1[f1]
+    q = np.floor(value / p)
+    q *= p  # the digits left of the dot, still followed by the dot's 0 digit
+    value -= q
+    q /= _DIV[f1]
+    value += q
+    value /= _SIGNED_POW10_1[f1 + 17 * neg]
+    return value, valid
+
+
 def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dekker's error-free product: a * b == p + e exactly (float64 arrays)."""
     p = a * b
@@ -110,34 +149,55 @@ def _scale_exact(m: np.ndarray, scale: np.ndarray) -> np.ndarray:
     carried exactly (double-double style) and added back before the final rounding.
     """
     mh = m.astype(np.float64)
+    p = _POW10[np.abs(scale)]
+    out = np.where(scale > 0, mh * p, mh / p)  # exact when m < 2**53 (one rounding)
+    need = np.flatnonzero(m > _U(1 << 53))
+    if need.size:
+        out[need] = _scale_wide(m[need], mh[need], scale[need])
+    return out
+
+
+def _scale_wide(m: np.ndarray, mh: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """:func:`_scale_exact` for m >= 2**53, where float(m) itself was rounded."""
     big = mh >= 18446744073709551616.0  # rounded up to 2**64: cannot measure the error
     mh[big] = np.nan
     ml = (m - np.where(big, 0.0, mh).astype(_U)).view(np.int64).astype(np.float64)
     p = _POW10[np.abs(scale)]
-    up = scale >= 0
-    ph, pl = _two_product(mh, p)
-    result_up = ph + (pl + ml * p)
-    q = mh / p
-    qh, ql = _two_product(q, p)
-    result_down = q + (((mh - qh) - ql) + ml) / p
-    return np.where(up, result_up, result_down)
+    up = scale > 0
+    n_up = int(np.count_nonzero(up))
+    out = np.empty(m.shape)
+    if n_up < m.size:  # m / 10**k (k >= 0): the usual case of digits after a dot
+        q = mh / p
+        qh, ql = _two_product(q, p)
+        out[:] = q + (((mh - qh) - ql) + ml) / p
+    if n_up:
+        ph, pl = _two_product(mh, p)
+        np.copyto(out, ph + (pl + ml * p), where=up)
+    return out
 
 
-def _long_tokens(words: np.ndarray, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
-                 sep: np.ndarray, epos: np.ndarray | None
+def _long_tokens(buf: bytes, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
+                 sep: np.ndarray, epos: np.ndarray | None, dotpos: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse tokens with up to 32 mantissa characters and an optional exponent.
 
+    The mantissa's bytes are gathered as ``nw`` words per token, laid out ``(nw, T)`` so that
+    each step is one whole-array operation; the dot is removed by moving the digits before it
+    up one byte, and the exact integer mantissa is scaled by :func:`_scale_exact`.
+
     Parameters
     ----------
-    words : uint64 view, one word per byte offset
+    buf : bytes
     b : uint8 (bytes,)
+        ``buf`` as an array.
     mend, mlen : intp (T,)
         End (exclusive) and length of each token's mantissa (sign, digits, dot).
     sep : intp (T,)
         End of each token.
     epos : intp (T,) or None
         Position of the ``e``/``E`` (-1 when none); None when no token has one.
+    dotpos : intp (T,) or None
+        Position of each token's one dot, when the caller knows every token has one.
 
     Returns
     -------
@@ -148,52 +208,64 @@ def _long_tokens(words: np.ndarray, b: np.ndarray, mend: np.ndarray, mlen: np.nd
         The grammar holds (false means "not a number": the block is refused).
     """
     nw = max(1, -(-int(mlen.max()) // 8))
-    chunks, ndig, dots = [], np.zeros(mlen.size, np.intp), []
-    for i in range(nw):
-        n = np.clip(mlen - 8 * (nw - 1 - i), 0, 8)
-        x, dot, nd = _digits_word(words[mend - 8 * (nw - i)], n)
-        chunks.append(x)
-        dots.append(dot)
-        ndig += nd
-    # Where is the dot: word gw (-1: none), byte k; digits after it: frac.
-    gw = np.full(mlen.size, -1, np.intp)
-    k = np.zeros(mlen.size, np.intp)
-    for i, dot in enumerate(dots):
+    width = 8 * nw
+    items = np.ndarray((len(buf) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))
+    x = items[mend - width].view("<u8").reshape(-1, nw).T.copy()  # (nw, T); row nw-1 last
+    rows = np.arange(nw)[:, None]
+    for i in range(nw):  # blank the bytes before the token (whole words inside need nothing)
+        n = mlen - 8 * (nw - 1 - i)
+        if n.min() < 8:
+            x[i] &= _KEEP[np.minimum(np.maximum(n, 0), 8)]
+    m = x & _B10
+    m -= m >> _U(4)  # 0x0F in digit bytes
+    x &= _B0F  # low nibbles: digits 0-9, '.' 0xE, '-' 0xD, '+' 0xB
+    if dotpos is None:
+        dot = (x + _B02) & _B10  # 0x10 in the byte holding '.'
         hit = dot != 0
-        gw[hit] = i
-        k[hit] = _dot_offset(dot[hit])
-    has_dot = gw >= 0
-    frac = np.where(has_dot, (nw - 1 - gw) * 8 + 7 - k, 0)
+        off = (np.bitwise_count(dot - _U(1)) >> np.uint8(3)).astype(np.intp)  # its byte
+        has_dot = hit.any(axis=0)
+        gw = (hit * rows).sum(axis=0) - ~has_dot  # word holding the dot, -1 if none
+        k = np.where(has_dot, (hit * off).sum(axis=0), 8)
+    else:  # the caller found exactly one dot per token
+        has_dot = np.ones(mlen.size, bool)
+        g = dotpos - (mend - width)
+        gw, k = g >> 3, g & 7
+    x &= m
+    ndig = (np.bitwise_count(m).sum(axis=0, dtype=np.intp)) >> 2
+    frac = ((nw - 1 - gw) * 8 + 7 - k) * has_dot
     # Remove the dot: the digits before it move up one byte (towards the end).
-    above, below = _ABOVE[k], _BELOW[k]
-    carry = np.zeros(mlen.size, _U)
-    total = np.zeros(mlen.size, _U)
+    carry = np.zeros_like(x)
+    carry[1:] = x[:-1] >> _U(56)
+    moved = (x << _U(8)) | carry
+    at_dot = (x & _ABOVE[k]) | ((x & _BELOW[k]) << _U(8)) | carry
+    np.copyto(x, moved, where=rows < gw)
+    np.copyto(x, at_dot, where=rows == gw)
+    digits = _swar8(x)
+    total = digits[0].copy()
     overflow = np.zeros(mlen.size, bool)
-    for i in range(nw):
-        x = chunks[i]
-        top = x >> _U(56)
-        shifted = (x << _U(8)) | carry
-        at_dot = (x & above) | ((x & below) << _U(8)) | carry
-        x = np.where(i < gw, shifted, np.where(i == gw, at_dot, x))
-        carry = top
-        digits = _swar8(x)
-        overflow |= total > _U(184467440736)  # total * 1e8 + digits would pass 2**64
-        total = total * _U(100_000_000) + digits
+    for i in range(1, nw):
+        if i >= 2:
+            overflow |= total > _U(184467440736)  # total * 1e8 + digits would pass 2**64
+        total *= _U(100_000_000)
+        total += digits[i]
     first = b[mend - mlen]
     signed = ((first == 45) | (first == 43)) & (mlen > 0)
     valid = (ndig > 0) & (mlen - ndig == has_dot.astype(np.intp) + signed)
     scale = -frac
-    if epos is not None:
-        has_e = epos >= 0
-        elen = np.where(has_e, sep - epos - 1, 0)
-        ex, _, end = _digits_word(words[sep - 8], np.minimum(elen, 8))
+    ei = np.flatnonzero(epos >= 0) if epos is not None else ()
+    if len(ei):
+        se, pe = sep[ei], epos[ei]
+        elen = se - pe - 1
+        words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+        ex, _, end = _digits_word(words[se - 8], np.minimum(elen, 8))
         ex = _swar8(ex).astype(np.intp)
-        efirst = b[np.where(has_e, epos + 1, 0)]
-        esigned = ((efirst == 45) | (efirst == 43)) & has_e
-        valid &= ~has_e | ((end > 0) & (elen - end == esigned) & (elen <= 8))
-        scale += np.where(efirst == 45, -ex, ex) * has_e
+        efirst = b[pe + 1]
+        esigned = (efirst == 45) | (efirst == 43)
+        valid[ei] &= (end > 0) & (elen - end == esigned) & (elen <= 8)
+        ex[efirst == 45] *= -1
+        scale[ei] += ex
     ok = ~overflow & (np.abs(scale) <= 22)
-    values = _scale_exact(total, np.clip(scale, -22, 22))
+    values = _scale_exact(total, np.minimum(np.maximum(scale, -22), 22))
     ok &= np.isfinite(values)
     np.negative(values, out=values, where=first == 45)
     return values, ok, valid
@@ -234,38 +306,7 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
     np.subtract(sep[1:], sep[:-1], out=ln[1:])
     ln[1:] -= 1
 
-    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-    # Short tokens (<= 15 characters, no exponent): two words, exact, the common case.
-    lo, dot_lo, nd = _digits_word(words[sep - 8], np.minimum(ln, 8))
-    value = _swar8(lo).astype(np.float64)
-    frac1 = 8 - _dot_offset(dot_lo)  # digits after the dot + 1; 0 = no dot
-    long_idx = np.flatnonzero(ln > 8)
-    if long_idx.size:
-        sub = np.minimum(ln[long_idx] - 8, 8)
-        hi, dot_hi, nd_hi = _digits_word(words[sep[long_idx] - 16], sub)
-        value[long_idx] += _swar8(hi).astype(np.float64) * 1e8
-        nd[long_idx] += nd_hi
-        in_hi = np.flatnonzero(dot_hi)
-        frac1[long_idx[in_hi]] = 16 - _dot_offset(dot_hi[in_hi])
-        # Two dots (one per word) are caught by the count check below.
-        frac1[long_idx] += 16 * ((dot_lo[long_idx] != 0) & (dot_hi != 0))
-    first = b[sep - ln]
-    neg = first == 45
-    signed = (neg | (first == 43)) & (ln > 0)
-    # Grammar by counting: only digits, one dot at most and one leading sign are allowed.
-    n_dots = (frac1 > 0).astype(np.intp) + (frac1 > 16)
-    valid = ((nd > 0) | (ln == 0)) & (ln - nd == n_dots + signed)
-
-    p = _POW10_1[np.minimum(frac1, 16)]
-    q = np.floor(value / p)
-    q *= p  # the digits left of the dot, still followed by the dot's 0 digit
-    value -= q
-    q /= _DIV[np.minimum(frac1, 16)]
-    value += q
-    value /= _SIGNED_POW10_1[np.minimum(frac1, 16) + 17 * neg]
-    value[ln == 0] = np.nan
-
-    # Long tokens and exponents (Python's repr, %.18e, 1e-05) with the four-word parser.
+    # Long tokens and exponents (Python's repr, %.18e, 1e-05) need the wider parser.
     special = ln > 15
     epos_tok = None
     if b"e" in buf or b"E" in buf:
@@ -276,16 +317,29 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
         special[etok] = True
         epos_tok = np.full(ntok, -1, np.intp)
         epos_tok[etok] = epos
-    spec = np.flatnonzero(special)
+    n_special = int(np.count_nonzero(special))
+    if n_special > ntok // 2:  # mostly long tokens: parse all of them the wide way
+        value = np.empty(ntok)
+        valid = np.ones(ntok, bool)
+        spec = np.arange(ntok)
+    else:
+        value, valid = _short_tokens(buf, b, sep, ln)
+        spec = np.flatnonzero(special)
     if spec.size:
         mend = sep[spec] if epos_tok is None else np.where(epos_tok[spec] >= 0,
                                                              epos_tok[spec], sep[spec])
         mlen = mend - (sep[spec] - ln[spec])
         short = mlen <= 32
         idx = spec[short]
+        dotpos = None
+        if spec.size == ntok and short.all():
+            # Typical of long tokens (0.1257302210933933): one dot each, found in one pass.
+            dots = np.flatnonzero(b == 46)
+            if dots.size == ntok and np.all(dots >= mend - mlen) and np.all(dots < mend):
+                dotpos = dots
         if idx.size:
-            vals, ok, good = _long_tokens(words, b, mend[short], mlen[short], sep[idx],
-                                          None if epos_tok is None else epos_tok[idx])
+            vals, ok, good = _long_tokens(buf, b, mend[short], mlen[short], sep[idx],
+                                          None if epos_tok is None else epos_tok[idx], dotpos)
             value[idx] = vals
             valid[idx] = good
             short[np.flatnonzero(short)[~ok]] = False
@@ -297,6 +351,10 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
             except ValueError:
                 return None
             valid[rest] = True
+    empty = ln == 0
+    if empty.any():
+        value[empty] = np.nan
+        valid[empty] = True
     if not valid.all():
         return None
     return value.reshape(-1, ncols)
