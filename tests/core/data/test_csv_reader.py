@@ -197,3 +197,34 @@ def test_take_keeps_line_numbers(write):
     t = load_table(write("t.csv", "a,b\n1,x\n2,y\n3,z\n"))
     sub = t.take(np.array([2, 0]))
     assert sub["a"].values.tolist() == [3.0, 1.0] and sub.line_number(0) == 4
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 4 kB so a small file spans many blocks (and threads)."""
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_many_blocks_in_order(write, monkeypatch, small_blocks, threads):
+    monkeypatch.setattr(csv_reader, "PARSE_THREADS", threads)
+    rng = np.random.default_rng(3)
+    cells = np.char.mod("%.3f", rng.normal(size=(5000, 3)) * 1000)
+    text = "a,b,c\r\n" + "".join(",".join(r) + "\r\n" for r in cells)
+    t = load_table(write("many.csv", text))
+    assert t.n_rows == 5000
+    expected = np.vectorize(float)(cells)
+    np.testing.assert_array_equal(np.stack([t[c].values for c in "abc"], 1), expected)
+
+
+def test_junk_deep_in_a_numeric_file_falls_back_with_exact_row(write, small_blocks):
+    rows = [f"{i},{i * 0.5}" for i in range(20000)]
+    rows[15000] = "15000,7,5"  # a ragged row far past the first block
+    p = write("deep.csv", "x,y\n" + "\n".join(rows) + "\n")
+    from nnstudio.core.errors import DataError
+
+    with pytest.raises(DataError, match=r"deep\.csv, row 15002: has 3 fields"):
+        load_table(p)
+    rows[15000] = "15000,seven"
+    t = load_table(write("deep2.csv", "x,y\n" + "\n".join(rows) + "\n"))
+    assert t["y"].n_invalid == 1 and t.line_number(int(t["y"].invalid_rows[0])) == 15002
