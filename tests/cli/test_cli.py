@@ -255,11 +255,16 @@ def test_corrupt_project_json(tmp_path):
     (["export", "junk.npz", "--format", "onnx", "--out", "m.onnx"], ["junk.npz"]),
     (["export", "junk.npz", "--format", "tflite", "--out", "m"], ["invalid choice"]),
 ])
-def test_bad_arguments_and_files(tmp_path, args, fragments):
+def test_bad_arguments_and_files(tmp_path, args, fragments, monkeypatch, capsys):
+    """In-process (these fail before any work, so the interpreter start-up would dominate)."""
+    from nnstudio.cli import main
+
     (tmp_path / "junk.npz").write_text("not a model")
     (tmp_path / "x.nnsproj").write_text("{}")
-    r = nnstudio(*args, cwd=tmp_path)
-    assert_bad_input(r, *fragments)
+    monkeypatch.chdir(tmp_path)
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert_bad_input(subprocess.CompletedProcess(args, code, out, err), *fragments)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.npz", "x.nnsproj"]
 
 
