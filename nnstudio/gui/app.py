@@ -15,6 +15,9 @@ from nnstudio.gui.files import example_path, examples
 from nnstudio.gui.icons import app_icon
 from nnstudio.gui.theme import apply_theme
 
+#: The window the last :func:`run` showed (kept for tests and smoke checks).
+last_window = None
+
 
 def application() -> QApplication:
     """The QApplication (created once, with high-DPI and identity settings)."""
@@ -44,13 +47,14 @@ def run(project: str | None = None, example: str | None = None,
     quit_after_shown:
         Quit as soon as the window is shown (start-up time, smoke tests).
     """
+    global last_window
     from nnstudio.gui.files import make_settings
     from nnstudio.gui.main_window import MainWindow
 
     app = application()
     settings = make_settings()
     apply_theme(app, str(settings.value("theme", "system")))
-    window = MainWindow(settings)
+    window = last_window = MainWindow(settings)
     window.interactive = not quit_after_shown
     install_excepthook(window)
     path: Path | None = None

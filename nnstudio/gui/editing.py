@@ -181,7 +181,11 @@ class EditingMixin:
 
     # -- context menu -------------------------------------------------------------------------
     def show_canvas_menu(self: MainWindow, point: QPoint) -> None:
-        """Right-click menu: layer actions on a layer, paste/add/arrange on empty canvas."""
+        """Right-click menu at viewport point ``point``."""
+        self.canvas_menu(point).exec(self.canvas.viewport().mapToGlobal(point))
+
+    def canvas_menu(self: MainWindow, point: QPoint) -> QMenu:
+        """Layer actions on a layer; add/paste/arrange on empty canvas."""
         scene_pos = self.canvas.mapToScene(point)
         item = next((i for i in self.scene.items(scene_pos) if isinstance(i, NodeItem)), None)
         menu = QMenu(self)
@@ -205,4 +209,4 @@ class EditingMixin:
             menu.addSeparator()
             for action in (a.paste, a.select_all, None, a.arrange, a.zoom_fit):
                 menu.addSeparator() if action is None else menu.addAction(action)
-        menu.exec(self.canvas.viewport().mapToGlobal(point))
+        return menu

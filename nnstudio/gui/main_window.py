@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from nnstudio import __version__
 from nnstudio.core.graph import GraphDocument
 from nnstudio.core.io.project import Project
-from nnstudio.gui import workflow
 from nnstudio.gui.actions import create_actions, refresh_icons
 from nnstudio.gui.canvas import CanvasScene, CanvasView
 from nnstudio.gui.editing import EditingMixin
@@ -49,6 +48,9 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         application's ``QSettings``; tests pass an INI file).
     recovery_dir:
         Folder of the autosave recovery file (default: under ``AppDataLocation``).
+    workflow_panels:
+        Install the workflow panels (:func:`nnstudio.gui.workflow.install`); the editor's own
+        tests leave them out.
 
     Attributes
     ----------
@@ -82,7 +84,8 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
     design_lock_changed = Signal(bool)
 
     def __init__(self, settings: QSettings | None = None,
-                 recovery_dir: str | Path | None = None, parent: QWidget | None = None):
+                 recovery_dir: str | Path | None = None, parent: QWidget | None = None,
+                 workflow_panels: bool = True):
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowIcon(app_icon())
@@ -103,7 +106,9 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self.canvas = CanvasView(self.scene, self)
         self.setCentralWidget(self.canvas)
         self.palette = PalettePanel(self)
+        self.palette.setMinimumWidth(180)
         self.properties = PropertiesPanel(self.document, self.push, self)
+        self.properties.setMinimumWidth(240)
         self.setDockNestingEnabled(True)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -128,8 +133,11 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
 
         self.recovery = RecoveryManager(self, recovery_dir)
         self.recovery.start()
+        if workflow_panels:
+            from nnstudio.gui import workflow
+
+            workflow.install(self)
         self._restore_layout()
-        workflow.install(self)
 
     # -- docks and status bar -------------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str,

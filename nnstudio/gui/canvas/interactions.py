@@ -39,6 +39,7 @@ class NewLinkInteraction:
         self.scene = scene
         self.port = port
         self.target: PortItem | None = None
+        self._under: tuple[PortItem | None, NodeItem | None] = (None, None)
         self.problem: str | None = None
         self.preview = LinkPreview()
         self.bubble = Bubble()
@@ -72,17 +73,20 @@ class NewLinkInteraction:
 
     def mouse_move(self, pos: QPointF) -> None:
         target = self._find_target(pos)
-        if target is not self.target:
+        closed = None if target is not None else self._target_node_without_input(pos)
+        if (target, closed) != self._under:
+            self._under = (target, closed)
             if self.target is not None:
                 self.target.set_highlight(None)
             self.target = target
             self.problem = None
-            if target is None and self._target_node_without_input(pos):
-                self.problem = self._problem_for_input_node(pos)
             if target is not None:
                 src, dst = self._ends(target)
                 self.problem = self.scene.document.connect_problem(src, dst)
                 target.set_highlight("invalid" if self.problem else "valid")
+            elif closed is not None:
+                self.problem = self.scene.document.connect_problem(self.port.node_id,
+                                                                   closed.node_id)
         fixed = self.port.center()
         end = self.target.center() if self.target is not None else pos
         state = None if self.target is None and not self.problem else (
@@ -107,12 +111,6 @@ class NewLinkInteraction:
             if isinstance(node, NodeItem) and node is not self.port.node and node.in_port is None:
                 return node
         return None
-
-    def _problem_for_input_node(self, pos: QPointF) -> str | None:
-        node = self._target_node_without_input(pos)
-        if node is None:
-            return None
-        return self.scene.document.connect_problem(self.port.node_id, node.node_id)
 
     def mouse_release(self, pos: QPointF) -> None:
         self.mouse_move(pos)

@@ -27,8 +27,8 @@ class CanvasView(QGraphicsView):
     """Shows a :class:`CanvasScene`.
 
     Ctrl + wheel zooms around the mouse; the wheel, the middle button or Space + left button
-    pan; dragging on empty canvas selects with a rubber band. A layer dragged from the palette is added where
-    it is dropped.
+    pan; dragging on empty canvas selects with a rubber band. A layer dragged from the
+    palette is added where it is dropped.
     """
 
     #: The zoom factor changed: the new scale (1.0 = 100 %).

@@ -122,7 +122,7 @@ class PaletteFilter(QSortFilterProxyModel):
 
     def set_text(self, text: str) -> None:
         self._text = text.strip().lower()
-        self.invalidateFilter()
+        self.setFilterFixedString(self._text)  # re-runs filterAcceptsRow
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         if not self._text:
