@@ -176,6 +176,33 @@ def _scale_wide(m: np.ndarray, mh: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return out
 
 
+def _mantissa_words(buf: bytes, mend: np.ndarray, mlen: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Gather the mantissa bytes of each token as words.
+
+    Returns
+    -------
+    x : uint64 (nw, T)
+        Low nibbles of the mantissa bytes (the last byte in the top byte of row nw - 1);
+        bytes before the token are 0.
+    m : uint64 (nw, T)
+        0x0F in the bytes holding digits.
+    nw : int
+    """
+    nw = max(1, -(-int(mlen.max()) // 8))
+    width = 8 * nw
+    items = np.ndarray((len(buf) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))
+    x = items[mend - width].view("<u8").reshape(-1, nw).T.copy()  # (nw, T); row nw-1 last
+    for i in range(nw):  # blank the bytes before the token (whole words inside need nothing)
+        n = mlen - 8 * (nw - 1 - i)
+        if n.min() < 8:
+            x[i] &= _KEEP[np.minimum(np.maximum(n, 0), 8)]
+    m = x & _B10
+    m -= m >> _U(4)  # 0x0F in digit bytes
+    x &= _B0F  # low nibbles: digits 0-9, '.' 0xE, '-' 0xD, '+' 0xB
+    return x, m, nw
+
+
 def _long_tokens(buf: bytes, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
                  sep: np.ndarray, epos: np.ndarray | None, dotpos: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,39 +234,38 @@ def _long_tokens(buf: bytes, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
     valid : bool (T,)
         The grammar holds (false means "not a number": the block is refused).
     """
-    nw = max(1, -(-int(mlen.max()) // 8))
-    width = 8 * nw
-    items = np.ndarray((len(buf) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))
-    x = items[mend - width].view("<u8").reshape(-1, nw).T.copy()  # (nw, T); row nw-1 last
-    rows = np.arange(nw)[:, None]
-    for i in range(nw):  # blank the bytes before the token (whole words inside need nothing)
-        n = mlen - 8 * (nw - 1 - i)
-        if n.min() < 8:
-            x[i] &= _KEEP[np.minimum(np.maximum(n, 0), 8)]
-    m = x & _B10
-    m -= m >> _U(4)  # 0x0F in digit bytes
-    x &= _B0F  # low nibbles: digits 0-9, '.' 0xE, '-' 0xD, '+' 0xB
-    if dotpos is None:
+    first = b[mend - mlen]
+    if dotpos is not None:
+        # Every token has one dot: delete them all from the bytes (token t moves t + 1 to
+        # the left) and read plain integers; no dot handling per token is left.
+        has_dot = np.ones(mlen.size, bool)
+        frac = mend - dotpos - 1
+        shift = np.arange(1, mlen.size + 1)
+        x, m, nw = _mantissa_words(buf.replace(b".", b""), mend - shift, mlen - 1)
+        x &= m
+        ndig = (np.bitwise_count(m).sum(axis=0, dtype=np.intp)) >> 2
+        valid = (ndig > 0) & (mlen - 1 - ndig == ((first == 45) | (first == 43)))
+    else:
+        x, m, nw = _mantissa_words(buf, mend, mlen)
+        rows = np.arange(nw)[:, None]
         dot = (x + _B02) & _B10  # 0x10 in the byte holding '.'
         hit = dot != 0
         off = (np.bitwise_count(dot - _U(1)) >> np.uint8(3)).astype(np.intp)  # its byte
         has_dot = hit.any(axis=0)
         gw = (hit * rows).sum(axis=0) - ~has_dot  # word holding the dot, -1 if none
         k = np.where(has_dot, (hit * off).sum(axis=0), 8)
-    else:  # the caller found exactly one dot per token
-        has_dot = np.ones(mlen.size, bool)
-        g = dotpos - (mend - width)
-        gw, k = g >> 3, g & 7
-    x &= m
-    ndig = (np.bitwise_count(m).sum(axis=0, dtype=np.intp)) >> 2
-    frac = ((nw - 1 - gw) * 8 + 7 - k) * has_dot
-    # Remove the dot: the digits before it move up one byte (towards the end).
-    carry = np.zeros_like(x)
-    carry[1:] = x[:-1] >> _U(56)
-    moved = (x << _U(8)) | carry
-    at_dot = (x & _ABOVE[k]) | ((x & _BELOW[k]) << _U(8)) | carry
-    np.copyto(x, moved, where=rows < gw)
-    np.copyto(x, at_dot, where=rows == gw)
+        x &= m
+        ndig = (np.bitwise_count(m).sum(axis=0, dtype=np.intp)) >> 2
+        frac = ((nw - 1 - gw) * 8 + 7 - k) * has_dot
+        # Remove the dot: the digits before it move up one byte (towards the end).
+        carry = np.zeros_like(x)
+        carry[1:] = x[:-1] >> _U(56)
+        moved = (x << _U(8)) | carry
+        at_dot = (x & _ABOVE[k]) | ((x & _BELOW[k]) << _U(8)) | carry
+        np.copyto(x, moved, where=rows < gw)
+        np.copyto(x, at_dot, where=rows == gw)
+        signed = ((first == 45) | (first == 43)) & (mlen > 0)
+        valid = (ndig > 0) & (mlen - ndig == has_dot.astype(np.intp) + signed)
     digits = _swar8(x)
     total = digits[0].copy()
     overflow = np.zeros(mlen.size, bool)
@@ -248,9 +274,6 @@ def _long_tokens(buf: bytes, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
             overflow |= total > _U(184467440736)  # total * 1e8 + digits would pass 2**64
         total *= _U(100_000_000)
         total += digits[i]
-    first = b[mend - mlen]
-    signed = ((first == 45) | (first == 43)) & (mlen > 0)
-    valid = (ndig > 0) & (mlen - ndig == has_dot.astype(np.intp) + signed)
     scale = -frac
     ei = np.flatnonzero(epos >= 0) if epos is not None else ()
     if len(ei):

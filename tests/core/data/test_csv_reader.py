@@ -228,3 +228,22 @@ def test_junk_deep_in_a_numeric_file_falls_back_with_exact_row(write, small_bloc
     rows[15000] = "15000,seven"
     t = load_table(write("deep2.csv", "x,y\n" + "\n".join(rows) + "\n"))
     assert t["y"].n_invalid == 1 and t.line_number(int(t["y"].invalid_rows[0])) == 15002
+
+
+def test_fast_parser_all_long_tokens_bit_exact():
+    # Every token long and dotted (pandas' to_csv, %.18e): the whole-block wide route.
+    rng = np.random.default_rng(11)
+    vals = rng.normal(size=6000) * 10.0 ** rng.integers(-9, 9, 6000)
+    tokens = np.array([repr(float(v)) for v in vals[:3000]]
+                      + [f"{v:.18e}" for v in vals[3000:]]).reshape(-1, 3)
+    buf = "".join(",".join(r) + "\n" for r in tokens).encode()
+    out = parse_numeric_block(b"0" * PAD + buf, 3, b",")
+    assert out is not None
+    np.testing.assert_array_equal(out, np.vectorize(float)(tokens))
+
+
+@pytest.mark.parametrize("bad", [".-5", "1.5-", "-1.2.", "1.5e5.5", "."])
+def test_fast_parser_wide_route_refuses_bad_tokens(bad):
+    good = ",".join(["0.12345678901234567"] * 3)
+    buf = f"{good}\n{bad},0.12345678901234567,-1.2345678901234567\n".encode()
+    assert parse_numeric_block(b"0" * PAD + buf, 3, b",") is None
