@@ -184,7 +184,7 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
 
     def _update_status(self, report) -> None:
         self.params_label.setText(f"Total: {report.total_params:,} parameters")
-        errors = report.errors if len(self.document) else []
+        errors = self.document.problems if len(self.document) else []
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             self.problem_label.setText("⚠ " + _clip(errors[0], 90) + more)

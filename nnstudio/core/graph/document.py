@@ -218,6 +218,24 @@ class GraphDocument:
         """Output shape, parameter count and error of one node."""
         return self.report.nodes.get(node_id, NodeShape())
 
+    def waiting_for_data(self, node_id: str) -> bool:
+        """True for an Input that takes its shape from data not loaded yet.
+
+        Its "shape unknown" is not a design error: front ends show it as pending.
+        """
+        node = self._nodes.get(node_id)
+        return (node is not None and node.type == "Input" and self._input_shape is None
+                and not node.config.get("shape"))
+
+    @property
+    def problems(self) -> list[str]:
+        """The report's errors, without the "shape unknown" of an Input waiting for data."""
+        report = self.report
+        return report.graph_errors + [
+            ns.error for node_id, ns in report.nodes.items()
+            if ns.error and not self.waiting_for_data(node_id)
+        ]
+
     def spec(self) -> NetworkSpec:
         """The graph as the engine's plain :class:`NetworkSpec`."""
         return NetworkSpec(

@@ -51,6 +51,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = "?"
         self.params_text = ""
         self.error: str | None = None
+        self.waiting = False
         self.summary = ""
         self.edges: set[EdgeItem] = set()
         self._locked = False
@@ -78,11 +79,16 @@ class NodeItem(QGraphicsItem):
         self.summary = cls.summary if cls else f"Unknown layer type '{node.type}'"
         self._refresh()
 
-    def set_shape(self, info: NodeShape) -> None:
-        """Show the shape report's result for this node."""
+    def set_shape(self, info: NodeShape, waiting: bool = False) -> None:
+        """Show the shape report's result for this node.
+
+        ``waiting`` marks an Input whose shape comes from data not loaded yet: shown as
+        pending, not as an error.
+        """
         self.shape_text = format_shape(info.shape)
         self.params_text = format_params(info.params) if info.shape is not None else ""
-        self.error = info.error
+        self.error = None if waiting else info.error
+        self.waiting = waiting
         self._refresh()
 
     def set_locked(self, locked: bool) -> None:
@@ -100,6 +106,8 @@ class NodeItem(QGraphicsItem):
         tip.append(self.summary)
         if self.shape_text != "?":
             tip.append(f"output {self.shape_text} · {self.params_text}")
+        elif self.waiting:
+            tip.append("Its shape comes from the data: load a dataset (or set a shape).")
         self.setToolTip("<br>".join(tip))
         self.update()
 
@@ -191,8 +199,13 @@ class NodeItem(QGraphicsItem):
             mono.setBold(True)
             painter.setFont(mono)
             painter.setPen(QColor(theme.text))
-            painter.drawText(line1, int(Qt.AlignmentFlag.AlignVCenter),
-                             "→ " + (self.shape_text if self.shape_text != "?" else "shape ?"))
+            shape = self.shape_text if self.shape_text != "?" else "shape ?"
+            if self.waiting:
+                mono.setBold(False)
+                painter.setFont(mono)
+                painter.setPen(QColor(theme.muted))
+                shape = "shape from the data"
+            painter.drawText(line1, int(Qt.AlignmentFlag.AlignVCenter), "→ " + shape)
             painter.setFont(small)
         painter.setPen(QColor(theme.muted))
         painter.drawText(QRectF(line2.x(), line2.y(), line2.width() - id_width - 8, 18),

@@ -94,7 +94,8 @@ class CanvasScene(QGraphicsScene):
         self.node_items[node.id] = item
         self.addItem(item)
         if update:
-            item.set_shape(self.document.node_shape(node.id))
+            item.set_shape(self.document.node_shape(node.id),
+                           self.document.waiting_for_data(node.id))
         self._grow()
 
     def _on_node_removed(self, node: Node) -> None:
@@ -138,7 +139,8 @@ class CanvasScene(QGraphicsScene):
 
     def _on_shapes_changed(self, report) -> None:
         for node_id, item in self.node_items.items():
-            item.set_shape(self.document.node_shape(node_id))
+            item.set_shape(self.document.node_shape(node_id),
+                           self.document.waiting_for_data(node_id))
 
     def _grow(self) -> None:
         """Keep room around the nodes to pan into."""
@@ -230,6 +232,16 @@ class CanvasScene(QGraphicsScene):
         if self._move is not None:
             move, self._move = self._move, None
             move.mouse_release()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            if self._link is not None:
+                self.cancel_interaction()
+            else:
+                self.clearSelection()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:

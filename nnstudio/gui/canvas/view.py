@@ -52,15 +52,23 @@ class CanvasView(QGraphicsView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._pan_from: QPoint | None = None
         self._space = False
-        self._was_empty = not scene.node_items
+        self._was_empty = len(scene.node_items) <= 1
+        self._hint_mode()
         scene.document.changed.connect(self._repaint_hint)
 
     def _repaint_hint(self) -> None:
         """Repaint everything when the empty-canvas hint appears or goes."""
-        empty = not self.canvas.node_items
+        empty = len(self.canvas.node_items) <= 1
         if empty != self._was_empty:
             self._was_empty = empty
+            self._hint_mode()
             self.viewport().update()
+
+    def _hint_mode(self) -> None:
+        """Repaint the whole viewport while the hint shows (it is fixed to the viewport)."""
+        self.setViewportUpdateMode(
+            QGraphicsView.ViewportUpdateMode.FullViewportUpdate if self._was_empty
+            else QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
 
     @property
     def canvas(self) -> CanvasScene:
@@ -189,26 +197,32 @@ class CanvasView(QGraphicsView):
 
     # -- empty canvas hint ---------------------------------------------------------------------
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if self.canvas.node_items:
+        """A hint on how to start, while the canvas holds at most one layer."""
+        items = self.canvas.node_items
+        if len(items) > 1:
             return
         theme = current_theme()
         painter.save()
         painter.resetTransform()
-        area = QRectF(self.viewport().rect()).adjusted(40, 40, -40, -40)
+        area = QRectF(self.viewport().rect()).adjusted(40, 0, -40, 0)
+        top = area.center().y() - 40
+        if items:  # below the lone layer (an Input, usually)
+            node = self.mapFromScene(next(iter(items.values())).sceneBoundingRect())
+            top = node.boundingRect().bottom() + 36
         font = QFont(self.font())
         font.setPointSizeF(font.pointSizeF() + 3)
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor(theme.muted))
-        title = area.adjusted(0, 0, 0, -area.height() / 2 - 4)
-        painter.drawText(title, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom),
+        center = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        painter.drawText(QRectF(area.left(), top, area.width(), 30), center,
                          "Design your network here")
         font.setBold(False)
         font.setPointSizeF(font.pointSizeF() - 3)
         painter.setFont(font)
-        body = area.adjusted(0, area.height() / 2 + 4, 0, 0)
-        painter.drawText(body, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-                                   | Qt.TextFlag.TextWordWrap),
+        width = min(area.width(), 520)
+        body = QRectF(area.center().x() - width / 2, top + 34, width, 90)
+        painter.drawText(body, center | int(Qt.TextFlag.TextWordWrap),
                          "Drag layers from the palette and drop them here, then drag from a "
                          "layer's right-hand port to the next layer to connect them.\n"
                          "Or start from Templates ▸ Linear regression.")

@@ -154,6 +154,7 @@ class PalettePanel(QWidget):
         self.filter.setClearButtonEnabled(True)
         self.filter.addAction(action_icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.filter.textChanged.connect(self._on_filter)
+        self.filter.returnPressed.connect(self._on_filter_return)
 
         self.tree = QTreeView(self)
         self.tree.setObjectName("palette")
@@ -212,6 +213,16 @@ class PalettePanel(QWidget):
         names = self.type_names()
         if len(names) >= 1 and text:
             self._select(names[0])
+
+    def _on_filter_return(self) -> None:
+        """Enter in the filter box adds the highlighted (first matching) layer."""
+        index = self.tree.currentIndex()
+        name = index.data(TYPE_ROLE) if index.isValid() else None
+        names = self.type_names()
+        if name not in names:
+            name = names[0] if names else None
+        if name:
+            self.layer_activated.emit(name)
 
     def _select(self, type_name: str) -> None:
         index = self.proxy.mapFromSource(self.model.index_of(type_name))

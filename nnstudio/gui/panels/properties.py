@@ -133,7 +133,7 @@ class PropertiesPanel(QScrollArea):
             f"{n} layer{'s' if n != 1 else ''} · {len(doc.edges)} connection"
             f"{'s' if len(doc.edges) != 1 else ''}<br>{report.total_params:,} trainable "
             f"parameters<br>{data}")
-        problems = report.errors if n else []
+        problems = doc.problems if n else []
         self.problems.setVisible(bool(problems))
         self.problems.setText("<br>".join("⚠ " + html.escape(p) for p in problems[:8]))
 
@@ -219,8 +219,11 @@ class PropertiesPanel(QScrollArea):
         self.shape_label.setText(format_shape(info.shape) if info.shape is not None
                                  else "unknown")
         self.params_label.setText(f"{info.params:,}" if info.shape is not None else "—")
-        self.error.setVisible(bool(info.error))
-        self.error.setText("⚠ " + info.error if info.error else "")
+        error = None if self.document.waiting_for_data(self.node_id) else info.error
+        self.error.setVisible(bool(error))
+        self.error.setText("⚠ " + error if error else "")
+        if self.document.waiting_for_data(self.node_id):
+            self.shape_label.setText("from the data (not loaded yet)")
 
     # -- edits ------------------------------------------------------------------------------------
     def _commit(self, key: str, value: Any) -> None:

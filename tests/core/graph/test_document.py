@@ -182,3 +182,17 @@ def test_remove_node_with_edges_is_refused(chain):
 def test_describe_uses_the_layer(chain):
     assert chain.node("dense_1").describe() == "Dense 8"
     assert chain.node("input_1").describe() == "Input"
+
+
+def test_an_input_waiting_for_data_is_not_a_problem():
+    doc = GraphDocument()
+    doc.insert_node(Node("in", "Input"))
+    assert doc.report.errors and doc.waiting_for_data("in")
+    assert doc.problems == []
+    doc.set_config("in", {"shape": [3]})
+    assert not doc.waiting_for_data("in")
+    doc.insert_node(Node("d", "Dense"))
+    problems = doc.problems
+    assert len(problems) == 2
+    assert problems[0].startswith("the network has 2 outputs")
+    assert problems[1] == "Dense 'd': is not connected to an input"
