@@ -51,6 +51,8 @@ def export_model(model, kind: str, path: str | Path) -> str:
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
+        if parent.exists():
+            raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(parent))
         raise FileNotFoundError(errno.ENOENT, "the folder does not exist", str(parent))
     if kind == "npz":
         from nnstudio.core.io.model_file import save_model
@@ -85,6 +87,10 @@ def describe_error(e: BaseException, path: str | Path) -> str:
             return f"You may not write to {Path(path).parent}: choose another folder."
         if e.errno == errno.ENOENT:
             return f"The folder {Path(path).parent} does not exist."
+        if e.errno == errno.ENOTDIR:
+            return f"{e.filename or Path(path).parent} is a file, not a folder."
+        if e.errno == errno.EEXIST:
+            return f"{path} is a file; a NumPy export needs a folder name."
         return f"Could not write {path}: {e.strerror or e}."
     return f"Could not export: {type(e).__name__}: {e}"
 

@@ -7,18 +7,15 @@ their data. Images and drawings export like the training plots (see
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters  # registers pg.exporters
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont
 
 from nnstudio.gui.plots import style
+from nnstudio.gui.plots.export import export_plot
 
 
 def _styled(plot: pg.PlotItem, title: str, bottom: str, left: str) -> None:
@@ -162,27 +159,9 @@ class ResidualHistogram(pg.PlotWidget):
         self.bars.setData(edges, counts)
 
 
-def export_widget(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, path: str | os.PathLike) -> None:
+def export_widget(widget, path: str | os.PathLike) -> None:
     """Write a chart as PNG or SVG (by suffix) atomically."""
-    dest = Path(path)
-    suffix = dest.suffix.lower()
-    item = widget.getPlotItem() if isinstance(widget, pg.PlotWidget) else widget.ci
-    if suffix == ".png":
-        exporter = pg.exporters.ImageExporter(item)
-        exporter.parameters()["width"] = max(1000, widget.width() * 2)
-    elif suffix == ".svg":
-        exporter = pg.exporters.SVGExporter(item)
-    else:
-        raise ValueError("the file name must end in .png or .svg")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=suffix, dir=dest.parent or ".")
-    os.close(fd)
-    try:
-        exporter.export(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    export_plot(widget, path, title="nnstudio results")
 
 
 def _short(name: str, n: int = 14) -> str:

@@ -5,21 +5,17 @@ Every curve is created once and refreshed with ``setData``; data arrive at any r
 redrawn by a single-shot ``QTimer`` at most :data:`REDRAW_HZ` times a second — what an eye can
 follow — so a fast run costs the GUI thread a few milliseconds a second. A crosshair reads
 out every series at the epoch under the mouse; the loss axis has a log-scale toggle; the
-plots export to PNG or SVG (pyqtgraph exporters) and the history to CSV, all written
+plots export to PNG or SVG (:mod:`nnstudio.gui.plots.export`) and the history to CSV, all written
 atomically.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters  # registers pg.exporters
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.gui.plots import style
+from nnstudio.gui.plots.export import export_plot
 from nnstudio.gui.plots.history import TrainingHistory
 
 #: Most redraws per second.
@@ -219,7 +216,7 @@ class TrainingPlots(QWidget):
         plot = self.loss_plot if name in ("loss", "val_loss") else self.metric_plot
         legend = plot.legend
         curve = self.curves[name]
-        listed = any(item is curve for item, _ in legend.items)
+        listed = any(getattr(sample, "item", None) is curve for sample, _ in legend.items)
         if shown and not listed:
             legend.addItem(curve, self._legend_names[name])
         elif not shown and listed:
@@ -299,26 +296,9 @@ class TrainingPlots(QWidget):
     def export_image(self, path: str | os.PathLike) -> None:
         """Write the plots as PNG or SVG (by the suffix), atomically."""
         self.flush()
-        dest = Path(path)
-        suffix = dest.suffix.lower()
-        if suffix not in (".png", ".svg"):
-            raise ValueError("the file name must end in .png or .svg")
-        exporter_cls = pg.exporters.ImageExporter if suffix == ".png" else pg.exporters.SVGExporter
-        exporter = exporter_cls(self.graphics.ci)
-        if suffix == ".png":
-            exporter.parameters()["width"] = max(1200, int(self.graphics.width() * 2))
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=suffix, dir=dest.parent or ".")
-        os.close(fd)
-        try:
-            exporter.export(tmp)
-            if not os.path.getsize(tmp):
-                raise OSError(f"nothing was written to {dest}")
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        self.exported.emit(str(dest))
+        export_plot(self.graphics, path, title="nnstudio training history",
+                    width=max(1200, int(self.graphics.width() * 2)))
+        self.exported.emit(str(path))
 
 
 def _num(v: float) -> str:

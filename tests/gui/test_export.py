@@ -1,0 +1,168 @@
+"""Export from the GUI: .npz, ONNX (checked in onnxruntime), NumPy folder; failures."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from nnstudio.core.data import EXAMPLES, DatasetSpec, build_dataset
+from nnstudio.core.graph import ReplaceAll
+from nnstudio.core.io.model_file import load_model
+from nnstudio.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+REGRESSOR = {
+    "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
+              {"id": "a", "type": "ReLU"}, {"id": "out", "type": "Dense", "units": 1}],
+    "edges": [["in", "h"], ["h", "a"], ["a", "out"]],
+}
+CLASSIFIER = {
+    "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 8},
+              {"id": "a", "type": "Tanh"}, {"id": "out", "type": "Dense", "units": 3},
+              {"id": "p", "type": "Softmax"}],
+    "edges": [["in", "h"], ["h", "a"], ["a", "out"], ["out", "p"]],
+}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: QMessageBox.StandardButton.Discard))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
+    w.interactive = False
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.workflow.shutdown()
+
+
+def trained(qtbot, window, example: str, network: dict, epochs: int = 10):
+    window.undo_stack.push_command(ReplaceAll(window.document, network))
+    spec = DatasetSpec(example=example)
+    window.workflow.adopt_dataset(spec, build_dataset(spec))
+    panel = window.workflow.training
+    panel.epochs.setValue(epochs)
+    with qtbot.waitSignal(window.workflow.session.model_changed, timeout=60_000):
+        panel.start()
+    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
+    dialog = window.workflow.open_export_dialog()
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_export_all_three_formats_from_the_dialog(qtbot, window, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from nnstudio.core.io.onnx_export import onnx_feeds
+
+    dialog = trained(qtbot, window, "house_price", REGRESSOR)
+    model = window.workflow.session.model
+    table = EXAMPLES["house_price"].make(seed=0)
+    expected = model.predict_raw(table).values
+
+    dialog.set_format("npz")
+    dialog.path.setText(str(tmp_path / "house"))
+    assert dialog.export()
+    assert dialog.path.text().endswith("house.npz")
+    again = load_model(tmp_path / "house.npz")
+    assert np.allclose(again.predict_raw(table).values, expected)
+    assert again.architecture["nodes"][0]["pos"] is not None  # the canvas layout travels
+
+    dialog.set_format("onnx")
+    dialog.path.setText(str(tmp_path / "house.onnx"))
+    assert dialog.export() and "Exported" in dialog.banner.text()
+    sess = ort.InferenceSession(str(tmp_path / "house.onnx"),
+                                providers=["CPUExecutionProvider"])
+    (out,) = [o for o in sess.run(["prediction"], onnx_feeds(model, table))]
+    assert np.allclose(out.reshape(-1), expected.reshape(-1), rtol=1e-4)
+
+    dialog.set_format("numpy")
+    folder = tmp_path / "standalone"
+    dialog.path.setText(str(folder))
+    assert dialog.export()
+    assert (folder / "predict.py").is_file()
+    src = tmp_path / "rows.csv"
+    src.write_text("area_m2,location\n120,city\n")
+    run = subprocess.run([sys.executable, str(folder / "predict.py"), str(src)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = float(run.stdout.strip().splitlines()[-1].split(",")[-1])
+    want = model.predict_raw([{"area_m2": 120, "location": "city"}]).values[0, 0]
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_classifier_onnx_gives_the_same_classes(qtbot, window, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from nnstudio.core.io.onnx_export import onnx_feeds
+
+    dialog = trained(qtbot, window, "blobs", CLASSIFIER, epochs=20)
+    dialog.set_format("onnx")
+    dialog.path.setText(str(tmp_path / "blobs.onnx"))
+    assert dialog.export()
+    model = window.workflow.session.model
+    table = EXAMPLES["blobs"].make(seed=0)
+    sess = ort.InferenceSession(str(tmp_path / "blobs.onnx"),
+                                providers=["CPUExecutionProvider"])
+    labels, probs = sess.run(["prediction", "probabilities"], onnx_feeds(model, table))
+    core = model.predict_raw(table)
+    assert list(labels) == list(core.values)
+    assert np.allclose(probs, core.probabilities, atol=1e-5)
+
+
+def test_unwritable_place_is_explained_and_leaves_nothing(qtbot, window, tmp_path):
+    dialog = trained(qtbot, window, "salary", REGRESSOR, epochs=2)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    dialog.set_format("onnx")
+    dialog.path.setText(str(blocker / "model.onnx"))
+    assert not dialog.export()
+    assert "is a file, not a folder" in dialog.error.text() and not dialog.error.isHidden()
+    dialog.set_format("numpy")
+    dialog.path.setText(str(blocker))
+    assert not dialog.export()
+    assert "needs a folder name" in dialog.error.text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize("kind", ["npz", "onnx", "numpy"])
+def test_disk_full_is_explained_and_leaves_no_partial_file(qtbot, window, tmp_path,
+                                                            monkeypatch, kind):
+    dialog = trained(qtbot, window, "salary", REGRESSOR, epochs=2)
+    real_fsync = os.fsync
+
+    def full(*args):  # the data never reaches the disk: ENOSPC at the flush
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    if kind == "numpy":  # the folder export writes plain files: fail half-way through one
+        from nnstudio.core.io import numpy_export
+
+        def half_written(model, path):
+            path.write_bytes(b"PK\x03\x04 partial")
+            full()
+
+        monkeypatch.setattr(numpy_export, "write_weights", half_written)
+    dialog.set_format(kind)
+    target = tmp_path / {"npz": "m.npz", "onnx": "m.onnx", "numpy": "m-numpy"}[kind]
+    dialog.path.setText(str(target))
+    assert not dialog.export()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    text = dialog.error.text()
+    assert "disk is full" in text or "No space left" in text, text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_needs_a_model(qtbot, window):
+    errors = []
+    window.show_error = lambda title, text: errors.append(text)
+    assert window.workflow.open_export_dialog() is None
+    assert errors and "Train" in errors[0]
+    assert not window.workflow.actions["export"].isEnabled()

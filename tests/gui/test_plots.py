@@ -1,0 +1,139 @@
+"""Live training plots: throttled redraws, crosshair, log scale, PNG/SVG/CSV export."""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
+from PySide6.QtSvg import QSvgRenderer
+
+from nnstudio.core.training import EpochEnd
+from nnstudio.gui.plots.history import TrainingHistory
+from nnstudio.gui.plots.results_plots import (
+    ConfusionMatrixPlot,
+    PredictedVsTruePlot,
+    ResidualHistogram,
+)
+from nnstudio.gui.plots.training_plots import REDRAW_HZ, TrainingPlots
+
+pytestmark = pytest.mark.gui
+
+
+def epoch(e: int, classify: bool = True) -> EpochEnd:
+    metric = {"accuracy": 1 - math.exp(-e / 8)} if classify else {}
+    val = {"accuracy": 0.9 - math.exp(-e / 8)} if classify else {"r2": 1 - math.exp(-e / 5)}
+    return EpochEnd(e, 100, math.exp(-e / 10), math.exp(-e / 12) + 0.05, metric, val,
+                    0.01 * 0.95 ** e, e * 0.01, True, e)
+
+
+def progress(xs, ys):
+    return types.SimpleNamespace(points_x=tuple(xs), points_y=tuple(ys))
+
+
+@pytest.fixture
+def plots(qtbot):
+    p = TrainingPlots()
+    qtbot.addWidget(p)
+    p.resize(900, 420)
+    p.show()
+    p.reset("accuracy")
+    return p
+
+
+def test_curves_are_created_once_and_redraws_are_throttled(qtbot, plots):
+    curves = dict(plots.curves)
+    items_before = len(plots.loss_plot.items)
+    start = plots.redraws
+    for e in range(1, 501):
+        plots.add_epoch(epoch(e))
+        plots.add_progress(progress([e - 0.5, e], [0.5, 0.4]))
+    assert plots.redraws == start  # nothing drawn yet: the timer decides
+    qtbot.wait(int(3000 / REDRAW_HZ))
+    assert 1 <= plots.redraws - start <= 4
+    assert plots.points("loss") == 500 and plots.points("batch_loss") == 1000
+    assert plots.curves == curves and len(plots.loss_plot.items) == items_before
+
+
+def test_regression_shows_validation_r2_only(qtbot, plots):
+    plots.reset("r2")
+    for e in range(1, 6):
+        plots.add_epoch(epoch(e, classify=False))
+    plots.flush()
+    assert plots.points("metric") == 0 and plots.points("val_metric") == 5
+    names = [label.text for _, label in plots.metric_plot.legend.items]
+    assert names == ["validation"]
+    assert "R²" in plots.metric_plot.titleLabel.text
+
+
+def test_crosshair_reads_every_series(qtbot, plots):
+    for e in range(1, 21):
+        plots.add_epoch(epoch(e))
+    plots.flush()
+    qtbot.wait(50)
+    seen = []
+    plots.epoch_hovered.connect(seen.append)
+    vb = plots.loss_plot.vb
+    pos = vb.mapViewToScene(QPointF(7, 0.5))
+    plots.graphics.scene().sigMouseMoved.emit(pos)
+    assert seen == [7]
+    text = plots.readout.text()
+    assert "Epoch 7" in text and "validation loss" in text and "accuracy" in text
+    assert all(line.isVisible() and line.value() == 7 for line in plots.crosshairs)
+
+
+def test_log_scale_toggle(qtbot, plots):
+    plots.log_scale.setChecked(True)
+    assert plots.loss_plot.ctrl.logYCheck.isChecked()
+    plots.set_log_scale(False)
+    assert not plots.log_scale.isChecked() and not plots.loss_plot.ctrl.logYCheck.isChecked()
+
+
+def test_export_png_svg_and_csv(qtbot, plots, tmp_path):
+    for e in range(1, 11):
+        plots.add_epoch(epoch(e))
+    plots.export_image(tmp_path / "plots.png")
+    plots.export_image(tmp_path / "plots.svg")
+    plots.export_csv(tmp_path / "history.csv")
+    img = QImage(str(tmp_path / "plots.png"))
+    assert img.width() >= 1200
+    assert QSvgRenderer(str(tmp_path / "plots.svg")).isValid()
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss,accuracy,val_accuracy,learning_rate"
+    assert len(lines) == 11 and lines[3].startswith("3,")
+    assert float(lines[3].split(",")[1]) == pytest.approx(math.exp(-0.3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "plots.png",
+                                                          "plots.svg"]
+    with pytest.raises(ValueError):
+        plots.export_image(tmp_path / "plots.jpg")
+
+
+def test_history_csv_leaves_out_empty_columns(tmp_path):
+    h = TrainingHistory("r2")
+    h.add_epoch(EpochEnd(1, 2, 1.0, math.nan, {}, {}, 0.1, 0.1, True, 1))
+    assert h.to_csv().splitlines() == ["epoch,loss,learning_rate", "1,1.0,0.1"]
+    h.save_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text().startswith("epoch,loss")
+
+
+def test_result_charts(qtbot):
+    cm_plot = ConfusionMatrixPlot()
+    qtbot.addWidget(cm_plot)
+    cm_plot.set_data([[5, 1, 0], [0, 7, 2], [1, 0, 9]], ["a", "b", "c"])
+    assert [t.toPlainText() for t in cm_plot.labels[:3]] == ["5", "1", "0"]
+    ticks = cm_plot.plot_item.getAxis("bottom")._tickLevels
+    assert [name for _, name in ticks[0]] == ["a", "b", "c"]
+    scatter = PredictedVsTruePlot()
+    qtbot.addWidget(scatter)
+    y = np.linspace(0, 10, 50)
+    scatter.set_data(y, y + 0.5, "price")
+    assert scatter.n_points == 50
+    x, yy = scatter.identity.getData()
+    assert x[0] == yy[0] == 0 and x[1] == yy[1] == 10.5
+    hist = ResidualHistogram()
+    qtbot.addWidget(hist)
+    hist.set_data(y, y + np.sin(y))
+    assert hist.counts.sum() == 50

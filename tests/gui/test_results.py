@@ -1,0 +1,114 @@
+"""The results panel after real runs: a classifier and a regressor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from nnstudio.core.data import DatasetSpec, build_dataset
+from nnstudio.core.graph import ReplaceAll
+from nnstudio.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+BLOBS_NET = {
+    "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
+              {"id": "a", "type": "ReLU"}, {"id": "out", "type": "Dense", "units": 3},
+              {"id": "p", "type": "Softmax"}],
+    "edges": [["in", "h"], ["h", "a"], ["a", "out"], ["out", "p"]],
+}
+HOUSE_NET = {
+    "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
+              {"id": "a", "type": "ReLU"}, {"id": "out", "type": "Dense", "units": 1}],
+    "edges": [["in", "h"], ["h", "a"], ["a", "out"]],
+}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: QMessageBox.StandardButton.Discard))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
+    w.interactive = False
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.workflow.shutdown()
+
+
+def train(qtbot, window, example: str, network: dict, epochs: int, lr: float = 0.01):
+    window.undo_stack.push_command(ReplaceAll(window.document, network))
+    spec = DatasetSpec(example=example)
+    prepared = build_dataset(spec)
+    window.workflow.adopt_dataset(spec, prepared)
+    panel = window.workflow.training
+    panel.epochs.setValue(epochs)
+    panel.learning_rate.setValue(lr)
+    with qtbot.waitSignal(window.workflow.session.results_changed, timeout=60_000):
+        panel.start()
+    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
+    return prepared
+
+
+def test_classifier_confusion_matrix_and_per_class_scores(qtbot, window):
+    prepared = train(qtbot, window, "blobs", BLOBS_NET, 40)
+    panel = window.workflow.results
+    res = panel.results
+    assert set(res.splits) == {"train", "validation", "test"}
+    # the test split is shown first; the matrix counts every test sample once
+    assert panel.split.currentData() == "test"
+    cm = panel.confusion.matrix
+    assert cm.shape == (3, 3) and cm.sum() == prepared.counts["test"]
+    assert np.trace(cm) / cm.sum() == pytest.approx(res.splits["test"].metrics["accuracy"])
+    assert len(panel.confusion.labels) == 9 and panel.confusion.labels[0].toPlainText()
+    assert panel.per_class.rowCount() == 3
+    assert panel.per_class.verticalHeaderItem(0).text() == prepared.class_names[0]
+    f1 = [float(panel.per_class.item(i, 2).text()) for i in range(3)]
+    assert all(0 <= v <= 1 for v in f1)
+    # the table has the three splits
+    headers = [panel.table.horizontalHeaderItem(j).text() for j in range(3)]
+    assert headers == ["Training", "Validation", "Test"]
+    assert panel.table.item(0, 2).text().endswith("%")
+    # another split redraws the matrix
+    panel.split.setCurrentIndex(panel.split.findData("train"))
+    assert panel.confusion.matrix.sum() == prepared.counts["train"]
+    assert panel.pages.currentWidget() is panel.classification_page
+
+
+def test_regressor_scatter_and_residuals(qtbot, window):
+    prepared = train(qtbot, window, "house_price", HOUSE_NET, 60, lr=0.02)
+    panel = window.workflow.results
+    res = panel.results
+    assert res.task == "regression"
+    assert panel.pages.currentWidget() is panel.regression_page
+    n_test = prepared.counts["test"]
+    assert panel.scatter.n_points == n_test
+    assert panel.residuals.counts.sum() == n_test
+    # the identity line spans the data, in the price's own units (not standardized)
+    x, y = panel.scatter.identity.getData()
+    assert list(x) == list(y) and x[1] > 1e4
+    test = res.splits["test"]
+    assert test.y_true.min() > 1e4  # prices, not z-scores
+    r2_text = panel.table.item(0, 2).text()
+    assert float(r2_text) == pytest.approx(test.original["r2"], abs=1e-3)
+    assert panel.table.verticalHeaderItem(1).text() == "MAE (price)"
+
+
+def test_evaluate_on_demand_and_chart_export(qtbot, window, tmp_path):
+    train(qtbot, window, "blobs", BLOBS_NET, 5)
+    wf = window.workflow
+    seen = []
+    wf.session.results_changed.connect(seen.append)
+    assert wf.actions["evaluate"].isEnabled()
+    wf.actions["evaluate"].trigger()
+    assert len(seen) == 1 and seen[0] is wf.results.results
+    from nnstudio.gui.plots.results_plots import export_widget
+
+    export_widget(wf.results.confusion, tmp_path / "cm.png")
+    export_widget(wf.results.confusion, tmp_path / "cm.svg")
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+    assert (tmp_path / "cm.svg").read_text().lstrip().startswith("<?xml")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
