@@ -46,6 +46,10 @@ _POW10_1 = np.concatenate([[1.0], 10.0 ** np.arange(16)])
 _DIV = np.concatenate([[1.0], np.full(16, 10.0)])
 _SIGNED_POW10_1 = np.concatenate([_POW10_1, -_POW10_1])
 _POW10 = 10.0 ** np.arange(23)
+#: 10**k (k < 23) then -10**k, and their Veltkamp halves (hi + lo == value, 26 bits each).
+_SPOW10 = np.concatenate([_POW10, -_POW10])
+_SPOW10_HI = _SPOW10 * 134217729.0 - (_SPOW10 * 134217729.0 - _SPOW10)
+_SPOW10_LO = _SPOW10 - _SPOW10_HI
 #: Bytes above / below byte k of a word (k = 8: no dot in the word).
 _ABOVE = np.array([_FULL ^ ((1 << (8 * (k + 1))) - 1) for k in range(8)] + [_FULL], dtype=_U)
 _BELOW = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [0], dtype=_U)
@@ -141,38 +145,58 @@ def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, e
 
 
-def _scale_exact(m: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """float64 nearest to m * 10**scale for uint64 m and |scale| <= 22.
+def _scale_exact(m: np.ndarray, scale: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """float64 nearest to (-1 if negative) * m * 10**scale, for uint64 m and |scale| <= 22.
 
     ``float(m)`` may already be rounded (m > 2**53), so a plain multiply or divide could be
-    off by one unit in the last place. The rounding error of m and of the product/quotient is
-    carried exactly (double-double style) and added back before the final rounding.
+    off by one unit in the last place. The rounding error of m and of the quotient/product
+    is carried exactly (double-double, with 10**k pre-split) and added back before the
+    final rounding, which makes the result correctly rounded.
     """
     mh = m.astype(np.float64)
-    p = _POW10[np.abs(scale)]
-    out = np.where(scale > 0, mh * p, mh / p)  # exact when m < 2**53 (one rounding)
-    need = np.flatnonzero(m > _U(1 << 53))
-    if need.size:
-        out[need] = _scale_wide(m[need], mh[need], scale[need])
-    return out
-
-
-def _scale_wide(m: np.ndarray, mh: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """:func:`_scale_exact` for m >= 2**53, where float(m) itself was rounded."""
-    big = mh >= 18446744073709551616.0  # rounded up to 2**64: cannot measure the error
-    mh[big] = np.nan
+    k = np.abs(scale) + 23 * negative  # index into the signed power tables
+    p = _SPOW10[k]
+    down = not (scale > 0).any()
+    out = mh / p if down else np.where(scale > 0, mh * np.abs(p), mh / np.abs(p))
+    if negative.any() and not down:
+        out[negative] *= -1
+    wide = m > _U(1 << 53)
+    if not wide.any():
+        return out  # every m was exact: one rounding only
+    idx = None if wide.mean() > 0.5 else np.flatnonzero(wide)
+    if idx is not None:
+        m, mh, k, p, scale, out_sub = m[idx], mh[idx], k[idx], p[idx], scale[idx], out[idx]
+    else:
+        out_sub = out
+    big = mh >= 18446744073709551616.0  # rounded up to 2**64: error not measurable here
     ml = (m - np.where(big, 0.0, mh).astype(_U)).view(np.int64).astype(np.float64)
-    p = _POW10[np.abs(scale)]
-    up = scale > 0
-    n_up = int(np.count_nonzero(up))
-    out = np.empty(m.shape)
-    if n_up < m.size:  # m / 10**k (k >= 0): the usual case of digits after a dot
-        q = mh / p
-        qh, ql = _two_product(q, p)
-        out[:] = q + (((mh - qh) - ql) + ml) / p
-    if n_up:
-        ph, pl = _two_product(mh, p)
-        np.copyto(out, ph + (pl + ml * p), where=up)
+    ml[big] = np.nan
+    ph, pl = _SPOW10_HI[k], _SPOW10_LO[k]
+    if down:  # q = m / p: add (m - q * p) / p, with q * p computed exactly
+        q = out_sub
+        qs = q * 134217729.0
+        qh = qs - (qs - q)
+        ql = q - qh
+        prod = q * p
+        err = ((qh * ph - prod) + qh * pl + ql * ph) + ql * pl
+        fixed = q + (((mh - prod) - err) + ml) / p
+    else:
+        fixed = np.empty_like(mh)
+        for sel, mul in ((scale > 0, True), (scale <= 0, False)):
+            if not sel.any():
+                continue
+            ps = p[sel]
+            if mul:  # m * |p| (sign restored below)
+                pa = np.abs(ps)
+                prod, err = _two_product(mh[sel], pa)
+                fixed[sel] = np.copysign(prod + (err + ml[sel] * pa), ps)
+            else:
+                q = mh[sel] / ps
+                qh_, ql_ = _two_product(q, ps)
+                fixed[sel] = q + (((mh[sel] - qh_) - ql_) + ml[sel]) / ps
+    if idx is None:
+        return fixed
+    out[idx] = fixed
     return out
 
 
@@ -288,10 +312,20 @@ def _long_tokens(buf: bytes, b: np.ndarray, mend: np.ndarray, mlen: np.ndarray,
         ex[efirst == 45] *= -1
         scale[ei] += ex
     ok = ~overflow & (np.abs(scale) <= 22)
-    values = _scale_exact(total, np.minimum(np.maximum(scale, -22), 22))
+    values = _scale_exact(total, np.minimum(np.maximum(scale, -22), 22), first == 45)
     ok &= np.isfinite(values)
-    np.negative(values, out=values, where=first == 45)
     return values, ok, valid
+
+
+def _find_all(buf: bytes, needles: tuple[bytes, ...]) -> np.ndarray:
+    """Sorted positions of a few rare bytes (cheaper than a whole-array pass)."""
+    found = []
+    for needle in needles:
+        i = buf.find(needle)
+        while i >= 0:
+            found.append(i)
+            i = buf.find(needle, i + 1)
+    return np.array(sorted(found), dtype=np.intp)
 
 
 def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray | None:
@@ -332,8 +366,10 @@ def parse_numeric_block(buf: bytes, ncols: int, delimiter: bytes) -> np.ndarray 
     # Long tokens and exponents (Python's repr, %.18e, 1e-05) need the wider parser.
     special = ln > 15
     epos_tok = None
-    if b"e" in buf or b"E" in buf:
-        epos = np.flatnonzero((b == 101) | (b == 69))
+    n_e = buf.count(b"e") + buf.count(b"E")
+    if n_e:
+        epos = _find_all(buf, (b"e", b"E")) if n_e < 1000 else \
+            np.flatnonzero((b == 101) | (b == 69))
         etok = np.searchsorted(sep, epos)
         if etok.size > 1 and not np.all(np.diff(etok)):
             return None  # two exponents in one token
