@@ -14,7 +14,7 @@ from typing import Any
 
 from nnstudio.core.engine.layer import LAYERS
 from nnstudio.core.graph.document import GraphDocument, Node, id_base
-from nnstudio.core.graph.layout import auto_arrange
+from nnstudio.core.graph.layout import COLUMN_GAP, NODE_HEIGHT, NODE_WIDTH, ROW_GAP
 
 #: Stands for the number of outputs (classes) in a template's settings.
 OUTPUTS = "@outputs"
@@ -116,7 +116,7 @@ def template(key: str) -> Template:
 def build_template(
     key: str, input_shape: tuple[int, ...] | None = None, n_outputs: int | None = None
 ) -> dict[str, Any]:
-    """The ``network`` dict of a template, laid out left to right.
+    """The ``network`` dict of a template, laid out left to right (long ones wrapped).
 
     Parameters
     ----------
@@ -153,9 +153,24 @@ def build_template(
         if previous is not None:
             doc.insert_edge(previous, node_id)
         previous = node_id
-    for node_id, pos in auto_arrange(doc).items():
+    for node_id, pos in _wrapped(doc.node_ids).items():
         doc.move_node(node_id, pos)
     return doc.to_network_dict()
+
+
+def _wrapped(ids: list[str], longest: int = 8) -> dict[str, tuple[float, float]]:
+    """A chain left to right, wrapped into even rows when longer than ``longest``.
+
+    Long templates (the CNN) stay readable when zoomed to fit; Auto-arrange puts them back
+    on one line.
+    """
+    rows = -(-len(ids) // longest)
+    per_row = -(-len(ids) // rows)
+    return {
+        node_id: (float((i % per_row) * (NODE_WIDTH + COLUMN_GAP)),
+                  float((i // per_row) * (NODE_HEIGHT + 3 * ROW_GAP)))
+        for i, node_id in enumerate(ids)
+    }
 
 
 def _reshape_for(kind: str, shape: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
+from nnstudio.core.graph import NODE_HEIGHT
 from nnstudio.gui.theme import current_theme
 
 if TYPE_CHECKING:
@@ -26,10 +27,34 @@ ARROW = 7.0
 
 
 def curve(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """A horizontal S-curve from ``p1`` (an output) to ``p2`` (an input)."""
-    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
+    """The path of a connection from ``p1`` (an output) to ``p2`` (an input).
+
+    Forward (the input right of the output): a horizontal S-curve. Backward (a wrapped row,
+    a node moved left): out to the right, around between the rows (or below both nodes),
+    and into the input from the left, with rounded corners.
+    """
+    if p2.x() >= p1.x() + 24:
+        dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
+        path = QPainterPath(p1)
+        path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+        return path
+    r = 18.0
+    x1, y1, x2, y2 = p1.x(), p1.y(), p2.x(), p2.y()
+    if abs(y2 - y1) > NODE_HEIGHT + 2 * r:
+        ymid = (y1 + y2) / 2
+    else:
+        ymid = max(y1, y2) + NODE_HEIGHT / 2 + 22
+    a, b = x1 + r, x2 - r
+    s1 = 1.0 if ymid > y1 else -1.0
+    s2 = 1.0 if y2 > ymid else -1.0
     path = QPainterPath(p1)
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    path.quadTo(QPointF(a, y1), QPointF(a, y1 + s1 * r))
+    path.lineTo(QPointF(a, ymid - s1 * r))
+    path.quadTo(QPointF(a, ymid), QPointF(a - r, ymid))
+    path.lineTo(QPointF(b + r, ymid))
+    path.quadTo(QPointF(b, ymid), QPointF(b, ymid + s2 * r))
+    path.lineTo(QPointF(b, y2 - s2 * r))
+    path.quadTo(QPointF(b, y2), p2)
     return path
 
 

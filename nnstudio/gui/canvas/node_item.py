@@ -171,7 +171,7 @@ class NodeItem(QGraphicsItem):
         font = QFont(painter.font())
         title_font = QFont(font)
         title_font.setBold(True)
-        title_font.setPointSizeF(max(font.pointSizeF(), 9.0) + 0.5)
+        title_font.setPointSizeF(max(font.pointSizeF(), 9.0))
         painter.setFont(title_font)
         painter.setPen(QColor(theme.text))
         fm = QFontMetricsF(title_font)
@@ -200,11 +200,11 @@ class NodeItem(QGraphicsItem):
             painter.setFont(mono)
             painter.setPen(QColor(theme.text))
             shape = self.shape_text if self.shape_text != "?" else "shape ?"
-            if self.waiting:
+            if self.waiting or self.shape_text == "?":
                 mono.setBold(False)
                 painter.setFont(mono)
                 painter.setPen(QColor(theme.muted))
-                shape = "shape from the data"
+                shape = "shape from the data" if self.waiting else shape
             painter.drawText(line1, int(Qt.AlignmentFlag.AlignVCenter), "→ " + shape)
             painter.setFont(small)
         painter.setPen(QColor(theme.muted))

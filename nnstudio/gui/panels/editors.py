@@ -177,7 +177,7 @@ class FloatEditor(SettingEditor):
 class BoolEditor(SettingEditor):
     def __init__(self, setting: Setting, validate: Validator, parent=None):
         super().__init__(setting, validate, parent)
-        self.check = QCheckBox(setting.help or setting.name, self)
+        self.check = QCheckBox(setting.name.replace("_", " ").capitalize(), self)
         self.check.toggled.connect(self._commit)
         self.layout().addWidget(self.check)
 
@@ -190,6 +190,9 @@ class ChoiceEditor(SettingEditor):
         super().__init__(setting, validate, parent)
         self.combo = QComboBox(self)
         self.combo.addItems(list(setting.choices))
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(8)
         self.combo.activated.connect(lambda i: self._commit(self.combo.itemText(i)))
         self.layout().addWidget(self.combo)
 
@@ -209,6 +212,7 @@ class PairEditor(SettingEditor):
             hi = INT_LIMIT if setting.maximum is None else int(setting.maximum)
             spin.setRange(lo, hi)
             spin.setKeyboardTracking(False)
+            spin.setMinimumWidth(48)
             spin.valueChanged.connect(lambda _v: self._commit([s.value() for s in self.spins]))
             self.spins.append(spin)
             self.layout().addWidget(spin, 1)
