@@ -4,20 +4,23 @@
 ``np.fromstring``) and ``float()`` cost 250-300 ns a value, 8x slower. This module parses a
 block of bytes such as ``b"1.5,-2,3\\n4,5.25,6\\n"`` with whole-array operations instead:
 
-1. every token's last 16 bytes are gathered as two little-endian ``uint64`` words;
+1. every token's last bytes are gathered as little-endian ``uint64`` words;
 2. bytes before the token are masked off, non-digits (sign, dot) become digit 0;
 3. eight digits per word are combined with three multiply/shift steps (the "SWAR" trick
    of simdjson's ``parse_eight_digits_unrolled``);
-4. the decimal point is removed arithmetically: with ``S`` the digits read as one integer
-   (the dot counting as a 0 digit) and ``f`` the digits after the dot,
-   ``value = (S mod 10**f + (S - S mod 10**f) / 10) / 10**f``.
+4. the decimal point is removed: arithmetically for short tokens (with ``S`` the digits read
+   as one integer, the dot a 0 digit, and ``f`` the digits after the dot,
+   ``value = (S mod 10**f + (S - S mod 10**f) / 10) / 10**f``), by deleting every dot from
+   the block when each token has one (Python's ``repr``, ``%.18e``), or by moving the digits
+   before it one byte up.
 
-Every step is exact for tokens of at most 15 characters (at most 15 digits, so ``S < 2**53``)
-and the final division by an exact power of ten rounds once: the result equals
-``float(token)`` bit for bit. Longer tokens and tokens with an exponent (``1e-5``) are parsed
-one by one with ``float()``. Anything else (quotes, spaces, letters, ``nan``, a misplaced sign,
-a ragged row) makes :func:`parse_numeric_block` return ``None`` and the caller falls back to
-the general ``csv``-module reader, which also produces the precise error message.
+Results are bit-for-bit ``float(token)`` (correctly rounded): short tokens (at most 15
+characters, no exponent) stay below 2**53 and round once; longer mantissas (up to 19 digits)
+and exponents (``1.5e-07``) are scaled with a double-double correction (see
+:func:`_scale_exact`). Mantissas of more than 19 digits and exponents beyond +-22 go to
+``float()`` one by one. Anything else (quotes, spaces, letters, ``nan``, a misplaced sign, a
+ragged row) makes :func:`parse_numeric_block` return ``None`` and the caller falls back to the
+general ``csv``-module reader, which also writes the precise error message.
 """
 
 from __future__ import annotations
