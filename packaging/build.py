@@ -136,6 +136,22 @@ def tree_size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def preflight(skip_deb: bool) -> None:
+    """Stop early, with the fix, when a build tool is missing."""
+    try:
+        from PyInstaller.depend.bindepend import get_python_library_path
+    except ImportError:
+        raise SystemExit("PyInstaller is missing: pip install -e '.[test]'") from None
+    if not sys.platform.startswith("linux"):
+        return
+    ver = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    missing = [] if get_python_library_path() else [f"libpython{ver}"]
+    missing += [] if shutil.which("objdump") else ["binutils"]
+    missing += [] if skip_deb or shutil.which("dpkg-deb") else ["dpkg"]
+    if missing:
+        raise SystemExit(f"missing build tools: apt-get install {' '.join(missing)}")
+
+
 def run_pyinstaller(out: Path, work: Path, clean: bool) -> None:
     env = dict(os.environ)
     icon = None
@@ -285,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out, work = args.out.resolve(), args.work.resolve()
 
+    preflight(args.skip_deb)
     ver = version()
     epoch = source_date_epoch()
     t_start = time.monotonic()
