@@ -232,8 +232,6 @@ def _parse_training(d: Any) -> tuple[TrainingConfig, list[Problem]]:
             problems.append((f"training.{k}", f"has an invalid value {v!r}"))
         except ValueError as e:
             problems.append((f"training.{k}", f"has an invalid value {v!r} ({e})"))
-    if not problems:
-        problems += _deep_training_problems(d)
     if problems:
         return TrainingConfig(), problems
     try:
@@ -242,36 +240,6 @@ def _parse_training(d: Any) -> tuple[TrainingConfig, list[Problem]]:
         return TrainingConfig(), [_as_problem(e, "training")]
     except (TypeError, ValueError) as e:
         return TrainingConfig(), [("training", str(e))]
-
-
-def _deep_training_problems(d: dict[str, Any]) -> list[Problem]:
-    """What TrainingConfig's own checks leave to training time: optimizer option values and
-    the early-stopping details. Found at load time, a mistake is a message, not a crash."""
-    import numpy as np
-
-    from nnstudio.core.engine.optimizers import make_optimizer
-
-    problems: list[Problem] = []
-    opt = d.get("optimizer")
-    if isinstance(opt, dict):
-        one = np.zeros(1, np.float32)
-        try:
-            make_optimizer(opt, one, one.copy(), 1)
-        except NNStudioError as e:
-            problems.append(("training.optimizer", e.message))
-        except (TypeError, ValueError) as e:
-            problems.append(("training.optimizer", f"has an invalid option ({e})"))
-    es = d.get("early_stopping")
-    if isinstance(es, dict):
-        md = es.get("min_delta", 0.0)
-        if isinstance(md, bool) or not isinstance(md, (int, float)) or not md >= 0:
-            problems.append(("training.early_stopping.min_delta",
-                             f"must be a number ≥ 0 (got {md!r})"))
-        if not isinstance(es.get("restore_best", True), bool):
-            problems.append(("training.early_stopping.restore_best", "must be true or false"))
-    if not isinstance(d.get("shuffle", True), bool):
-        problems.append(("training.shuffle", "must be true or false"))
-    return problems
 
 
 # -- the dataset section: delegated to the data layer --------------------------------------------

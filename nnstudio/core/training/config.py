@@ -82,6 +82,9 @@ class TrainingConfig:
                 raise ConfigError(f"must be a whole number ≥ {low} (got {v!r})", f"{where}.{name}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"must be a whole number ≥ 0 (got {self.seed!r})", f"{where}.seed")
+        _check_optimizer_options(self.optimizer, kind, f"{where}.optimizer")
+        if not isinstance(self.shuffle, bool):
+            raise ConfigError(f"must be true or false (got {self.shuffle!r})", f"{where}.shuffle")
         if self.early_stopping is not None:
             es = self.early_stopping
             if not isinstance(es, dict) or set(es) - {"patience", "min_delta", "restore_best"}:
@@ -93,9 +96,59 @@ class TrainingConfig:
                 raise ConfigError(
                     f"must be a whole number ≥ 1 (got {p!r})", f"{where}.early_stopping.patience"
                 )
+            _check_number(es.get("min_delta", 0.0), f"{where}.early_stopping.min_delta", low=0.0)
+            if not isinstance(es.get("restore_best", True), bool):
+                raise ConfigError(
+                    f"must be true or false (got {es['restore_best']!r})",
+                    f"{where}.early_stopping.restore_best",
+                )
         if self.schedule is not None:
+            if not isinstance(self.schedule, dict):
+                raise ConfigError(
+                    f"must be an object like {{\"type\": \"cosine\"}} (got {self.schedule!r})",
+                    f"{where}.schedule",
+                )
+            for key, value in self.schedule.items():
+                if key != "type":
+                    _check_number(value, f"{where}.schedule.{key}", low=0.0)
             Schedule(self.schedule, self.learning_rate, self.epochs)
         for name in ("weight_decay", "clip_norm", "clip_value"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or v < 0):
                 raise ConfigError(f"must be a number ≥ 0 (got {v!r})", f"{where}.{name}")
+
+
+#: Per optimizer: option → (lowest, highest-exclusive) allowed values.
+_OPTIMIZER_OPTIONS = {
+    "sgd": {"momentum": (0.0, 1.0), "nesterov": None},
+    "rmsprop": {"rho": (0.0, 1.0), "epsilon": (0.0, 1.0)},
+    "adam": {"beta_1": (0.0, 1.0), "beta_2": (0.0, 1.0), "epsilon": (0.0, 1.0)},
+    "adamw": {"beta_1": (0.0, 1.0), "beta_2": (0.0, 1.0), "epsilon": (0.0, 1.0),
+              "weight_decay": (0.0, 1.0)},
+}
+
+
+def _check_number(value: Any, where: str, low: float | None = None, high: float | None = None):
+    bound = f" ≥ {low:g}" if low is not None else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"must be a number{bound} (got {value!r})", where)
+    if low is not None and value < low:
+        raise ConfigError(f"must be a number{bound} (got {value!r})", where)
+    if high is not None and value >= high:
+        raise ConfigError(f"must be below {high:g} (got {value!r})", where)
+
+
+def _check_optimizer_options(optimizer: dict[str, Any], kind: str, where: str) -> None:
+    """Every option of ``optimizer`` is known for ``kind`` and of the right type and range."""
+    allowed = _OPTIMIZER_OPTIONS[kind]
+    for key, value in optimizer.items():
+        if key in ("type", "learning_rate"):
+            continue
+        if key not in allowed:
+            known = ", ".join(["learning_rate", *allowed])
+            raise ConfigError(f"{kind} has no setting {key!r} (settings: {known})", where)
+        if allowed[key] is None:
+            if not isinstance(value, bool):
+                raise ConfigError(f"must be true or false (got {value!r})", f"{where}.{key}")
+        else:
+            _check_number(value, f"{where}.{key}", *allowed[key])

@@ -46,8 +46,9 @@ class TrainingFinished:
     """The run ended.
 
     ``reason``: ``"completed"``, ``"early_stopping"``, ``"stopped"`` (by the user) or
-    ``"diverged"`` (NaN/inf loss; ``message`` says where and what to try). The network holds
-    the best weights by validation loss (or the last good ones after a divergence).
+    ``"diverged"`` (NaN/inf loss; ``message`` says where and what to try). After early stopping
+    or a user stop the network holds the best weights by validation loss (training loss
+    without validation data); after a divergence, those of the last finished epoch.
     """
 
     reason: str

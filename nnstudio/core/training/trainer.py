@@ -153,8 +153,14 @@ def train(
         total, correct = 0.0, 0
         for b in range(n_batches):
             if not control.checkpoint():
-                net.params[...], net.state[...] = good_params, good_state
-                yield finish("stopped", f"stopped by the user during epoch {epoch}")
+                # Keep the best weights so far (by validation loss), else the last good ones.
+                if best_epoch:
+                    net.params[...], net.state[...] = best_params, best_state
+                    kept = f"the weights of epoch {best_epoch} (the best so far) were kept"
+                else:
+                    net.params[...], net.state[...] = good_params, good_state
+                    kept = "no epoch had finished, so the initial weights were kept"
+                yield finish("stopped", f"stopped by the user during epoch {epoch}; {kept}")
                 return
             idx = order[b * bs:(b + 1) * bs]
             m = len(idx)

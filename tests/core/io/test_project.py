@@ -208,10 +208,10 @@ def test_problems_are_listed_in_the_exception(tmp_path):
     (lambda d: d["training"]["early_stopping"].update(min_delta="x"),
      "training.early_stopping.min_delta: must be a number ≥ 0 (got 'x')"),
     (lambda d: d["training"].update(optimizer={"type": "sgd", "momentum": "x"}),
-     "training.optimizer: has an invalid option"),
+     "training.optimizer.momentum: must be a number ≥ 0 (got 'x')"),
     (lambda d: d["training"].update(optimizer={"type": "adam", "beta1": 0.9}),
-     "training.optimizer: adam has no setting beta1"),
-    (lambda d: d["training"].update(schedule="cosine"), "training.schedule: has an invalid"),
+     "training.optimizer: adam has no setting 'beta1'"),
+    (lambda d: d["training"].update(schedule="cosine"), "training.schedule: must be an object"),
     (lambda d: d["training"].update(shuffle="yes"), "training.shuffle: must be true or false"),
 ])
 def test_invalid_projects(change, expected, tmp_path):

@@ -224,3 +224,46 @@ def test_zero_epochs_leaves_the_initial_weights():
     events = run(net, TrainingConfig(loss="cross_entropy", epochs=0), (x, y))
     assert len(events) == 1 and events[0].reason == "completed"
     assert np.array_equal(net.params, before)
+
+
+@pytest.mark.parametrize(
+    "training, place",
+    [
+        ({"optimizer": {"type": "sgd", "momentum": "x"}}, "training.optimizer.momentum"),
+        ({"optimizer": {"type": "sgd", "momentum": -1}}, "training.optimizer.momentum"),
+        ({"optimizer": {"type": "sgd", "nesterov": 1}}, "training.optimizer.nesterov"),
+        ({"optimizer": {"type": "adam", "beta1": 0.9}}, "training.optimizer"),
+        ({"shuffle": "yes"}, "training.shuffle"),
+        ({"early_stopping": {"min_delta": "a"}}, "training.early_stopping.min_delta"),
+        ({"early_stopping": {"restore_best": 1}}, "training.early_stopping.restore_best"),
+        ({"schedule": "cosine"}, "training.schedule"),
+        ({"schedule": {"type": "step", "gamma": "half"}}, "training.schedule.gamma"),
+    ],
+)
+def test_every_bad_training_setting_is_a_config_error_with_its_place(training, place):
+    with pytest.raises(ConfigError) as err:
+        TrainingConfig.from_dict(training)
+    assert err.value.where == place
+
+
+def test_a_user_stop_keeps_the_best_weights_so_far():
+    x, y = xor(200)
+    net = Network(mlp(), (2,))
+    control = TrainControl()
+    cfg = TrainingConfig(loss="cross_entropy", epochs=50, batch_size=20,
+                         optimizer={"type": "adam", "learning_rate": 0.05})
+    epochs = []
+    events = []
+    for e in train(net, cfg, (x, y), xor(100, seed=1), control=control):
+        events.append(e)
+        if isinstance(e, EpochEnd):
+            epochs.append(e)
+            if e.epoch == 6:
+                control.stop()
+    done = events[-1]
+    assert done.reason == "stopped" and "epoch" in done.message
+    from nnstudio.core.training import evaluate
+
+    best = min(e.val_loss for e in epochs)
+    after = evaluate(net, *xor(100, seed=1), "cross_entropy")["loss"]
+    assert after == pytest.approx(best, rel=1e-5)
