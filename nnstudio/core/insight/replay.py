@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nnstudio.core.engine.network import Network
+from nnstudio.core.engine.network import Network, NetworkSpec
 from nnstudio.core.errors import ProjectError
 from nnstudio.core.training.config import TrainingConfig
 from nnstudio.core.training.control import TrainControl
@@ -79,6 +79,8 @@ class RunRecord:
     split_indices: dict[str, np.ndarray] = field(default_factory=dict)
     data_fingerprint: str = ""
     network: dict[str, Any] = field(default_factory=dict)
+    input_shape: tuple[int, ...] = ()
+    dtype: str = "float32"
 
     @classmethod
     def capture(
@@ -102,7 +104,20 @@ class RunRecord:
             },
             data_fingerprint=fingerprint(*train_data) if train_data is not None else "",
             network=net.spec.to_dict(),
+            input_shape=tuple(int(v) for v in net.input_shape),
+            dtype=net.dtype.name,
         )
+
+    def start_network(self) -> Network:
+        """A new network of the recorded architecture, at the recorded initial weights: what
+        "replay with the same initialization" trains."""
+        if not self.network or not self.input_shape:
+            raise ProjectError("the run record does not hold the network's architecture",
+                               "replay")
+        net = Network(NetworkSpec.from_dict(self.network), self.input_shape,
+                      dtype=np.dtype(self.dtype), seed=None)
+        self.restore(net)
+        return net
 
     def config(self) -> TrainingConfig:
         """The recorded training settings."""
@@ -161,6 +176,8 @@ class RunRecord:
             "split": self.split,
             "data_fingerprint": self.data_fingerprint,
             "network": self.network,
+            "input_shape": list(self.input_shape),
+            "dtype": self.dtype,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -198,6 +215,8 @@ class RunRecord:
             },
             data_fingerprint=str(d.get("data_fingerprint", "")),
             network=dict(d.get("network", {})),
+            input_shape=tuple(int(v) for v in d.get("input_shape", ())),
+            dtype=str(d.get("dtype", "float32")),
         )
 
 

@@ -50,6 +50,14 @@ class InsightPanel(QWidget):
         self.source.data_changed.connect(self._retitle)
         self._retitle()
 
+    def showEvent(self, event) -> None:
+        self.source.shown = True
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:
+        self.source.shown = False
+        super().hideEvent(event)
+
     @property
     def views(self) -> list:
         return [self.boundary, self.neurons, self.stats, self.landscape]
@@ -143,8 +151,9 @@ def install(window: Any, session: Any) -> InsightPanel:
         d for d in window.findChildren(QDockWidget)
         if d is not dock and window.dockWidgetArea(d) == right and not d.isFloating()
     ]
-    if others:
+    if others:  # a tab behind the right-hand docks: it costs nothing until it is opened
         window.tabifyDockWidget(others[-1], dock)
+        others[-1].raise_()
     window.insight_panel = panel
     window.insight_dock = dock
     compute = panel.source.compute

@@ -61,6 +61,8 @@ class InsightSource(QObject):
         self.n_batches = 0
         self.step_count = 0
         self.training = False
+        #: Whether the panel is on screen (hidden: only cheap bookkeeping happens).
+        self.shown = False
         #: The two display features the maps use (the boundary view sets them).
         self.plot_features: tuple[int, int] = (0, 1)
         self._dirty = False

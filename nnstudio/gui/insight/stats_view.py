@@ -117,7 +117,7 @@ class StatsView(InsightView):
 
     def _on_epoch(self, _event) -> None:
         """Epoch ends feed the history even when the tab is hidden (at most once a second)."""
-        if self.isVisible() or self.source.latest is None:
+        if self.isVisible() or self.source.latest is None or not self.source.shown:
             return
         if time.perf_counter() - self._last_submit >= HIDDEN_INTERVAL or not self.source.training:
             self.update_now(self.source.latest, force=True)

@@ -53,7 +53,12 @@ def test_record_round_trips_through_json_and_npz():
     np.testing.assert_array_equal(loaded.split_indices["train"], np.arange(60))
     a = curves(record.replay(mlp(widths=(4,), dtype=np.float32, dropout=0.2), (x, y)))
     b = curves(loaded.replay(mlp(widths=(4,), dtype=np.float32, dropout=0.2), (x, y)))
-    assert a == b
+    # The record alone rebuilds the network: architecture and initial weights.
+    start = loaded.start_network()
+    np.testing.assert_array_equal(start.params, record.initial_params)
+    assert start.dtype == np.float32 and start.input_shape == (2,)
+    c = curves(loaded.replay(start, (x, y)))
+    assert a == b == c
 
 
 def test_replay_refuses_other_data_or_network():
