@@ -174,6 +174,17 @@ def test_deb_metadata_and_desktop_integration(build, installed):
             assert installed.root in p.resolve().parents, f"{p} -> {os.readlink(p)}"
 
 
+def test_deb_dependencies_resolve_with_apt(build):
+    """Every Depends/Recommends names a real package of this system's release (simulated)."""
+    lists = Path("/var/lib/apt/lists")
+    if shutil.which("apt-get") is None or not any(lists.glob("*_Packages*")):
+        pytest.skip("no apt package lists (apt-get update) to resolve the Depends against")
+    r = subprocess.run(["apt-get", "install", "--simulate", "-q", str(build.deb)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert "Inst nnstudio" in r.stdout
+
+
 def test_bundle_has_what_the_app_needs_and_nothing_unused(build):
     internal = build.app / "_internal"
     for res in ("examples/xor.nnsproj", "icons/nnstudio.svg", "style/app.qss"):
