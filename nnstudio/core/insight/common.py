@@ -134,6 +134,8 @@ def num(v: float, digits: int = 3) -> str:
     if v == 0:
         return "0"
     a = abs(v)
+    if 1e5 <= a < 1e12:
+        return ("−" if v < 0 else "") + f"{a:,.0f}"
     if 1e-3 <= a < 1e5:
         decimals = max(0, digits - 1 - int(np.floor(np.log10(a))))
         s = f"{a:.{decimals}f}"

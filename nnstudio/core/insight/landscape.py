@@ -267,7 +267,11 @@ class WeightPath:
 
     def record(self, params: np.ndarray, step: float | None = None) -> None:
         """Add a snapshot (kept when it falls on the current stride; the newest is always
-        part of :meth:`array`)."""
+        part of :meth:`array`). Weights equal to the newest snapshot are not added again."""
+        newest = self._latest[0] if self._latest is not None else (
+            self._points[-1] if self._points else None)
+        if newest is not None and np.array_equal(newest, params):
+            return
         self._seen += 1
         self._latest = (np.array(params, np.float64), float(self._seen if step is None else step))
         if (self._seen - 1) % self._stride:

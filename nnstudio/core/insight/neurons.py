@@ -73,10 +73,14 @@ class NeuronReport:
         ]
         rest = len(self.weights) - len(shown)
         more = [f"+ … ({rest} smaller terms)"] if rest else []
+        hidden = [k for k in range(len(self.weights)) if k not in set(shown)]
+        remainder = float(self.weights[hidden] @ self.inputs[hidden]) if rest else 0.0
+        more_x = [signed_term(remainder, f"({rest} smaller terms)", False).replace("·", " ", 1)
+                  ] if rest else []
         b = f"{'−' if self.bias < 0 else '+'} {num(abs(self.bias))}"
         lines = [
             "z = " + " ".join([*terms, *more, b]),
-            "  = " + " ".join([*with_x, *more, b]) + f" = {num(self.z)}",
+            "  = " + " ".join([*with_x, *more_x, b]) + f" = {num(self.z)}",
         ]
         fn = _FN.get(self.activation_name, self.activation_name)
         if fn:

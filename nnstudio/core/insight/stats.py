@@ -107,25 +107,31 @@ class NetworkStats:
     def warnings(self) -> list[Advice]:
         """One-line explanations of problems a learner can act on, worst first."""
         out: list[Advice] = []
-        for s in self.layers:
-            if s.dead_share is not None and s.dead_share >= DEAD_WARN:
-                k = len(s.dead_units)
-                out.append(Advice(
-                    "dead_relu", s.node_id,
-                    f"Dead ReLUs in {s.node_id}: {k} of {s.n_units} units "
-                    f"({s.dead_share:.0%}) output 0 for every sample, so no gradient reaches "
-                    "them and they stop learning — try a lower learning rate, LeakyReLU or "
-                    "He initialization.",
-                ))
-            if s.saturated_share is not None and s.saturated_share >= SATURATED_WARN:
-                lim = "0 or 1" if s.activation == "Sigmoid" else "−1 or 1"
-                out.append(Advice(
-                    "saturated", s.node_id,
-                    f"Saturated {s.activation.lower()} in {s.node_id}: {s.saturated_share:.0%} "
-                    f"of its outputs are pinned near {lim}, where the slope is almost 0, so "
-                    "these units barely learn — scale the inputs, use smaller initial weights "
-                    "or try ReLU.",
-                ))
+        dead = [s for s in self.layers if s.dead_share is not None and s.dead_share >= DEAD_WARN]
+        if dead:
+            where = ", ".join(f"{len(s.dead_units)} of {s.n_units} units in {s.node_id}"
+                              + (f" ({s.dead_share:.0%})" if len(dead) == 1 else "")
+                              for s in dead)
+            out.append(Advice(
+                "dead_relu", dead[0].node_id,
+                f"Dead ReLUs: {where} output 0 for every sample, so no gradient reaches them "
+                "and they stop learning — try a lower learning rate, LeakyReLU or He "
+                "initialization.",
+            ))
+        saturated = [s for s in self.layers
+                     if s.saturated_share is not None and s.saturated_share >= SATURATED_WARN]
+        if saturated:
+            kinds = sorted({s.activation for s in saturated})
+            lim = "0 or 1" if kinds == ["Sigmoid"] else ("−1 or 1" if kinds == ["Tanh"]
+                                                         else "their limits")
+            where = ", ".join(f"{s.saturated_share:.0%} of the outputs of {s.node_id}"
+                              for s in saturated)
+            out.append(Advice(
+                "saturated", saturated[0].node_id,
+                f"Saturated {'/'.join(k.lower() for k in kinds)}: {where} are pinned near "
+                f"{lim}, where the slope is almost 0, so these units barely learn — scale the "
+                "inputs, use smaller initial weights or try ReLU.",
+            ))
         norms = [(s.node_id, s.grad_norm) for s in self.layers if math.isfinite(s.grad_norm)]
         if norms:
             biggest = max(g for _, g in norms)
@@ -146,13 +152,18 @@ class NetworkStats:
                     f"{TINY_GRAD:g}, so the weights hardly move — check the learning signal "
                     "(labels, loss) and avoid saturated activations.",
                 ))
+            elif first == 0 and dead:
+                pass  # no gradient because the units are dead: said above
             elif len(norms) > 1 and last > 0 and first < VANISH_RATIO * last:
+                ratio = last / first if first > 0 else math.inf
+                size = ("no gradient at all" if first == 0 else
+                        f"a gradient {ratio:,.0f}× smaller than the last layer's" if ratio < 1e7
+                        else "a gradient millions of times smaller than the last layer's")
                 out.append(Advice(
                     "vanishing", first_id,
-                    f"Vanishing gradients: {first_id} gets a gradient "
-                    f"{last / max(first, 1e-300):,.0f}× smaller than the last layer, so the "
-                    "early layers barely learn — use "
-                    "ReLU instead of sigmoid/tanh, fewer layers or batch normalization.",
+                    f"Vanishing gradients: {first_id} gets {size}, so the early layers barely "
+                    "learn — use ReLU instead of sigmoid/tanh, fewer layers or batch "
+                    "normalization.",
                 ))
         return out
 

@@ -9,6 +9,7 @@ to plot; the others stay at their training means.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -195,7 +196,17 @@ class BoundaryView(InsightView):
                     if data.task == "classification" else
                     "the colour is the predicted value (orange low, blue high)")
             self.caption.setText(f"Over the plane of two features {what}. Dots: training "
-                                 "samples; dark rings: test samples.")
+                                 f"samples; dark rings: test samples.{self._legend(data)}")
+
+    @staticmethod
+    def _legend(data) -> str:
+        """`` ● cat ● dog`` in the class colours (rich text), for classification."""
+        if data.task != "classification":
+            return ""
+        names = data.class_names or [str(k) for k in range(data.n_classes)]
+        items = [f"<span style='color:{colors.class_color(k)}'>●</span>&nbsp;{html.escape(n)}"
+                 for k, n in enumerate(names[:10])]
+        return "<br>Classes: " + " &nbsp; ".join(items)
 
     def _class_brushes(self, y: np.ndarray) -> list:
         cls = self.data.classes_of(y)

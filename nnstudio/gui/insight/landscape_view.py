@@ -124,6 +124,8 @@ class LandscapeView(InsightView):
         row.addWidget(self.mode_combo)
         row.addWidget(self.w1, 1)
         row.addWidget(self.w2, 1)
+        row.addStretch(0)
+        self._row = row
         row.addWidget(QLabel("Grid:"))
         row.addWidget(self.res_spin)
         row.addWidget(self.follow)
@@ -177,6 +179,7 @@ class LandscapeView(InsightView):
         weights = self.mode == "weights"
         self.w1.setVisible(weights)
         self.w2.setVisible(weights)
+        self._row.setStretch(self._row.indexOf(self.w2) + 1, 0 if weights else 1)
         self.caption.setText({
             "weights": "Colour: the loss (dark low, yellow high, log scale) when only these two "
                        "weights change and every other weight keeps its current value. White "

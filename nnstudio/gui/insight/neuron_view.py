@@ -69,7 +69,11 @@ def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
         out["map_image"] = colors.value_image(colors.upsample(m, 3), -scale, scale, background)
     if single_neuron(net) is not None and loss in ("mse", "mae", "binary_cross_entropy"):
         y = np.asarray(data.y_train[sample], np.float64).reshape(-1)[0]
-        out["worked"] = worked_example(net, float(np.asarray(x).reshape(-1)[0]), y, loss, lr)
+        ex = worked_example(net, float(np.asarray(x).reshape(-1)[0]), y, loss, lr)
+        out["worked"] = ex
+        if data.task == "regression" and data.tabular and data.n_features == 1:
+            decoded = data.targets_for_plot(np.array([[ex.y_hat], [ex.y]]))[:, 0]
+            out["worked_units"] = (float(data.plot_train[sample, 0]), *map(float, decoded))
     return out
 
 
@@ -292,6 +296,8 @@ class NeuronView(InsightView):
         rl.addWidget(self.worked_box)
         rl.addWidget(self.map_plot, 1)
         rl.addWidget(self.map_caption)
+        rl.addStretch(0)
+        self._right = rl
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -418,13 +424,14 @@ class NeuronView(InsightView):
         self.diagram.draw(acts, result["weights"], self.selected)
         set_text(self.title, f"{r.node_id}, unit {r.unit} ({r.activation_name}) — "
                              f"{self.source.position_text()}")
-        set_text(self.formula, "\n".join(r.formula()))
+        set_text(self.formula, "\n".join(r.formula(max_terms=4)))
         scaled = data.to_input is not None and r.node_id == unit_layers(
             self.source.network)[0] if self.source.network is not None else False
         self.formula_note.setVisible(bool(scaled))
         has_map = "map" in result
         for w in (self.map_plot, self.map_caption):
             w.setVisible(has_map)
+        self._right.setStretch(self._right.count() - 1, 0 if has_map else 1)
         if has_map:
             (x0, x1), (y0, y1) = self._map_ranges
             self.map_image.setImage(result["map_image"], autoLevels=False)
@@ -451,6 +458,11 @@ class NeuronView(InsightView):
             notes = []
             if data.to_input is not None or data.decode_target is not None:
                 notes.append("x and y are in the network's units (after the data's scaling).")
+                units = result.get("worked_units")
+                if units is not None:
+                    target = (data.target_names or ["y"])[0]
+                    notes.append(f"In the data's units: {data.plot_names[0]} = {num(units[0])} → "
+                                 f"predicted {target} {num(units[1])} (actual {num(units[2])}).")
             cfg = self.source.config
             kind = str(cfg.optimizer.get("type", "adam")).lower() if cfg else "sgd"
             if kind != "sgd":

@@ -78,8 +78,12 @@ class InsightSource(QObject):
         self._pause_poll.timeout.connect(self._check_paused)
 
     # -- inputs ------------------------------------------------------------------------------
-    def set_network(self, network: Network | None, config: TrainingConfig | None = None) -> None:
-        """Show ``network`` (not training, or about to): resets the path and history."""
+    def set_network(self, network: Network | None, config: TrainingConfig | None = None,
+                    initial=None) -> None:
+        """Show ``network`` (not training, or about to): resets the path and history.
+
+        ``initial`` are the weights the path starts from (default: the network's now).
+        """
         if config is not None:
             self.config = config
         if network is not self.network:
@@ -91,7 +95,7 @@ class InsightSource(QObject):
             self.latest = None
             self.network_changed.emit()
             if network is not None and network.n_params <= PATH_MAX_PARAMS:
-                self.path.record(network.params, 0)
+                self.path.record(network.params if initial is None else initial, 0)
         self.refresh()
 
     def set_data(self, data: InsightData | None) -> None:
@@ -154,6 +158,9 @@ class InsightSource(QObject):
     def _on_started(self) -> None:
         worker = getattr(self.runner, "worker", None)
         job = getattr(worker, "job", None)
+        # First things first, before any drawing: the trainer thread is already starting, so
+        # copy the initial weights (the path's start) and apply a queued step right away.
+        initial = job.network.params.copy() if job is not None else None
         self.training = True
         self.n_batches = 0
         if job is not None:
@@ -168,7 +175,7 @@ class InsightSource(QObject):
         if job is not None:
             # A new run restarts the path even on the same network object.
             self.network = None
-            self.set_network(job.network, job.config)
+            self.set_network(job.network, job.config, initial=initial)
         self._timer.start()
         self.run_changed.emit()
 

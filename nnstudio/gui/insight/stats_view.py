@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -55,6 +56,8 @@ class StatsView(InsightView):
         t = colors.theme()
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
+        # Long warnings wrap; they never widen the panel.
+        self.warnings.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.layer_combo = QComboBox()
         self.w_plot = plot_widget("weight value", "count")
         self.a_plot = plot_widget("activation", "count")
@@ -65,15 +68,18 @@ class StatsView(InsightView):
         self.w_plot.addItem(self.w_bars)
         self.a_plot.addItem(self.a_bars)
         self.g_plot = plot_widget("step (batches)", "gradient norm")
-        self.g_plot.setLogMode(False, True)
-        self.g_plot.addLegend(offset=(-10, 10), labelTextColor=t.text)
+        self._log = False
+        legend = self.g_plot.addLegend(offset=(-10, 10), labelTextColor=t.text)
+        legend.setBrush(pg.mkBrush(pg.mkColor(t.base).red(), pg.mkColor(t.base).green(),
+                                   pg.mkColor(t.base).blue(), 210))
         self.g_curves: dict[str, pg.PlotDataItem] = {}
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(130)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setMaximumHeight(150)
         hist_row = QHBoxLayout()
         hist_row.addWidget(self.w_plot)
         hist_row.addWidget(self.a_plot)
@@ -155,7 +161,10 @@ class StatsView(InsightView):
                               f"<ul style='margin:2px 0 0 -20px'>{items}</ul>")
 
     def _draw_table(self, stats: NetworkStats) -> None:
-        self.table.setRowCount(len(stats.layers))
+        if self.table.rowCount() != len(stats.layers):
+            self.table.setRowCount(len(stats.layers))
+            rows = min(len(stats.layers), 5)
+            self.table.setFixedHeight(self.table.horizontalHeader().height() + 22 * rows + 4)
         for r, s in enumerate(stats.layers):
             cells = (
                 s.node_id, s.activation, str(s.n_units),
@@ -191,6 +200,11 @@ class StatsView(InsightView):
         steps, norms = self.source.history.arrays("grad_norm")
         if not len(steps):
             return
+        positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in norms.values()])
+        log = positive.size > 0 and positive.max() > 10 * positive.min()
+        if log != self._log:  # a log axis only when the norms span a decade or more
+            self._log = log
+            self.g_plot.setLogMode(False, log)
         for i, (node, values) in enumerate(norms.items()):
             curve = self.g_curves.get(node)
             if curve is None:

@@ -92,6 +92,9 @@ def test_pca_directions_hold_the_path():
         if type(ev).__name__ == "BatchEnd":
             path.record(net.params)
     assert len(path) <= 17
+    n = len(path)
+    path.record(net.params)  # the same weights again: not a new point
+    assert len(path) == n
     arr = path.array()
     np.testing.assert_array_equal(arr[-1], net.params)  # the newest snapshot is kept
     d = pca_directions(net, arr)

@@ -22,7 +22,7 @@ def test_dead_relu_share_on_a_constructed_network():
     assert h1.dead_share == pytest.approx(3 / 8)
     advice = stats.warnings()
     assert [a.kind for a in advice] == ["dead_relu"]
-    assert "3 of 8 units" in advice[0].text and "LeakyReLU" in advice[0].text
+    assert "3 of 8 units in h1 (38%)" in advice[0].text and "LeakyReLU" in advice[0].text
     # A healthy network has no warning.
     assert layer_stats(mlp(widths=(8,)), x, y, "cross_entropy").warnings() == []
 

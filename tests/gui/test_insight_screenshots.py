@@ -1,0 +1,120 @@
+"""Render the insight views after real runs, offscreen, into PNG files.
+
+Each case trains a network on a built-in example with the real worker thread, then grabs one
+view. The test checks that every view draws; with ``NNSTUDIO_SCREENSHOTS=<folder>`` the images
+are written there (``docs/screenshots`` holds the ones in the documentation)::
+
+    NNSTUDIO_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/gui/test_insight_screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nnstudio.core.data import DatasetSpec, build_dataset
+from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
+from nnstudio.core.insight.dataview import InsightData
+from nnstudio.core.training import TrainingConfig
+from nnstudio.gui.insight import InsightPanel
+from nnstudio.gui.workers.training_worker import TrainingJob, TrainingRunner
+
+pytestmark = pytest.mark.gui
+
+
+def network(n_in: int, n_out: int, widths=(), act="Tanh", head=None, seed=0) -> Network:
+    nodes = [NodeSpec("in", "Input")]
+    edges, prev = [], "in"
+    for i, w in enumerate(widths, 1):
+        nodes += [NodeSpec(f"h{i}", "Dense", {"units": w}), NodeSpec(f"a{i}", act)]
+        edges += [(prev, f"h{i}"), (f"h{i}", f"a{i}")]
+        prev = f"a{i}"
+    nodes.append(NodeSpec("out", "Dense", {"units": n_out}))
+    edges.append((prev, "out"))
+    if head:
+        nodes.append(NodeSpec("p", head))
+        edges.append(("out", "p"))
+    return Network(NetworkSpec(nodes, edges), (n_in,), seed=seed)
+
+
+#: name → (example, network kwargs, training settings, tab, what to set up on the view)
+CASES = {
+    "boundary-moons": ("moons", {"widths": (8, 8), "head": "Softmax"},
+                       {"loss": "cross_entropy", "epochs": 60,
+                        "optimizer": {"type": "adam", "learning_rate": 0.03}}, "boundary", None),
+    "boundary-blobs": ("blobs", {"widths": (6,), "head": "Softmax"},
+                       {"loss": "cross_entropy", "epochs": 40,
+                        "optimizer": {"type": "adam", "learning_rate": 0.03}}, "boundary", None),
+    "fit-salary": ("salary", {}, {"loss": "mse", "epochs": 4, "batch_size": 8,
+                                  "optimizer": {"type": "sgd", "learning_rate": 0.05}},
+                   "boundary", None),
+    "neurons-salary": ("salary", {}, {"loss": "mse", "epochs": 4, "batch_size": 8,
+                                      "optimizer": {"type": "sgd", "learning_rate": 0.05}},
+                       "neurons", None),
+    "neurons-moons": ("moons", {"widths": (8, 8), "head": "Softmax"},
+                      {"loss": "cross_entropy", "epochs": 60,
+                       "optimizer": {"type": "adam", "learning_rate": 0.03}}, "neurons",
+                      lambda p: p.neurons.select("h2", 3)),
+    "stats-dead-relu": ("circles", {"widths": (16, 16, 16), "act": "ReLU", "head": "Softmax"},
+                        {"loss": "cross_entropy", "epochs": 30,
+                         "optimizer": {"type": "sgd", "learning_rate": 3.0}}, "stats", None),
+    "stats-sigmoid": ("spirals", {"widths": (12,) * 6, "act": "Sigmoid", "head": "Softmax"},
+                      {"loss": "cross_entropy", "epochs": 40,
+                       "optimizer": {"type": "adam", "learning_rate": 0.01}}, "stats", None),
+    "landscape-salary": ("salary", {}, {"loss": "mse", "epochs": 30, "batch_size": 40,
+                                        "optimizer": {"type": "sgd", "learning_rate": 0.1}},
+                         "landscape", "step"),
+    "landscape-moons": ("moons", {"widths": (8,), "head": "Softmax"},
+                        {"loss": "cross_entropy", "epochs": 60,
+                         "optimizer": {"type": "adam", "learning_rate": 0.03}}, "landscape",
+                        lambda p: p.landscape.mode_combo.setCurrentIndex(2)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_render_view_after_a_real_run(qtbot, name, tmp_path):
+    example, net_kw, train_kw, tab, setup = CASES[name]
+    prepared = build_dataset(DatasetSpec(example=example))
+    data = InsightData.from_prepared(prepared)
+    panel = InsightPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_view(tab)
+    runner = TrainingRunner()
+    try:
+        panel.source.set_data(data)
+        panel.source.attach_runner(runner)
+        n_out = prepared.output_size if prepared.task == "classification" else 1
+        net = network(prepared.input_shape[0], n_out, **net_kw)
+        cfg = TrainingConfig(**{"batch_size": 32, "seed": 0, **train_kw})
+        job = TrainingJob(net, cfg, (prepared.x_train, prepared.y_train),
+                          (prepared.x_val, prepared.y_val))
+        if setup == "step":  # step mode: one epoch at a time, every step on the path
+            src = panel.source
+            panel.steps.start_handler = lambda: (runner.start(job), True)[1]
+            for _ in range(12):
+                panel.steps.one_epoch()
+                qtbot.waitUntil(lambda: src.training and not src.stepping and src.paused,
+                                timeout=30_000)
+        else:
+            with qtbot.waitSignal(runner.finished, timeout=120_000):
+                runner.start(job)
+            if setup is not None:
+                setup(panel)
+        view = getattr(panel, tab)
+        view.settings_changed()
+        qtbot.waitUntil(panel.source.compute.idle, timeout=30_000)
+        qtbot.wait(100)
+        qtbot.waitUntil(panel.source.compute.idle, timeout=30_000)
+        assert view.last_result is not None and view.message == ""
+        image = panel.grab()
+        out = Path(os.environ.get("NNSTUDIO_SCREENSHOTS") or tmp_path)
+        out.mkdir(parents=True, exist_ok=True)
+        assert image.save(str(out / f"insight-{name}.png"))
+    finally:
+        runner.shutdown()
+        panel.shutdown()
