@@ -99,8 +99,9 @@ class InsightView(QWidget):
         self.generation = 0
         self.stale = True
         self.last_result: Any = None
-        #: GUI-thread seconds spent drawing results (the latest 50).
+        #: GUI-thread seconds spent drawing results, wall clock and CPU (the latest 50).
         self.draw_times: list[float] = []
+        self.draw_cpu: list[float] = []
         self._last_submit = 0.0
         self._stack = QStackedWidget()
         self.page = QWidget()
@@ -180,14 +181,15 @@ class InsightView(QWidget):
     def _on_finished_job(self, key: str, token: Any, result: Any) -> None:
         if key != self.key or token is None or token[0] != self.generation:
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         if isinstance(result, Exception):
             self.show_message(f"Could not compute this view: {result}")
         else:
             self.last_result = result
             self.show_result(result, token[1])
         self.draw_times.append(time.perf_counter() - t0)
-        del self.draw_times[:-50]
+        self.draw_cpu.append(time.thread_time() - c0)
+        del self.draw_times[:-50], self.draw_cpu[:-50]
 
     # -- for subclasses ---------------------------------------------------------------------
     def rebuild(self) -> None:

@@ -201,7 +201,7 @@ class StatsView(InsightView):
         if not len(steps):
             return
         positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in norms.values()])
-        log = positive.size > 0 and positive.max() > 10 * positive.min()
+        log = bool(positive.size > 0 and positive.max() > 10 * positive.min())
         if log != self._log:  # a log axis only when the norms span a decade or more
             self._log = log
             self.g_plot.setLogMode(False, log)
