@@ -69,8 +69,13 @@ case "${1:-}" in
         apt_install $QT_PACKAGES $BUILD_PACKAGES
         setup_venv test
         export QT_QPA_PLATFORM=offscreen
-        .venv/bin/ruff check .
-        exec .venv/bin/python -m pytest "$@"
+        # Lint and tests both run, so one run reports everything; either failing fails it.
+        lint=0
+        .venv/bin/ruff check . || lint=$?
+        tests=0
+        .venv/bin/python -m pytest "$@" || tests=$?
+        [ "$lint" -eq 0 ] || echo "ruff reported problems (see above)" >&2
+        exit $(( tests != 0 ? tests : lint ))
         ;;
     *)
         echo "usage: ./dev.sh app | test" >&2
