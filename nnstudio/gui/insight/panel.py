@@ -132,6 +132,16 @@ def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> No
     sync_model()
 
 
+def follow_canvas(panel: InsightPanel, selected: list[str]) -> None:
+    """A Dense node selected on the canvas becomes the neuron inspector's layer."""
+    net = panel.source.network
+    if len(selected) != 1 or net is None or selected[0] not in net.layers:
+        return
+    node_id = selected[0]
+    if net.layers[node_id].type_name == "Dense" and node_id != panel.neurons.selected[0]:
+        panel.neurons.select(node_id, 0)
+
+
 def install(window: Any, session: Any) -> InsightPanel:
     """Add the "Inside the network" dock to ``window`` and connect it to ``session``.
 
@@ -162,6 +172,9 @@ def install(window: Any, session: Any) -> InsightPanel:
     if app is not None:
         app.aboutToQuit.connect(panel.shutdown)
     connect_session(panel, session, window)
+    scene = getattr(window, "scene", None)
+    if scene is not None and hasattr(scene, "selected_node_ids"):
+        scene.selectionChanged.connect(lambda: follow_canvas(panel, scene.selected_node_ids()))
     from nnstudio.gui.panels.training import TrainingPanel
 
     panels = window.findChildren(TrainingPanel)

@@ -182,6 +182,8 @@ class InsightSource(QObject):
     @Slot(object)
     def on_progress(self, progress: Any) -> None:
         """A (coalesced) batch progress event: where training stands."""
+        if (progress.epoch, progress.batch) < (self.epoch, self.batch):
+            return  # older than what an epoch end already told
         self.epoch, self.batch = progress.epoch, progress.batch
         self.n_batches = progress.n_batches
         self._events_since_step += 1
@@ -244,6 +246,12 @@ class InsightSource(QObject):
             return
         if control.paused:  # the trainer used its budget and waits: weights are final
             self._pause_poll.stop()
+            # The trainer posted its last events before pausing: let them arrive first.
+            QTimer.singleShot(0, self._finish_step)
+
+    @Slot()
+    def _finish_step(self) -> None:
+        if self._stepping:
             self._stepping = False
             if self._events_since_step == 0 and self.n_batches:
                 g = (max(self.epoch, 1) - 1) * self.n_batches + self.batch + self._step_size
