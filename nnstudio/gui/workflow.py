@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.graph.commands import SetConfig
+from nnstudio.gui import insight
 from nnstudio.gui.icons import SvgIconEngine
 from nnstudio.gui.panels.export_dialog import ExportDialog
 from nnstudio.gui.panels.predict import PredictPanel
@@ -383,5 +384,6 @@ def install(window: MainWindow) -> Workflow:
     wf = Workflow(window)
     window.workflow = wf
     window.session = wf.session
+    insight.install(window, wf.session)  # the "Inside the network" dock
     return wf
 
