@@ -14,7 +14,7 @@ Parameters: ``W (filters, C, kh, kw)`` and ``b (filters,)``, like ONNX ``Conv``;
 How it runs (one BLAS matmul per pass, no ``np.add.at`` and no ``einsum``): the input is
 copied once, channel-major, into a zero-padded buffer ``(C, N, Hp, Wp)``; ``kh·kw`` strided
 slice copies build the column matrix ``(C·kh·kw, N·Ho·Wrow)``; ``W (F, C·kh·kw) @ cols``
-gives every output at once, and the bias is added while copying back to ``(N, F, Ho, Wo)``.
+gives every output at once; the bias is added and the result copied back to ``(N, F, Ho, Wo)``.
 With stride 1 the columns are taken from the *flattened* padded image, so each copy is a
 long contiguous run and every output row is computed over the full padded width ``Wp``
 (``Wrow = Wp``); the ``Wp − Wo`` extra columns are thrown away and their gradient is zero.
@@ -215,12 +215,10 @@ class Conv2D(Layer):
         cols2 = cols.reshape(K, m)
         z = self._buf.get("z", (f, n, ho, wrow), dt)
         np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
+        if "b" in self.params:  # on the contiguous z: cheaper than during the transpose
+            np.add(z, self.params["b"].reshape(f, 1, 1, 1), out=z)
         y = self._buf.get("y", (n, f, ho, wo), dt)
-        zt = z[:, :, :, :wo].transpose(1, 0, 2, 3)
-        if "b" in self.params:
-            np.add(zt, self.params["b"].reshape(1, f, 1, 1), out=y)
-        else:
-            np.copyto(y, zt)
+        np.copyto(y, z[:, :, :, :wo].transpose(1, 0, 2, 3))
         if training:
             self._g, self._cols2, self._wrow = g, cols2, wrow
         return y

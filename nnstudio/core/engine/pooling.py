@@ -116,8 +116,12 @@ class MaxPool2D(_Pool2D):
     def _forward(self, inputs, training):
         src, oshape, offsets = self._setup(inputs[0])
         y = self._buf.get("y", oshape, self.dtype)
-        np.copyto(y, src[:, :, offsets[0][0], offsets[0][1]])
-        for si, sj in offsets[1:]:
+        first = src[:, :, offsets[0][0], offsets[0][1]]
+        if len(offsets) == 1:
+            np.copyto(y, first)
+        else:
+            np.maximum(first, src[:, :, offsets[1][0], offsets[1][1]], out=y)
+        for si, sj in offsets[2:]:
             np.maximum(y, src[:, :, si, sj], out=y)
         if training:
             self._src, self._y = src, y
@@ -177,9 +181,13 @@ class AvgPool2D(_Pool2D):
     def _forward(self, inputs, training):
         src, oshape, offsets = self._setup(inputs[0])
         y = self._buf.get("y", oshape, self.dtype)
-        np.copyto(y, src[:, :, offsets[0][0], offsets[0][1]])
-        for si, sj in offsets[1:]:
-            y += src[:, :, si, sj]
+        first = src[:, :, offsets[0][0], offsets[0][1]]
+        if len(offsets) == 1:
+            np.copyto(y, first)
+        else:
+            np.add(first, src[:, :, offsets[1][0], offsets[1][1]], out=y)
+        for si, sj in offsets[2:]:
+            np.add(y, src[:, :, si, sj], out=y)
         y *= self._scale(oshape)
         return y
 
