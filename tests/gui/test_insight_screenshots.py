@@ -118,3 +118,50 @@ def test_render_view_after_a_real_run(qtbot, name, tmp_path):
     finally:
         runner.shutdown()
         panel.shutdown()
+
+
+def test_render_the_dock_in_the_main_window(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from nnstudio.core.graph import ReplaceAll
+    from nnstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: QMessageBox.StandardButton.Discard))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
+    w.interactive = False
+    qtbot.addWidget(w)
+    w.resize(1500, 900)
+    w.show()
+    try:
+        network_doc = {
+            "nodes": [{"id": "in", "type": "Input"}, {"id": "h1", "type": "Dense", "units": 8},
+                      {"id": "a1", "type": "Tanh"}, {"id": "h2", "type": "Dense", "units": 8},
+                      {"id": "a2", "type": "Tanh"}, {"id": "out", "type": "Dense", "units": 2},
+                      {"id": "p", "type": "Softmax"}],
+            "edges": [["in", "h1"], ["h1", "a1"], ["a1", "h2"], ["h2", "a2"], ["a2", "out"],
+                      ["out", "p"]],
+        }
+        w.undo_stack.push_command(ReplaceAll(w.document, network_doc))
+        ds = DatasetSpec(example="moons")
+        w.workflow.adopt_dataset(ds, build_dataset(ds))
+        w.insight_dock.show()
+        w.insight_dock.raise_()
+        w.workflow.training.epochs.setValue(60)
+        w.workflow.training.learning_rate.setValue(0.03)
+        with qtbot.waitSignal(w.session.training_finished, timeout=120_000):
+            assert w.workflow.training.start()
+        src = w.insight_panel.source
+        qtbot.waitUntil(lambda: src.network is w.session.network, timeout=10_000)
+        qtbot.wait(300)
+        qtbot.waitUntil(src.compute.idle, timeout=30_000)
+        qtbot.wait(100)
+        assert w.insight_panel.boundary.last_result is not None
+        out = Path(os.environ.get("NNSTUDIO_SCREENSHOTS") or tmp_path)
+        out.mkdir(parents=True, exist_ok=True)
+        assert w.grab().save(str(out / "insight-main-window.png"))
+    finally:
+        w.workflow.shutdown()
+        w.insight_panel.shutdown()

@@ -58,36 +58,43 @@ class NeuronReport:
     input_names: list[str]
 
     def formula(self, max_terms: int = 6) -> list[str]:
-        """The computation with the numbers, one line per step.
+        """The computation with the numbers, one step per line.
 
-        ``["z = 0.42·x₁ − 1.3·x₂ + 0.1", "  = 0.42·(0.5) − 1.3·(2) + 0.1 = −2.29",
-        "a = ReLU(−2.29) = 0"]``; more than ``max_terms`` inputs are summarized.
+        ``["z = 0.42·x₁ − 1.3·x₂ + 0.1", "  = 0.42·1 − 1.3·2 + 0.1", "  = −2.08",
+        "a = σ(−2.08) = 0.111"]``. With more than ``max_terms`` inputs the largest weights
+        are written out and ``…`` stands for the sum of the others (a last line says so).
         """
         names = self.input_names
         order = np.argsort(-np.abs(self.weights), kind="stable")
-        shown = sorted(order[:max_terms]) if len(order) > max_terms else range(len(order))
-        terms = [signed_term(self.weights[k], names[k], i == 0) for i, k in enumerate(shown)]
-        with_x = [
-            signed_term(self.weights[k], f"({num(self.inputs[k])})", i == 0)
-            for i, k in enumerate(shown)
-        ]
+        shown = sorted(order[:max_terms]) if len(order) > max_terms else list(range(len(order)))
         rest = len(self.weights) - len(shown)
-        more = [f"+ … ({rest} smaller terms)"] if rest else []
-        hidden = [k for k in range(len(self.weights)) if k not in set(shown)]
-        remainder = float(self.weights[hidden] @ self.inputs[hidden]) if rest else 0.0
-        more_x = [signed_term(remainder, f"({rest} smaller terms)", False).replace("·", " ", 1)
-                  ] if rest else []
+        terms = [signed_term(self.weights[k], names[k], i == 0) for i, k in enumerate(shown)]
+        with_x = [signed_term(self.weights[k], _value(self.inputs[k]), i == 0)
+                  for i, k in enumerate(shown)]
         b = f"{'−' if self.bias < 0 else '+'} {num(abs(self.bias))}"
+        if rest:
+            hidden = np.setdiff1d(np.arange(len(self.weights)), shown)
+            remainder = float(self.weights[hidden] @ self.inputs[hidden])
+            terms.append("+ …")
+            with_x.append(f"{'−' if remainder < 0 else '+'} {num(abs(remainder))}")
         lines = [
-            "z = " + " ".join([*terms, *more, b]),
-            "  = " + " ".join([*with_x, *more_x, b]) + f" = {num(self.z)}",
+            "z = " + " ".join([*terms, b]),
+            "  = " + " ".join([*with_x, b]),
+            f"  = {num(self.z)}",
         ]
         fn = _FN.get(self.activation_name, self.activation_name)
         if fn:
             lines.append(f"a = {fn}({num(self.z)}) = {num(self.activation)}")
         else:
             lines.append(f"a = z = {num(self.activation)}  (no activation: linear output)")
+        if rest:
+            lines.append(f"(… is the sum of the other {rest} terms, the smaller weights)")
         return lines
+
+
+def _value(v: float) -> str:
+    """An input value in a product: negatives in brackets, ``0.5·(−1.2)``."""
+    return f"({num(v)})" if v < 0 else num(v)
 
 
 def input_names(

@@ -254,7 +254,7 @@ class NeuronView(InsightView):
         self.formula = QLabel()
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPointSizeF(10.5)
+        mono.setPointSizeF(9.5)
         self.formula.setFont(mono)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.formula.setWordWrap(True)
@@ -307,8 +307,8 @@ class NeuronView(InsightView):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 5)
         layout = QVBoxLayout(self.page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(split)
@@ -424,7 +424,7 @@ class NeuronView(InsightView):
         self.diagram.draw(acts, result["weights"], self.selected)
         set_text(self.title, f"{r.node_id}, unit {r.unit} ({r.activation_name}) — "
                              f"{self.source.position_text()}")
-        set_text(self.formula, "\n".join(r.formula(max_terms=4)))
+        set_text(self.formula, "\n".join(r.formula(max_terms=3)))
         scaled = data.to_input is not None and r.node_id == unit_layers(
             self.source.network)[0] if self.source.network is not None else False
         self.formula_note.setVisible(bool(scaled))

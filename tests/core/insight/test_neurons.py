@@ -40,21 +40,30 @@ def test_formula_shows_the_numbers():
     r = neuron_report(net, "h1", 0, np.array([1.0, 2.0]))
     lines = r.formula()
     assert lines[0] == "z = 0.42·x₁ − 1.3·x₂ + 0.1"
-    assert lines[1] == "  = 0.42·(1) − 1.3·(2) + 0.1 = −2.08"
-    assert lines[2].startswith("a = σ(−2.08) = 0.111")
+    assert lines[1] == "  = 0.42·1 − 1.3·2 + 0.1"
+    assert lines[2] == "  = −2.08"
+    assert lines[3].startswith("a = σ(−2.08) = 0.111")
 
 
 def test_formula_summarizes_many_inputs():
     net = mlp(widths=(2,), n_in=10)
-    lines = neuron_report(net, "h1", 1, np.ones(10), feature_names=[f"f{i}" for i in range(10)])
-    assert "4 smaller terms" in lines.formula()[0]
+    x = np.linspace(-1, 1, 10)
+    r = neuron_report(net, "h1", 1, x, feature_names=[f"f{i}" for i in range(10)])
+    lines = r.formula(max_terms=3)
+    assert lines[0].count("·f") == 3 and "+ …" in lines[0]
+    assert "other 7 terms" in lines[-1]
+    # The written terms and the remainder add up to z.
+    w = r.weights
+    top = np.argsort(-np.abs(w))[:3]
+    rest = np.setdiff1d(np.arange(10), top)
+    assert float(w[rest] @ x[rest] + w[top] @ x[top] + r.bias) == pytest.approx(r.z, abs=1e-9)
 
 
 def test_output_unit_without_activation_and_bad_arguments():
     net = mlp(out=None, n_out=1)
     r = neuron_report(net, "out", 0, np.zeros(2))
     assert r.activation == r.z and r.activation_name == "Linear"
-    assert "no activation" in r.formula()[-1]
+    assert any("no activation" in line for line in r.formula())
     with pytest.raises(ValueError):
         neuron_report(net, "h1", 8, np.zeros(2))
     with pytest.raises(ValueError):
