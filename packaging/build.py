@@ -153,7 +153,9 @@ def preflight(skip_deb: bool) -> None:
 
 
 def run_pyinstaller(out: Path, work: Path, clean: bool) -> None:
-    env = dict(os.environ)
+    # PyInstaller writes base_library.zip in set order: fix the hash seed so that two builds
+    # of one commit (same SOURCE_DATE_EPOCH, same tools) are identical byte for byte.
+    env = dict(os.environ, PYTHONHASHSEED="0")
     icon = None
     if sys.platform == "win32":
         icon = work / "nnstudio.ico"
