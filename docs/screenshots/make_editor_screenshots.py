@@ -17,13 +17,13 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
-from nnstudio.core.graph import SetConfig  # noqa: E402
-from nnstudio.gui.app import application  # noqa: E402
-from nnstudio.gui.files import make_settings  # noqa: E402
-from nnstudio.gui.theme import apply_theme  # noqa: E402
+from nnstudio.core.graph import SetConfig
+from nnstudio.gui.app import application
+from nnstudio.gui.files import make_settings
+from nnstudio.gui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
 SIZE = (1440, 860)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF
+from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtWidgets import QApplication, QMenu
 
 from nnstudio.core.engine.layer import CATEGORIES, LAYERS
@@ -37,8 +37,9 @@ from nnstudio.gui.icons import action_icon, layer_icon
 if TYPE_CHECKING:
     from nnstudio.gui.main_window import MainWindow
 
-#: Clipboard MIME type of copied layers (a network dict as JSON).
-NODES_MIME = "application/x-nnstudio-nodes"
+#: The ``format`` of copied layers on the clipboard: JSON text of a network dict.
+#: Plain text on purpose: a Python-made QMimeData left on the clipboard crashes Qt at exit.
+CLIPBOARD_FORMAT = "nnstudio.layers"
 PASTE_OFFSET = 40.0
 
 
@@ -93,11 +94,7 @@ class EditingMixin:
         data = self.selection_dict()
         if data is None:
             return False
-        mime = QMimeData()
-        text = json.dumps(data)
-        mime.setData(NODES_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
+        QApplication.clipboard().setText(json.dumps({"format": CLIPBOARD_FORMAT, **data}))
         self._paste_count = 0
         return True
 
@@ -106,12 +103,11 @@ class EditingMixin:
             self.delete_selection()
 
     def paste(self: MainWindow) -> None:
-        mime = QApplication.clipboard().mimeData()
-        if mime is None or not mime.hasFormat(NODES_MIME):
-            return
         try:
-            data = json.loads(bytes(mime.data(NODES_MIME).data()).decode("utf-8"))
+            data = json.loads(QApplication.clipboard().text())
         except ValueError:
+            return
+        if not isinstance(data, dict) or data.pop("format", None) != CLIPBOARD_FORMAT:
             return
         self._paste_count += 1
         self._add_subgraph(data, PASTE_OFFSET * self._paste_count, "Paste")

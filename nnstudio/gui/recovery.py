@@ -77,6 +77,7 @@ class RecoveryManager(QObject):
             self.discard()
             return None
         current = self.window.current_project()
+        self.window.project_about_to_save.emit(current)  # panels add their state
         source = str(Path(current.path).resolve()) if current.path else None
         snapshot = dataclasses.replace(
             current, meta={**current.meta, META_KEY: {"source": source, "time": time.time()}})
