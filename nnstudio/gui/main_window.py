@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -131,6 +131,9 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self._update_edit_actions()
         self._update_title()
 
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(self._on_system_scheme)
         self.recovery = RecoveryManager(self, recovery_dir)
         self.recovery.start()
         if workflow_panels:
@@ -265,6 +268,11 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
             item.update()
         self.scene.update()
         self.canvas.viewport().update()
+
+    def _on_system_scheme(self, _scheme) -> None:
+        """The desktop switched light/dark: follow it when the theme is "system"."""
+        if str(self.settings.value("theme", "system")) == "system":
+            self.set_theme("system")
 
     # -- window state ----------------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -166,3 +166,16 @@ def test_deleting_the_shown_node_clears_the_panel(window):
                                              ("28x28", [28, 28]), ("", None)])
 def test_parse_shape(text, shape):
     assert parse_shape(text) == shape
+
+
+def test_pair_editor_with_an_auto_default(window):
+    (a,) = build_chain(window, ("MaxPool2D", {}))
+    window.scene.select_nodes([a])
+    editor = window.properties.editors["strides"]
+    assert [s.text() for s in editor.spins] == ["auto", "auto"]
+    editor.spins[0].setValue(3)
+    editor.spins[1].setValue(3)
+    assert window.document.node(a).config["strides"] == [3, 3]
+    editor.spins[0].setValue(editor.auto)
+    assert "strides" not in window.document.node(a).config
+    assert window.properties.editors["pool_size"].spins[0].text() == "2"

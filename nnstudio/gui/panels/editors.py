@@ -65,6 +65,7 @@ class SettingEditor(QWidget):
 
     def set_value(self, value: Any) -> None:
         """Show ``value`` from the document without emitting anything."""
+        self._compact()
         self._setting_value = True
         try:
             self._value = value
@@ -94,6 +95,13 @@ class SettingEditor(QWidget):
         if not problem and coerced != self._value:
             self._value = coerced
             self.committed.emit(coerced)
+
+    def _compact(self) -> None:
+        """Let the fields shrink with a narrow properties panel."""
+        for w in self.findChildren(QWidget):
+            if isinstance(w, (QLineEdit, QAbstractSpinBox, QComboBox)) and not isinstance(
+                    w.parent(), QAbstractSpinBox):
+                w.setMinimumWidth(52)
 
     def _mark(self, problem: str) -> None:
         """Tint the text fields red while ``problem`` is set (the palette, not a stylesheet,
@@ -133,6 +141,13 @@ class IntEditor(SettingEditor):
         self.spin.setValue(int(value if value is not None else self.setting.default))
 
 
+class CompactDoubleSpinBox(QDoubleSpinBox):
+    """Shows ``0.5``, not ``0.5000``."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.{self.decimals()}f}".rstrip("0").rstrip(".") or "0"
+
+
 class FloatEditor(SettingEditor):
     """A spin box for bounded settings (dropout rate), a checked text field otherwise."""
 
@@ -142,7 +157,7 @@ class FloatEditor(SettingEditor):
         self.spin: QDoubleSpinBox | None = None
         self.edit: QLineEdit | None = None
         if lo is not None and hi is not None and lo >= 0 and hi <= 10 and (lo == 0 or lo >= 1e-3):
-            self.spin = QDoubleSpinBox(self)
+            self.spin = CompactDoubleSpinBox(self)
             self.spin.setRange(lo, hi)
             self.spin.setDecimals(4)
             self.spin.setSingleStep(0.05 if hi <= 1 else 0.1)
@@ -201,29 +216,39 @@ class ChoiceEditor(SettingEditor):
 
 
 class PairEditor(SettingEditor):
-    """Two spin boxes, ``height × width`` (kernel size, strides, pool size)."""
+    """Two spin boxes, ``height × width`` (kernel size, strides, pool size).
+
+    A setting whose default is ``None`` (pooling strides: "as the pool size") shows ``auto``
+    below the smallest value; choosing it in either box restores the default.
+    """
 
     def __init__(self, setting: Setting, validate: Validator, parent=None):
         super().__init__(setting, validate, parent)
         self.spins = []
+        lo = 1 if setting.minimum is None else int(setting.minimum)
+        self.auto = lo - 1 if setting.default is None else None
         for i in range(2):
             spin = QSpinBox(self)
-            lo = 1 if setting.minimum is None else int(setting.minimum)
             hi = INT_LIMIT if setting.maximum is None else int(setting.maximum)
-            spin.setRange(lo, hi)
+            spin.setRange(lo if self.auto is None else self.auto, hi)
+            if self.auto is not None:
+                spin.setSpecialValueText("auto")
             spin.setKeyboardTracking(False)
-            spin.setMinimumWidth(48)
-            spin.valueChanged.connect(lambda _v: self._commit([s.value() for s in self.spins]))
+            spin.valueChanged.connect(lambda _v: self._commit(self._pair()))
             self.spins.append(spin)
             self.layout().addWidget(spin, 1)
             if i == 0:
                 self.layout().addWidget(QLabel("×", self))
 
+    def _pair(self) -> list[int] | None:
+        values = [s.value() for s in self.spins]
+        return None if self.auto is not None and self.auto in values else values
+
     def _show(self, value: Any) -> None:
         if value is None:
             value = self.setting.default
-        if value is None:  # default "same as another setting" (pool strides): show 1×1
-            value = [self.spins[0].minimum()] * 2
+        if value is None:
+            value = [self.auto if self.auto is not None else self.spins[0].minimum()] * 2
         if not isinstance(value, (list, tuple)):
             value = [value, value]
         for spin, v in zip(self.spins, value, strict=False):

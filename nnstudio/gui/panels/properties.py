@@ -150,10 +150,12 @@ class PropertiesPanel(QScrollArea):
         names.setSpacing(0)
         self.title = QLabel(node.describe())
         self.title.setObjectName("propTitle")
+        self.title.setWordWrap(True)
         names.addWidget(self.title)
         sub = QLabel(f"{node.id} · {cls.category if cls else 'unknown type'}")
         sub.setObjectName("propSubtitle")
         sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        sub.setWordWrap(True)
         names.addWidget(sub)
         head.addLayout(names, 1)
         layout.addLayout(head)
@@ -208,6 +210,7 @@ class PropertiesPanel(QScrollArea):
         out.setHorizontalSpacing(10)
         self.shape_label = QLabel()
         self.shape_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shape_label.setWordWrap(True)
         self.params_label = QLabel()
         out.addRow("Shape", self.shape_label)
         out.addRow("Parameters", self.params_label)
@@ -223,7 +226,7 @@ class PropertiesPanel(QScrollArea):
         self.error.setVisible(bool(error))
         self.error.setText("⚠ " + error if error else "")
         if self.document.waiting_for_data(self.node_id):
-            self.shape_label.setText("from the data (not loaded yet)")
+            self.shape_label.setText("from the data")
 
     # -- edits ------------------------------------------------------------------------------------
     def _commit(self, key: str, value: Any) -> None:
