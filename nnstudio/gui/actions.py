@@ -134,6 +134,9 @@ def create_actions(window: MainWindow) -> SimpleNamespace:
     tb.setMovable(False)
     tb.setIconSize(QSize(20, 20))
     tb.addActions([a.new, a.open, a.save])
+    open_button = tb.widgetForAction(a.open)
+    open_button.setMenu(m["recent"])  # the arrow beside Open lists the recent projects
+    open_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
     tb.addSeparator()
     tb.addActions([a.undo, a.redo, a.delete])
     tb.addSeparator()

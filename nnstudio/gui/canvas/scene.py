@@ -99,6 +99,7 @@ class CanvasScene(QGraphicsScene):
         self._grow()
 
     def _on_node_removed(self, node: Node) -> None:
+        self.cancel_interaction()
         item = self.node_items.pop(node.id, None)
         if item is not None:
             self.removeItem(item)
