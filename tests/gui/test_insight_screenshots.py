@@ -107,10 +107,11 @@ def test_render_view_after_a_real_run(qtbot, name, tmp_path):
                 setup(panel)
         view = getattr(panel, tab)
         view.settings_changed()
-        qtbot.waitUntil(panel.source.compute.idle, timeout=30_000)
+        qtbot.waitUntil(lambda: view.last_result is not None and panel.source.compute.idle(),
+                        timeout=60_000)
         qtbot.wait(100)
-        qtbot.waitUntil(panel.source.compute.idle, timeout=30_000)
-        assert view.last_result is not None and view.message == ""
+        qtbot.waitUntil(panel.source.compute.idle, timeout=60_000)
+        assert view.message == ""
         image = panel.grab()
         out = Path(os.environ.get("NNSTUDIO_SCREENSHOTS") or tmp_path)
         out.mkdir(parents=True, exist_ok=True)

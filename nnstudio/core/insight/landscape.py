@@ -18,6 +18,7 @@ other kinds they are its least-squares projection (the path also moves off the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,6 +187,7 @@ def loss_slice(
     span: float | None = None,
     resolution: int = 25,
     path: np.ndarray | None = None,
+    between_rows: Callable[[], None] | None = None,
 ) -> LossSlice:
     """The loss over ``θ* + α·d₁ + β·d₂`` for ``α, β ∈ [−span, span]``.
 
@@ -204,6 +206,9 @@ def loss_slice(
         ``R`` points per side; made odd so the grid's centre is exactly ``θ*``.
     path:
         ``(T, P)`` recorded weights, projected onto the plane.
+    between_rows:
+        Called after each row of the grid (a background thread passes a short sleep, which
+        hands the interpreter lock to the GUI thread between rows).
     """
     r = int(resolution) | 1
     fn = get_loss(loss)
@@ -229,6 +234,8 @@ def loss_slice(
                 net.params += step1
                 pred = net.forward(xx, training=False)
                 grid[i, j] = fn.value(pred, yy)
+            if between_rows is not None:
+                between_rows()
         net.params[...] = center
         center_loss = fn.value(net.forward(xx, training=False), yy)
     finally:

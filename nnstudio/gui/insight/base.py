@@ -8,6 +8,7 @@ a hidden view just remembers it is out of date and catches up when shown.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +71,24 @@ def set_ranges(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, floa
         plot.__dict__["_insight_ranges"] = key
         plot.setXRange(key[0], key[1], padding=0)
         plot.setYRange(key[2], key[3], padding=0)
+
+
+def nice_range(lo: float, hi: float, log: bool = False) -> tuple[float, float]:
+    """``(lo, hi)`` widened to round numbers, so a slowly drifting range rarely changes
+    (each change makes pyqtgraph regenerate the axes, the costliest part of a repaint)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0.0, 1.0
+    if log:  # whole decades, in log10 units
+        return math.floor(lo), max(math.ceil(hi), math.floor(lo) + 1)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    raw = (hi - lo) / 4
+    step = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * step >= raw:
+            step *= m
+            break
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
 def caption(text: str = "") -> QLabel:

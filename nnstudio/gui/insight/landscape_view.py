@@ -9,6 +9,8 @@ training moved the most.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
@@ -52,6 +54,10 @@ MODES = (("weights", "Two weights"), ("random", "Two random directions"),
          ("pca", "Main directions of the path"))
 
 
+def _yield_gil() -> None:
+    time.sleep(0.0005)
+
+
 def landscape_job(net, x, y, loss, mode, a, b, resolution, path):
     """The slice, its colour image and contour lines (compute thread)."""
     if mode == "weights":
@@ -61,7 +67,7 @@ def landscape_job(net, x, y, loss, mode, a, b, resolution, path):
     else:
         d = random_directions(net, seed=0)
     s = loss_slice(net, x, y, loss, d, resolution=resolution,
-                   path=path if len(path) else None)
+                   path=path if len(path) else None, between_rows=_yield_gil)
     finite = np.isfinite(s.loss)
     logl = np.log10(np.where(finite, np.maximum(s.loss, 1e-12), np.nan))
     lo, hi = np.nanmin(logl), np.nanmax(logl)

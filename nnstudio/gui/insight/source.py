@@ -45,7 +45,7 @@ class InsightSource(QObject):
     #: An epoch ended: the core ``EpochEnd``.
     epoch_ended = Signal(object)
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 200):
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 250):
         super().__init__(parent)
         self.network: Network | None = None
         self.blueprint: Blueprint | None = None

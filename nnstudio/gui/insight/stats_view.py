@@ -30,7 +30,15 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.insight.stats import NetworkStats, layer_stats
 from nnstudio.gui.insight import colors
-from nnstudio.gui.insight.base import InsightView, caption, plot_widget, set_axes, set_text
+from nnstudio.gui.insight.base import (
+    InsightView,
+    caption,
+    nice_range,
+    plot_widget,
+    set_axes,
+    set_ranges,
+    set_text,
+)
 from nnstudio.gui.insight.compute import Snapshot
 
 PROBE = 256
@@ -49,7 +57,7 @@ class StatsView(InsightView):
     """Histograms, a per-layer table, gradient norms over training and warnings."""
 
     key = "stats"
-    min_interval = 0.5
+    min_interval = 1.0
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
@@ -195,6 +203,8 @@ class StatsView(InsightView):
             centers = (h.edges[:-1] + h.edges[1:]) / 2
             bars.setOpts(x=centers, height=h.counts, width=float(h.edges[1] - h.edges[0]) * 0.9)
             set_axes(plot, title=what)
+            set_ranges(plot, nice_range(float(h.edges[0]), float(h.edges[-1])),
+                       nice_range(0.0, float(max(h.counts.max(), 1)) * 1.05))
 
     def _draw_norms(self) -> None:
         steps, norms = self.source.history.arrays("grad_norm")
@@ -212,3 +222,8 @@ class StatsView(InsightView):
                 self.g_curves[node] = curve
             ok = np.isfinite(values) & (values > 0)
             curve.setData(steps[ok], values[ok])
+        if positive.size:
+            lo, hi = float(positive.min()), float(positive.max())
+            yr = (nice_range(math.log10(lo), math.log10(hi), log=True) if log
+                  else nice_range(0.0, hi * 1.05))
+            set_ranges(self.g_plot, nice_range(0.0, max(float(steps[-1]), 1.0)), yr)
