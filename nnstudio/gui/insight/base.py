@@ -14,12 +14,50 @@ from collections.abc import Callable
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.compute import Snapshot
 from nnstudio.gui.insight.source import InsightSource
+
+
+class RGBAImageItem(pg.GraphicsObject):
+    """A picture over a rectangle of data coordinates, scaled smoothly when drawn.
+
+    The views build the ``QImage`` in the compute thread (:func:`.colors.to_qimage`), so the
+    GUI thread only blits it — no per-paint conversion as ``pg.ImageItem`` does — and the
+    smooth scaling interpolates between grid points like a finer grid would.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = None
+        self._rect = QRectF()
+
+    def set_image(self, image, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self.image, self._rect = image, QRectF(rect)
+        self.update()
+
+    def clear(self) -> None:
+        self.set_image(None, QRectF())
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def paint(self, painter, *_args) -> None:
+        if self.image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(self._rect, self.image)
+
+
+def grid_rect(xs, ys) -> QRectF:
+    """The rectangle an ``(R, C)`` grid's pixels cover: grid points at pixel centres."""
+    dx = (xs[-1] - xs[0]) / (len(xs) - 1)
+    dy = (ys[-1] - ys[0]) / (len(ys) - 1)
+    return QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys))
 
 
 def plot_widget(x_label: str = "", y_label: str = "", axes: bool = True) -> pg.PlotWidget:

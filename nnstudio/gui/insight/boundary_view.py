@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.gui.insight import colors
-from nnstudio.gui.insight.base import InsightView, caption, plot_widget
+from nnstudio.gui.insight.base import InsightView, RGBAImageItem, caption, grid_rect, plot_widget
 from nnstudio.gui.insight.compute import Snapshot
 from nnstudio.gui.insight.contours import class_boundaries
 
@@ -52,15 +51,14 @@ def boundary_job(net, data: InsightData, fx: int, fy: int | None, xr, yr, resolu
                           fixed=means, n_features=data.n_features)
     gx, gy = grid_axes(xr, yr, resolution)
     if data.task == "classification":
-        # Interpolated to twice the grid for the eye; the probabilities stay the model's.
-        image = colors.upsample(colors.probability_image(probs, background), 2).astype(np.uint8)
+        image = colors.to_qimage(colors.probability_image(probs, background))
         lx, ly = class_boundaries(probs, gx, gy)
         return {"kind": "map", "image": image, "lines": (lx, ly), "xs": gx, "ys": gy,
                 "probs": probs}
     values = probs[..., 0].astype(np.float64)
     if data.decode_target is not None:
         values = np.asarray(data.decode_target(values.reshape(-1, 1))).reshape(values.shape)
-    image = colors.value_image(colors.upsample(values, 2), *value_range, background)
+    image = colors.to_qimage(colors.value_image(values, *value_range, background))
     return {"kind": "map", "values": values, "image": image, "xs": gx, "ys": gy,
             "lines": (np.zeros(0),) * 2}
 
@@ -82,7 +80,7 @@ class BoundaryView(InsightView):
         self.res_combo.setCurrentIndex(1)
         self.fixed_label = QLabel()
         self.plot = plot_widget()
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = RGBAImageItem()
         self.image.setZValue(-10)
         self.lines = pg.PlotDataItem(pen=pg.mkPen(colors.theme().text, width=2), connect="pairs")
         self.curves: list[pg.PlotDataItem] = []
@@ -284,8 +282,5 @@ class BoundaryView(InsightView):
                     curve.setData(result["xs"], ys[:, c])
             return
         xs, ys = result["xs"], result["ys"]
-        img = result["image"]
-        dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-        self.image.setImage(img, autoLevels=False)
-        self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
+        self.image.set_image(result["image"], grid_rect(xs, ys))
         self.lines.setData(*result["lines"])

@@ -97,25 +97,14 @@ def signed_colors(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     return out
 
 
-def upsample(grid: np.ndarray, factor: int) -> np.ndarray:
-    """Bilinear ``factor``× upsampling of a grid ``(R, C, ...)`` over the same extent.
+def to_qimage(rgba: np.ndarray):
+    """A ``QImage`` (owning its pixels) from RGBA ``(H, W, 4)`` uint8; row 0 is drawn at the
+    low end of the y axis. Safe to call off the GUI thread (a QImage is not a QPixmap)."""
+    from PySide6.QtGui import QImage
 
-    Pixel ``k`` of the result has its centre at ``(k + 0.5) / factor − 0.5`` source pixels,
-    so the image keeps its place when drawn over the same rectangle.
-    """
-    out = np.asarray(grid, np.float64)
-    for axis in (0, 1):
-        n = out.shape[axis]
-        u = np.clip((np.arange(n * factor) + 0.5) / factor - 0.5, 0, n - 1)
-        i0 = np.floor(u).astype(int)
-        i1 = np.minimum(i0 + 1, n - 1)
-        w = u - i0
-        shape = [1] * out.ndim
-        shape[axis] = -1
-        w = w.reshape(shape)
-        lo, hi = np.take(out, i0, axis=axis), np.take(out, i1, axis=axis)
-        out = lo + (hi - lo) * w
-    return out
+    a = np.ascontiguousarray(rgba, np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
 def loss_levels(loss: np.ndarray, n: int = 8) -> np.ndarray:

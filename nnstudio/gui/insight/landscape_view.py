@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,7 +34,9 @@ from nnstudio.core.insight.worked import single_neuron
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.base import (
     InsightView,
+    RGBAImageItem,
     caption,
+    grid_rect,
     plot_widget,
     set_axes,
     set_ranges,
@@ -72,9 +73,8 @@ def landscape_job(net, x, y, loss, mode, a, b, resolution, path):
     logl = np.log10(np.where(finite, np.maximum(s.loss, 1e-12), np.nan))
     lo, hi = np.nanmin(logl), np.nanmax(logl)
     norm = np.nan_to_num((logl - lo) / (hi - lo if hi > lo else 1.0), nan=1.0)
-    norm = colors.upsample(norm, max(1, 160 // len(s.xs)))  # smooth, same extent
     image = pg.colormap.get("viridis").map(norm, mode="byte")
-    image = image.reshape((*norm.shape, 4))
+    image = colors.to_qimage(image.reshape((*norm.shape, 4)))
     xs_, ys_ = [], []
     logloss = np.log10(np.maximum(s.loss, 1e-12))
     for level in colors.loss_levels(s.loss, 7):
@@ -109,7 +109,7 @@ class LandscapeView(InsightView):
         self.follow.setToolTip("Recompute every few seconds while training (and after each step)")
         self.compute_button = QPushButton("Compute")
         self.plot = plot_widget()
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = RGBAImageItem()
         self.image.setZValue(-10)
         self.contours = pg.PlotDataItem(pen=pg.mkPen(255, 255, 255, 90, width=1), connect="pairs")
         self.path_line = pg.PlotDataItem(pen=pg.mkPen(colors.PATH, width=2.5))
@@ -214,23 +214,30 @@ class LandscapeView(InsightView):
         if self.message or self.source.data is None:
             return None
         path = self.source.path.array()
-        if self.mode == "pca" and len(path) < 3:
-            self.info.setText("Train a few steps first: the main directions come from the path.")
-            return None
         a, b = self.w1.currentData(), self.w2.currentData()
-        if self.mode == "weights" and (a is None or b is None or a == b):
-            self.info.setText("Pick two different weights.")
+        problem = ("Train a few steps first: the main directions come from the path."
+                   if self.mode == "pca" and len(path) < 3 else
+                   "Pick two different weights." if self.mode == "weights"
+                   and (a is None or b is None or a == b) else "")
+        if problem:
+            self._clear(problem)
             return None
         x, y = self._probe
         return landscape_job, (x, y, self.source.loss, self.mode, a, b, self.res_spin.value(),
                                path)
 
+    def _clear(self, text: str) -> None:
+        """Nothing to draw for these settings: say why, and show no stale picture."""
+        self.image.clear()
+        for it in (self.contours, self.path_line, self.path_dots, self.start, self.end):
+            it.setData([], [])
+        set_text(self.info, text)
+        self.last_result = None
+
     def show_result(self, result, snapshot: Snapshot) -> None:
         s = result["slice"]
         dx, dy = s.xs[1] - s.xs[0], s.ys[1] - s.ys[0]
-        self.image.setImage(result["image"], autoLevels=False)
-        self.image.setRect(QRectF(s.xs[0] - dx / 2, s.ys[0] - dy / 2, dx * len(s.xs),
-                                  dy * len(s.ys)))
+        self.image.set_image(result["image"], grid_rect(s.xs, s.ys))
         self.contours.setData(*result["lines"])
         if s.path is not None and len(s.path):
             self.path_line.setData(s.path[:, 0], s.path[:, 1])

@@ -34,7 +34,9 @@ from nnstudio.core.insight.worked import single_neuron, worked_example
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.base import (
     InsightView,
+    RGBAImageItem,
     caption,
+    grid_rect,
     plot_widget,
     set_axes,
     set_ranges,
@@ -66,7 +68,7 @@ def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
                        MAP_RESOLUTION, features, data.means(), data.n_features)
         scale = float(np.abs(m).max()) or 1.0
         out["map"] = m
-        out["map_image"] = colors.value_image(colors.upsample(m, 3), -scale, scale, background)
+        out["map_image"] = colors.to_qimage(colors.value_image(m, -scale, scale, background))
     if single_neuron(net) is not None and loss in ("mse", "mae", "binary_cross_entropy"):
         y = np.asarray(data.y_train[sample], np.float64).reshape(-1)[0]
         ex = worked_example(net, float(np.asarray(x).reshape(-1)[0]), y, loss, lr)
@@ -262,7 +264,7 @@ class NeuronView(InsightView):
                                     "network receives them: after the data's scaling.")
         self.map_plot = plot_widget()
         self.map_plot.setMinimumHeight(150)
-        self.map_image = pg.ImageItem(axisOrder="row-major")
+        self.map_image = RGBAImageItem()
         self.map_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("w", width=0.8))
         self.map_sample = pg.ScatterPlotItem(size=13, symbol="star",
                                              brush=pg.mkBrush(colors.theme().text))
@@ -434,9 +436,8 @@ class NeuronView(InsightView):
         self._right.setStretch(self._right.count() - 1, 0 if has_map else 1)
         if has_map:
             (x0, x1), (y0, y1) = self._map_ranges
-            self.map_image.setImage(result["map_image"], autoLevels=False)
-            dx, dy = (x1 - x0) / (MAP_RESOLUTION - 1), (y1 - y0) / (MAP_RESOLUTION - 1)
-            self.map_image.setRect(QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy))
+            self.map_image.set_image(result["map_image"], grid_rect(
+                np.linspace(x0, x1, MAP_RESOLUTION), np.linspace(y0, y1, MAP_RESOLUTION)))
             fx, fy = self.source.plot_features
             key = (id(data), fx, fy)
             if key != self._points_key:

@@ -10,6 +10,7 @@ the run's :class:`~nnstudio.core.training.TrainControl`.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -23,6 +24,8 @@ from nnstudio.gui.insight.compute import Blueprint, ComputeThread, Snapshot
 
 #: The weight path is recorded for networks up to this many parameters.
 PATH_MAX_PARAMS = 20_000
+#: Least seconds between two points of the weight path taken on training events.
+PATH_INTERVAL = 0.02
 
 
 class InsightSource(QObject):
@@ -66,6 +69,7 @@ class InsightSource(QObject):
         #: The two display features the maps use (the boundary view sets them).
         self.plot_features: tuple[int, int] = (0, 1)
         self._dirty = False
+        self._last_path = 0.0
         self._stepping = False
         self._queued_step = 0
         self._events_since_step = 0
@@ -268,7 +272,15 @@ class InsightSource(QObject):
 
     # -- snapshots ---------------------------------------------------------------------------
     def _mark(self) -> None:
+        """Training moved: the next tick takes a snapshot; the weight path gets a point at
+        most every :data:`PATH_INTERVAL` seconds (events cost next to nothing)."""
         self._dirty = True
+        now = time.perf_counter()
+        if now - self._last_path >= PATH_INTERVAL:
+            self._last_path = now
+            self._record_path()
+
+    def _record_path(self) -> None:
         net = self.network
         if net is not None and net.n_params <= PATH_MAX_PARAMS:
             step = (self.epoch - 1) * max(self.n_batches, 1) + self.batch if self.epoch else 0
@@ -278,6 +290,7 @@ class InsightSource(QObject):
     def _tick(self, force: bool = False) -> None:
         if self._dirty or force:
             self._dirty = False
+            self._record_path()
             self.refresh()
 
     def refresh(self) -> None:

@@ -106,8 +106,8 @@ class StatsView(InsightView):
             "far below the others learns slowly (vanishing); one that shoots up makes steps "
             "overshoot (exploding). Dead: ReLU units that output 0 for every sample."))
         self.layer_combo.currentIndexChanged.connect(self._draw_histograms)
-        source.epoch_ended.connect(self._on_epoch)
         self._last_step = -1.0
+        self._undrawn = False
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -129,12 +129,20 @@ class StatsView(InsightView):
         self._last_step = -1.0
         self.show_page()
 
-    def _on_epoch(self, _event) -> None:
-        """Epoch ends feed the history even when the tab is hidden (at most once a second)."""
-        if self.isVisible() or self.source.latest is None or not self.source.shown:
+    def _on_snapshot(self, snapshot) -> None:
+        """New weights feed the history even while the tab is hidden (once a second), as
+        long as the panel is on screen."""
+        super()._on_snapshot(snapshot)
+        if self.isVisible() or not self.source.shown or self.message:
             return
-        if time.perf_counter() - self._last_submit >= HIDDEN_INTERVAL or not self.source.training:
-            self.update_now(self.source.latest, force=True)
+        if (time.perf_counter() - self._last_submit >= HIDDEN_INTERVAL
+                or not self.source.training):
+            self.update_now(snapshot, force=True)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._undrawn and getattr(self, "stats", None) is not None:
+            self._redraw()
 
     def job(self, snapshot: Snapshot):
         if self.message or self.source.data is None:
@@ -150,8 +158,15 @@ class StatsView(InsightView):
         if step > self._last_step:
             src.history.append(step, stats)
             self._last_step = step
-        self._draw_warnings(stats)
-        self._draw_table(stats)
+        if not self.isVisible():  # history only; the widgets catch up when shown
+            self._undrawn = True
+            return
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self._undrawn = False
+        self._draw_warnings(self.stats)
+        self._draw_table(self.stats)
         self._draw_histograms()
         self._draw_norms()
 
