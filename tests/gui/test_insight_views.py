@@ -218,6 +218,8 @@ def test_stats_view_warns_of_dead_relus(qtbot, panel, moons):
     assert view.table.rowCount() == 2
     assert view.table.item(0, 5).text() == "6 (75%)"
     h = view.last_result.layer("h1")
+    qtbot.waitUntil(lambda: view.w_bars.opts["height"] is not None
+                    and len(view.w_bars.opts["height"]) > 0, timeout=5_000)
     assert view.w_bars.opts["height"].sum() == h.weights.counts.sum() == 16
 
 

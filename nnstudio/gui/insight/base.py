@@ -48,9 +48,27 @@ class RGBAImageItem(pg.GraphicsObject):
         return QRectF(self._rect)
 
     def paint(self, painter, *_args) -> None:
-        if self.image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(self._rect, self.image)
+        if self.image is None:
+            return
+        # Pre-scaled to the screen in the compute thread: a copy, no smooth rescale here.
+        target = painter.transform().mapRect(self._rect)
+        near = (abs(target.width() - self.image.width()) <= 2
+                and abs(target.height() - self.image.height()) <= 2)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not near)
+        painter.drawImage(self._rect, self.image)
+
+
+def device_size(plot: pg.PlotWidget, rect: QRectF | None = None) -> tuple[int, int]:
+    """The size in screen pixels that ``rect`` (data coordinates; default: the whole view)
+    covers in ``plot`` now, ``(0, 0)`` before the plot has a size."""
+    vb = plot.getViewBox()
+    if rect is None:
+        return (round(vb.width()), round(vb.height()))
+    poly = vb.mapViewToDevice(rect)
+    if poly is None:
+        return (0, 0)
+    r = poly.boundingRect()
+    return (round(r.width()), round(r.height()))
 
 
 def grid_rect(xs, ys) -> QRectF:

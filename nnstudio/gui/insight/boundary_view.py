@@ -19,7 +19,14 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.gui.insight import colors
-from nnstudio.gui.insight.base import InsightView, RGBAImageItem, caption, grid_rect, plot_widget
+from nnstudio.gui.insight.base import (
+    InsightView,
+    RGBAImageItem,
+    caption,
+    device_size,
+    grid_rect,
+    plot_widget,
+)
 from nnstudio.gui.insight.compute import Snapshot
 from nnstudio.gui.insight.contours import class_boundaries
 
@@ -36,7 +43,7 @@ def subset(n: int, limit: int, seed: int = 0) -> np.ndarray:
 
 
 def boundary_job(net, data: InsightData, fx: int, fy: int | None, xr, yr, resolution: int,
-                 background: str, value_range=(0.0, 1.0)) -> dict[str, Any]:
+                 background: str, value_range=(0.0, 1.0), size=None) -> dict[str, Any]:
     """Compute the map (or curve) in the compute thread; returns what to draw."""
     means = data.means()
     if fy is None:
@@ -51,14 +58,14 @@ def boundary_job(net, data: InsightData, fx: int, fy: int | None, xr, yr, resolu
                           fixed=means, n_features=data.n_features)
     gx, gy = grid_axes(xr, yr, resolution)
     if data.task == "classification":
-        image = colors.to_qimage(colors.probability_image(probs, background))
+        image = colors.to_qimage(colors.probability_image(probs, background), size)
         lx, ly = class_boundaries(probs, gx, gy)
         return {"kind": "map", "image": image, "lines": (lx, ly), "xs": gx, "ys": gy,
                 "probs": probs}
     values = probs[..., 0].astype(np.float64)
     if data.decode_target is not None:
         values = np.asarray(data.decode_target(values.reshape(-1, 1))).reshape(values.shape)
-    image = colors.to_qimage(colors.value_image(values, *value_range, background))
+    image = colors.to_qimage(colors.value_image(values, *value_range, background), size)
     return {"kind": "map", "values": values, "image": image, "xs": gx, "ys": gy,
             "lines": (np.zeros(0),) * 2}
 
@@ -272,7 +279,8 @@ class BoundaryView(InsightView):
         yr = getattr(self, "y_range", (0.0, 1.0))
         bg = colors.theme().base
         vr = getattr(self, "value_range", (0.0, 1.0))
-        return boundary_job, (data, fx, fy, self.x_range, yr, self.resolution, bg, vr)
+        size = device_size(self.plot, grid_rect(*grid_axes(self.x_range, yr, self.resolution)))
+        return boundary_job, (data, fx, fy, self.x_range, yr, self.resolution, bg, vr, size)
 
     def show_result(self, result: dict, snapshot: Snapshot) -> None:
         if result["kind"] == "curve":

@@ -97,14 +97,23 @@ def signed_colors(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     return out
 
 
-def to_qimage(rgba: np.ndarray):
+def to_qimage(rgba: np.ndarray, size: tuple[int, int] | None = None):
     """A ``QImage`` (owning its pixels) from RGBA ``(H, W, 4)`` uint8; row 0 is drawn at the
-    low end of the y axis. Safe to call off the GUI thread (a QImage is not a QPixmap)."""
+    low end of the y axis. Safe to call off the GUI thread (a QImage is not a QPixmap).
+
+    ``size`` ``(width, height)`` in screen pixels scales it smoothly here, so that drawing
+    it on the GUI thread is a plain copy.
+    """
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage
 
     a = np.ascontiguousarray(rgba, np.uint8)
     h, w = a.shape[:2]
-    return QImage(a.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    image = QImage(a.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+    if size is not None and size[0] > 0 and size[1] > 0:
+        return image.scaled(int(size[0]), int(size[1]), Qt.AspectRatioMode.IgnoreAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation)
+    return image.copy()
 
 
 def loss_levels(loss: np.ndarray, n: int = 8) -> np.ndarray:

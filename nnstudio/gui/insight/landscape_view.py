@@ -36,6 +36,7 @@ from nnstudio.gui.insight.base import (
     InsightView,
     RGBAImageItem,
     caption,
+    device_size,
     grid_rect,
     plot_widget,
     set_axes,
@@ -59,7 +60,7 @@ def _yield_gil() -> None:
     time.sleep(0.0005)
 
 
-def landscape_job(net, x, y, loss, mode, a, b, resolution, path):
+def landscape_job(net, x, y, loss, mode, a, b, resolution, path, size=None):
     """The slice, its colour image and contour lines (compute thread)."""
     if mode == "weights":
         d = weight_directions(net, a, b)
@@ -74,7 +75,7 @@ def landscape_job(net, x, y, loss, mode, a, b, resolution, path):
     lo, hi = np.nanmin(logl), np.nanmax(logl)
     norm = np.nan_to_num((logl - lo) / (hi - lo if hi > lo else 1.0), nan=1.0)
     image = pg.colormap.get("viridis").map(norm, mode="byte")
-    image = colors.to_qimage(image.reshape((*norm.shape, 4)))
+    image = colors.to_qimage(image.reshape((*norm.shape, 4)), size)
     xs_, ys_ = [], []
     logloss = np.log10(np.maximum(s.loss, 1e-12))
     for level in colors.loss_levels(s.loss, 7):
@@ -224,7 +225,7 @@ class LandscapeView(InsightView):
             return None
         x, y = self._probe
         return landscape_job, (x, y, self.source.loss, self.mode, a, b, self.res_spin.value(),
-                               path)
+                               path, device_size(self.plot))
 
     def _clear(self, text: str) -> None:
         """Nothing to draw for these settings: say why, and show no stale picture."""

@@ -36,6 +36,7 @@ from nnstudio.gui.insight.base import (
     InsightView,
     RGBAImageItem,
     caption,
+    device_size,
     grid_rect,
     plot_widget,
     set_axes,
@@ -54,7 +55,7 @@ BUCKETS = 4
 
 def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
                features: tuple[int, int], ranges, loss: str, lr: float,
-               background: str = "#ffffff") -> dict[str, Any]:
+               background: str = "#ffffff", size=None) -> dict[str, Any]:
     """Everything the inspector shows, computed in the compute thread."""
     x = data.x_train[sample]
     names = data.input_names or None
@@ -68,7 +69,8 @@ def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
                        MAP_RESOLUTION, features, data.means(), data.n_features)
         scale = float(np.abs(m).max()) or 1.0
         out["map"] = m
-        out["map_image"] = colors.to_qimage(colors.value_image(m, -scale, scale, background))
+        out["map_image"] = colors.to_qimage(colors.value_image(m, -scale, scale, background),
+                                            size)
     if single_neuron(net) is not None and loss in ("mse", "mae", "binary_cross_entropy"):
         y = np.asarray(data.y_train[sample], np.float64).reshape(-1)[0]
         ex = worked_example(net, float(np.asarray(x).reshape(-1)[0]), y, loss, lr)
@@ -417,7 +419,7 @@ class NeuronView(InsightView):
         self._map_ranges = ranges
         return neuron_job, (data, self.selected[0], self.selected[1], self.sample_spin.value(),
                             (fx, fy), ranges, self.source.loss, self.source.learning_rate,
-                            colors.theme().base)
+                            colors.theme().base, device_size(self.map_plot))
 
     def show_result(self, result: dict, snapshot: Snapshot) -> None:
         r = result["report"]

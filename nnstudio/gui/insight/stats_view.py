@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,6 +45,8 @@ from nnstudio.gui.insight.compute import Snapshot
 PROBE = 256
 #: Least seconds between two computations while the tab is hidden (history only).
 HIDDEN_INTERVAL = 1.0
+#: Delay between redrawing the table, the histograms and the norms plot.
+STAGGER_MS = 40
 COLUMNS = ("layer", "activation", "units", "weights mean ± sd", "gradient norm", "dead",
            "saturated")
 
@@ -164,11 +167,13 @@ class StatsView(InsightView):
         self._redraw()
 
     def _redraw(self) -> None:
+        """Warnings and table now; the plots in later turns of the event loop, so their
+        repaints do not add up to one long stall."""
         self._undrawn = False
         self._draw_warnings(self.stats)
         self._draw_table(self.stats)
-        self._draw_histograms()
-        self._draw_norms()
+        QTimer.singleShot(STAGGER_MS, self._draw_histograms)
+        QTimer.singleShot(2 * STAGGER_MS, self._draw_norms)
 
     def _draw_warnings(self, stats: NetworkStats) -> None:
         t = colors.theme()
