@@ -1,7 +1,7 @@
 """The decision boundary (classification) or the fitted function (regression), live.
 
 Two features: the predicted class probabilities as a colour map behind the training points
-(filled dots) and test points (dark rings), with the decision boundary drawn where the
+(filled dots) and test points (ringed dots), with the decision boundary drawn where the
 predicted class changes. One feature: the fitted curve over the points (the salary line),
 or the class probabilities along the feature. With more features the learner picks the two
 to plot; the others stay at their training means.
@@ -197,11 +197,12 @@ class BoundaryView(InsightView):
             self.plot.setXRange(*self.x_range, padding=0)
             self.plot.setYRange(*self.y_range, padding=0)
             what = ("the colour is the predicted class, strong where the network is sure and "
-                    "pale where it hesitates; the dark line is the decision boundary"
+                    "faint where it hesitates; the line is the decision boundary"
                     if data.task == "classification" else
                     "the colour is the predicted value (orange low, blue high)")
             self.caption.setText(f"Over the plane of two features {what}. Dots: training "
-                                 f"samples; dark rings: test samples.{self._legend(data)}")
+                                 "samples; dots with a ring: test samples."
+                                 f"{self._legend(data)}")
 
     @staticmethod
     def _legend(data) -> str:
