@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,6 +52,7 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.results: Results | None = None
+        self._charts_pending = False
 
         self.hint = QLabel("Train the network to see how well it does on data it has not seen.")
         self.hint.setWordWrap(True)
@@ -156,6 +157,26 @@ class ResultsPanel(QWidget):
         self.banner.clear()
         self.hint.setVisible(False)
         self._fill_table(results)
+        self._charts_pending = True
+        if not self.visibleRegion().isEmpty():  # not a hidden tab
+            self._show_charts()
+        self._update_enabled()
+        self.results_shown.emit(results)
+
+    def paintEvent(self, event) -> None:
+        # Exposed (shown, or its tab chosen): draw the charts that waited.
+        super().paintEvent(event)
+        if self._charts_pending:
+            self._charts_pending = False
+            QTimer.singleShot(0, self._show_charts)
+
+    def _show_charts(self) -> None:
+        """Fill the split list and draw the charts (deferred while the panel is hidden:
+        a confusion matrix of many classes costs the GUI thread tens of milliseconds)."""
+        self._charts_pending = False
+        results = self.results
+        if results is None:
+            return
         current = self.split.currentData()
         self.split.blockSignals(True)
         self.split.clear()
@@ -167,8 +188,6 @@ class ResultsPanel(QWidget):
         self.split.setCurrentIndex(max(0, self.split.findData(keep)))
         self.split.blockSignals(False)
         self._show_split()
-        self._update_enabled()
-        self.results_shown.emit(results)
 
     def _fill_table(self, res: Results) -> None:
         names = list(res.splits)

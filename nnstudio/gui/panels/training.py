@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QLabel,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -33,6 +32,7 @@ from nnstudio.core.training import TrainingConfig, TrainingFinished
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
     CompactDoubleSpinBox,
+    ThinProgress,
     hbox,
     section_title,
 )
@@ -190,11 +190,8 @@ class TrainingPanel(QWidget):
         scroll.setMinimumWidth(300)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.progress = QProgressBar()
+        self.progress = ThinProgress()
         self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(8)
         self.status = QLabel("Ready")
         self.status.setObjectName("trainingStatus")
         self.time_left = QLabel("")
@@ -321,7 +318,7 @@ class TrainingPanel(QWidget):
             return self._refuse("Cannot start training", str(e))
         self._loss_in_use = cfg.loss
         metric = "accuracy" if prepared.task == "classification" else "r2"
-        self.plots.reset(metric)
+        self.plots.reset(metric, cfg.epochs)
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.time_left.setText("")

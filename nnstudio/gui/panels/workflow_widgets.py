@@ -6,11 +6,13 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -167,3 +169,50 @@ class CompactDoubleSpinBox(QDoubleSpinBox):
 
     def textFromValue(self, value: float) -> str:
         return f"{value:.7g}"
+
+
+class ThinProgress(QWidget):
+    """A thin progress line drawn in the theme's accent colour.
+
+    Unlike ``QProgressBar.setValue`` — which repaints synchronously at once — ``setValue``
+    here only schedules a repaint, so frequent progress updates from a training run are
+    merged into the next paint.
+    """
+
+    def __init__(self, parent: QWidget | None = None, height: int = 6):
+        super().__init__(parent)
+        self._value = 0
+        self._maximum = 1000
+        self.setFixedHeight(height)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def setRange(self, minimum: int, maximum: int) -> None:
+        self._maximum = max(1, int(maximum))
+        self.update()
+
+    def maximum(self) -> int:
+        return self._maximum
+
+    def value(self) -> int:
+        return self._value
+
+    def setValue(self, value: int) -> None:
+        value = max(0, min(self._maximum, int(value)))
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def paintEvent(self, event) -> None:
+        t = current_theme()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        r = self.rect()
+        radius = r.height() / 2
+        p.setBrush(QColor(t.border))
+        p.drawRoundedRect(r, radius, radius)
+        w = round(r.width() * self._value / self._maximum)
+        if w > 0:
+            p.setBrush(QColor(t.accent))
+            p.drawRoundedRect(r.adjusted(0, 0, w - r.width(), 0), radius, radius)
+        p.end()

@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -59,6 +60,9 @@ class TrainingPlots(QWidget):
         self.history = TrainingHistory()
         self._dirty = False
         self.redraws = 0  # how many redraws happened (tests, benchmark)
+        self.planned_epochs: int | None = None
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._x_right: float | None = None
 
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis")
@@ -155,16 +159,28 @@ class TrainingPlots(QWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.vb.setLimits(xMin=0)
+        plot.disableAutoRange()
+        for axis in ("left", "bottom"):
+            # Drawn once into a pixmap and blitted until its ticks change: repainting a
+            # curve then costs no axis text (pyqtgraph's slowest drawing).
+            plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
     # -- data --------------------------------------------------------------------------------
-    def reset(self, metric_name: str | None = None) -> None:
-        """Clear every curve for a new run; ``metric_name`` is ``"accuracy"`` or ``"r2"``."""
+    def reset(self, metric_name: str | None = None, epochs: int | None = None) -> None:
+        """Clear every curve for a new run.
+
+        ``metric_name`` is ``"accuracy"`` or ``"r2"``; ``epochs`` the planned number of epochs
+        (the x axis is laid out for it when the run is not too long).
+        """
+        self.planned_epochs = epochs
         if metric_name is not None:
             self.history.metric_name = metric_name
             title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
             self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
         self.history.clear()
+        self._ranges.clear()
+        self._x_right = None
         for line in self.crosshairs:
             line.setVisible(False)
         self.readout.setText("Hover over a plot to read the values of an epoch")
@@ -205,9 +221,65 @@ class TrainingPlots(QWidget):
             self.curves[name].setData(x, y) if shown else self.curves[name].setData([], [])
             self._legend_entry(name, shown)
         self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
-        lr = h.series("learning_rate")
-        top = float(np.nanmax(lr)) if len(lr) and np.isfinite(lr).any() else 1.0
-        self.lr_plot.setYRange(0.0, top * 1.1 if top > 0 else 1.0, padding=0)
+        self._fit_ranges()
+
+    # -- ranges ------------------------------------------------------------------------------
+    def _fit_ranges(self) -> None:
+        """Set the view ranges by hand, with slack, so they change rarely.
+
+        Auto-range would move every axis on every redraw, and a moved axis regenerates its
+        ticks and text (pyqtgraph's costliest drawing). Here the x range grows by steps to
+        the planned number of epochs and a y range changes only when the data leave it or
+        fill less than a third of it — a few times per run.
+        """
+        h = self.history
+        n = int(h.epochs[-1]) if len(h) else 0
+        xmax = max(float(n), float(h.batch_x[-1]) if len(h.batch_x) else 0.0, 1.0)
+        if self.planned_epochs and self.planned_epochs <= 2 * max(n, 10):
+            right = float(self.planned_epochs)
+        else:
+            right = _nice_ceiling(xmax * 1.25)
+        if right != self._x_right:
+            self._x_right = right
+            for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+                plot.setXRange(0.5 if right > 2 else 0.0, right, padding=0.02)
+        log = self.log_scale.isChecked()
+        values = [h.series("loss"), h.series("val_loss"), h.batch_y]
+        self._y_range(self.loss_plot, "loss", values, floor=None if log else 0.0, log=log)
+        if self.history.metric_name == "accuracy":
+            self._set_y(self.metric_plot, "metric", (0.0, 1.0))
+        else:
+            self._y_range(self.metric_plot, "metric", [h.series("val_metric")], ceiling=1.0)
+        self._y_range(self.lr_plot, "lr", [h.series("learning_rate")], floor=0.0)
+
+    def _y_range(self, plot, key: str, series, floor=None, ceiling=None, log=False) -> None:
+        finite = [v[np.isfinite(v)] for v in series if len(v)]
+        finite = [v[v > 0] if log else v for v in finite]
+        finite = [v for v in finite if len(v)]
+        if not finite:
+            return
+        lo = min(float(v.min()) for v in finite)
+        hi = max(float(v.max()) for v in finite)
+        if log:
+            lo, hi = np.log10(lo), np.log10(hi)
+        current = self._ranges.get(key)
+        if current is not None:
+            c_lo, c_hi = current
+            span = c_hi - c_lo
+            inside = c_lo <= lo and hi <= c_hi
+            if inside and (hi - lo) >= span / 3:
+                return
+        pad = max(hi - lo, abs(hi) * 0.05, 1e-12) * 0.08
+        new_lo = lo - pad if floor is None else max(floor, lo - pad)
+        new_hi = hi + pad if ceiling is None else min(ceiling + 0.02, hi + pad)
+        if floor is not None and lo - pad < floor + (hi - lo) * 0.5:
+            new_lo = floor  # a loss near zero: show zero
+        self._set_y(plot, key, (new_lo, new_hi))
+
+    def _set_y(self, plot, key: str, rng: tuple[float, float]) -> None:
+        if self._ranges.get(key) != rng:
+            self._ranges[key] = rng
+            plot.setYRange(*rng, padding=0)
 
     def _legend_entry(self, name: str, shown: bool) -> None:
         """List a curve in its plot's legend only while it has data (no empty entries)."""
@@ -231,6 +303,8 @@ class TrainingPlots(QWidget):
     def set_log_scale(self, on: bool) -> None:
         """Show the loss on a log axis (the other plots keep a linear one)."""
         self.loss_plot.setLogMode(y=bool(on))
+        self._ranges.pop("loss", None)
+        self._fit_ranges()
         if self.log_scale.isChecked() != bool(on):
             self.log_scale.setChecked(bool(on))
 
@@ -299,6 +373,14 @@ class TrainingPlots(QWidget):
         export_plot(self.graphics, path, title="nnstudio training history",
                     width=max(1200, int(self.graphics.width() * 2)))
         self.exported.emit(str(path))
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``x``."""
+    if x <= 1:
+        return 1.0
+    k = 10 ** math.floor(math.log10(x))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x))
 
 
 def _num(v: float) -> str:
