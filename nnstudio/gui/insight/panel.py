@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QApplication, QDockWidget, QTabWidget, QVBoxLayout, QWidget
 
 from nnstudio.core.engine.network import Network
@@ -73,6 +73,16 @@ class InsightPanel(QWidget):
 
     def shutdown(self) -> None:
         self.source.shutdown()
+
+    @Slot()
+    def follow_canvas_selection(self) -> None:
+        """The editor's selection changed: a single Dense node becomes the inspected layer."""
+        scene = getattr(self, "canvas_scene", None)
+        try:
+            selected = scene.selected_node_ids() if scene is not None else []
+        except RuntimeError:  # the window is being torn down
+            return
+        follow_canvas(self, selected)
 
 
 # -- installation ------------------------------------------------------------------------------
@@ -174,7 +184,8 @@ def install(window: Any, session: Any) -> InsightPanel:
     connect_session(panel, session, window)
     scene = getattr(window, "scene", None)
     if scene is not None and hasattr(scene, "selected_node_ids"):
-        scene.selectionChanged.connect(lambda: follow_canvas(panel, scene.selected_node_ids()))
+        panel.canvas_scene = scene
+        scene.selectionChanged.connect(panel.follow_canvas_selection)
     from nnstudio.gui.panels.training import TrainingPanel
 
     panels = window.findChildren(TrainingPanel)
