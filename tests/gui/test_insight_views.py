@@ -244,6 +244,19 @@ def test_landscape_centre_is_the_current_loss(qtbot, panel, salary):
                     timeout=10_000)
 
 
+def test_views_wait_while_network_and_data_do_not_fit(qtbot, panel, moons):
+    panel.source.set_network(mlp(5, 2))
+    panel.source.set_data(InsightData.from_prepared(moons))
+    for view in panel.views:
+        assert "do not fit together yet" in view.message, view.key
+        assert "Input expects (5,)" in view.message, view.key
+    qtbot.wait(50)
+    assert panel.source.compute.idle() and panel.boundary.last_result is None
+    panel.source.set_network(mlp(2, 2))
+    assert panel.boundary.message == ""
+    qtbot.waitUntil(lambda: panel.boundary.last_result is not None, timeout=10_000)
+
+
 def test_landscape_refuses_big_models(qtbot, panel, moons):
     panel.source.set_data(InsightData.from_prepared(moons))
     panel.source.set_network(mlp(2, 2, widths=(128, 128)))

@@ -214,6 +214,9 @@ class InsightView(QWidget):
         self.generation += 1
         self.last_result = None
         self.rebuild()
+        src = self.source
+        if src.network is not None and src.data is not None and not src.compatible:
+            self.show_message(src.mismatch_text())
         self.stale = True
         self.update_now()
 
@@ -236,7 +239,7 @@ class InsightView(QWidget):
     def update_now(self, snapshot: Snapshot | None = None, force: bool = False) -> None:
         """Submit this view's job for ``snapshot`` (default: the latest)."""
         snapshot = snapshot or self.source.latest
-        if snapshot is None or (not self.isVisible() and not force):
+        if snapshot is None or (not self.isVisible() and not force) or not self.source.compatible:
             return
         now = time.perf_counter()
         if (

@@ -16,10 +16,11 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from nnstudio.core.engine.network import Network
+from nnstudio.core.errors import NNStudioError
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.core.insight.landscape import WeightPath
 from nnstudio.core.insight.stats import StatsHistory
-from nnstudio.core.training import TrainingConfig
+from nnstudio.core.training import TrainingConfig, check_fit
 from nnstudio.gui.insight.compute import Blueprint, ComputeThread, Snapshot
 
 #: The weight path is recorded for networks up to this many parameters.
@@ -70,6 +71,8 @@ class InsightSource(QObject):
         self.plot_features: tuple[int, int] = (0, 1)
         self._dirty = False
         self._last_path = 0.0
+        self._fit_key: tuple = ()
+        self._fit_text = ""
         self._stepping = False
         self._queued_step = 0
         self._events_since_step = 0
@@ -108,12 +111,37 @@ class InsightSource(QObject):
         self.refresh()
 
     @property
+    def compatible(self) -> bool:
+        """True when the network can take the data (views compute only then)."""
+        return self.network is not None and self.data is not None and not self.mismatch_text()
+
+    def mismatch_text(self) -> str:
+        """Why network and data do not fit (yet), in the trainer's words; ``""`` when they do.
+
+        Cached per (network, data, loss): the views ask on every snapshot.
+        """
+        net, data = self.network, self.data
+        if net is None or data is None:
+            return ""
+        key = (id(net), id(data), self.loss)
+        if self._fit_key != key:
+            self._fit_key = key
+            try:
+                check_fit(net, self.loss, data.x_train, data.y_train, "the data")
+                self._fit_text = ""
+            except NNStudioError as e:
+                self._fit_text = (f"The network and the data do not fit together yet: {e}. "
+                                  "The views show the network once they do.")
+        return self._fit_text
+
+    @property
     def loss(self) -> str:
         """The loss of the run (or the one the task implies)."""
         if self.config is not None:
             return self.config.loss
         if self.data is not None and self.data.task == "classification":
-            return "cross_entropy"
+            one = self.network is not None and tuple(self.network.output_shape) == (1,)
+            return "binary_cross_entropy" if one else "cross_entropy"
         return "mse"
 
     @property
