@@ -81,7 +81,8 @@ def test_crosshair_reads_every_series(qtbot, plots):
     plots.graphics.scene().sigMouseMoved.emit(pos)
     assert seen == [7]
     text = plots.readout.text()
-    assert "Epoch 7" in text and "validation loss" in text and "accuracy" in text
+    assert "Epoch 7" in text and "loss 0.4966 / 0.608" in text and "accuracy" in text
+    assert "training / validation" in text and text.count(" / ") >= 2
     assert all(line.isVisible() and line.value() == 7 for line in plots.crosshairs)
 
 

@@ -66,7 +66,8 @@ def test_classifier_confusion_matrix_and_per_class_scores(qtbot, window):
     assert cm.shape == (3, 3) and cm.sum() == prepared.counts["test"]
     assert np.trace(cm) / cm.sum() == pytest.approx(res.splits["test"].metrics["accuracy"])
     assert len(panel.confusion.labels) == 9 and panel.confusion.labels[0]
-    assert panel.per_class.rowCount() == 3
+    assert panel.per_class.rowCount() == 4  # 3 classes and their average
+    assert panel.per_class.verticalHeaderItem(3).text() == "average"
     assert panel.per_class.verticalHeaderItem(0).text() == prepared.class_names[0]
     f1 = [float(panel.per_class.item(i, 2).text()) for i in range(3)]
     assert all(0 <= v <= 1 for v in f1)

@@ -72,7 +72,7 @@ def test_real_run_in_the_worker_fills_one_point_per_epoch(qtbot, window):
     assert session.model is not None and session.results is not None
     assert window.workflow.actions["export"].isEnabled()
     text = plots.show_epoch(4)
-    assert "Epoch 4" in text and "validation accuracy" in text
+    assert "Epoch 4" in text and "accuracy" in text and "training / validation" in text
 
 
 def test_pause_resume_stop_from_the_panel(qtbot, window):

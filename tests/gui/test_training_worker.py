@@ -73,7 +73,7 @@ def test_real_run_fills_the_plots_one_point_per_epoch(qtbot, runner):
     assert plots.points("batch_loss") >= 12
     assert np.all(np.isfinite(plots.history.series("loss")))
     text = plots.show_epoch(3)
-    assert "Epoch 3" in text and "validation loss" in text and "accuracy" in text
+    assert "Epoch 3" in text and "loss" in text and "accuracy" in text and " / " in text
     qtbot.waitUntil(lambda: not runner._old, timeout=5000)
 
 

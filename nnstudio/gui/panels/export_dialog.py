@@ -37,8 +37,9 @@ FORMATS = {
             "Weights, architecture and data preparation in one file. Open it again in "
             "nnstudio or use it with `nnstudio predict`.", "model.npz", False),
     "onnx": ("ONNX (.onnx)",
-             "The standard exchange format: run the network in onnxruntime, C#, Java, "
-             "JavaScript… (inputs must be prepared the same way).", "model.onnx", False),
+             "The standard exchange format for onnxruntime, C#, Java, JavaScript…; it takes "
+             "raw values (the data preparation is built into the graph).", "model.onnx",
+             False),
     "numpy": ("Standalone NumPy folder",
               "predict.py and weights.npz: runs anywhere with only NumPy installed, "
               "preparation included.", "model-numpy", True),
@@ -118,7 +119,7 @@ class ExportDialog(QDialog):
             self.radios[key] = radio
             note = QLabel(text)
             note.setWordWrap(True)
-            note.setStyleSheet(f"color: {muted}; margin-left: 24px; margin-bottom: 6px;")
+            note.setStyleSheet(f"color: {muted}; margin-left: 24px; margin-bottom: 8px;")
             layout.addWidget(radio)
             layout.addWidget(note)
             radio.toggled.connect(self._format_changed)
@@ -136,6 +137,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.error)
         self.banner = Banner()
         layout.addWidget(self.banner)
+        layout.addStretch(1)
         buttons = QDialogButtonBox()
         self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         close = buttons.addButton(QDialogButtonBox.StandardButton.Close)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -57,7 +57,10 @@ class ResultsPanel(QWidget):
         self.hint = QLabel("Train the network to see how well it does on data it has not seen.")
         self.hint.setWordWrap(True)
         self.split = QComboBox()
+        self.split.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.split.currentIndexChanged.connect(self._show_split)
+        self.summary = QLabel("")
+        self.summary.setStyleSheet("font-weight: 600;")
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Score the current model on every split again")
         self.evaluate_button.clicked.connect(self.evaluate_now)
@@ -101,8 +104,8 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
-        layout.addLayout(hbox(self.hint, None, QLabel("Split"), self.split, self.evaluate_button,
-                              self.save_button))
+        layout.addLayout(hbox(self.hint, self.summary, None, QLabel("Split"), self.split,
+                              self.evaluate_button, self.save_button))
         layout.addWidget(self.banner)
         layout.addWidget(self.table)
         layout.addWidget(self.pages, 1)
@@ -128,6 +131,7 @@ class ResultsPanel(QWidget):
         self.split.clear()
         self.pages.setCurrentWidget(self.empty_page)
         self.hint.setVisible(True)
+        self.summary.setVisible(False)
         self.save_button.setEnabled(False)
 
     def evaluate_now(self) -> Results | None:
@@ -156,6 +160,8 @@ class ResultsPanel(QWidget):
         self.results = results
         self.banner.clear()
         self.hint.setVisible(False)
+        self.summary.setText(_summary(results))
+        self.summary.setVisible(True)
         self._fill_table(results)
         self._charts_pending = True
         if not self.visibleRegion().isEmpty():  # not a hidden tab
@@ -238,8 +244,9 @@ class ResultsPanel(QWidget):
     def _fill_per_class(self, r, class_names: list[str]) -> None:
         pc = r.per_class or {}
         k = len(pc.get("precision", []))
-        self.per_class.setRowCount(k)
-        self.per_class.setVerticalHeaderLabels([str(n) for n in class_names[:k]])
+        self.per_class.setRowCount(k + 1 if k else 0)
+        self.per_class.setVerticalHeaderLabels([str(n) for n in class_names[:k]]
+                                               + ["average"])
         for i in range(k):
             values = (pc["precision"][i], pc["recall"][i], pc["f1"][i])
             for j, v in enumerate(values):
@@ -249,6 +256,16 @@ class ResultsPanel(QWidget):
             item = QTableWidgetItem(f"{int(pc['support'][i]):,}")
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             self.per_class.setItem(i, 3, item)
+        if k:  # the unweighted (macro) average over classes
+            means = [sum(pc[key]) / k for key in ("precision", "recall", "f1")]
+            cells = [f"{v:.3f}" for v in means] + [f"{int(sum(pc['support'])):,}"]
+            bold = QFont()
+            bold.setBold(True)
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setFont(bold)
+                self.per_class.setItem(k, j, item)
 
     # -- export ------------------------------------------------------------------------------
     def current_chart(self):
@@ -273,6 +290,13 @@ class ResultsPanel(QWidget):
             export_widget(chart, path)
         except (OSError, ValueError) as e:
             QMessageBox.warning(self, "Could not save", f"Could not write {path}: {e}")
+
+
+def _summary(res: Results) -> str:
+    if res.task == "classification":
+        return f"Classification · {len(res.class_names)} classes"
+    targets = ", ".join(res.target_names)
+    return f"Regression · predicting {targets}"
 
 
 def _format(v: float, fmt: str) -> str:

@@ -18,6 +18,30 @@ from nnstudio.gui.plots import style
 from nnstudio.gui.plots.export import export_plot
 
 
+class HumanAxis(pg.AxisItem):
+    """Tick labels people read at a glance: 2.5M, 400k, 0.25 (not 2.5e+06)."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [human_number(v * scale, spacing * scale) for v in values]
+
+
+def human_number(v: float, spacing: float = 0.0) -> str:
+    """``2500000`` → ``2.5M``; ``-400000`` → ``-400k``; small numbers as they are."""
+    a = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div and (spacing == 0 or spacing >= div / 100):
+            text = f"{v / div:.3g}"
+            return text + suffix
+    if spacing and spacing < 1:
+        digits = max(0, -int(np.floor(np.log10(spacing))))
+        return f"{v:.{digits}f}"
+    return f"{v:.6g}"
+
+
+def _human_axes() -> dict:
+    return {"left": HumanAxis("left"), "bottom": HumanAxis("bottom")}
+
+
 def _styled(plot: pg.PlotItem, title: str, bottom: str, left: str) -> None:
     f = style.frame()
     plot.setTitle(title, color=f["text"], size="10pt")
@@ -131,7 +155,7 @@ class PredictedVsTruePlot(pg.PlotWidget):
     MAX_POINTS = 20_000
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems=_human_axes())
         self.setBackground(style.frame()["background"])
         self.plot_item = self.getPlotItem()
         _styled(self.plot_item, "Predicted vs true", "true value", "predicted value")
@@ -166,7 +190,7 @@ class ResidualHistogram(pg.PlotWidget):
     """A histogram of the residuals ``predicted − true``, with a line at zero."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems=_human_axes())
         self.setBackground(style.frame()["background"])
         self.plot_item = self.getPlotItem()
         _styled(self.plot_item, "Residuals (predicted − true)", "residual", "samples")

@@ -106,7 +106,7 @@ class TrainingPlots(QWidget):
 
         self.curves = {
             "batch_loss": self.loss_plot.plot(
-                name="training (per batch, smoothed)", pen=style.pen("batch", 1.2),
+                name="batches (smoothed)", pen=style.pen("batch", 1.2),
                 connect="finite", clipToView=True, autoDownsample=True,
             ),
             "loss": self.loss_plot.plot(
@@ -250,7 +250,9 @@ class TrainingPlots(QWidget):
             self._set_y(self.metric_plot, "metric", (0.0, 1.0))
         else:
             self._y_range(self.metric_plot, "metric", [h.series("val_metric")], ceiling=1.0)
-        self._y_range(self.lr_plot, "lr", [h.series("learning_rate")], floor=0.0)
+        lr = h.series("learning_rate")
+        top = float(np.nanmax(lr)) if len(lr) and np.isfinite(lr).any() else 0.0
+        self._set_y(self.lr_plot, "lr", (0.0, _nice_ceiling_any(top * 1.1) if top > 0 else 1.0))
 
     def _y_range(self, plot, key: str, series, floor=None, ceiling=None, log=False) -> None:
         finite = [v[np.isfinite(v)] for v in series if len(v)]
@@ -327,17 +329,24 @@ class TrainingPlots(QWidget):
             line.setPos(e)
             line.setVisible(True)
         m = h.metric_name
+        both = h.has_values("val_loss")
         parts = [f"<b>Epoch {e}</b>"]
-        parts.append(f"training loss {_num(h.series('loss')[i])}")
-        if h.has_values("val_loss"):
-            parts.append(f"validation loss {_num(h.series('val_loss')[i])}")
+        loss = _num(h.series("loss")[i])
+        if both:
+            loss += f" / {_num(h.series('val_loss')[i])}"
+        parts.append(f"loss {loss}")
         label = "accuracy" if m == "accuracy" else "R²"
-        for key, prefix in (("metric", ""), ("val_metric", "validation ")):
+        values = []
+        for key in ("metric", "val_metric"):
             if h.has_values(key):
                 v = h.series(key)[i]
-                text = f"{100 * v:.1f}\u00a0%" if m == "accuracy" and math.isfinite(v) else _num(v)
-                parts.append(f"{prefix}{label} {text}")
+                values.append(f"{100 * v:.1f}\u00a0%" if m == "accuracy" and math.isfinite(v)
+                              else _num(v))
+        if values:
+            parts.append(f"{label} {' / '.join(values)}")
         parts.append(f"learning rate {_num(h.series('learning_rate')[i])}")
+        if both or len(values) > 1:
+            parts.append("<span style='color:gray'>(training / validation)</span>")
         text = " · ".join(parts)
         self.readout.setText(text)
         self.epoch_hovered.emit(e)
@@ -373,6 +382,12 @@ class TrainingPlots(QWidget):
         export_plot(self.graphics, path, title="nnstudio training history",
                     width=max(1200, int(self.graphics.width() * 2)))
         self.exported.emit(str(path))
+
+
+def _nice_ceiling_any(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``x > 0`` (any magnitude)."""
+    k = 10 ** math.floor(math.log10(x))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x * (1 - 1e-12)))
 
 
 def _nice_ceiling(x: float) -> float:

@@ -29,7 +29,7 @@ from nnstudio.core.data import build_dataset
 from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.panels.workflow_widgets import FieldError, hbox
 from nnstudio.gui.theme import current_theme
-from nnstudio.gui.wizards.split_controls import SplitControls
+from nnstudio.gui.wizards.split_controls import SplitBar, SplitControls
 
 MAX_CLASS_COLUMNS = 12
 
@@ -80,7 +80,10 @@ class SplitPage(QWizardPage):
         self.setSubTitle("Train on one part, tune on the validation part, and keep the test "
                          "part aside to measure the finished model honestly.")
         self.shares = SplitControls()
+        self.bar = SplitBar()
+        self.shares.shares_changed.connect(self.bar.set_shares)
         self.seed = QSpinBox()
+        self.seed.setMaximumWidth(140)
         self.seed.setObjectName("splitSeed")
         self.seed.setRange(0, 2**31 - 1)
         self.shuffle = QCheckBox("Shuffle the rows first")
@@ -93,20 +96,24 @@ class SplitPage(QWizardPage):
         self.counts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.counts.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.counts.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.counts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.status = QLabel("")
         self.status.setStyleSheet(f"color: {current_theme().muted};")
         self.status.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow("Shares", self.shares)
+        form.addRow("", self.bar)
         form.addRow("", self.split_error)
         form.addRow("Seed", hbox(self.seed, None))
         form.addRow("", self.shuffle)
         form.addRow("", self.stratify)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.counts, 1)
+        layout.addSpacing(6)
+        layout.addWidget(self.counts)
         layout.addWidget(self.status)
+        layout.addStretch(1)
 
         self.builder = _Builder(self)
         self.builder.built.connect(self._built)
@@ -195,6 +202,8 @@ class SplitPage(QWizardPage):
                 item = QTableWidgetItem(f"{v:,}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.counts.setItem(i, j, item)
+        header = self.counts.horizontalHeader().height()
+        self.counts.setFixedHeight(header + 4 + sum(self.counts.rowHeight(i) for i in range(3)))
         text = f"{sum(counts.get(k, 0) for k, _ in splits):,} rows used"
         if counts.get("dropped"):
             text += f"; {counts['dropped']:,} rows dropped for missing values"

@@ -8,8 +8,9 @@ below 1 %.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QWidget
 
 NAMES = ("train", "validation", "test")
 #: Which other shares give (or take) the difference, in order, when one changes.
@@ -89,3 +90,44 @@ class SplitControls(QWidget):
         finally:
             self._busy = False
         self.shares_changed.emit(self.shares())
+
+
+#: Colours of the three parts in :class:`SplitBar` (training, validation, test).
+BAR_COLORS = ("#0072b2", "#e69f00", "#009e73")
+
+
+class SplitBar(QWidget):
+    """The three shares drawn as one bar of coloured parts with their names."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.fractions = (0.7, 0.15, 0.15)
+        self.setFixedHeight(28)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_shares(self, fractions) -> None:
+        self.fractions = tuple(float(f) for f in fractions)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        x = r.left()
+        names = ("training", "validation", "test")
+        for frac, color, name in zip(self.fractions, BAR_COLORS, names, strict=True):
+            w = r.width() * frac
+            if w <= 0:
+                continue
+            part = QRectF(x, r.top(), w, r.height())
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(color))
+            p.drawRect(part)
+            p.setPen(QColor("#ffffff"))
+            label = f"{name} {round(100 * frac)} %"
+            if p.fontMetrics().horizontalAdvance(label) > w - 8:
+                label = f"{round(100 * frac)} %"
+            if p.fontMetrics().horizontalAdvance(label) <= w - 4:
+                p.drawText(part, Qt.AlignmentFlag.AlignCenter, label)
+            x += w
+        p.end()

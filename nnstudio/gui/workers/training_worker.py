@@ -197,7 +197,8 @@ class TrainingWorker(QObject):
         """Train to the end (or a stop), then run ``job.after``; always ends the thread."""
         try:
             # A diverging run overflows on purpose; the trainer detects it and says so.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                    blas_threads_for_training():
                 self._run()
         except NNStudioError as e:
             self.failed.emit(str(e))
@@ -404,6 +405,20 @@ class TrainingRunner(QObject):
             if pair[0] is thread:
                 pair[0].wait()  # it is past run(): returns at once
                 self._old.remove(pair)
+
+
+def blas_threads_for_training():
+    """Limit NumPy's BLAS to all cores but one while a run goes (restored after).
+
+    The GUI thread needs a core too: with every core busy, OpenBLAS's spinning worker threads
+    and the GUI fight over them, and a run on 2 vCPUs measured 12× slower (MNIST MLP, 40 s
+    against 3.2 s). Uses ``threadpoolctl`` when it is installed; otherwise changes nothing.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=max(1, (os.cpu_count() or 2) - 1), user_api="blas")
 
 
 def elapsed_text(seconds: float) -> str:
