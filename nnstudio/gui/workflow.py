@@ -331,7 +331,6 @@ class Workflow(QObject):
             self.window.show_message(
                 f"Training {'stopped' if fin.reason == 'stopped' else 'finished'} after "
                 f"{fin.epochs_run} epoch(s).", 8000)
-        self.window.mark_modified(self.window.is_modified)
 
     def _on_pause_changed(self, paused: bool) -> None:
         self.actions["pause"].setText("&Resume" if paused else "&Pause")

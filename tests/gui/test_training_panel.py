@@ -183,3 +183,28 @@ def test_start_without_data_explains(qtbot, window):
     panel = window.workflow.training
     assert not panel.start()
     assert "Load a dataset" in panel.banner.text()
+
+
+def test_data_and_settings_travel_with_the_project(qtbot, window, tmp_path):
+    load(window, "house_price", {
+        "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 8},
+                  {"id": "a", "type": "ReLU"}, {"id": "out", "type": "Dense", "units": 1}],
+        "edges": [["in", "h"], ["h", "a"], ["a", "out"]]})
+    panel = window.workflow.training
+    panel.learning_rate.setValue(0.02)
+    panel.epochs.setValue(33)
+    panel.loss.setCurrentIndex(panel.loss.findData("mae"))
+    path = tmp_path / "house.nnsproj"
+    assert window.save_to(path)
+    settings = QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat)
+    other = MainWindow(settings, recovery_dir=tmp_path / "recovery2")
+    other.interactive = False
+    qtbot.addWidget(other)
+    assert other.open_path(path, ask=False)
+    wf = other.workflow
+    assert wf.session.prepared is not None and wf.session.task == "regression"
+    assert other.document.input_shape == window.document.input_shape
+    cfg = wf.training.config()
+    assert cfg.learning_rate == pytest.approx(0.02) and cfg.epochs == 33 and cfg.loss == "mae"
+    assert wf.actions["train"].isEnabled()
+    wf.shutdown()
