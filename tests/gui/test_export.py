@@ -51,7 +51,7 @@ def trained(qtbot, window, example: str, network: dict, epochs: int = 10):
     window.workflow.adopt_dataset(spec, build_dataset(spec))
     panel = window.workflow.training
     panel.epochs.setValue(epochs)
-    with qtbot.waitSignal(window.workflow.session.model_changed, timeout=60_000):
+    with qtbot.waitSignal(window.workflow.session.training_finished, timeout=60_000):
         panel.start()
     qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
     dialog = window.workflow.open_export_dialog()

@@ -42,7 +42,7 @@ def train(qtbot, window, spec: DatasetSpec, network: dict, epochs: int = 20):
     panel = window.workflow.training
     panel.epochs.setValue(epochs)
     panel.learning_rate.setValue(0.01)
-    with qtbot.waitSignal(window.workflow.session.model_changed, timeout=120_000):
+    with qtbot.waitSignal(window.workflow.session.training_finished, timeout=120_000):
         panel.start()
     qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
     return prepared

@@ -128,8 +128,8 @@ def test_closing_the_window_mid_run_leaves_no_thread(qtbot, window):
     epochs = []
     panel.runner.epoch_finished.connect(epochs.append)
     panel.start()
-    thread = panel.runner.thread
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=20_000)
+    thread = panel.runner.thread
     assert thread.isRunning()
     assert window.close()
     assert thread.isFinished()
@@ -143,8 +143,8 @@ def test_closing_while_paused_leaves_no_thread(qtbot, window):
     epochs = []
     panel.runner.epoch_finished.connect(epochs.append)
     panel.start()
-    thread = panel.runner.thread
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=20_000)
+    thread = panel.runner.thread
     panel.pause()
     assert window.close()
     assert thread.isFinished()
@@ -208,3 +208,13 @@ def test_data_and_settings_travel_with_the_project(qtbot, window, tmp_path):
     assert cfg.learning_rate == pytest.approx(0.02) and cfg.epochs == 33 and cfg.loss == "mae"
     assert wf.actions["train"].isEnabled()
     wf.shutdown()
+
+
+def test_stop_right_after_start(qtbot, window):
+    load(window, "xor", CLASSIFIER)
+    panel = window.workflow.training
+    with qtbot.waitSignal(window.workflow.session.training_finished, timeout=10_000):
+        assert panel.start()
+        panel.stop()
+    assert not panel.running and not window.design_locked
+    assert panel.runner.thread is None and panel.start_button.isEnabled()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -71,6 +71,10 @@ SCHEDULES = {
 }
 
 
+#: Delay between pressing Start and the trainer thread starting (see :meth:`TrainingPanel.start`).
+LAUNCH_DELAY_MS = 40
+
+
 def auto_loss(task: str | None, output_units: int | None) -> str:
     """The loss that fits a task and the network's output size.
 
@@ -109,6 +113,7 @@ class TrainingPanel(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.pause_changed.connect(self._on_pause_changed)
         self._loss_in_use = "mse"
+        self._pending_job: TrainingJob | None = None
         self._build()
         session.dataset_changed.connect(self._on_dataset_changed)
         self._on_dataset_changed()
@@ -294,11 +299,12 @@ class TrainingPanel(QWidget):
     # -- running -----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.runner.running
+        """True from :meth:`start` until the run's end was reported."""
+        return self.runner.running or self._pending_job is not None
 
     def start(self) -> bool:
         """Start a run from the current settings; False (and a message) when it cannot."""
-        if self.running:
+        if self.running or self.session.training:
             return False
         self.banner.clear()
         prepared = self.session.prepared
@@ -327,11 +333,19 @@ class TrainingPanel(QWidget):
             return evaluation.evaluate_all(network, prepared, cfg.loss)
 
         self.session.training_config = cfg
-        self.runner.start(TrainingJob(net, cfg, train_data, val_data, after=after))
+        self._pending_job = TrainingJob(net, cfg, train_data, val_data, after=after)
         self._set_running(True)
         self.session.mark_training_started()
         self.run_started.emit()
+        # The trainer starts a moment later: the repaints the start causes (locked design,
+        # cleared plots) happen first, without a trainer thread competing for the GIL.
+        QTimer.singleShot(LAUNCH_DELAY_MS, self, self._launch)
         return True
+
+    def _launch(self) -> None:
+        job, self._pending_job = self._pending_job, None
+        if job is not None:
+            self.runner.start(job)
 
     def toggle_pause(self) -> None:
         if self.runner.paused:
@@ -347,12 +361,18 @@ class TrainingPanel(QWidget):
 
     def stop(self) -> None:
         """Stop after the current batch; the run finishes with the weights so far."""
-        if self.running:
+        if self._pending_job is not None:  # not begun yet: nothing to keep
+            self._pending_job = None
+            self._set_running(False)
+            self.status.setText("Stopped before the first batch")
+            self.session.mark_training_finished(None)
+        elif self.running:
             self.status.setText("Stopping…")
             self.runner.stop()
 
     def shutdown(self) -> None:
         """Stop and join the worker thread at once (the window is closing)."""
+        self._pending_job = None
         self.runner.shutdown()
 
     # -- worker reports ----------------------------------------------------------------------
@@ -384,14 +404,22 @@ class TrainingPanel(QWidget):
         self.plots.add_epoch(event)
 
     def _on_finished(self, outcome: TrainingOutcome) -> None:
+        """The run ended: show it at once, hand out the model and results in later turns of
+        the event loop (each step is short, so the window never freezes for their sum)."""
         self.plots.flush()
         self._set_running(False)
         fin = outcome.finished
         self.time_left.setText(f"{elapsed_text(fin.elapsed)} in all")
         self._report(outcome)
         self.session.set_model(outcome.network, self._make_model(outcome))
+        QTimer.singleShot(0, self, lambda: self._finish_results(outcome))
+
+    def _finish_results(self, outcome: TrainingOutcome) -> None:
         if outcome.results is not None:
             self.session.set_results(outcome.results)
+        QTimer.singleShot(0, self, lambda: self._finish_run(outcome))
+
+    def _finish_run(self, outcome: TrainingOutcome) -> None:
         self.session.mark_training_finished(outcome)
         self.run_finished.emit(outcome)
 

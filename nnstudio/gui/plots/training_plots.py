@@ -35,7 +35,7 @@ from nnstudio.gui.plots.export import export_plot
 from nnstudio.gui.plots.history import TrainingHistory
 
 #: Most redraws per second.
-REDRAW_HZ = 15
+REDRAW_HZ = 10
 
 
 class TrainingPlots(QWidget):
@@ -179,8 +179,8 @@ class TrainingPlots(QWidget):
             title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
             self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
         self.history.clear()
-        self._ranges.clear()
-        self._x_right = None
+        # The ranges stay until the new run's data need others: an unchanged axis is not
+        # redrawn (its ticks and text are the costly part of a frame).
         for line in self.crosshairs:
             line.setVisible(False)
         self.readout.setText("Hover over a plot to read the values of an epoch")
@@ -219,12 +219,15 @@ class TrainingPlots(QWidget):
             y = h.series(name)
             shown = name in ("loss", "learning_rate") or h.has_values(name)
             self.curves[name].setData(x, y) if shown else self.curves[name].setData([], [])
-            self._legend_entry(name, shown)
+            if len(h):  # an empty history (a new run) keeps the legend as it was
+                self._legend_entry(name, shown)
         self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
         self._fit_ranges()
 
     # -- ranges ------------------------------------------------------------------------------
     def _fit_ranges(self) -> None:
+        if not len(self.history) and not len(self.history.batch_x):
+            return
         """Set the view ranges by hand, with slack, so they change rarely.
 
         Auto-range would move every axis on every redraw, and a moved axis regenerates its
