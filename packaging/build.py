@@ -31,9 +31,9 @@ SPEC = HERE / "nnstudio.spec"
 ICON_SVG = ROOT / "resources" / "icons" / "nnstudio.svg"
 ICON_PNG = ROOT / "resources" / "icons" / "nnstudio.png"
 
-# Measured on the pruned bundle (packaging/README.md): xz 43 MB in 45-190 s (single-threaded,
-# slow when the 2 cores are busy); zstd -3 57 MB in 1.2 s; zstd -9 52 MB in 2-7 s; zstd -15 52 MB
-# in 72 s.  zstd -9 meets the 80 MB goal with room to grow at a negligible build cost; every
+# Measured on the pruned bundle (packaging/README.md): xz 42.7 MB in 63 s (190-225 s when the 2
+# cores are busy: single-threaded); zstd -3 57.3 MB in 2 s; zstd -9 52.3 MB in 6 s; zstd -19
+# 46.4 MB in 93 s.  zstd -9 meets the 80 MB goal with room to grow at a few seconds' cost; every
 # dpkg that can run the app (glibc >= 2.35: Debian 12+, Ubuntu 22.04+) reads zstd.
 DEB_COMPRESSION = os.environ.get("NNSTUDIO_DEB_COMPRESSION", "zstd -z9").split()
 
