@@ -36,6 +36,8 @@ class CanvasView(QGraphicsView):
 
     def __init__(self, scene: CanvasScene, parent: QWidget | None = None):
         super().__init__(scene, parent)
+        #: A zoom-to-fit asked for before the view had its real size (see zoom_to_fit).
+        self._fit_pending = False
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing
                             | QPainter.RenderHint.SmoothPixmapTransform)
@@ -87,6 +89,11 @@ class CanvasView(QGraphicsView):
             self.scale(factor / current, factor / current)
             self.zoom_changed.emit(self.zoom)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_pending and self.isVisible():
+            self.zoom_to_fit()
+
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom * 1.25)
 
@@ -94,7 +101,15 @@ class CanvasView(QGraphicsView):
         self.set_zoom(self.zoom / 1.25)
 
     def zoom_to_fit(self) -> None:
-        """Show every node, at most at 100 %."""
+        """Show every node, at most at 100 %.
+
+        Before the window is laid out the viewport has no real size yet (a project opened at
+        start-up would be fitted into a stamp); the fit then waits for the first resize.
+        """
+        if not self.isVisible():
+            self._fit_pending = True
+            return
+        self._fit_pending = False
         items = self.canvas.node_items.values()
         if not items:
             self.set_zoom(1.0)

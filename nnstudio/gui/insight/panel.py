@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QApplication, QDockWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.insight.dataview import InsightData
@@ -160,12 +168,18 @@ def install(window: Any, session: Any) -> InsightPanel:
     """
     panel = InsightPanel()
     right = Qt.DockWidgetArea.RightDockWidgetArea
+    # The views want ~700 px; tabbed with the narrow right-hand docks they would widen that
+    # whole column and squeeze the canvas. In a scroll area the dock takes what it is given.
+    holder = QScrollArea()
+    holder.setWidgetResizable(True)
+    holder.setFrameShape(QFrame.Shape.NoFrame)
+    holder.setWidget(panel)
     if hasattr(window, "add_dock"):  # the main window's own docks (View ▸ Panels, layout)
-        dock = window.add_dock(panel, TITLE, right, "insight")
+        dock = window.add_dock(holder, TITLE, right, "insight")
     else:
         dock = QDockWidget(TITLE, window)
         dock.setObjectName("dock_insight")
-        dock.setWidget(panel)
+        dock.setWidget(holder)
         window.addDockWidget(right, dock)
     others = [
         d for d in window.findChildren(QDockWidget)
