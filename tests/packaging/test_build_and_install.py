@@ -10,6 +10,7 @@ Sizes are checked against the goals; times are printed (``pytest -s``), never as
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import os
 import shutil
 import statistics
@@ -202,6 +203,22 @@ def test_bundle_has_what_the_app_needs_and_nothing_unused(build):
                    "PyQt5", "PyQt6", "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Network.so.6",
                    "libQt6Pdf.so.6", "tests", "benchmarks"):
         assert not any(n == unused or n.startswith(unused + ".") for n in names), unused
+
+
+def test_python_modules_in_the_bundle(build):
+    from PyInstaller.archive.readers import CArchiveReader
+
+    modules = set(CArchiveReader(str(build.app / "nnstudio")).open_embedded_archive("PYZ.pyz").toc)
+    for needed in ("nnstudio.gui.app", "nnstudio.cli.commands", "nnstudio.cli.selftest",
+                   "pyqtgraph", "onnx", "numpy"):
+        assert needed in modules, needed
+    if importlib.util.find_spec("threadpoolctl"):  # the training worker pins BLAS threads
+        assert "threadpoolctl" in modules
+    top = {m.split(".")[0] for m in modules}
+    for unused in ("torch", "sklearn", "scipy", "pandas", "onnxruntime", "matplotlib",
+                   "tkinter", "pytest", "_pytest", "pytestqt", "PyInstaller", "setuptools",
+                   "tests", "benchmarks", "PyQt5", "PyQt6"):
+        assert unused not in top, unused
 
 
 # --- the installed app ---------------------------------------------------------------------------
