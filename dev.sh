@@ -14,8 +14,11 @@ libglib2.0-0 libxkbcommon0 fonts-dejavu-core"
 X11_PACKAGES="libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 libxkbcommon-x11-0 libxcb-randr0 \
 libxcb-xfixes0 libxcb-sync1 libxcb-xinerama0 xvfb xauth"
-# Building the installer in the packaging tests: PyInstaller reads binaries with objdump.
-BUILD_PACKAGES="binutils"
+PY=${PYTHON:-python3}
+# Building the installer in the packaging tests: PyInstaller reads binaries with objdump and
+# bundles the shared libpython, which Debian's python3.X does not install by itself.
+PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+BUILD_PACKAGES="binutils libpython$PYVER"
 
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -32,8 +35,6 @@ apt_install() {
             --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }
-
-PY=${PYTHON:-python3}
 
 setup_venv() {
     local extras=$1

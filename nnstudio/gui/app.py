@@ -27,6 +27,8 @@ def application() -> QApplication:
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         QCoreApplication.setOrganizationName("nnstudio")
         QCoreApplication.setApplicationName("nnstudio")
+        # Wayland docks match the window to nnstudio.desktop (and its icon) by this name.
+        QGuiApplication.setDesktopFileName("nnstudio")
         app = QApplication(sys.argv[:1])
         app.setWindowIcon(app_icon())
     return app  # type: ignore[return-value]
