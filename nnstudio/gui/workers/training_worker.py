@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractEventDispatcher, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
@@ -102,62 +101,6 @@ class TrainingOutcome:
     epochs: list[EpochEnd] = field(default_factory=list)
 
 
-class GuiGate(QObject):
-    """Lets the GUI thread run its bursts of Python without fighting the trainer for the GIL.
-
-    PySide releases the GIL around nearly every call into Qt and takes it back on return, so
-    painting a frame hands the GIL back and forth hundreds of times. A trainer thread doing
-    many short NumPy calls (each of which releases and re-takes the GIL) wins most of those
-    races, and a frame that needs 10 ms of CPU can take half a second. The gate follows the
-    GUI thread's event dispatcher — ``awake`` when it starts processing events,
-    ``aboutToBlock`` when it is done — and the trainer, between two batches, waits while the
-    GUI is awake. The waiting is capped at :attr:`budget` of the run's time, so a GUI that
-    never sleeps (an animation) slows training by that much at most.
-
-    Create it on the GUI thread.
-    """
-
-    def __init__(self, budget: float = 0.05, parent: QObject | None = None):
-        super().__init__(parent)
-        #: Set while the GUI thread sleeps (the trainer may run).
-        self.idle = threading.Event()
-        self.idle.set()
-        self.budget = float(budget)
-        self.waited = 0.0
-        self._start = time.perf_counter()
-        self._dispatcher = QAbstractEventDispatcher.instance()
-        if self._dispatcher is not None:
-            self._dispatcher.awake.connect(self._awake)
-            self._dispatcher.aboutToBlock.connect(self._asleep)
-
-    @Slot()
-    def _awake(self) -> None:
-        self.idle.clear()
-
-    @Slot()
-    def _asleep(self) -> None:
-        self.idle.set()
-
-    def give_way(self) -> None:
-        """Called by the trainer thread: wait (GIL released) while the GUI works, within
-        the budget; never longer than 20 ms at a time."""
-        now = time.perf_counter()
-        allowed = self.budget * (now - self._start) - self.waited
-        if allowed <= 0:
-            return
-        self.idle.wait(min(allowed, 0.02))
-        self.waited += time.perf_counter() - now
-
-    def close(self) -> None:
-        """Disconnect from the dispatcher and let the trainer run freely."""
-        self.idle.set()
-        if self._dispatcher is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._dispatcher.awake.disconnect(self._awake)
-                self._dispatcher.aboutToBlock.disconnect(self._asleep)
-            self._dispatcher = None
-
-
 class TrainingWorker(QObject):
     """Iterates the core trainer in its thread and reports through queued signals.
 
@@ -181,13 +124,11 @@ class TrainingWorker(QObject):
     #: :class:`~nnstudio.core.errors.NNStudioError`).
     failed = Signal(str)
 
-    def __init__(self, job: TrainingJob, control: TrainControl, interval: float = 0.08,
-                 gate: GuiGate | None = None):
+    def __init__(self, job: TrainingJob, control: TrainControl, interval: float = 0.08):
         super().__init__()
         self.job = job
         self.control = control
         self.interval = float(interval)
-        self.gate = gate
         #: Set by :meth:`TrainingRunner.shutdown`: skip the metrics after a stop.
         self.aborted = False
         self._on_done: Callable[[], None] | None = None
@@ -226,12 +167,7 @@ class TrainingWorker(QObject):
         epoch_events: list[EpochEnd] = []
         ev: Any = None
         last_batch: BatchEnd | None = None
-        gate = self.gate
-        give_way = gate.give_way if gate is not None else None
-        idle = gate.idle if gate is not None else None
         for ev in train(job.network, job.config, job.train_data, job.val_data, self.control):
-            if idle is not None and not idle.is_set():
-                give_way()
             if ev.__class__ is BatchEnd:
                 value = ev.loss
                 if value == value:  # not NaN
@@ -298,10 +234,7 @@ class TrainingRunner(QObject):
         self.worker: TrainingWorker | None = None
         self.control: TrainControl | None = None
         self._old: list[tuple[QThread, TrainingWorker]] = []
-        #: Largest share of a run's time the trainer may spend waiting for the GUI thread
-        #: (0 disables the :class:`GuiGate`).
-        self.gate_budget = float(os.environ.get("NNSTUDIO_GUI_GATE", "0.05"))
-        self.gate: GuiGate | None = None
+
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -321,8 +254,7 @@ class TrainingRunner(QObject):
         self.control = TrainControl()
         thread = QThread()
         thread.setObjectName("nnstudio-training")
-        self.gate = GuiGate(self.gate_budget, self) if self.gate_budget > 0 else None
-        worker = TrainingWorker(job, self.control, self.interval, self.gate)
+        worker = TrainingWorker(job, self.control, self.interval)
         worker.moveToThread(thread)
         # quit() from the worker's own thread when run() returns: no GUI-thread queue in
         # between, so shutdown()'s wait() can never wait for the GUI thread itself.
@@ -356,8 +288,6 @@ class TrainingRunner(QObject):
         """Stop and join the thread now (window closing): returns with no thread running."""
         if self.worker is not None:
             self.worker.aborted = True
-        if self.gate is not None:
-            self.gate.close()
         if self.control is not None:
             self.control.stop()
         for thread in [t for t, _ in self._old] + ([self.thread] if self.thread else []):
@@ -390,9 +320,6 @@ class TrainingRunner(QObject):
 
     def _retire(self) -> None:
         """The current run is over for the GUI; its thread may still be winding down."""
-        if self.gate is not None:
-            self.gate.close()
-            self.gate = None
         if self.thread is not None and self.worker is not None:
             self._old.append((self.thread, self.worker))
         self.thread, self.worker, self.control = None, None, None
