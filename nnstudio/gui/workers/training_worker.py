@@ -2,7 +2,7 @@
 
 The GUI thread never computes an epoch. :class:`TrainingWorker` lives in a ``QThread`` and
 walks :func:`nnstudio.core.training.train`; per-batch events are *coalesced* — at most one
-:class:`BatchProgress` every ``interval`` seconds (~80 ms) — so a tiny network doing tens of
+:class:`BatchProgress` every ``interval`` seconds (100 ms) — so a tiny network doing tens of
 thousands of batches a second cannot flood the GUI's event queue, while every
 :class:`~nnstudio.core.training.EpochEnd` is forwarded. After the run the optional
 ``after`` callable (metrics on the train, validation and test splits) also runs in the
@@ -124,7 +124,7 @@ class TrainingWorker(QObject):
     #: :class:`~nnstudio.core.errors.NNStudioError`).
     failed = Signal(str)
 
-    def __init__(self, job: TrainingJob, control: TrainControl, interval: float = 0.08):
+    def __init__(self, job: TrainingJob, control: TrainControl, interval: float = 0.1):
         super().__init__()
         self.job = job
         self.control = control
@@ -227,7 +227,7 @@ class TrainingRunner(QObject):
     #: Paused (True) or resumed (False).
     pause_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, interval: float = 0.08):
+    def __init__(self, parent: QObject | None = None, interval: float = 0.1):
         super().__init__(parent)
         self.interval = interval
         self.thread: QThread | None = None
