@@ -184,12 +184,11 @@ class TrainingWorker(QObject):
             elif ev.__class__ is EpochEnd:
                 epoch_events.append(ev)
                 if last_batch is not None and (not xs or xs[-1] != ev.epoch):
-                    xs.append(float(ev.epoch))
+                    xs.append(float(ev.epoch))  # sent with the next progress message
                     ys.append(ema)
-                    self.progressed.emit(self._progress(last_batch, epochs, ema, xs, ys))
-                    xs, ys = [], []
-                    last_emit = ev.elapsed
                 self.epoch_finished.emit(ev)
+        if xs and last_batch is not None:  # the last samples of the smoothed curve
+            self.progressed.emit(self._progress(last_batch, epochs, ema, xs, ys))
         finished: TrainingFinished = ev
         outcome = TrainingOutcome(finished, job.network, epochs=epoch_events)
         if job.after is not None and not self.aborted:
