@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
@@ -209,6 +210,9 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self.zoom_label.setText(f"{zoom * 100:.0f} %")
 
     def _on_selection(self) -> None:
+        # A scene being destroyed clears its selection and emits once more: nothing to show.
+        if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self.properties):
+            return
         ids = self.scene.selected_node_ids()
         self.properties.set_node(ids[0] if len(ids) == 1 else None)
         self._update_edit_actions()
