@@ -78,3 +78,21 @@ def window(make_window):
     w = make_window()
     w.set_project(Project(network={"nodes": [], "edges": []}))
     return w
+
+
+@pytest.fixture
+def workflow_window(qtbot, tmp_path, monkeypatch):
+    """The full main window with the workflow panels; questions are answered Discard."""
+    from PySide6.QtCore import QSettings
+
+    from nnstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: QMessageBox.StandardButton.Discard))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
+    w.interactive = False
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.workflow.shutdown()

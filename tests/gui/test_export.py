@@ -9,13 +9,10 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.data import EXAMPLES, DatasetSpec, build_dataset
 from nnstudio.core.graph import ReplaceAll
 from nnstudio.core.io.model_file import load_model
-from nnstudio.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
@@ -33,16 +30,8 @@ CLASSIFIER = {
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(
-        lambda *a, **k: QMessageBox.StandardButton.Discard))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
-    w.interactive = False
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.workflow.shutdown()
+def window(workflow_window):
+    return workflow_window
 
 
 def trained(qtbot, window, example: str, network: dict, epochs: int = 10):

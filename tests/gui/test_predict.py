@@ -6,12 +6,10 @@ import csv
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.graph import ReplaceAll
-from nnstudio.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
@@ -23,16 +21,8 @@ REGRESSOR = {
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(
-        lambda *a, **k: QMessageBox.StandardButton.Discard))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
-    w.interactive = False
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.workflow.shutdown()
+def window(workflow_window):
+    return workflow_window
 
 
 def train(qtbot, window, spec: DatasetSpec, network: dict, epochs: int = 20):

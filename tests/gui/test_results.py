@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.graph import ReplaceAll
-from nnstudio.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
@@ -27,16 +24,8 @@ HOUSE_NET = {
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(
-        lambda *a, **k: QMessageBox.StandardButton.Discard))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
-    w.interactive = False
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.workflow.shutdown()
+def window(workflow_window):
+    return workflow_window
 
 
 def train(qtbot, window, example: str, network: dict, epochs: int, lr: float = 0.01):
