@@ -295,3 +295,15 @@ def test_contours_cross_where_the_field_does():
     # Every boundary point lies between grid points on either side of x = 0.3 or y = 0.
     near = (np.abs(bx - 0.3) <= 0.05) | ((np.abs(by) <= 0.07) & (bx <= 0.35))
     assert near.all()
+
+
+def test_boundary_of_a_one_output_sigmoid_classifier():
+    from nnstudio.gui.insight.contours import class_boundaries
+
+    xs = np.linspace(-1, 1, 21)
+    ys = np.linspace(-1, 1, 21)
+    gx, _ = np.meshgrid(xs, ys)
+    probs = (1 / (1 + np.exp(-8 * gx)))[..., None]  # (R, C, 1): p(class 1) rises with x
+    bx, by = class_boundaries(probs, xs, ys)
+    assert len(bx) > 0 and np.allclose(bx, 0.0, atol=0.06)  # the vertical line x = 0
+    assert by.min() <= -0.9 and by.max() >= 0.9  # across the whole plot

@@ -91,8 +91,13 @@ def contour_segments(
 def class_boundaries(
     probs: np.ndarray, xs: np.ndarray, ys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Segments where the predicted class changes, from probabilities ``(R, C, K)``."""
+    """Segments where the predicted class changes, from probabilities ``(R, C, K)``.
+
+    ``K = 1`` is a sigmoid output ``p(class 1)``: the boundary is where it crosses 0.5.
+    """
     k = probs.shape[-1]
+    if k == 1:
+        return contour_segments(probs[..., 0] - 0.5, 0.0, xs, ys)
     if k == 2:
         return contour_segments(probs[..., 1] - probs[..., 0], 0.0, xs, ys)
     out_x, out_y = [], []
