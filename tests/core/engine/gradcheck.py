@@ -224,3 +224,27 @@ def check_network_gradients(
         numeric[i] = (up - down) / (2 * eps)
     _compare(analytic, numeric, "network d loss/d params", rtol, atol)
     return net
+
+
+def step_allocations(net: Network, x: np.ndarray, grad: np.ndarray) -> tuple[int, int]:
+    """Bytes a warmed-up training step (forward + backward) keeps and allocates at its peak.
+
+    Two steps run first so every scratch buffer exists; then one step runs under tracemalloc.
+    Returns ``(kept, peak)`` relative to the memory traced before that step.
+    """
+    import tracemalloc
+
+    def step():
+        net.forward(x, training=True)
+        net.backward(grad)
+
+    step()
+    step()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        step()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return current - base, peak - base

@@ -3,8 +3,6 @@ image-shaped uses of BatchNorm and Dropout."""
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -15,6 +13,7 @@ from tests.core.engine.gradcheck import (
     chain,
     check_layer_gradients,
     check_network_gradients,
+    step_allocations,
 )
 
 
@@ -253,21 +252,9 @@ def test_a_cnn_training_step_allocates_nothing_in_the_steady_state():
     x = np.random.default_rng(0).normal(size=(64, 1, 28, 28)).astype(np.float32)
     g = np.ones((64, 10), np.float32)
 
-    def step():
-        net.forward(x, training=True)
-        net.backward(g)
-
-    step()
-    step()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        step()
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    kept, peak = step_allocations(net, x, g)
     # Nothing is kept, and nothing of batch size is created: the only transient allocations
     # are NumPy's own iterator buffers (≤ 32 KB each) for ufuncs over strided views, against
     # ≈ 4 MB of activations and scratch held by the layers.
-    assert current - base < 4_000, f"a steady-state step kept {current - base} bytes"
-    assert peak - base < 150_000, f"a steady-state step allocated {peak - base} bytes at once"
+    assert kept < 4_000, f"a steady-state step kept {kept} bytes"
+    assert peak < 150_000, f"a steady-state step allocated {peak} bytes at once"

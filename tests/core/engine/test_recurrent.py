@@ -3,7 +3,6 @@ messages, and the ONNX gate layouts (checked against onnxruntime's RNN/LSTM/GRU 
 
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -16,6 +15,7 @@ from tests.core.engine.gradcheck import (
     chain,
     check_layer_gradients,
     check_network_gradients,
+    step_allocations,
 )
 
 KINDS = [SimpleRNN, LSTM, GRU]
@@ -203,18 +203,6 @@ def test_an_lstm_training_step_allocates_nothing_in_the_steady_state():
     x = np.random.default_rng(0).normal(size=(64, 28, 28)).astype(np.float32)
     g = np.ones((64, 10), np.float32)
 
-    def step():
-        net.forward(x, training=True)
-        net.backward(g)
-
-    step()
-    step()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        step()
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert current - base < 4_000, f"a steady-state step kept {current - base} bytes"
-    assert peak - base < 150_000, f"a steady-state step allocated {peak - base} bytes at once"
+    kept, peak = step_allocations(net, x, g)
+    assert kept < 4_000, f"a steady-state step kept {kept} bytes"
+    assert peak < 150_000, f"a steady-state step allocated {peak} bytes at once"
