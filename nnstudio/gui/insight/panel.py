@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -190,6 +190,16 @@ def install(window: Any, session: Any) -> InsightPanel:
         others[-1].raise_()
     window.insight_panel = panel
     window.insight_dock = dock
+
+    def widen() -> None:
+        # Narrow by default (see the scroll area above); a learner who opens the tab gets
+        # the room the views want, up to half the window.
+        want = min(panel.sizeHint().width(), window.width() // 2)
+        if dock.isVisible() and not dock.isFloating() and dock.width() < want:
+            window.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+
+    # After the tab switch has been laid out: resizing inside the signal is overridden.
+    dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, widen))
     compute = panel.source.compute
     window.destroyed.connect(lambda *_: compute.shutdown(timeout=1.0))
     app = QApplication.instance()
