@@ -2,6 +2,12 @@
 
 All work on any input shape ``(N, ...)`` and keep it; Softmax normalizes over the last axis.
 Each writes into its own reusable buffers, so the steady state allocates nothing.
+
+The arithmetic lives in the module-level ``*_forward``/``*_backward`` functions, shared by
+the layers below and by the compiled Dense-chain step (:mod:`nnstudio.core.engine.chain`),
+so both compute bit-identical values. Every function writes into arrays it is given: ``out``
+has the shape of ``z``; ``mask`` is a bool array of that shape; ``red`` is ``z.shape[:-1] +
+(1,)``. ``out`` may be ``z`` itself (in place) for the forward functions.
 """
 
 from __future__ import annotations
@@ -9,6 +15,68 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.engine.layer import Buffers, Layer, Setting, register
+
+
+def tanh_forward(z: np.ndarray, out: np.ndarray) -> None:
+    np.tanh(z, out)
+
+
+def tanh_backward(y: np.ndarray, grad: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:
+    """``(1 − y²)·grad`` from the output ``y``."""
+    np.multiply(y, y, out)
+    np.subtract(1.0, out, out)
+    np.multiply(out, grad, out)
+
+
+def relu_forward(z: np.ndarray, out: np.ndarray) -> None:
+    np.maximum(z, 0, out=out)
+
+
+def relu_backward(y: np.ndarray, grad: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:
+    """``grad`` where the output ``y`` is positive, else 0."""
+    np.greater(y, 0, mask)
+    np.multiply(grad, mask, out)
+
+
+def sigmoid_forward(z: np.ndarray, out: np.ndarray) -> None:
+    """``1 / (1 + e^−z)``; a large −z overflows e^−z to inf, which gives the right 0 (the
+    caller decides whether NumPy warns about it)."""
+    np.negative(z, out)
+    np.exp(out, out)
+    np.add(out, 1.0, out)
+    np.reciprocal(out, out)
+
+
+def sigmoid_backward(y: np.ndarray, grad: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:
+    """``(1 − y)·y·grad`` from the output ``y``."""
+    np.subtract(1.0, y, out)
+    np.multiply(out, y, out)
+    np.multiply(out, grad, out)
+
+
+def leaky_relu_forward(z: np.ndarray, alpha: float, out: np.ndarray, scratch: np.ndarray) -> None:
+    """``max(z, α·z)``: for 0 ≤ α ≤ 1, z on the positive side and α·z on the negative one."""
+    np.multiply(z, alpha, scratch)
+    np.maximum(z, scratch, out=out)
+
+
+def leaky_relu_backward(
+    y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarray, mask: np.ndarray
+) -> None:
+    """Slope 1 where ``y`` (input or output: same sign for α ≥ 0) is positive, α elsewhere."""
+    np.greater(y, 0, mask)
+    out.fill(alpha)
+    np.copyto(out, 1.0, where=mask)
+    np.multiply(grad, out, out)
+
+
+def softmax_forward(z: np.ndarray, out: np.ndarray, red: np.ndarray) -> None:
+    """Softmax over the last axis, shifted by the row maximum for stability."""
+    np.max(z, axis=-1, keepdims=True, out=red)
+    np.subtract(z, red, out)
+    np.exp(out, out)
+    np.sum(out, axis=-1, keepdims=True, out=red)
+    out /= red
 
 
 class _Activation(Layer):
@@ -46,20 +114,14 @@ class Sigmoid(_Activation):
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        np.negative(z, out=y)
         with np.errstate(over="ignore"):  # e^(large) = inf gives σ = 0, which is right
-            np.exp(y, out=y)
-        np.add(y, 1.0, out=y)
-        np.reciprocal(y, out=y)
+            sigmoid_forward(z, y)
         self._y = y
         return y
 
     def _backward(self, grad):
-        y = self._y
-        dz = self._out("dz", y)
-        np.subtract(1.0, y, out=dz)
-        np.multiply(dz, y, out=dz)
-        np.multiply(dz, grad, out=dz)
+        dz = self._out("dz", self._y)
+        sigmoid_backward(self._y, grad, dz, None)
         return [dz]
 
 
@@ -73,16 +135,13 @@ class Tanh(_Activation):
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        np.tanh(z, out=y)
+        tanh_forward(z, y)
         self._y = y
         return y
 
     def _backward(self, grad):
-        y = self._y
-        dz = self._out("dz", y)
-        np.multiply(y, y, out=dz)
-        np.subtract(1.0, dz, out=dz)
-        np.multiply(dz, grad, out=dz)
+        dz = self._out("dz", self._y)
+        tanh_backward(self._y, grad, dz, None)
         return [dz]
 
 
@@ -96,16 +155,14 @@ class ReLU(_Activation):
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        np.maximum(z, 0, out=y)
+        relu_forward(z, y)
         self._y = y
         return y
 
     def _backward(self, grad):
         y = self._y
-        mask = self._buf.get("mask", y.shape, np.dtype(bool))
-        np.greater(y, 0, out=mask)
         dz = self._out("dz", y)
-        np.multiply(grad, mask, out=dz)
+        relu_backward(y, grad, dz, self._buf.get("mask", y.shape, np.dtype(bool)))
         return [dz]
 
 
@@ -123,9 +180,7 @@ class LeakyReLU(_Activation):
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        # For 0 ≤ α ≤ 1, max(z, α·z) is z on the positive side and α·z on the negative one.
-        np.multiply(z, self.config["alpha"], out=y)
-        np.maximum(z, y, out=y)
+        leaky_relu_forward(z, self.config["alpha"], y, y)
         self._z = z
         return y
 
@@ -133,10 +188,7 @@ class LeakyReLU(_Activation):
         z = self._z
         slope = self._out("slope", z)
         mask = self._buf.get("mask", z.shape, np.dtype(bool))
-        np.greater(z, 0, out=mask)
-        slope.fill(self.config["alpha"])
-        np.copyto(slope, 1.0, where=mask)
-        np.multiply(grad, slope, out=slope)
+        leaky_relu_backward(z, grad, self.config["alpha"], slope, mask)
         return [slope]
 
 
@@ -155,12 +207,7 @@ class Softmax(_Activation):
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        red = self._buf.get("red", z.shape[:-1] + (1,), self.dtype)
-        np.max(z, axis=-1, keepdims=True, out=red)
-        np.subtract(z, red, out=y)
-        np.exp(y, out=y)
-        np.sum(y, axis=-1, keepdims=True, out=red)
-        y /= red
+        softmax_forward(z, y, self._buf.get("red", z.shape[:-1] + (1,), self.dtype))
         self._y = y
         return y
 

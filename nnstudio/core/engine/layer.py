@@ -292,3 +292,12 @@ class Buffers:
                 self._arrays.clear()
             a = self._arrays[k] = np.empty(shape, dtype)
         return a
+
+    def ones(self, n: int, dtype: np.dtype) -> np.ndarray:
+        """A ``(n,)`` array of ones, kept like the others (``ones @ g`` sums the rows of g)."""
+        k = ("\0ones", (n,), dtype)
+        a = self._arrays.get(k)
+        if a is None:
+            a = self.get("\0ones", (n,), dtype)
+            a.fill(1)
+        return a

@@ -108,17 +108,13 @@ class BinaryCrossEntropy(Loss):
 
     def fused_value(self, logits, y):
         z = logits
-        # log(1 + e^−|z|) + max(z, 0) − z·y: stable for any z (in scratch buffers).
+        # softplus(z) − z·y with softplus(z) = log(1 + e^z) = logaddexp(0, z), which NumPy
+        # computes stably as max(z, 0) + log1p(e^−|z|) for any z (in scratch buffers).
         a = self._buf.get("fa", z.shape, z.dtype)
         t = self._buf.get("ft", z.shape, z.dtype)
-        np.abs(z, out=a)
-        np.negative(a, out=a)
-        np.exp(a, out=a)
-        np.log1p(a, out=a)
-        np.maximum(z, 0, out=t)
-        np.add(a, t, out=a)
-        np.multiply(z, y, out=t)
-        np.subtract(a, t, out=a)
+        np.logaddexp(0.0, z, a)
+        np.multiply(z, y, t)
+        np.subtract(a, t, a)
         return float(np.add.reduce(a, axis=None)) / a.size
 
     def fused_grad(self, pred, y):

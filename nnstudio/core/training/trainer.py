@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nnstudio.core.engine.chain import ChainStep
 from nnstudio.core.engine.losses import Loss, get_loss
 from nnstudio.core.engine.network import Network
 from nnstudio.core.engine.optimizers import make_optimizer
@@ -25,6 +26,9 @@ from nnstudio.core.training.evaluate import evaluate, is_classification, prepare
 from nnstudio.core.training.events import BatchEnd, EpochEnd, TrainingFinished
 
 Event = BatchEnd | EpochEnd | TrainingFinished
+
+#: Training sets up to this size are shuffled as a whole each epoch (batches become views).
+_WHOLE_EPOCH_BYTES = 64 * 2**20
 
 
 def fusion_point(net: Network, loss: Loss) -> str | None:
@@ -134,8 +138,13 @@ def train(
     history: dict[str, list[float]] = {"loss": [], "val_loss": [], "learning_rate": []}
     start = time.perf_counter()
     order = np.arange(n)
+    # The targets, and a small training set's samples, are put in the epoch's order once per
+    # epoch, so that their batches are views; large samples are gathered batch by batch (no
+    # second copy of them in memory).
+    whole = x_tr.nbytes <= _WHOLE_EPOCH_BYTES
+    y_ep = np.empty_like(y_tr) if config.shuffle else y_tr
+    x_ep = np.empty_like(x_tr) if whole and config.shuffle else x_tr
     x_buf: dict[int, np.ndarray] = {}
-    y_buf: dict[int, np.ndarray] = {}
     epoch = 0
     reason, message = "completed", ""
 
@@ -145,14 +154,24 @@ def train(
             time.perf_counter() - start, message, history,
         )
 
+    # Plain Dense chains take a compiled step with the same arithmetic (see engine/chain.py).
+    chain = ChainStep.build(net, loss)
+    # Training accuracy is counted once per epoch from the predictions kept here, not per
+    # batch: a few microseconds a batch that tiny networks notice.
+    epoch_pred = np.empty((n,) + tuple(net.output_shape), net.dtype) if classify else None
+    perf_counter, isfinite, checkpoint = time.perf_counter, math.isfinite, control.checkpoint
+
     for epoch in range(1, config.epochs + 1):
         lr = schedule(epoch - 1)
         optimizer.lr = lr
         if config.shuffle:
             rng.shuffle(order)
-        total, correct = 0.0, 0
+            np.take(y_tr, order, 0, y_ep, "clip")
+            if whole:
+                np.take(x_tr, order, 0, x_ep, "clip")
+        total = 0.0
         for b in range(n_batches):
-            if not control.checkpoint():
+            if not checkpoint():
                 # Keep the best weights so far (by validation loss), else the last good ones.
                 if best_epoch:
                     net.params[...], net.state[...] = best_params, best_state
@@ -162,29 +181,38 @@ def train(
                     kept = "no epoch had finished, so the initial weights were kept"
                 yield finish("stopped", f"stopped by the user during epoch {epoch}; {kept}")
                 return
-            idx = order[b * bs:(b + 1) * bs]
-            m = len(idx)
-            if m not in x_buf:
-                x_buf[m] = np.empty((m,) + x_tr.shape[1:], x_tr.dtype)
-                y_buf[m] = np.empty((m,) + y_tr.shape[1:], y_tr.dtype)
-            xb, yb = x_buf[m], y_buf[m]
-            # mode="clip": the indices are valid, and "raise" would buffer a copy of the batch
-            np.take(x_tr, idx, axis=0, out=xb, mode="clip")
-            np.take(y_tr, idx, axis=0, out=yb, mode="clip")
+            lo = b * bs
+            hi = lo + bs
+            yb = y_ep[lo:hi]
+            m = len(yb)
+            if whole:
+                xb = x_ep[lo:hi]
+            else:
+                xb = x_buf.get(m)
+                if xb is None:
+                    xb = x_buf[m] = np.empty((m,) + x_tr.shape[1:], x_tr.dtype)
+                # mode="clip": the indices are valid; "raise" would buffer a copy of the batch
+                np.take(x_tr, order[lo:hi], 0, xb, "clip")
             # A diverging run overflows before its loss turns NaN; that is detected and
             # reported below, so NumPy's overflow warnings would only be noise. One errstate
             # per step: entering it costs microseconds, which a tiny network notices.
             with np.errstate(over="ignore", invalid="ignore"):
-                pred = net.forward(xb, training=True)
-                if at is not None:
-                    value = loss.fused_value(net.values[at], yb)
-                    grad = loss.fused_grad(pred, yb)
+                if chain is not None:
+                    value = chain.step(xb, yb)
+                    pred = chain.pred
+                    finite = isfinite(value)
                 else:
-                    value = loss.value(pred, yb)
-                    grad = loss.grad(pred, yb)
-                finite = math.isfinite(value)
+                    pred = net.forward(xb, training=True)
+                    if at is not None:
+                        value = loss.fused_value(net.values[at], yb)
+                        grad = loss.fused_grad(pred, yb)
+                    else:
+                        value = loss.value(pred, yb)
+                        grad = loss.grad(pred, yb)
+                    finite = isfinite(value)
+                    if finite:
+                        net.backward(grad, at=at)
                 if finite:
-                    net.backward(grad, at=at)
                     optimizer.step()
             if not finite:
                 net.params[...], net.state[...] = good_params, good_state
@@ -197,12 +225,13 @@ def train(
                 yield finish("diverged", msg)
                 return
             total += value * m
-            if classify:
-                correct += _count_correct(pred, yb)
-            yield BatchEnd(epoch, b + 1, n_batches, value, lr, time.perf_counter() - start)
+            if epoch_pred is not None:
+                epoch_pred[lo:lo + m] = pred
+            yield BatchEnd(epoch, b + 1, n_batches, value, lr, perf_counter() - start)
 
         train_loss = total / n
-        metrics = {"accuracy": correct / n} if classify else {}
+        # Regression metrics of the training split come from evaluate(), not from batches.
+        metrics = {"accuracy": _count_correct(epoch_pred, y_ep) / n} if classify else {}
         if val_data is not None:
             with np.errstate(over="ignore", invalid="ignore"):
                 val = evaluate(net, val_data[0], val_data[1], config.loss)
@@ -210,8 +239,6 @@ def train(
             val_metrics = {k: v for k, v in val.items() if isinstance(v, float)}
         else:
             val_loss, val_metrics = math.nan, {}
-        if not classify:
-            metrics = {}  # regression metrics on the training split come from evaluate()
         monitored = val_loss if val_data is not None else train_loss
         if not math.isfinite(monitored):
             net.params[...], net.state[...] = good_params, good_state

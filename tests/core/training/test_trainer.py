@@ -267,3 +267,59 @@ def test_a_user_stop_keeps_the_best_weights_so_far():
     best = min(e.val_loss for e in epochs)
     after = evaluate(net, *xor(100, seed=1), "cross_entropy")["loss"]
     assert after == pytest.approx(best, rel=1e-5)
+
+
+@pytest.mark.parametrize("head, loss", [("Softmax", "cross_entropy"), (None, "mse")])
+def test_the_chain_step_and_the_whole_epoch_shuffle_change_nothing_but_speed(
+    monkeypatch, head, loss
+):
+    """A plain chain trains through the compiled step and, being small, from a per-epoch
+    shuffled copy; the graph walk with per-batch gathering must give the very same run."""
+    from nnstudio.core.engine import chain as chain_module
+    from nnstudio.core.training import trainer as trainer_module
+
+    x, y = xor(203)  # 203 = 12 batches of 16 and a last batch of 11
+    if loss == "mse":
+        y = np.stack([y, 1 - y], 1).astype(np.float32)
+    cfg = TrainingConfig(loss=loss, batch_size=16, epochs=3, seed=5,
+                         optimizer={"type": "sgd", "learning_rate": 0.1, "momentum": 0.9})
+
+    def one_run():
+        net = Network(mlp(head=head), (2,), seed=1)
+        events = run(net, cfg, (x, y), xor(50, seed=2))
+        return [(type(e).__name__, getattr(e, "loss", None), getattr(e, "metrics", None))
+                for e in events], net.params.copy()
+
+    built = []
+    real_build = chain_module.ChainStep.build
+
+    def spy(cls, net, lo):
+        built.append(real_build(net, lo))
+        return built[-1]
+
+    monkeypatch.setattr(chain_module.ChainStep, "build", classmethod(spy))
+    fast_events, fast_params = one_run()
+    assert built and built[0] is not None  # the run really took the compiled step
+    monkeypatch.setattr(chain_module.ChainStep, "build", classmethod(lambda cls, n, lo: None))
+    monkeypatch.setattr(trainer_module, "_WHOLE_EPOCH_BYTES", 0)
+    slow_events, slow_params = one_run()
+    assert fast_events == slow_events
+    np.testing.assert_array_equal(fast_params, slow_params)
+
+
+@pytest.mark.parametrize("whole_epoch", [True, False])
+def test_training_accuracy_is_that_of_the_predictions_made_before_each_step(
+    monkeypatch, whole_epoch
+):
+    from nnstudio.core.training import trainer as trainer_module
+
+    if not whole_epoch:
+        monkeypatch.setattr(trainer_module, "_WHOLE_EPOCH_BYTES", 0)
+    x, y = xor(203)
+    before = Network(mlp(), (2,), seed=6).predict(x)
+    expected = float(np.mean(before.argmax(1) == y))
+    net = Network(mlp(), (2,), seed=6)
+    cfg = TrainingConfig(loss="cross_entropy", batch_size=203, epochs=1, seed=9)
+    (epoch,) = [e for e in run(net, cfg, (x, y)) if isinstance(e, EpochEnd)]
+    assert epoch.metrics["accuracy"] == expected
+    assert 0.2 < expected < 0.8  # not a trivial all-right or all-wrong network
