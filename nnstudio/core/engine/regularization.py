@@ -141,10 +141,12 @@ class BatchNorm(Layer):
         xhat, inv = self._xhat, self._inv
         axes = self._axes(grad)
         count = grad.size // grad.shape[1]
-        dgamma = (grad * xhat).sum(axis=axes)
-        dbeta = grad.sum(axis=axes)
-        self.grads["gamma"][...] = dgamma
-        self.grads["beta"][...] = dbeta
+        # Per-channel sums straight into the gradient views; the only batch-sized scratch
+        # array is a kept buffer, so a step allocates nothing of batch size.
+        gx = self._buf.get("gx", grad.shape, self.dtype)
+        np.multiply(grad, xhat, out=gx)
+        dgamma = np.sum(gx, axis=axes, out=self.grads["gamma"])
+        dbeta = np.sum(grad, axis=axes, out=self.grads["beta"])
         bshape = self._bshape(grad)
         # dx = γ·inv/m · (m·g − Σg − x̂·Σ(g·x̂))
         dx = self._buf.get("dx", grad.shape, self.dtype)

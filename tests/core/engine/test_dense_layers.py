@@ -6,7 +6,7 @@ import pytest
 
 from nnstudio.core.engine import LAYERS, Layer, NetworkSpec, infer_shapes
 from nnstudio.core.errors import ConfigError, ShapeError
-from tests.core.engine.gradcheck import chain, check_layer_gradients
+from tests.core.engine.gradcheck import chain, check_layer_gradients, step_allocations
 
 
 def make(type_name, **config):
@@ -145,3 +145,19 @@ def test_shape_error_is_raised_by_network_construction():
 
     with pytest.raises(ShapeError, match="add a Flatten layer"):
         Network(chain([{"type": "Dense", "units": 4}]), (28, 28))
+
+
+@pytest.mark.parametrize("shape", [(128,), (8, 12, 12)])
+def test_batchnorm_steps_allocate_nothing_of_batch_size(shape):
+    from nnstudio.core.engine import Network
+
+    layers = [{"type": "BatchNorm"}, {"type": "ReLU"}]
+    if len(shape) > 1:
+        layers.append({"type": "Flatten"})
+    net = Network(chain(layers + [{"type": "Dense", "units": 10}]), shape)
+    x = np.random.default_rng(0).normal(size=(256, *shape)).astype(np.float32)
+    kept, peak = step_allocations(net, x, np.ones((256, 10), np.float32))
+    assert x.nbytes >= 128_000  # so that one batch-sized temporary would show
+    assert kept < 4_000, f"a steady-state step kept {kept} bytes"
+    # NumPy's own iterator buffers (≤ 32 KB) for reductions over strided axes are all.
+    assert peak < 48_000, f"a step allocated {peak} bytes at once"
