@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -209,7 +210,15 @@ class TrainingPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(8, 8, 8, 8)
         right_layout.setSpacing(6)
-        right_layout.addLayout(hbox(self.status, None, self.time_left))
+        # The status line changes ten times a second: its width must not follow the text, or
+        # every change re-splits the panel (settings column and plots resized and repainted)
+        # whenever the dock is narrow. Fixed shares of the row, text clipped if it must be.
+        for label in (self.status, self.time_left):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        status_row = hbox(self.status, self.time_left)
+        status_row.setStretch(0, 3)
+        status_row.setStretch(1, 2)
+        right_layout.addLayout(status_row)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.plots, 1)
