@@ -41,6 +41,26 @@ def fusion_point(net: Network, loss: Loss) -> str | None:
     return None
 
 
+def graph_step(
+    net: Network, loss: Loss, at: str | None, x: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """One batch through the graph walk: forward, the loss (fused at ``at``, see
+    :func:`fusion_point`) and, when the loss is finite, backward into ``net.grads``.
+
+    Returns ``(mean loss, output)``; the output is the network's buffer, reused next call.
+    """
+    pred = net.forward(x, training=True)
+    if at is not None:
+        value = loss.fused_value(net.values[at], y)
+        grad = loss.fused_grad(pred, y)
+    else:
+        value = loss.value(pred, y)
+        grad = loss.grad(pred, y)
+    if math.isfinite(value):
+        net.backward(grad, at=at)
+    return value, pred
+
+
 def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where: str) -> None:
     """Raise a readable error when data and network cannot train together."""
     if tuple(x.shape[1:]) != tuple(net.input_shape):
@@ -200,18 +220,9 @@ def train(
                 if chain is not None:
                     value = chain.step(xb, yb)
                     pred = chain.pred
-                    finite = isfinite(value)
                 else:
-                    pred = net.forward(xb, training=True)
-                    if at is not None:
-                        value = loss.fused_value(net.values[at], yb)
-                        grad = loss.fused_grad(pred, yb)
-                    else:
-                        value = loss.value(pred, yb)
-                        grad = loss.grad(pred, yb)
-                    finite = isfinite(value)
-                    if finite:
-                        net.backward(grad, at=at)
+                    value, pred = graph_step(net, loss, at, xb, yb)
+                finite = isfinite(value)
                 if finite:
                     optimizer.step()
             if not finite:

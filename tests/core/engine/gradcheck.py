@@ -169,17 +169,9 @@ def _compare(analytic: np.ndarray, numeric: np.ndarray, what: str, rtol: float, 
 
 
 def _loss_and_grad(net: Network, loss, x, y) -> tuple[float, np.ndarray]:
-    from nnstudio.core.training.trainer import fusion_point
+    from nnstudio.core.training.trainer import fusion_point, graph_step
 
-    at = fusion_point(net, loss)
-    pred = net.forward(x, training=True)
-    if at is not None:
-        value = loss.fused_value(net.values[at], y)
-        g = loss.fused_grad(pred, y)
-    else:
-        value = loss.value(pred, y)
-        g = loss.grad(pred, y)
-    net.backward(g, at=at)
+    value, _ = graph_step(net, loss, fusion_point(net, loss), x, y)
     return value, net.grads.copy()
 
 

@@ -9,23 +9,15 @@ import pytest
 from nnstudio.core.engine import Network, NetworkSpec, get_loss
 from nnstudio.core.engine.chain import ChainStep
 from nnstudio.core.training.evaluate import prepare_targets
-from nnstudio.core.training.trainer import fusion_point
+from nnstudio.core.training.trainer import fusion_point, graph_step
 from tests.core.engine.gradcheck import chain
 
 
 def graph_walk(net: Network, loss, x, y) -> tuple[float, np.ndarray, np.ndarray]:
     """Loss, output and flat gradient the way the trainer computes them without the chain."""
-    at = fusion_point(net, loss)
-    pred = net.forward(x, training=True).copy()
-    if at is not None:
-        value = loss.fused_value(net.values[at], y)
-        g = loss.fused_grad(pred, y)
-    else:
-        value = loss.value(pred, y)
-        g = loss.grad(pred, y)
     net.grads.fill(np.nan)  # every entry must be written
-    net.backward(g, at=at)
-    return value, pred, net.grads.copy()
+    value, pred = graph_step(net, loss, fusion_point(net, loss), x, y)
+    return value, pred.copy(), net.grads.copy()
 
 
 def D(units, **kw):
