@@ -28,6 +28,20 @@ def tanh_backward(y: np.ndarray, grad: np.ndarray, out: np.ndarray, mask: np.nda
     np.multiply(out, grad, out)
 
 
+def tanh_backward_inplace(y: np.ndarray, grad: np.ndarray, scratch: np.ndarray) -> None:
+    """``grad ← (1 − y²)·grad`` (recurrent cells, whose gradients live in gate slices)."""
+    np.multiply(y, y, scratch)
+    np.subtract(1.0, scratch, scratch)
+    np.multiply(grad, scratch, grad)
+
+
+def sigmoid_backward_inplace(y: np.ndarray, grad: np.ndarray, scratch: np.ndarray) -> None:
+    """``grad ← (1 − y)·y·grad``."""
+    np.subtract(1.0, y, scratch)
+    np.multiply(scratch, y, scratch)
+    np.multiply(grad, scratch, grad)
+
+
 def relu_forward(z: np.ndarray, out: np.ndarray) -> None:
     np.maximum(z, 0, out=out)
 
@@ -104,66 +118,69 @@ class Linear(_Activation):
         return [grad]
 
 
-@register
-class Sigmoid(_Activation):
-    """Logistic function ``σ(z) = 1 / (1 + e^−z)``, output in (0, 1)."""
+class _FromOutput(_Activation):
+    """An element-wise activation differentiated from its own output ``y``.
 
-    type_name = "Sigmoid"
-    summary = "σ(z) = 1 / (1 + e^−z) — squashes to (0, 1), a probability"
+    Subclasses name their kernels: ``_kernel(z, out)`` and ``_kernel_grad(y, grad, out,
+    mask)``; ``_masked`` says whether the gradient needs a bool scratch array.
+    """
 
-    def _forward(self, inputs, training):
-        z = inputs[0]
-        y = self._out("y", z)
-        with np.errstate(over="ignore"):  # e^(large) = inf gives σ = 0, which is right
-            sigmoid_forward(z, y)
-        self._y = y
-        return y
+    _masked = False
 
-    def _backward(self, grad):
-        dz = self._out("dz", self._y)
-        sigmoid_backward(self._y, grad, dz, None)
-        return [dz]
+    def _kernel(self, z: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError
 
-
-@register
-class Tanh(_Activation):
-    """Hyperbolic tangent, output in (−1, 1)."""
-
-    type_name = "Tanh"
-    summary = "tanh(z) = (e^z − e^−z) / (e^z + e^−z) — squashes to (−1, 1)"
+    def _kernel_grad(self, y, grad, out, mask) -> None:
+        raise NotImplementedError
 
     def _forward(self, inputs, training):
         z = inputs[0]
         y = self._out("y", z)
-        tanh_forward(z, y)
-        self._y = y
-        return y
-
-    def _backward(self, grad):
-        dz = self._out("dz", self._y)
-        tanh_backward(self._y, grad, dz, None)
-        return [dz]
-
-
-@register
-class ReLU(_Activation):
-    """Rectified linear unit ``max(0, z)``."""
-
-    type_name = "ReLU"
-    summary = "ReLU(z) = max(0, z) — passes positives, zeroes negatives"
-
-    def _forward(self, inputs, training):
-        z = inputs[0]
-        y = self._out("y", z)
-        relu_forward(z, y)
+        self._kernel(z, y)
         self._y = y
         return y
 
     def _backward(self, grad):
         y = self._y
         dz = self._out("dz", y)
-        relu_backward(y, grad, dz, self._buf.get("mask", y.shape, np.dtype(bool)))
+        mask = self._buf.get("mask", y.shape, np.dtype(bool)) if self._masked else None
+        self._kernel_grad(y, grad, dz, mask)
         return [dz]
+
+
+@register
+class Sigmoid(_FromOutput):
+    """Logistic function ``σ(z) = 1 / (1 + e^−z)``, output in (0, 1)."""
+
+    type_name = "Sigmoid"
+    summary = "σ(z) = 1 / (1 + e^−z) — squashes to (0, 1), a probability"
+
+    def _kernel(self, z, out):
+        with np.errstate(over="ignore"):  # e^(large) = inf gives σ = 0, which is right
+            sigmoid_forward(z, out)
+
+    _kernel_grad = staticmethod(sigmoid_backward)
+
+
+@register
+class Tanh(_FromOutput):
+    """Hyperbolic tangent, output in (−1, 1)."""
+
+    type_name = "Tanh"
+    summary = "tanh(z) = (e^z − e^−z) / (e^z + e^−z) — squashes to (−1, 1)"
+    _kernel = staticmethod(tanh_forward)
+    _kernel_grad = staticmethod(tanh_backward)
+
+
+@register
+class ReLU(_FromOutput):
+    """Rectified linear unit ``max(0, z)``."""
+
+    type_name = "ReLU"
+    summary = "ReLU(z) = max(0, z) — passes positives, zeroes negatives"
+    _masked = True
+    _kernel = staticmethod(relu_forward)
+    _kernel_grad = staticmethod(relu_backward)
 
 
 @register

@@ -28,27 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.engine.initializers import INITIALIZERS, fans, initialize
-from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
 from nnstudio.core.errors import ShapeError
-
-
-class FilledBuffers(Buffers):
-    """:class:`Buffers` whose new arrays start filled with ``fill`` (zeros by default).
-
-    For buffers whose borders are written once and must keep their value (the zero padding
-    around an image, the unused columns of a gradient).
-    """
-
-    __slots__ = ()
-
-    def get(self, key: str, shape: tuple[int, ...], dtype: np.dtype, fill: float = 0.0):
-        k = (key, shape, dtype)
-        a = self._arrays.get(k)
-        if a is None:
-            if len(self._arrays) > 64:
-                self._arrays.clear()
-            a = self._arrays[k] = np.full(shape, fill, dtype)
-        return a
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.engine.initializers import INITIALIZERS, fans, initialize
-from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.layer import FilledBuffers, Layer, Setting, Shape, register
 from nnstudio.core.errors import ShapeError
 
 
@@ -66,7 +66,7 @@ class Dense(Layer):
 
     def __init__(self, name: str, **config):
         super().__init__(name, **config)
-        self._buf = Buffers()
+        self._buf = FilledBuffers()
         #: Set by the network when no input gradient is needed (the layer reads the Input).
         self.skip_input_grad = False
 
@@ -117,7 +117,7 @@ class Dense(Layer):
         if gb is not None:
             # Σ over the batch as ones·grad: a BLAS call, half the overhead of np.sum on tiny
             # batches (the compiled chain step computes it the same way).
-            np.dot(self._buf.ones(x.shape[0], self.dtype), grad, out=gb)
+            np.dot(self._buf.get("ones", (x.shape[0],), self.dtype, 1.0), grad, out=gb)
         if self.skip_input_grad:
             return [None]
         dx = self._buf.get("dx", x.shape, self.dtype)

@@ -293,11 +293,22 @@ class Buffers:
             a = self._arrays[k] = np.empty(shape, dtype)
         return a
 
-    def ones(self, n: int, dtype: np.dtype) -> np.ndarray:
-        """A ``(n,)`` array of ones, kept like the others (``ones @ g`` sums the rows of g)."""
-        k = ("\0ones", (n,), dtype)
+
+class FilledBuffers(Buffers):
+    """:class:`Buffers` whose new arrays start filled with ``fill`` (zeros by default).
+
+    For buffers whose borders are written once and must keep their value (the zero padding
+    around an image, the unused columns of a gradient) and for constants (the ones that sum
+    a batch: ``ones @ g``).
+    """
+
+    __slots__ = ()
+
+    def get(self, key: str, shape: tuple[int, ...], dtype: np.dtype, fill: float = 0.0):
+        k = (key, shape, dtype)
         a = self._arrays.get(k)
         if a is None:
-            a = self.get("\0ones", (n,), dtype)
-            a.fill(1)
+            if len(self._arrays) > 64:
+                self._arrays.clear()
+            a = self._arrays[k] = np.full(shape, fill, dtype)
         return a

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnstudio.core.engine.conv import FilledBuffers, spatial_plan
-from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.conv import spatial_plan
+from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
 
 
 class _Pool2D(Layer):
@@ -89,6 +89,19 @@ class _Pool2D(Layer):
         self._geo = (x.shape, src.shape, (top, left), padded, offsets, overlap, covered)
         return src, (n, c, ho, wo), offsets
 
+    def _reduce_windows(self, ufunc: np.ufunc, src: np.ndarray, oshape, offsets) -> np.ndarray:
+        """``ufunc`` over every window, as one strided slice per window offset: ``(N, C, Ho,
+        Wo)`` in the output buffer."""
+        y = self._buf.get("y", oshape, self.dtype)
+        first = src[:, :, offsets[0][0], offsets[0][1]]
+        if len(offsets) == 1:
+            np.copyto(y, first)
+        else:
+            ufunc(first, src[:, :, offsets[1][0], offsets[1][1]], out=y)
+        for si, sj in offsets[2:]:
+            ufunc(y, src[:, :, si, sj], out=y)
+        return y
+
     def _grad_target(self) -> tuple[np.ndarray, np.ndarray]:
         """The (padded) input-gradient buffer, zeroed where no window writes, and ``dx``."""
         xshape, pshape, _, padded, _, overlap, covered = self._geo
@@ -115,14 +128,7 @@ class MaxPool2D(_Pool2D):
 
     def _forward(self, inputs, training):
         src, oshape, offsets = self._setup(inputs[0])
-        y = self._buf.get("y", oshape, self.dtype)
-        first = src[:, :, offsets[0][0], offsets[0][1]]
-        if len(offsets) == 1:
-            np.copyto(y, first)
-        else:
-            np.maximum(first, src[:, :, offsets[1][0], offsets[1][1]], out=y)
-        for si, sj in offsets[2:]:
-            np.maximum(y, src[:, :, si, sj], out=y)
+        y = self._reduce_windows(np.maximum, src, oshape, offsets)
         if training:
             self._src, self._y = src, y
         return y
@@ -180,14 +186,7 @@ class AvgPool2D(_Pool2D):
 
     def _forward(self, inputs, training):
         src, oshape, offsets = self._setup(inputs[0])
-        y = self._buf.get("y", oshape, self.dtype)
-        first = src[:, :, offsets[0][0], offsets[0][1]]
-        if len(offsets) == 1:
-            np.copyto(y, first)
-        else:
-            np.add(first, src[:, :, offsets[1][0], offsets[1][1]], out=y)
-        for si, sj in offsets[2:]:
-            np.add(y, src[:, :, si, sj], out=y)
+        y = self._reduce_windows(np.add, src, oshape, offsets)
         y *= self._scale(oshape)
         return y
 

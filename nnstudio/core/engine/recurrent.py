@@ -37,11 +37,14 @@ biases and ``dx`` after the loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from nnstudio.core.engine.conv import FilledBuffers, fmt_shape
+from nnstudio.core.engine import activations as act
+from nnstudio.core.engine.conv import fmt_shape
 from nnstudio.core.engine.initializers import fans, initialize
-from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
 from nnstudio.core.errors import ShapeError
 
 
@@ -157,6 +160,20 @@ class _Recurrent(Layer):
             np.copyto(gT, grad.T)
         return gT
 
+    def _steps_back(self, grad: np.ndarray, dh: np.ndarray, t: int) -> Iterator[int]:
+        """Backpropagation through time over ``t`` steps: yields ``t − 1, …, 0``. When step ``s``
+        is yielded, ``dh (H, N)`` holds ``d loss / d h_s``: the gradient from outside (every
+        step with ``return_sequences``, else the last) plus what the caller left in ``dh``
+        for it while handling step ``s + 1``."""
+        gT = self._grad_steps(grad)
+        seq = self.config["return_sequences"]
+        for s in range(t - 1, -1, -1):
+            if s == t - 1:
+                np.copyto(dh, gT[s] if seq else gT)
+            elif seq:
+                np.add(dh, gT[s], out=dh)
+            yield s
+
     def _param_grads(self, dZ: np.ndarray, dHR: np.ndarray, Hs: np.ndarray) -> list:
         """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``.
 
@@ -223,21 +240,11 @@ class SimpleRNN(_Recurrent):
     def _backward(self, grad):
         Hs = self._Hs
         t, h, n = Hs.shape[0] - 1, Hs.shape[1], Hs.shape[2]
-        seq = self.config["return_sequences"]
-        gT = self._grad_steps(grad)
         dZ = self._buf.get("dZ", (t, h, n), self.dtype)
         dh = self._buf.get("dh", (h, n), self.dtype)
-        tmp = self._buf.get("tmpH", (h, n), self.dtype)
         R = self.params["R"]
-        for s in range(t - 1, -1, -1):
-            if s == t - 1:
-                np.copyto(dh, gT[s] if seq else gT)
-            elif seq:
-                np.add(dh, gT[s], out=dh)
-            hs = Hs[s + 1]
-            np.multiply(hs, hs, out=tmp)
-            np.subtract(1.0, tmp, out=tmp)
-            np.multiply(dh, tmp, out=dZ[s])
+        for s in self._steps_back(grad, dh, t):
+            act.tanh_backward(Hs[s + 1], dh, dZ[s], None)
             if s:
                 np.matmul(R.T, dZ[s], out=dh)
         return self._param_grads(dZ, dZ, Hs)
@@ -290,27 +297,19 @@ class LSTM(_Recurrent):
         Z, Hs, Cs, TC = self._Z, self._Hs, self._Cs, self._TC
         t, h, n = TC.shape
         dt = self.dtype
-        seq = self.config["return_sequences"]
-        gT = self._grad_steps(grad)
         dZ = self._buf.get("dZ", Z.shape, dt)
         dh = self._buf.get("dh", (h, n), dt)
         dc = self._buf.get("dc", (h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         tmp3 = self._buf.get("tmp3", (3 * h, n), dt)
         R = self.params["R"]
-        for s in range(t - 1, -1, -1):
-            if s == t - 1:
-                np.copyto(dh, gT[s] if seq else gT)
-            elif seq:
-                np.add(dh, gT[s], out=dh)
+        for s in self._steps_back(grad, dh, t):
             z, d, tc = Z[s], dZ[s], TC[s]
             i, o, f, cc = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
             di, do, df, dcc = d[:h], d[h:2 * h], d[2 * h:3 * h], d[3 * h:]
             np.multiply(dh, tc, out=do)
             # dC += dh ⊙ o ⊙ (1 − tanh²C)
-            np.multiply(tc, tc, out=tmpH)
-            np.subtract(1.0, tmpH, out=tmpH)
-            np.multiply(tmpH, o, out=tmpH)
+            act.tanh_backward(tc, o, tmpH, None)
             np.multiply(tmpH, dh, out=tmpH)
             if s == t - 1:
                 np.copyto(dc, tmpH)
@@ -321,13 +320,8 @@ class LSTM(_Recurrent):
             np.multiply(dc, i, out=dcc)
             np.multiply(dc, f, out=dc)  # the cell gradient carried to step s − 1
             # Through the activations: σ' = s(1 − s) on i, o, f; tanh' = 1 − c̃² on c̃.
-            sg = z[: 3 * h]
-            np.subtract(1.0, sg, out=tmp3)
-            np.multiply(tmp3, sg, out=tmp3)
-            np.multiply(d[: 3 * h], tmp3, out=d[: 3 * h])
-            np.multiply(cc, cc, out=tmpH)
-            np.subtract(1.0, tmpH, out=tmpH)
-            np.multiply(dcc, tmpH, out=dcc)
+            act.sigmoid_backward_inplace(z[: 3 * h], d[: 3 * h], tmp3)
+            act.tanh_backward_inplace(cc, dcc, tmpH)
             if s:
                 np.matmul(R.T, d, out=dh)
         return self._param_grads(dZ, dZ, Hs)
@@ -387,19 +381,13 @@ class GRU(_Recurrent):
         Z, Hs, HR = self._Z, self._Hs, self._HR
         t, h, n = HR.shape
         dt = self.dtype
-        seq = self.config["return_sequences"]
-        gT = self._grad_steps(grad)
         dZ = self._buf.get("dZ", Z.shape, dt)  # input side: [dz, dr, dĥ] pre-activation
         dHR = self._buf.get("dHR", Z.shape, dt)  # hidden side: [dz, dr, dĥ ⊙ r]
         dh = self._buf.get("dh", (h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         tmp2 = self._buf.get("tmp2", (2 * h, n), dt)
         R = self.params["R"]
-        for s in range(t - 1, -1, -1):
-            if s == t - 1:
-                np.copyto(dh, gT[s] if seq else gT)
-            elif seq:
-                np.add(dh, gT[s], out=dh)
+        for s in self._steps_back(grad, dh, t):
             z, d, dr_ = Z[s], dZ[s], dHR[s]
             zg, rg, hh = z[:h], z[h:2 * h], z[2 * h:]
             dz, drr, dah = d[:h], d[h:2 * h], d[2 * h:]
@@ -407,14 +395,9 @@ class GRU(_Recurrent):
             np.multiply(dh, tmpH, out=dz)  # ∂h/∂z = h_prev − ĥ
             np.subtract(1.0, zg, out=tmpH)
             np.multiply(tmpH, dh, out=tmpH)  # dĥ
-            np.multiply(hh, hh, out=dah)
-            np.subtract(1.0, dah, out=dah)
-            np.multiply(dah, tmpH, out=dah)  # through tanh
+            act.tanh_backward(hh, tmpH, dah, None)  # through tanh
             np.multiply(dah, HR[s], out=drr)
-            sg = z[: 2 * h]
-            np.subtract(1.0, sg, out=tmp2)
-            np.multiply(tmp2, sg, out=tmp2)
-            np.multiply(d[: 2 * h], tmp2, out=d[: 2 * h])  # through σ
+            act.sigmoid_backward_inplace(z[: 2 * h], d[: 2 * h], tmp2)  # through σ
             np.copyto(dr_[: 2 * h], d[: 2 * h])
             np.multiply(dah, rg, out=dr_[2 * h:])
             if s:
