@@ -164,3 +164,97 @@ def test_diverging_run_keeps_finite_weights(qtbot, runner):
     assert fin.reason == "diverged"
     assert "learning rate" in fin.message
     assert np.all(np.isfinite(net.params))
+
+
+def global_batch(p) -> int:
+    """Batches done since the start of the run, from a BatchProgress."""
+    return (p.epoch - 1) * p.n_batches + p.batch
+
+
+def test_started_is_emitted_before_the_first_step(qtbot, runner):
+    j = job(epochs=3)
+    initial = j.network.params.copy()
+    seen = []
+
+    def on_started():
+        # the thread is not running yet: the weights are the initial ones
+        seen.append((runner.thread.isRunning(), np.array_equal(runner.worker.job.network.params,
+                                                               initial)))
+
+    runner.started.connect(on_started)
+    with qtbot.waitSignal(runner.finished, timeout=30_000):
+        runner.start(j)
+    assert seen == [(False, True)]
+    assert not np.array_equal(j.network.params, initial)  # and then it trained
+
+
+def test_a_stop_in_a_started_slot_ends_the_run_before_any_batch(qtbot, runner):
+    j = job(epochs=3)
+    initial = j.network.params.copy()
+    runner.started.connect(runner.stop)
+    progress = []
+    runner.progressed.connect(progress.append)
+    with qtbot.waitSignal(runner.finished, timeout=30_000) as blocker:
+        runner.start(j)
+    assert blocker.args[0].finished.reason == "stopped"
+    assert progress == []
+    assert np.array_equal(j.network.params, initial)
+
+
+def test_pause_and_steps_flush_the_held_back_progress(qtbot):
+    # An interval of an hour: after the first batch the coalescing sends nothing by itself,
+    # so every later message is a flush of a waiting trainer.
+    runner = TrainingRunner(interval=3600.0)
+    progress = []
+    runner.progressed.connect(progress.append)
+    runner.started.connect(runner.pause)  # waits before its first batch
+    try:
+        runner.start(job(epochs=100_000))
+        n = math.ceil(150 / 16)  # batches per epoch
+        # one step of 5 batches: the first is sent at once, the last when the trainer waits
+        runner.control.step_batches(5)
+        qtbot.waitUntil(lambda: bool(progress) and global_batch(progress[-1]) == 5, timeout=10_000)
+        last = progress[-1]
+        assert (last.epoch, last.batch, last.n_batches) == (1, 5, n)
+        assert last.points_x[-1] == pytest.approx(5 / n)  # the batch curve ends there too
+        assert last.fraction == pytest.approx(5 / (100_000 * n))
+        # a step across an epoch's end
+        runner.control.step_batches(n)
+        qtbot.waitUntil(lambda: global_batch(progress[-1]) == 5 + n, timeout=10_000)
+        assert (progress[-1].epoch, progress[-1].batch) == (2, 5)
+        # a real pause of a running trainer: the message after it says where it waits ...
+        runner.resume()
+        epochs = []
+        runner.epoch_finished.connect(epochs.append)
+        qtbot.waitUntil(lambda: len(epochs) >= 2, timeout=20_000)
+        count = len(progress)
+        runner.pause()
+        qtbot.waitUntil(lambda: len(progress) > count, timeout=10_000)
+        where = global_batch(progress[-1])
+        assert where > 5 + n
+        # ... exactly: one more batch from there is the next message
+        runner.control.step_batches(1)
+        qtbot.waitUntil(lambda: global_batch(progress[-1]) != where, timeout=10_000)
+        assert global_batch(progress[-1]) == where + 1
+        assert runner.paused
+        with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+            runner.stop()
+        assert blocker.args[0].finished.reason == "stopped"
+    finally:
+        runner.shutdown()
+
+
+def test_a_stop_sends_the_last_batch(qtbot):
+    runner = TrainingRunner(interval=3600.0)
+    progress = []
+    runner.progressed.connect(progress.append)
+    runner.started.connect(runner.pause)
+    try:
+        runner.start(job(epochs=10))
+        runner.control.step_batches(7)
+        qtbot.waitUntil(lambda: bool(progress) and global_batch(progress[-1]) == 7, timeout=10_000)
+        with qtbot.waitSignal(runner.finished, timeout=10_000):
+            runner.stop()
+        assert global_batch(progress[-1]) == 7
+    finally:
+        runner.shutdown()

@@ -4,7 +4,10 @@ The GUI thread never computes an epoch. :class:`TrainingWorker` lives in a ``QTh
 walks :func:`nnstudio.core.training.train`; per-batch events are *coalesced* — at most one
 :class:`BatchProgress` every ``interval`` seconds (100 ms) — so a tiny network doing tens of
 thousands of batches a second cannot flood the GUI's event queue, while every
-:class:`~nnstudio.core.training.EpochEnd` is forwarded. After the run the optional
+:class:`~nnstudio.core.training.EpochEnd` is forwarded. What the coalescing held back is sent
+when the trainer is about to wait (paused, or a step budget used up; see
+:class:`ReportingControl`) and when the run ends, so a paused run shows exactly where it
+stands. After the run the optional
 ``after`` callable (metrics on the train, validation and test splits) also runs in the
 worker thread.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -45,7 +49,8 @@ SMOOTHING = 0.05
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """Where a run stands, sent at most every ``interval`` seconds.
+    """Where a run stands, sent at most every ``interval`` seconds — and once more when the
+    trainer pauses or the run ends, for the last batch.
 
     ``points_x``/``points_y`` are new samples of the smoothed batch loss since the previous
     message, with x in epochs (``epoch − 1 + batch / n_batches``).
@@ -167,28 +172,56 @@ class TrainingWorker(QObject):
         epoch_events: list[EpochEnd] = []
         ev: Any = None
         last_batch: BatchEnd | None = None
-        for ev in train(job.network, job.config, job.train_data, job.val_data, self.control):
-            if ev.__class__ is BatchEnd:
-                value = ev.loss
-                if value == value:  # not NaN
-                    raw = raw * decay + value * SMOOTHING
-                    weight = weight * decay + SMOOTHING
-                    ema = raw / weight
-                last_batch = ev
-                if ev.elapsed - last_emit >= interval:
-                    last_emit = ev.elapsed
-                    xs.append(ev.epoch - 1 + ev.batch / ev.n_batches)
+        unsent = False  # a batch ended since the last progress message
+
+        def flush() -> None:
+            """Send what the coalescing held back: the last batch, exactly."""
+            nonlocal xs, ys, unsent
+            if last_batch is None or not (unsent or xs):
+                return
+            if unsent:
+                b = last_batch
+                x = b.epoch - 1 + b.batch / b.n_batches
+                if not xs or xs[-1] != x:
+                    xs.append(x)
                     ys.append(ema)
-                    self.progressed.emit(self._progress(ev, epochs, ema, xs, ys))
-                    xs, ys = [], []
-            elif ev.__class__ is EpochEnd:
-                epoch_events.append(ev)
-                if last_batch is not None and (not xs or xs[-1] != ev.epoch):
-                    xs.append(float(ev.epoch))  # sent with the next progress message
-                    ys.append(ema)
-                self.epoch_finished.emit(ev)
-        if xs and last_batch is not None:  # the last samples of the smoothed curve
             self.progressed.emit(self._progress(last_batch, epochs, ema, xs, ys))
+            xs, ys = [], []
+            unsent = False
+
+        control = self.control
+        if isinstance(control, ReportingControl):
+            # Paused, or a step budget used up: the progress bar and the batch-loss curve
+            # must show where the trainer stands while it waits, not up to 100 ms before.
+            control.before_wait = flush
+        try:
+            for ev in train(job.network, job.config, job.train_data, job.val_data, control):
+                if ev.__class__ is BatchEnd:
+                    value = ev.loss
+                    if value == value:  # not NaN
+                        raw = raw * decay + value * SMOOTHING
+                        weight = weight * decay + SMOOTHING
+                        ema = raw / weight
+                    last_batch = ev
+                    if ev.elapsed - last_emit >= interval:
+                        last_emit = ev.elapsed
+                        xs.append(ev.epoch - 1 + ev.batch / ev.n_batches)
+                        ys.append(ema)
+                        self.progressed.emit(self._progress(ev, epochs, ema, xs, ys))
+                        xs, ys = [], []
+                        unsent = False
+                    else:
+                        unsent = True
+                elif ev.__class__ is EpochEnd:
+                    epoch_events.append(ev)
+                    if last_batch is not None and (not xs or xs[-1] != ev.epoch):
+                        xs.append(float(ev.epoch))  # sent with the next progress message
+                        ys.append(ema)
+                    self.epoch_finished.emit(ev)
+        finally:
+            if isinstance(control, ReportingControl):
+                control.before_wait = None
+        flush()  # the last samples of the smoothed curve; where a stop left the run
         finished: TrainingFinished = ev
         outcome = TrainingOutcome(finished, job.network, epochs=epoch_events)
         if job.after is not None and not self.aborted:
@@ -206,6 +239,44 @@ class TrainingWorker(QObject):
         )
 
 
+class _WaitHook(threading.Event):
+    """An event that calls ``hook()`` before a ``wait()`` that will block."""
+
+    def __init__(self, hook: Callable[[], None]):
+        super().__init__()
+        self._hook = hook
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self.is_set():
+            self._hook()
+        return super().wait(timeout)
+
+
+class ReportingControl(TrainControl):
+    """A :class:`~nnstudio.core.training.TrainControl` that says when the trainer waits.
+
+    ``before_wait`` (set by the worker) is called in the trainer's thread each time the
+    trainer is about to block in ``checkpoint()`` — paused by the user, or a
+    ``step_batches(n)`` budget used up — so the worker can send the progress its coalescing
+    held back. The hook sits on the flag ``checkpoint()`` waits on: inside the check, so a
+    pause that lands between two batches cannot slip past it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_wait: Callable[[], None] | None = None
+        # TrainControl blocks only in ``self._running.wait()``; swap in a hooked event (set,
+        # as the original is: nobody waits on it yet).
+        running = _WaitHook(self._about_to_wait)
+        running.set()
+        self._running = running
+
+    def _about_to_wait(self) -> None:
+        hook = self.before_wait
+        if hook is not None:
+            hook()
+
+
 class TrainingRunner(QObject):
     """Owns the worker thread of one run at a time and relays its signals.
 
@@ -213,7 +284,8 @@ class TrainingRunner(QObject):
     connected to them — lambdas included — always run on the GUI thread.
     """
 
-    #: A run started (no argument).
+    #: A run started (no argument). Emitted before the trainer thread starts, so a slot may
+    #: read ``runner.worker.job`` (the initial weights) or call ``runner.control`` methods.
     started = Signal()
     #: Coalesced :class:`BatchProgress`.
     progressed = Signal(object)
@@ -250,7 +322,7 @@ class TrainingRunner(QObject):
         """Run ``job`` in a new thread; raises ``RuntimeError`` when one is still running."""
         if self.running:
             raise RuntimeError("a training run is already in progress")
-        self.control = TrainControl()
+        self.control = ReportingControl()
         thread = QThread()
         thread.setObjectName("nnstudio-training")
         worker = TrainingWorker(job, self.control, self.interval)
@@ -265,8 +337,13 @@ class TrainingRunner(QObject):
         worker.failed.connect(self._relay_failed)
         thread.finished.connect(self._reap)
         self.thread, self.worker = thread, worker
-        thread.start()
+        # Listeners of ``started`` may read the job (the initial weights, for the insight
+        # views' path): tell them before the trainer can take its first step.
+        # A listener's stop() is seen by the trainer before its first batch (the run then
+        # finishes as "stopped"); after a listener's shutdown() there is nothing to run.
         self.started.emit()
+        if self.worker is worker:
+            thread.start()
 
     def pause(self) -> None:
         if self.control is not None and not self.control.paused:
