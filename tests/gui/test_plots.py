@@ -58,6 +58,33 @@ def test_curves_are_created_once_and_redraws_are_throttled(qtbot, plots):
     assert plots.curves == curves and len(plots.loss_plot.items) == items_before
 
 
+def test_a_redraw_sets_only_the_curves_that_changed(qtbot, plots):
+    changed = []
+    for name, curve in plots.curves.items():
+        curve.sigPlotChanged.connect(lambda *_, n=name: changed.append(n))
+    plots.add_epoch(epoch(1))
+    plots.add_progress(progress([0.5, 1.0], [0.6, 0.5]))
+    plots.flush()
+    assert set(changed) == set(plots.curves)
+    changed.clear()
+    # between epochs only the smoothed batch loss grows: the other plots are not repainted
+    plots.add_progress(progress([1.5], [0.45]))
+    plots.flush()
+    assert changed == ["batch_loss"]
+    changed.clear()
+    plots.add_epoch(epoch(2))
+    plots.flush()
+    assert "batch_loss" not in changed and {"loss", "metric", "learning_rate"} <= set(changed)
+    assert plots.points("loss") == 2 and plots.points("batch_loss") == 3
+    # a NaN (a diverging run's last loss) is still drawn as a gap, not a broken path
+    plots.add_progress(progress([2.5], [math.nan]))
+    plots.flush()
+    assert plots.points("batch_loss") == 4
+    # a new run clears every curve
+    plots.reset("accuracy")
+    assert plots.points("loss") == 0 and plots.points("batch_loss") == 0
+
+
 def test_regression_shows_validation_r2_only(qtbot, plots):
     plots.reset("r2")
     for e in range(1, 6):

@@ -59,6 +59,8 @@ class TrainingPlots(QWidget):
         super().__init__(parent)
         self.history = TrainingHistory()
         self._dirty = False
+        #: (epochs, batch samples) the curves hold; -1 = unknown, set them at the next redraw.
+        self._drawn = (-1, -1)
         self.redraws = 0  # how many redraws happened (tests, benchmark)
         self.planned_epochs: int | None = None
         self._ranges: dict[str, tuple[float, float]] = {}
@@ -179,6 +181,7 @@ class TrainingPlots(QWidget):
             title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
             self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
         self.history.clear()
+        self._drawn = (-1, -1)
         # The ranges stay until the new run's data need others: an unchanged axis is not
         # redrawn (its ticks and text are the costly part of a frame).
         for line in self.crosshairs:
@@ -210,18 +213,33 @@ class TrainingPlots(QWidget):
             self.redraw()
 
     def redraw(self) -> None:
-        """Push the history into the curves (``setData`` on each, no new items)."""
+        """Push what is new in the history into its curves (``setData``, no new items).
+
+        Only curves whose data changed are touched: a curve given data is repainted with its
+        whole plot, and between two epochs only the smoothed batch loss grows — so most
+        frames repaint the loss plot alone, not the accuracy and learning-rate plots too.
+        """
         self._dirty = False
         self.redraws += 1
         h = self.history
-        x = h.epochs
-        for name in ("loss", "val_loss", "metric", "val_metric", "learning_rate"):
-            y = h.series(name)
-            shown = name in ("loss", "learning_rate") or h.has_values(name)
-            self.curves[name].setData(x, y) if shown else self.curves[name].setData([], [])
-            if len(h):  # an empty history (a new run) keeps the legend as it was
-                self._legend_entry(name, shown)
-        self.curves["batch_loss"].setData(h.batch_x, h.batch_y)
+        if len(h) != self._drawn[0]:
+            self._drawn = (len(h), self._drawn[1])
+            x = h.epochs
+            for name in ("loss", "val_loss", "metric", "val_metric", "learning_rate"):
+                y = h.series(name)
+                shown = name in ("loss", "learning_rate") or h.has_values(name)
+                curve = self.curves[name]
+                if shown:
+                    curve.setData(x, y, skipFiniteCheck=_finite(y))
+                else:
+                    curve.setData([], [])
+                if len(h):  # an empty history (a new run) keeps the legend as it was
+                    self._legend_entry(name, shown)
+        n_batches = len(h.batch_x)
+        if n_batches != self._drawn[1]:
+            self._drawn = (self._drawn[0], n_batches)
+            y = h.batch_y
+            self.curves["batch_loss"].setData(h.batch_x, y, skipFiniteCheck=_finite(y))
         self._fit_ranges()
 
     # -- ranges ------------------------------------------------------------------------------
@@ -399,6 +417,11 @@ def _nice_ceiling(x: float) -> float:
         return 1.0
     k = 10 ** math.floor(math.log10(x))
     return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x))
+
+
+def _finite(y: np.ndarray) -> bool:
+    """True when ``y`` holds no NaN/inf: pyqtgraph may then skip its own (slower) check."""
+    return bool(np.isfinite(y).all())
 
 
 def _num(v: float) -> str:
