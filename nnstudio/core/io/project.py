@@ -14,6 +14,13 @@ migrated from older format versions (:data:`MIGRATIONS`), and validated section 
 ``(place, message)`` pairs for a front end that wants to point at them). A file written by a
 newer nnstudio is refused with a clear message. Saving is atomic.
 
+The optional ``run`` section is the record of the last training run (seed, split, settings,
+architecture — :class:`~nnstudio.core.insight.replay.RunRecord`) so the run can be replayed
+bit for bit; its arrays (the initial weights) live in an ``.npz`` beside the project file
+(``house.nnsproj`` → ``house.run.npz``, named by ``run.arrays``, read with
+``allow_pickle=False``). A missing or malformed record never stops a project from loading: it
+loads without it, and :attr:`Project.run_problem` says why in one sentence.
+
 Extra top-level fields nnstudio keeps (in :attr:`Project.meta`): ``title``, ``description``,
 ``gui`` (an object the GUI may use for view state) and any field whose name starts with
 ``x_`` (yours). Any other unknown field is reported, so a misspelt section name is not
@@ -23,14 +30,16 @@ silently ignored.
 from __future__ import annotations
 
 import copy
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nnstudio.core.errors import NNStudioError, ProjectError
-from nnstudio.core.io.atomic import atomic_write_text
+from nnstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
 from nnstudio.core.io.jsonfmt import dumps
 from nnstudio.core.io.netcheck import Problem, check_network, format_problems
 from nnstudio.core.training.config import TrainingConfig
@@ -41,7 +50,9 @@ PROJECT_FORMAT = "nnstudio.project"
 PROJECT_VERSION = 1
 #: Top-level fields kept in :attr:`Project.meta` (plus every ``x_...`` field).
 META_FIELDS = ("title", "description", "gui")
-_SECTIONS = ("format", "version", "dataset", "network", "training")
+_SECTIONS = ("format", "version", "dataset", "network", "training", "run")
+#: Suffix of the file beside a project that holds its run record's arrays.
+RUN_ARRAYS_SUFFIX = ".run.npz"
 
 
 def _migrate_0_to_1(d: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +95,11 @@ class Project:
         to its folder.
     meta:
         ``title``, ``description``, ``gui`` and ``x_...`` fields, kept as they are.
+    run:
+        The :class:`~nnstudio.core.insight.replay.RunRecord` of the last run, or ``None``.
+    run_problem:
+        Why the file's run record could not be read (the rest of the project loaded
+        without it), or ``None``.
     """
 
     network: dict[str, Any] = field(default_factory=_default_network)
@@ -91,6 +107,8 @@ class Project:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     path: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    run: Any = None
+    run_problem: ProjectError | None = None
 
     @property
     def base_dir(self) -> Path | None:
@@ -113,6 +131,7 @@ class Project:
 
         ``base_dir`` is the folder of the file being written; data paths are written relative
         to it when possible (default: :attr:`base_dir`).
+        The run record is not part of it: :func:`save_project` writes it (JSON and arrays).
         """
         base = base_dir if base_dir is not None else self.base_dir
         out: dict[str, Any] = {"format": PROJECT_FORMAT, "version": PROJECT_VERSION}
@@ -146,7 +165,8 @@ class Project:
         Raises
         ------
         ProjectError
-            Listing every problem found, each with its place.
+            Listing every problem found, each with its place. A faulty ``run`` section is
+            not one of them: it ends up in :attr:`run_problem`.
         """
         if not isinstance(d, dict):
             raise ProjectError("is not an nnstudio project (the JSON is not an object)", where)
@@ -178,8 +198,100 @@ class Project:
             err.problems = problems
             raise err
         meta = {k: copy.deepcopy(v) for k, v in d.items() if k not in _SECTIONS}
+        run, run_problem = None, None
+        if d.get("run") is not None:
+            try:
+                run = read_run_record(d["run"], base, where)
+            except ProjectError as e:
+                run_problem = e
         return cls(network=copy.deepcopy(network), dataset=dataset, training=training,
-                   meta=meta)
+                   meta=meta, run=run, run_problem=run_problem)
+
+
+# -- the run record --------------------------------------------------------------------------
+
+
+def run_arrays_path(path: str | Path) -> Path:
+    """Where the run record's arrays of the project at ``path`` go (``x.nnsproj`` →
+    ``x.run.npz``)."""
+    p = Path(path)
+    return p.with_name(p.stem + RUN_ARRAYS_SUFFIX)
+
+
+def _arrays_fingerprint(arrays: dict[str, Any]) -> str:
+    from nnstudio.core.insight.replay import fingerprint
+
+    return fingerprint(*(arrays[k] for k in sorted(arrays)))
+
+
+def read_run_record(d: Any, base_dir: Path | None, where: str | None = None):
+    """The ``run`` section and its ``.npz`` as a
+    :class:`~nnstudio.core.insight.replay.RunRecord`.
+
+    Raises
+    ------
+    ProjectError
+        One sentence naming the place: the JSON field (``<file>: run.seed``) or the
+        ``.npz`` file.
+    """
+    from nnstudio.core.insight.replay import RunRecord
+
+    place = f"{where}: run" if where else "run"
+    if not isinstance(d, dict):
+        raise ProjectError(f"must be an object (got {type(d).__name__})", place)
+    name = d.get("arrays")
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise ProjectError(f"must name the .npz file beside the project (got {name!r})",
+                           f"{place}.arrays")
+    npz = (base_dir / name) if base_dir is not None else Path(name)
+    arrays = read_npz(npz, "the run record's initial weights")
+    expected = d.get("arrays_fingerprint")
+    if expected is not None and expected != _arrays_fingerprint(arrays):
+        raise ProjectError(
+            "holds other arrays than the project's run record (saved at another time, or "
+            "copied without its project file)", str(npz))
+    body = {k: v for k, v in d.items() if k not in ("arrays", "arrays_fingerprint")}
+    return RunRecord.from_dict(body, arrays, place)
+
+
+def read_npz(path: Path, what: str) -> dict[str, Any]:
+    """All arrays of an ``.npz`` (never unpickled); :class:`ProjectError` naming the file."""
+    import numpy as np
+
+    try:
+        if not Path(path).exists():
+            raise FileNotFoundError(path)
+        # np.load takes anything that is not a zip for a pickle: say what it really is.
+        if not zipfile.is_zipfile(path):
+            raise ProjectError(f"is not a readable .npz archive ({what})", str(path))
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ProjectError(f"is missing ({what} are kept there)", str(path)) from None
+    except (zipfile.BadZipFile, EOFError):
+        raise ProjectError(f"is not a readable .npz archive ({what})", str(path)) from None
+    except ValueError:  # object arrays need pickle, which could run a stranger's code
+        raise ProjectError(
+            f"holds Python objects, which nnstudio never loads ({what} must be plain "
+            "number arrays)", str(path)) from None
+    except OSError as e:
+        raise ProjectError(f"cannot be read ({e.strerror or e})", str(path)) from None
+
+
+def _write_run_record(record, project_path: Path) -> dict[str, Any]:
+    """Write the record's arrays beside the project (atomically); its JSON section."""
+    import numpy as np
+
+    arrays = record.arrays()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    npz = run_arrays_path(project_path)
+    try:
+        atomic_write_bytes(npz, buf.getvalue())
+    except OSError as e:
+        raise ProjectError(f"cannot be written ({e.strerror or e})", str(npz)) from None
+    return {**record.to_dict(), "arrays": npz.name,
+            "arrays_fingerprint": _arrays_fingerprint(arrays)}
 
 
 def migrate(d: dict[str, Any], where: str | None = None) -> dict[str, Any]:
@@ -312,10 +424,15 @@ def save_project(project: Project, path: str | Path) -> None:
     """Write ``project`` to ``path`` atomically and set ``project.path``.
 
     Data paths are written relative to the new file's folder when they are below it (or
-    beside it), absolute otherwise.
+    beside it), absolute otherwise. A run record's arrays go to :func:`run_arrays_path`.
     """
     p = Path(path)
-    text = dumps(project.to_dict(base_dir=p.resolve().parent))
+    d = project.to_dict(base_dir=p.resolve().parent)
+    if project.run is not None:
+        # The arrays first: a crash between the two writes leaves the old project file, whose
+        # record then no longer matches its arrays — reported on load, never misread.
+        d["run"] = _write_run_record(project.run, p)
+    text = dumps(d)
     try:
         atomic_write_text(p, text)
     except OSError as e:

@@ -25,7 +25,7 @@ def test_two_replays_give_identical_curves(dropout):
                          batch_size=16, epochs=6, seed=11)
     indices = {"train": np.arange(90), "validation": np.arange(90, 120)}
     record = RunRecord.capture(net, cfg, split={"seed": 0, "validation": 0.25},
-                               split_indices=indices, train_data=tr)
+                               split_indices=indices, train_data=tr, val_data=va)
     first = curves(train(net, cfg, tr, va))
     end_weights = net.params.copy()
     net.initialize(99)  # the user trains on or re-initializes: the record still holds
