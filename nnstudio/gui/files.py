@@ -113,8 +113,12 @@ class FilesMixin:
         self.setWindowModified(self.is_modified)
 
     def current_project(self: MainWindow) -> Project:
-        """``self.project`` with the canvas's network written into it."""
+        """``self.project`` with the canvas's network and the session's last run record
+        written into it."""
         self.project.network = self.document.to_network_dict()
+        session = getattr(self, "session", None)
+        if session is not None:
+            self.project.run = session.run_record
         return self.project
 
     # -- new / open ------------------------------------------------------------------------------
@@ -173,6 +177,9 @@ class FilesMixin:
         self._update_title()
         self.canvas.zoom_to_fit()
         self.project_loaded.emit(project)
+        session = getattr(self, "session", None)
+        if session is not None:  # after the panels adopted the project's data and settings
+            session.set_run_record(project.run, project.run_problem)
 
     # -- save ------------------------------------------------------------------------------------
     def save(self: MainWindow) -> bool:

@@ -4,6 +4,12 @@ Training runs in a :class:`~nnstudio.gui.workers.training_worker.TrainingRunner`
 panel only reads the settings, builds the run (the network from the design, the data from
 the session) and shows what the worker reports. While a run goes the settings are disabled
 and the session announces it (the workflow locks the design).
+
+Every run is recorded as it starts (:class:`~nnstudio.core.insight.replay.RunRecord`: initial
+weights, seed, split, settings, data fingerprint) — on the GUI thread, before the trainer
+thread exists, so the weights are exactly the run's start. When the run ends the record
+becomes the session's (and is saved with the project); "Replay with same initialization"
+trains it again through the same worker and draws the same curves.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.insight.replay import RunRecord
 from nnstudio.core.training import TrainingConfig, TrainingFinished
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
@@ -38,7 +45,7 @@ from nnstudio.gui.panels.workflow_widgets import (
     section_title,
 )
 from nnstudio.gui.plots.training_plots import TrainingPlots
-from nnstudio.gui.session import Session
+from nnstudio.gui.session import Session, split_data
 from nnstudio.gui.workers import evaluation
 from nnstudio.gui.workers.training_worker import (
     BatchProgress,
@@ -115,8 +122,11 @@ class TrainingPanel(QWidget):
         self.runner.pause_changed.connect(self._on_pause_changed)
         self._loss_in_use = "mse"
         self._pending_job: TrainingJob | None = None
+        #: The record of the run going on (the session's once it ended).
+        self._run_record: RunRecord | None = None
         self._build()
         session.dataset_changed.connect(self._on_dataset_changed)
+        session.run_record_changed.connect(self._on_run_record_changed)
         self._on_dataset_changed()
 
     # -- building ----------------------------------------------------------------------------
@@ -182,6 +192,9 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setToolTip("Stop after the current batch and keep the weights so far")
         self.stop_button.clicked.connect(self.stop)
+        self.replay_button = QPushButton("Replay with same initialization")
+        self.replay_button.setEnabled(False)
+        self.replay_button.clicked.connect(self.replay)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -189,6 +202,7 @@ class TrainingPanel(QWidget):
         left_layout.addWidget(self.settings_box)
         left_layout.addStretch(1)
         left_layout.addLayout(hbox(self.start_button, self.pause_button, self.stop_button))
+        left_layout.addWidget(self.replay_button)
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
@@ -325,23 +339,84 @@ class TrainingPanel(QWidget):
             cfg = self.config()
             spec, _ = self.session.network_source()
             net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed)
-            train_data = evaluation.split_arrays(prepared, "train")
-            if train_data is None or not len(train_data[0]):
-                raise NNStudioError("the training split is empty; give it a larger share")
-            val_data = evaluation.split_arrays(prepared, "validation")
+            train_data, val_data = self._run_data(prepared)
         except NNStudioError as e:
             return self._refuse("Cannot start training", str(e))
+        # Recorded here, before the trainer thread exists: these are the run's first weights.
+        split = getattr(getattr(self.session.dataset_spec, "split", None), "to_dict", dict)()
+        record = RunRecord.capture(net, cfg, split=split,
+                                   split_indices=getattr(prepared, "indices", None),
+                                   data_fp=self.session.data_fingerprint())
+        return self._begin(net, cfg, train_data, val_data, record, "Starting…")
+
+    def replay(self) -> bool:
+        """Train the last recorded run again: its initial weights, seed, split and settings.
+
+        Refuses, saying why in the banner, when the data or the network changed since.
+        """
+        if self.running or self.session.training:
+            return False
+        self.banner.clear()
+        record = self.session.run_record
+        prepared = self.session.prepared
+        if record is None:
+            return self._refuse("Nothing to replay", "Train once first: every run records "
+                                "how it started.")
+        if prepared is None:
+            return self._refuse("No data yet", "Load the recorded run's data first "
+                                "(Data ▸ Load dataset…).")
+        try:
+            train_data, val_data = self._run_data(prepared)
+        except NNStudioError as e:
+            return self._refuse("Cannot replay", str(e))
+        if record.data_changed(train_data, val_data, self.session.data_fingerprint()):
+            return self._refuse(
+                "Cannot replay: the data changed",
+                "The training or validation data are not the recorded run's (another file, "
+                "split or preparation), so the curves would differ. Load that data again to "
+                "replay, or press Start for a new run.")
+        changes = []
+        if self.session.network_source is not None:
+            spec, _ = self.session.network_source()
+            changes = record.network_changes(spec, tuple(prepared.input_shape))
+        if changes:
+            more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
+            return self._refuse(
+                "Cannot replay: the network changed",
+                f"The network is not the recorded run's: {'; '.join(changes[:3])}{more}. "
+                "Undo the change to replay, or press Start for a new run.")
+        try:
+            net = record.start_network()
+            cfg = record.config()
+        except NNStudioError as e:
+            return self._refuse("Cannot replay", str(e))
+        # Show the settings that run, leaving the loss on Automatic when that is what it gives.
+        auto = self.loss.currentData() == "auto" and self.resolved_loss() == cfg.loss
+        self.set_config(cfg, loss_auto=auto)
+        return self._begin(net, cfg, train_data, val_data, record, "Replaying…")
+
+    @staticmethod
+    def _run_data(prepared):
+        train_data, val_data = split_data(prepared)
+        if not len(train_data[0]):
+            raise NNStudioError("the training split is empty; give it a larger share")
+        return train_data, val_data
+
+    def _begin(self, net: Network, cfg: TrainingConfig, train_data, val_data,
+               record: RunRecord, status: str) -> bool:
+        prepared = self.session.prepared
         self._loss_in_use = cfg.loss
         metric = "accuracy" if prepared.task == "classification" else "r2"
         self.plots.reset(metric, cfg.epochs)
         self.progress.setValue(0)
-        self.status.setText("Starting…")
+        self.status.setText(status)
         self.time_left.setText("")
 
         def after(network: Network, finished: TrainingFinished):
             return evaluation.evaluate_all(network, prepared, cfg.loss)
 
         self.session.training_config = cfg
+        self._run_record = record
         self._pending_job = TrainingJob(net, cfg, train_data, val_data, after=after)
         self._set_running(True)
         self.session.mark_training_started()
@@ -372,6 +447,7 @@ class TrainingPanel(QWidget):
         """Stop after the current batch; the run finishes with the weights so far."""
         if self._pending_job is not None:  # not begun yet: nothing to keep
             self._pending_job = None
+            self._run_record = None
             self._set_running(False)
             self.status.setText("Stopped before the first batch")
             self.session.mark_training_finished(None)
@@ -391,6 +467,28 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Pause")
+        self._update_replay_button()
+
+    def _update_replay_button(self) -> None:
+        record, prepared = self.session.run_record, self.session.prepared
+        self.replay_button.setEnabled(
+            record is not None and prepared is not None and not self.running)
+        if record is None:
+            tip = "Every run records how it started; train once to replay it"
+        else:
+            tip = (f"Train again from the recorded start ({record.training.get('epochs')} "
+                   f"epochs, seed {record.seed}): the same initial weights, batches and "
+                   "settings give the same curves")
+        self.replay_button.setToolTip(tip)
+
+    def _on_run_record_changed(self) -> None:
+        self._update_replay_button()
+        problem = self.session.run_record_problem
+        if problem is not None and not (self.banner.text() and self.banner.kind == "error"):
+            self.banner.show_message(
+                "info", "The recorded run could not be read",
+                f"{_sentence(str(problem))} The project opened without it; the next run is "
+                "recorded again.")
 
     def _on_pause_changed(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
@@ -416,6 +514,9 @@ class TrainingPanel(QWidget):
         """The run ended: show it at once, hand out the model and results in later turns of
         the event loop (each step is short, so the window never freezes for their sum)."""
         self.plots.flush()
+        record, self._run_record = self._run_record, None
+        if record is not None:  # the run happened (to its end, a stop or a divergence)
+            self.session.set_run_record(record)
         self._set_running(False)
         fin = outcome.finished
         self.time_left.setText(f"{elapsed_text(fin.elapsed)} in all")
@@ -486,6 +587,7 @@ class TrainingPanel(QWidget):
         return ("Scores: " + ", ".join(parts) + ".") if parts else ""
 
     def _on_failed(self, message: str) -> None:
+        self._run_record = None
         self._set_running(False)
         self.status.setText("Not trained")
         self._show_error("Training could not run", message)
@@ -504,6 +606,7 @@ class TrainingPanel(QWidget):
         self._refresh_auto_label()
         prepared = self.session.prepared
         self.start_button.setEnabled(prepared is not None and not self.running)
+        self._update_replay_button()
         if prepared is not None:
             n = evaluation.split_size(prepared, "train")
             if n and self.batch_size.value() > n:
