@@ -67,7 +67,8 @@ class Workflow(QObject):
     training, results, predict:
         The three panels (each in a dock of :attr:`docks`).
     actions:
-        ``{"load_data", "train", "pause", "stop", "evaluate", "export"}`` → ``QAction``.
+        ``{"load_data", "train", "pause", "stop", "replay", "evaluate", "export"}`` →
+        ``QAction``.
     """
 
     def __init__(self, window: MainWindow):
@@ -100,7 +101,9 @@ class Workflow(QObject):
         s.training_finished.connect(self._on_training_finished)
         s.dataset_changed.connect(self._update_actions)
         s.model_changed.connect(self._update_actions)
+        s.run_record_changed.connect(self._update_actions)
         self.training.runner.pause_changed.connect(self._on_pause_changed)
+        self.results.busy_changed.connect(lambda _busy: self._update_actions())
         self.training.run_started.connect(self._remember_architecture)
         window.project_loaded.connect(self._on_project_loaded)
         window.project_about_to_save.connect(self._on_about_to_save)
@@ -132,6 +135,9 @@ class Workflow(QObject):
                                   "Pause or resume the run (F6)"),
             "stop": self._action("S&top", self.training.stop, "stop", ["Shift+F5"],
                                  "Stop the run and keep the weights so far (Shift+F5)"),
+            "replay": self._action("&Replay with Same Initialization", self.replay_training,
+                                   None, [], "Train the last run again from its recorded "
+                                   "start: the same curves, bit for bit"),
             "evaluate": self._action("&Evaluate on All Splits", self.evaluate, None, [],
                                      "Score the trained model on train, validation and test"),
             "export": self._action("&Export Model…", self.open_export_dialog, "export",
@@ -143,7 +149,7 @@ class Workflow(QObject):
         data = w.menus["data"] = _insert_menu(bar, "&Data", before)
         data.addAction(a["load_data"])
         train = w.menus["training"] = _insert_menu(bar, "T&raining", before)
-        train.addActions([a["train"], a["pause"], a["stop"]])
+        train.addActions([a["train"], a["pause"], a["stop"], a["replay"]])
         train.addSeparator()
         train.addAction(a["evaluate"])
         train.addSeparator()
@@ -177,7 +183,10 @@ class Workflow(QObject):
         self.actions["train"].setEnabled(s.has_data and not running)
         self.actions["pause"].setEnabled(running)
         self.actions["stop"].setEnabled(running)
-        self.actions["evaluate"].setEnabled(s.network is not None and not running)
+        self.actions["replay"].setEnabled(
+            s.run_record is not None and s.has_data and not running)
+        self.actions["evaluate"].setEnabled(s.network is not None and not running
+                                            and not self.results.busy)
         self.actions["export"].setEnabled(s.network is not None and not running)
 
     def _default_layout(self) -> None:
@@ -311,6 +320,10 @@ class Workflow(QObject):
         self.show_dock("training")
         return self.training.start()
 
+    def replay_training(self) -> bool:
+        self.show_dock("training")
+        return self.training.replay()
+
     def _on_training_started(self) -> None:
         self.window.set_design_locked(True)
         self.window.show_message("Training… the design is locked until the run ends.", 4000)
@@ -337,7 +350,8 @@ class Workflow(QObject):
         self.actions["pause"].setIcon(workflow_icon("train" if paused else "pause"))
 
     def evaluate(self) -> None:
-        if self.results.evaluate_now() is not None:
+        """Score the model on every split again (in a worker thread; the panel shows it)."""
+        if self.results.evaluate_now():
             self.show_dock("results")
 
     # -- export ---------------------------------------------------------------------------------
@@ -363,6 +377,7 @@ class Workflow(QObject):
     def shutdown(self) -> None:
         """Stop a run and join its thread (the window is closing)."""
         self.training.shutdown()
+        self.results.shutdown()
         self.session.training = False
 
 

@@ -62,7 +62,9 @@ def test_replay_gives_exactly_the_same_curves(qtbot, opened):
     panel.learning_rate.setValue(0.5)
     panel.epochs.setValue(2)
     panel.seed.setValue(77)
-    again = run(qtbot, w, panel.replay_button)
+    action = w.workflow.actions["replay"]  # Training ▸ Replay with Same Initialization
+    assert action.isEnabled() and action in w.menus["training"].actions()
+    again = run(qtbot, w, lambda: (action.trigger(), panel.running)[1])
     assert curves(again) == first
     assert panel.epochs.value() == EPOCHS and panel.seed.value() == record.seed
     assert panel.learning_rate.value() == pytest.approx(record.config().learning_rate)
