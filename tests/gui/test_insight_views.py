@@ -7,6 +7,8 @@ gradient, the landscape's centre is the current loss.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -255,6 +257,62 @@ def test_views_wait_while_network_and_data_do_not_fit(qtbot, panel, moons):
     panel.source.set_network(mlp(2, 2))
     assert panel.boundary.message == ""
     qtbot.waitUntil(lambda: panel.boundary.last_result is not None, timeout=10_000)
+
+
+def test_a_failing_job_shows_one_line_and_prints_no_traceback(
+        qtbot, panel, moons, capsys, caplog, monkeypatch):
+    from nnstudio.gui.insight import stats_view
+
+    def broken(net, x, y, loss):  # an unforeseen failure inside a computation
+        return np.ones((3, 2)) + np.ones((4, 5))
+
+    monkeypatch.setattr(stats_view, "stats_job", broken)
+    caplog.set_level(logging.DEBUG, logger="nnstudio.insight")
+    panel.source.set_data(InsightData.from_prepared(moons))
+    panel.source.set_network(mlp(2, 2), TrainingConfig(loss="cross_entropy"))
+    panel.show_view("stats")
+    view = panel.stats
+    qtbot.waitUntil(lambda: view.job_failed, timeout=10_000)
+    settle(qtbot, panel)
+    assert view.message.startswith("This view cannot be computed for this network and data "
+                                   "(ValueError: operands could not be broadcast")
+    assert "\n" not in view.message
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ValueError" not in err
+    assert any(r.exc_info for r in caplog.records if r.name == "nnstudio.insight")
+    # The other views were not affected, and a new network clears the message.
+    assert panel.boundary.message == ""
+    monkeypatch.setattr(stats_view, "stats_job", stats_view.layer_stats)
+    panel.source.set_network(mlp(2, 2, seed=1))
+    assert view.message == "" and not view.job_failed
+    settle(qtbot, panel, view)
+
+
+def test_another_tasks_loss_does_not_reach_the_views(qtbot, panel, salary, capsys):
+    """A project's classification settings while regression data and a fitting design are
+    loaded: the views use the loss the task implies (the run would too) and compute."""
+    panel.source.set_data(InsightData.from_prepared(salary))
+    panel.source.set_network(mlp(1, 1, widths=(4,), head=None),
+                             TrainingConfig(loss="cross_entropy"))
+    assert panel.source.loss == "mse" and panel.source.compatible
+    panel.show_view("stats")
+    settle(qtbot, panel, panel.stats)
+    assert panel.stats.message == "" and panel.stats.last_result.layer("out").grad_norm > 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_targets_that_do_not_fit_the_outputs_are_said_before_any_job(qtbot, panel, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    y = rng.normal(size=(60, 2))  # two regression targets
+    panel.source.set_data(InsightData.from_arrays(x[:40], y[:40], x[40:], y[40:],
+                                                  task="regression"))
+    panel.source.set_network(mlp(2, 3, head=None), TrainingConfig(loss="mse"))
+    for view in panel.views:
+        assert "2 target value(s) per sample but the network outputs (3,)" in view.message
+    qtbot.wait(50)
+    assert panel.source.compute.idle() and panel.stats.last_result is None
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_landscape_refuses_big_models(qtbot, panel, moons):

@@ -26,6 +26,7 @@ from nnstudio.core.insight.boundary import (
 from nnstudio.core.insight.common import (
     activation_of,
     as_probabilities,
+    check_views_fit,
     clone_network,
     num,
     output_kind,
@@ -51,7 +52,7 @@ from nnstudio.core.insight.neurons import (
     neuron_report,
     unit_activations,
 )
-from nnstudio.core.insight.replay import RunRecord, fingerprint
+from nnstudio.core.insight.replay import RunRecord, data_fingerprint, fingerprint
 from nnstudio.core.insight.stats import Advice, LayerStats, NetworkStats, StatsHistory, layer_stats
 from nnstudio.core.insight.worked import WorkedExample, single_neuron, worked_example
 
@@ -69,7 +70,9 @@ __all__ = [
     "activation_of",
     "all_neuron_maps",
     "as_probabilities",
+    "check_views_fit",
     "clone_network",
+    "data_fingerprint",
     "decision_grid",
     "fingerprint",
     "fitted_curve",

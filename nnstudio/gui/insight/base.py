@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF, Qt, Slot
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.compute import Snapshot
 from nnstudio.gui.insight.source import InsightSource
@@ -156,6 +157,14 @@ def caption(text: str = "") -> QLabel:
     return label
 
 
+def failure_text(error: Exception) -> str:
+    """The one line a view shows for a job that failed (never a traceback)."""
+    if isinstance(error, NNStudioError):
+        return f"This view cannot be computed: {error}."
+    return (f"This view cannot be computed for this network and data ({error}). Check that "
+            "the network fits the data: Start in the Training panel says what to change.")
+
+
 class InsightView(QWidget):
     """Base of the insight views.
 
@@ -174,6 +183,9 @@ class InsightView(QWidget):
         self.generation = 0
         self.stale = True
         self.last_result: Any = None
+        #: The last job failed and :attr:`message` says why (until network, data or a
+        #: setting changes).
+        self.job_failed = False
         #: GUI-thread seconds spent drawing results, wall clock and CPU (the latest 50).
         self.draw_times: list[float] = []
         self.draw_cpu: list[float] = []
@@ -211,6 +223,7 @@ class InsightView(QWidget):
     # -- flow -------------------------------------------------------------------------------
     @Slot()
     def _on_structure(self) -> None:
+        self.job_failed = False
         self.generation += 1
         self.last_result = None
         self.rebuild()
@@ -233,6 +246,9 @@ class InsightView(QWidget):
 
     def settings_changed(self) -> None:
         """A control of the view changed: recompute with the latest weights."""
+        if self.job_failed:  # try again with the new settings
+            self.job_failed = False
+            self.show_page()
         self.generation += 1
         self.update_now(force=True)
 
@@ -261,7 +277,8 @@ class InsightView(QWidget):
             return
         t0, c0 = time.perf_counter(), time.thread_time()
         if isinstance(result, Exception):
-            self.show_message(f"Could not compute this view: {result}")
+            self.show_message(failure_text(result))
+            self.job_failed = True
         else:
             self.last_result = result
             self.show_result(result, token[1])

@@ -17,9 +17,9 @@ The GUI thread only copies the weights (microseconds for a small network) and dr
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +29,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from nnstudio.core.engine.network import Network, NetworkSpec
+from nnstudio.core.errors import NNStudioError
+
+log = logging.getLogger("nnstudio.insight")
+
+
+class JobError(Exception):
+    """An insight job broke on something other than a readable
+    :class:`~nnstudio.core.errors.NNStudioError`; ``str()`` is one line (type and message)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,8 +114,8 @@ class ComputeThread(QObject):
     when the job has no snapshot); its return value arrives in :attr:`finished_job`.
     """
 
-    #: ``(key, token, result)`` of a job that ended; ``result`` is an ``Exception`` when the
-    #: job failed.
+    #: ``(key, token, result)`` of a job that ended; ``result`` is an
+    #: :class:`~nnstudio.core.errors.NNStudioError` or a :class:`JobError` when it failed.
     finished_job = Signal(str, object, object)
 
     def __init__(self, parent=None):
@@ -165,9 +173,13 @@ class ComputeThread(QObject):
                 net = self._twins.load(job.snapshot) if job.snapshot is not None else None
                 with np.errstate(all="ignore"):
                     result: Any = job.fn(net, *job.args)
-            except Exception as e:  # shown in the view, never kills the thread
-                traceback.print_exc()
+            except NNStudioError as e:  # network and data do not fit: the view says so
                 result = e
+            except Exception as e:  # shown in the view as one line, never kills the thread
+                # No traceback on stderr: the view says what failed; the trace goes to the
+                # log for whoever enables it (logging.getLogger("nnstudio.insight")).
+                log.debug("insight job %r failed", job.key, exc_info=True)
+                result = JobError(f"{type(e).__name__}: {e}")
             for table, value in ((self.timings, time.perf_counter() - t0),
                                  (self.cpu_times, time.thread_time() - c0)):
                 table.setdefault(job.key, []).append(value)

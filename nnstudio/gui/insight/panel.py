@@ -121,6 +121,18 @@ def _designed_network(session: Any) -> Network | None:
         return None
 
 
+def _is_design(net: Network, session: Any) -> bool:
+    """True when ``net`` (the trained network) is still the editor's design."""
+    source = getattr(session, "network_source", None)
+    if source is None:
+        return True
+    try:
+        spec, _ = source()
+        return spec.to_dict() == net.spec.to_dict()
+    except Exception:  # a half-built design: keep showing the trained network
+        return True
+
+
 def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> None:
     """Keep ``panel`` in step with ``session`` (data, model, runs)."""
     source = panel.source
@@ -132,8 +144,19 @@ def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> No
     def sync_model() -> None:
         if source.training:
             return
-        net = getattr(session, "network", None) or _designed_network(session)
+        net = getattr(session, "network", None)
+        if net is None or not _is_design(net, session):
+            net = _designed_network(session)
         source.set_network(net, getattr(session, "training_config", None))
+
+    pending = []
+
+    def design_changed() -> None:
+        """An edit on the canvas: show the edited network (once per turn of the event loop,
+        however many commands an edit pushed)."""
+        if not pending:
+            pending.append(True)
+            QTimer.singleShot(0, panel, lambda: (pending.clear(), sync_model()))
 
     def attach() -> None:
         runner = _find_runner(window, session)
@@ -142,6 +165,9 @@ def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> No
 
     session.dataset_changed.connect(sync_data)
     session.model_changed.connect(sync_model)
+    document = getattr(window, "document", None)
+    if document is not None and hasattr(document, "changed"):
+        document.changed.connect(design_changed)
     session.training_started.connect(attach)
     if hasattr(session, "training_finished"):
         session.training_finished.connect(lambda _o: sync_model())

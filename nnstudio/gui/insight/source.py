@@ -17,10 +17,11 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.insight.common import check_views_fit
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.core.insight.landscape import WeightPath
 from nnstudio.core.insight.stats import StatsHistory
-from nnstudio.core.training import TrainingConfig, check_fit
+from nnstudio.core.training import TrainingConfig, is_classification
 from nnstudio.gui.insight.compute import Blueprint, ComputeThread, Snapshot
 
 #: The weight path is recorded for networks up to this many parameters.
@@ -123,11 +124,13 @@ class InsightSource(QObject):
         net, data = self.network, self.data
         if net is None or data is None:
             return ""
-        key = (id(net), id(data), self.loss)
-        if self._fit_key != key:
-            self._fit_key = key
+        # By identity, not id(): a new network may get the id of a freed one.
+        old = self._fit_key
+        loss = self.loss
+        if not old or old[0] is not net or old[1] is not data or old[2] != loss:
+            self._fit_key = (net, data, loss)
             try:
-                check_fit(net, self.loss, data.x_train, data.y_train, "the data")
+                check_views_fit(net, loss, data.x_train, data.y_train, "the data")
                 self._fit_text = ""
             except NNStudioError as e:
                 self._fit_text = (f"The network and the data do not fit together yet: {e}. "
@@ -136,8 +139,12 @@ class InsightSource(QObject):
 
     @property
     def loss(self) -> str:
-        """The loss of the run (or the one the task implies)."""
-        if self.config is not None:
+        """The loss of the run, or the one the task implies (also when the settings are
+        another task's: a project's classification loss after regression data came in)."""
+        if self.config is not None and (
+            self.data is None
+            or is_classification(self.config.loss) == (self.data.task == "classification")
+        ):
             return self.config.loss
         if self.data is not None and self.data.task == "classification":
             one = self.network is not None and tuple(self.network.output_shape) == (1,)
