@@ -47,9 +47,13 @@ def relu_forward(z: np.ndarray, out: np.ndarray) -> None:
 
 
 def relu_backward(y: np.ndarray, grad: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:
-    """``grad`` where the output ``y`` is positive, else 0."""
-    np.greater(y, 0, mask)
-    np.multiply(grad, mask, out)
+    """``grad`` where the output ``y`` is positive, else 0: ``sign(y)·grad``, as ``y ≥ 0``.
+
+    (A float factor rather than a bool mask: multiplying by a bool array makes NumPy cast it
+    through a hidden buffer of up to 32 KB on every call.)
+    """
+    np.sign(y, out)
+    np.multiply(out, grad, out)
 
 
 def sigmoid_forward(z: np.ndarray, out: np.ndarray) -> None:
@@ -178,7 +182,6 @@ class ReLU(_FromOutput):
 
     type_name = "ReLU"
     summary = "ReLU(z) = max(0, z) — passes positives, zeroes negatives"
-    _masked = True
     _kernel = staticmethod(relu_forward)
     _kernel_grad = staticmethod(relu_backward)
 

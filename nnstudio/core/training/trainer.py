@@ -178,7 +178,7 @@ def train(
     chain = ChainStep.build(net, loss)
     # Training accuracy is counted once per epoch from the predictions kept here, not per
     # batch: a few microseconds a batch that tiny networks notice.
-    epoch_pred = np.empty((n,) + tuple(net.output_shape), net.dtype) if classify else None
+    accuracy = _EpochAccuracy(n, tuple(net.output_shape), net.dtype) if classify else None
     perf_counter, isfinite, checkpoint = time.perf_counter, math.isfinite, control.checkpoint
 
     for epoch in range(1, config.epochs + 1):
@@ -236,13 +236,13 @@ def train(
                 yield finish("diverged", msg)
                 return
             total += value * m
-            if epoch_pred is not None:
-                epoch_pred[lo:lo + m] = pred
+            if accuracy is not None:
+                accuracy.pred[lo:lo + m] = pred
             yield BatchEnd(epoch, b + 1, n_batches, value, lr, perf_counter() - start)
 
         train_loss = total / n
         # Regression metrics of the training split come from evaluate(), not from batches.
-        metrics = {"accuracy": _count_correct(epoch_pred, y_ep) / n} if classify else {}
+        metrics = {"accuracy": accuracy.count(y_ep) / n} if accuracy is not None else {}
         if val_data is not None:
             with np.errstate(over="ignore", invalid="ignore"):
                 val = evaluate(net, val_data[0], val_data[1], config.loss)
@@ -288,9 +288,30 @@ def train(
     yield finish(reason, message)
 
 
-def _count_correct(pred: np.ndarray, y: np.ndarray) -> int:
-    if pred.shape[-1] == 1:
-        return int(np.count_nonzero((pred[:, 0] >= 0.5) == (y[:, 0] >= 0.5)))
-    if y.ndim == 1:
-        return int(np.count_nonzero(pred.argmax(axis=-1) == y))
-    return int(np.count_nonzero(pred.argmax(axis=-1) == y.argmax(axis=-1)))
+class _EpochAccuracy:
+    """Training accuracy of an epoch, from the predictions made before each step.
+
+    ``pred (n, K)`` is filled batch by batch in the epoch's order; :meth:`count` compares it
+    with the targets in that order, in buffers kept between epochs.
+    """
+
+    def __init__(self, n: int, out_shape: tuple[int, ...], dtype: np.dtype):
+        self.pred = np.empty((n, *out_shape), dtype)
+        kind = bool if out_shape[-1] == 1 else np.intp  # a 0.5 threshold, or argmax
+        self._a, self._b = np.empty(n, kind), np.empty(n, kind)
+        self._hit = np.empty(n, bool)
+
+    def count(self, y: np.ndarray) -> int:
+        """How many predictions are right; ``y`` class indices ``(n,)`` or ``(n, K)``."""
+        p, a, b = self.pred, self._a, self._b
+        if p.shape[-1] == 1:
+            np.greater_equal(p[:, 0], 0.5, out=a)
+            np.greater_equal(y[:, 0], 0.5, out=b)
+        else:
+            np.argmax(p, axis=-1, out=a)
+            if y.ndim == 1:
+                b = y
+            else:
+                np.argmax(y, axis=-1, out=b)
+        np.equal(a, b, out=self._hit)
+        return int(np.count_nonzero(self._hit))
