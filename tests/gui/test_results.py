@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from nnstudio.core.data import DatasetSpec, build_dataset
+from nnstudio.core.errors import DataError
 from nnstudio.core.graph import ReplaceAll
+from nnstudio.gui.workers import evaluation
 
 pytestmark = pytest.mark.gui
 
@@ -95,7 +99,8 @@ def test_evaluate_on_demand_and_chart_export(qtbot, window, tmp_path):
     seen = []
     wf.session.results_changed.connect(seen.append)
     assert wf.actions["evaluate"].isEnabled()
-    wf.actions["evaluate"].trigger()
+    with qtbot.waitSignal(wf.session.results_changed, timeout=30_000):
+        wf.actions["evaluate"].trigger()
     assert len(seen) == 1 and seen[0] is wf.results.results
     from nnstudio.gui.plots.results_plots import export_widget
 
@@ -104,3 +109,66 @@ def test_evaluate_on_demand_and_chart_export(qtbot, window, tmp_path):
     assert (tmp_path / "cm.png").stat().st_size > 1000
     assert (tmp_path / "cm.svg").read_text().lstrip().startswith("<?xml")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_evaluate_runs_off_the_gui_thread_and_shows_that_it_is_busy(qtbot, window,
+                                                                      monkeypatch):
+    train(qtbot, window, "blobs", BLOBS_NET, 3)
+    wf = window.workflow
+    panel = wf.results
+    real = evaluation.evaluate_all
+    gate = threading.Event()
+    threads = []
+
+    def gated(net, prepared, loss):
+        threads.append(threading.current_thread())
+        assert gate.wait(30)  # held until the test has looked at the busy panel
+        return real(net, prepared, loss)
+
+    monkeypatch.setattr(evaluation, "evaluate_all", gated)
+    busy = []
+    panel.busy_changed.connect(busy.append)
+    seen = []
+    wf.session.results_changed.connect(seen.append)
+    wf.evaluate()
+    # the GUI thread is free: the panel says it is busy while the worker waits at the gate
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
+    assert threads[0] is not threading.main_thread()
+    assert panel.busy and busy == [True]
+    assert not panel.evaluate_button.isEnabled()
+    assert panel.evaluate_button.text() == "Evaluating…"
+    assert not wf.actions["evaluate"].isEnabled()
+    assert panel.banner.isVisibleTo(panel) and panel.banner.kind == "info"
+    assert not panel.evaluate_now()  # one at a time
+    assert seen == []
+    with qtbot.waitSignal(wf.session.results_changed, timeout=30_000):
+        gate.set()
+    assert busy == [True, False] and not panel.busy
+    assert seen[0] is panel.results and set(seen[0].splits) == {"train", "validation", "test"}
+    assert panel.evaluate_button.isEnabled() and panel.evaluate_button.text() == "Evaluate"
+    assert wf.actions["evaluate"].isEnabled()
+    assert not panel.banner.isVisibleTo(panel)
+
+
+@pytest.mark.parametrize("error, expected", [
+    (DataError("the test split has\n3 columns, the network wants 2"),
+     "the test split has 3 columns, the network wants 2"),
+    (ValueError("shapes (5,3) and (2,16)\nnot aligned"),
+     "evaluation failed unexpectedly: ValueError: shapes (5,3) and (2,16) not aligned"),
+])
+def test_a_failed_evaluation_is_one_readable_line(qtbot, window, monkeypatch, error, expected):
+    train(qtbot, window, "blobs", BLOBS_NET, 2)
+    panel = window.workflow.results
+    before = panel.results
+
+    def broken(net, prepared, loss):
+        raise error
+
+    monkeypatch.setattr(evaluation, "evaluate_all", broken)
+    with qtbot.waitSignal(panel.evaluator.failed, timeout=10_000) as blocker:
+        assert panel.evaluate_now()
+    assert blocker.args == [expected]
+    assert panel.banner.kind == "error" and panel.banner.isVisibleTo(panel)
+    assert expected in panel.banner.label.text() and "Traceback" not in panel.banner.label.text()
+    assert panel.results is before  # the scores shown stay
+    qtbot.waitUntil(lambda: panel.evaluate_button.isEnabled(), timeout=5000)

@@ -2,7 +2,10 @@
 
 A table of the scores of every split; below it, for the chosen split, the confusion matrix
 and per-class precision/recall/F1 (classification) or predicted-vs-true and the residual
-histogram (regression). Filled after every run, and again on demand (Evaluate).
+histogram (regression). Filled after every run, and again on demand (Evaluate): that is a
+forward pass over every split, so it runs in a worker thread
+(:class:`~nnstudio.gui.workers.evaluation_runner.EvaluationRunner`) while the panel shows that
+it is busy; a failure is one readable line in the panel's banner.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.panels.workflow_widgets import Banner, hbox
 from nnstudio.gui.plots.results_plots import (
     ConfusionMatrixPlot,
@@ -38,6 +40,7 @@ from nnstudio.gui.plots.results_plots import (
 from nnstudio.gui.session import Session
 from nnstudio.gui.workers import evaluation
 from nnstudio.gui.workers.evaluation import Results
+from nnstudio.gui.workers.evaluation_runner import EvaluationRunner
 
 SPLIT_TITLES = {"train": "Training", "validation": "Validation", "test": "Test"}
 
@@ -47,12 +50,18 @@ class ResultsPanel(QWidget):
 
     #: The panel shows new results (a :class:`~nnstudio.gui.workers.evaluation.Results`).
     results_shown = Signal(object)
+    #: An evaluation on demand started (True) or ended (False).
+    busy_changed = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.results: Results | None = None
         self._charts_pending = False
+        self.evaluator = EvaluationRunner(self)
+        self.evaluator.busy_changed.connect(self._on_busy_changed)
+        self.evaluator.finished.connect(self._on_evaluated)
+        self.evaluator.failed.connect(self._on_evaluation_failed)
 
         self.hint = QLabel("Train the network to see how well it does on data it has not seen.")
         self.hint.setWordWrap(True)
@@ -119,7 +128,8 @@ class ResultsPanel(QWidget):
     # -- state -------------------------------------------------------------------------------
     def _update_enabled(self) -> None:
         has_model = self.session.network is not None and self.session.prepared is not None
-        self.evaluate_button.setEnabled(has_model and not self.session.training)
+        self.evaluate_button.setEnabled(has_model and not self.session.training
+                                        and not self.busy)
         self.save_button.setEnabled(self.results is not None)
         if self.session.network is None and self.results is not None:
             self.clear()
@@ -134,22 +144,46 @@ class ResultsPanel(QWidget):
         self.summary.setVisible(False)
         self.save_button.setEnabled(False)
 
-    def evaluate_now(self) -> Results | None:
-        """Score the session's model on every split again (a forward pass per split)."""
+    @property
+    def busy(self) -> bool:
+        """True while an evaluation on demand runs."""
+        return self.evaluator.busy
+
+    def evaluate_now(self) -> bool:
+        """Score the session's model on every split again, in a worker thread.
+
+        Returns False when there is nothing to score or an evaluation already runs; the
+        results arrive later through the session (``results_changed``).
+        """
         s = self.session
         net, prepared, cfg = s.network, s.prepared, s.training_config
-        if net is None or prepared is None or cfg is None:
-            return None
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            results = evaluation.evaluate_all(net, prepared, cfg.loss)
-        except NNStudioError as e:
-            self.banner.show_message("error", "Could not evaluate", str(e))
-            return None
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        self.session.set_results(results)
-        return results
+        if net is None or prepared is None or cfg is None or s.training:
+            return False
+        self.banner.clear()
+        return self.evaluator.start(net, prepared, cfg.loss)
+
+    def shutdown(self) -> None:
+        """Wait for an evaluation that still runs (the window is closing)."""
+        self.evaluator.shutdown()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.evaluate_button.setText("Evaluating…" if busy else "Evaluate")
+        if busy:
+            n = sum(evaluation.split_size(self.session.prepared, s) for s in evaluation.SPLITS)
+            self.banner.show_message("info", "Evaluating…",
+                                     f"Scoring the model on {n:,} samples of every split.")
+        elif self.banner.kind == "info":
+            self.banner.clear()
+        self._update_enabled()
+        self.busy_changed.emit(busy)
+
+    def _on_evaluated(self, results: Results, network) -> None:
+        # A run that started meanwhile made another model: these scores would be stale.
+        if network is self.session.network and not self.session.training:
+            self.session.set_results(results)
+
+    def _on_evaluation_failed(self, message: str) -> None:
+        self.banner.show_message("error", "Could not evaluate", message)
 
     # -- showing -----------------------------------------------------------------------------
     def set_results(self, results: Results | None) -> None:
