@@ -32,6 +32,7 @@ from nnstudio.gui.canvas import CanvasScene, CanvasView
 from nnstudio.gui.editing import EditingMixin
 from nnstudio.gui.files import FilesMixin, make_settings
 from nnstudio.gui.icons import app_icon
+from nnstudio.gui.layout_barrier import LayoutBarrier
 from nnstudio.gui.panels.palette import PalettePanel
 from nnstudio.gui.panels.properties import PropertiesPanel
 from nnstudio.gui.recovery import RecoveryManager
@@ -153,7 +154,9 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name or title}")
-        dock.setWidget(widget)
+        # The barrier keeps a panel's frequent relayouts (a status line during training) from
+        # relaying out the whole window; see nnstudio.gui.layout_barrier.
+        dock.setWidget(LayoutBarrier(widget))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
