@@ -85,6 +85,30 @@ def test_a_redraw_sets_only_the_curves_that_changed(qtbot, plots):
     assert plots.points("loss") == 0 and plots.points("batch_loss") == 0
 
 
+def test_costly_frames_are_spaced_to_keep_drawing_within_its_budget(qtbot, plots,
+                                                                    monkeypatch):
+    from nnstudio.gui.plots import training_plots as tp
+
+    plots.add_epoch(epoch(1))
+    plots.flush()
+    # a frame whose repaint took 50 ms: at a 2 % budget the next waits the longest allowed
+    plots.graphics.painting_cpu += 0.050
+    plots.add_epoch(epoch(2))
+    plots.flush()
+    assert plots.frame_cpu >= 0.050
+    assert plots._timer.interval() == round(1000 / tp.REDRAW_MIN_HZ)
+    # cheap frames (a huge budget here) come at the most per second again
+    monkeypatch.setattr(tp, "REDRAW_BUDGET", 1e6)
+    plots.add_epoch(epoch(3))
+    plots.flush()
+    assert plots._timer.interval() == round(1000 / tp.REDRAW_HZ)
+    # between the two: cost / budget
+    monkeypatch.setattr(tp, "REDRAW_BUDGET", 0.02)
+    plots._frame_start_paint = plots.graphics.painting_cpu
+    plots._pace(0.004)  # a 4 ms redraw, no repaint since: 4 ms / 2 % = 200 ms
+    assert plots._timer.interval() == 200
+
+
 def test_regression_shows_validation_r2_only(qtbot, plots):
     plots.reset("r2")
     for e in range(1, 6):

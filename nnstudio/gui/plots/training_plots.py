@@ -3,16 +3,20 @@
 Every curve is created once and refreshed with ``setData``; data arrive at any rate
 (:meth:`TrainingPlots.add_epoch`, :meth:`TrainingPlots.add_progress`) but the plots are
 redrawn by a single-shot ``QTimer`` at most :data:`REDRAW_HZ` times a second — what an eye can
-follow — so a fast run costs the GUI thread a few milliseconds a second. A crosshair reads
-out every series at the epoch under the mouse; the loss axis has a log-scale toggle; the
-plots export to PNG or SVG (:mod:`nnstudio.gui.plots.export`) and the history to CSV, all written
-atomically.
+follow — and less often when a frame (the ``setData`` calls and the repaint) costs so much that
+drawing would take more than :data:`REDRAW_BUDGET` of the GUI thread's time: PySide6 holds the
+GIL while Qt paints, so every millisecond spent drawing is one the trainer thread waits.
+
+A crosshair reads out every series at the epoch under the mouse; the loss axis has a log-scale
+toggle; the plots export to PNG or SVG (:mod:`nnstudio.gui.plots.export`) and the history to
+CSV, all written atomically.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -36,6 +40,22 @@ from nnstudio.gui.plots.history import TrainingHistory
 
 #: Most redraws per second.
 REDRAW_HZ = 10
+#: Largest share of the GUI thread's time the redraws may take (a big window, a slow
+#: machine: fewer frames, not a slower run).
+REDRAW_BUDGET = 0.02
+#: Fewest redraws per second, whatever a frame costs.
+REDRAW_MIN_HZ = 2
+
+
+class _TimedGraphics(pg.GraphicsLayoutWidget):
+    """The plots' view; adds up the CPU time its repaints take (for the redraw budget)."""
+
+    painting_cpu = 0.0
+
+    def paintEvent(self, event) -> None:
+        start = time.thread_time()
+        super().paintEvent(event)
+        self.painting_cpu += time.thread_time() - start
 
 
 class TrainingPlots(QWidget):
@@ -62,6 +82,9 @@ class TrainingPlots(QWidget):
         #: (epochs, batch samples) the curves hold; -1 = unknown, set them at the next redraw.
         self._drawn = (-1, -1)
         self.redraws = 0  # how many redraws happened (tests, benchmark)
+        #: CPU seconds of the latest frame (its redraw and the repaints after it).
+        self.frame_cpu = 0.0
+        self._frame_start_paint = 0.0
         self.planned_epochs: int | None = None
         self._ranges: dict[str, tuple[float, float]] = {}
         self._x_right: float | None = None
@@ -90,7 +113,7 @@ class TrainingPlots(QWidget):
         bar.addWidget(self.log_scale, 0, Qt.AlignmentFlag.AlignTop)
         bar.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = _TimedGraphics()
         f = style.frame()
         self.graphics.setBackground(f["background"])
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
@@ -219,8 +242,26 @@ class TrainingPlots(QWidget):
         whole plot, and between two epochs only the smoothed batch loss grows — so most
         frames repaint the loss plot alone, not the accuracy and learning-rate plots too.
         """
+        start = time.thread_time()
         self._dirty = False
         self.redraws += 1
+        self._redraw()
+        self._pace(time.thread_time() - start)
+
+    def _pace(self, redraw_cpu: float) -> None:
+        """Space the next redraws so that drawing stays within :data:`REDRAW_BUDGET`.
+
+        A frame's cost is this redraw plus the repaints since the previous one (the last
+        frame's, mostly).
+        """
+        painted = self.graphics.painting_cpu
+        cost = redraw_cpu + painted - self._frame_start_paint
+        self._frame_start_paint = painted
+        self.frame_cpu = cost
+        interval = min(max(cost / REDRAW_BUDGET, 1.0 / REDRAW_HZ), 1.0 / REDRAW_MIN_HZ)
+        self._timer.setInterval(round(1000 * interval))
+
+    def _redraw(self) -> None:
         h = self.history
         if len(h) != self._drawn[0]:
             self._drawn = (len(h), self._drawn[1])
@@ -244,8 +285,6 @@ class TrainingPlots(QWidget):
 
     # -- ranges ------------------------------------------------------------------------------
     def _fit_ranges(self) -> None:
-        if not len(self.history) and not len(self.history.batch_x):
-            return
         """Set the view ranges by hand, with slack, so they change rarely.
 
         Auto-range would move every axis on every redraw, and a moved axis regenerates its
@@ -254,16 +293,16 @@ class TrainingPlots(QWidget):
         fill less than a third of it — a few times per run.
         """
         h = self.history
+        if not len(h) and not len(h.batch_x):
+            # A new run: lay out what is known already (the planned epochs, accuracy's
+            # 0–1), so those axes are drawn now — before the trainer starts — and not at
+            # the first data, while it runs.
+            self._fit_x(1.0)
+            if h.metric_name == "accuracy":
+                self._set_y(self.metric_plot, "metric", (0.0, 1.0))
+            return
         n = int(h.epochs[-1]) if len(h) else 0
-        xmax = max(float(n), float(h.batch_x[-1]) if len(h.batch_x) else 0.0, 1.0)
-        if self.planned_epochs and self.planned_epochs <= 2 * max(n, 10):
-            right = float(self.planned_epochs)
-        else:
-            right = _nice_ceiling(xmax * 1.25)
-        if right != self._x_right:
-            self._x_right = right
-            for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
-                plot.setXRange(0.5 if right > 2 else 0.0, right, padding=0.02)
+        self._fit_x(max(float(n), float(h.batch_x[-1]) if len(h.batch_x) else 0.0, 1.0), n)
         log = self.log_scale.isChecked()
         values = [h.series("loss"), h.series("val_loss"), h.batch_y]
         self._y_range(self.loss_plot, "loss", values, floor=None if log else 0.0, log=log)
@@ -274,6 +313,18 @@ class TrainingPlots(QWidget):
         lr = h.series("learning_rate")
         top = float(np.nanmax(lr)) if len(lr) and np.isfinite(lr).any() else 0.0
         self._set_y(self.lr_plot, "lr", (0.0, _nice_ceiling_any(top * 1.1) if top > 0 else 1.0))
+
+    def _fit_x(self, xmax: float, n: int = 0) -> None:
+        """The epoch axis: up to the planned epochs when the run is not too long, else grown
+        by steps (1, 2, 5 × 10^k) ahead of ``xmax``; ``n`` epochs are done."""
+        if self.planned_epochs and self.planned_epochs <= 2 * max(n, 10):
+            right = float(self.planned_epochs)
+        else:
+            right = _nice_ceiling(xmax * 1.25)
+        if right != self._x_right:
+            self._x_right = right
+            for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+                plot.setXRange(0.5 if right > 2 else 0.0, right, padding=0.02)
 
     def _y_range(self, plot, key: str, series, floor=None, ceiling=None, log=False) -> None:
         finite = [v[np.isfinite(v)] for v in series if len(v)]
