@@ -21,6 +21,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -189,6 +190,14 @@ class TrainingPlots(QWidget):
             # Drawn once into a pixmap and blitted until its ticks change: repainting a
             # curve then costs no axis text (pyqtgraph's slowest drawing).
             plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Room for tick labels like "0.0015" from the start, and never narrower: an axis that
+        # changes width with its labels (the loss falling from 2.5 to 0.5, the first learning
+        # rate) relays out the whole grid of plots — every axis redrawn, 20-60 ms of GUI
+        # thread — while the trainer runs.
+        left = plot.getAxis("left")
+        left.setStyle(autoReduceTextSpace=False)
+        left.textWidth = max(left.textWidth, QFontMetrics(left.font()).horizontalAdvance("0.0000"))
+        left.setWidth(None)
         return plot
 
     # -- data --------------------------------------------------------------------------------
@@ -211,6 +220,9 @@ class TrainingPlots(QWidget):
             line.setVisible(False)
         self.readout.setText("Hover over a plot to read the values of an epoch")
         self.redraw()
+        # A new run starts at the full rate: what was painted before it is not its cost.
+        self._frame_start_paint = self.graphics.painting_cpu
+        self._timer.setInterval(round(1000 / REDRAW_HZ))
 
     def add_epoch(self, event) -> None:
         """Append an :class:`~nnstudio.core.training.EpochEnd`; drawn at the next redraw."""
