@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtTest import QTest
 
 from nnstudio.core.engine import LAYERS
 from nnstudio.gui.canvas.edge_item import EdgeItem
+from nnstudio.gui.canvas.grid import GRID, MIN_GRID_ZOOM, draw_grid
 
 from .editor_helpers import build_chain, drop_layer, mouse_drag, node_point, port_point
 
@@ -203,3 +205,40 @@ def test_an_input_waiting_for_data_is_pending_not_red(window):
     assert window.problem_label.text() == ""
     window.document.set_input_shape((3,))
     assert not item.waiting and item.shape_text == "(3,)"
+
+
+def _grid_image(zoom: float, rects) -> QImage:
+    """The dot grid at ``zoom`` (view origin off the pixel grid), painted rect by rect."""
+    image = QImage(300, 200, QImage.Format.Format_ARGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    painter.setWorldTransform(QTransform(zoom, 0, 0, zoom, 13.3, 7.7))
+    inverse, _ = painter.worldTransform().inverted()
+    for r in rects:
+        draw_grid(painter, inverse.mapRect(QRectF(*r)), "#202020", "#f0f0f0")
+    painter.end()
+    return image
+
+
+@pytest.mark.parametrize("zoom", [0.64, 1.0, 1.37, 3.0])
+def test_the_dot_grid_lines_up_across_partial_repaints(zoom):
+    # a moved node or a scroll repaints part of the view: its dots must meet the others
+    whole = _grid_image(zoom, [(0, 0, 300, 200)])
+    pieces = _grid_image(zoom, [(0, 0, 137, 91), (137, 0, 163, 91), (0, 91, 300, 109)])
+    assert whole == pieces
+    dark = sum(QColor(whole.pixel(x, y)).lightness() < 200
+               for x in range(300) for y in range(200))
+    pitch = round(GRID * zoom)
+    assert dark >= (300 // pitch) * (200 // pitch)  # a dot per cell, at least a pixel each
+
+
+def test_no_dots_when_zoomed_far_out():
+    image = _grid_image(MIN_GRID_ZOOM * 0.9, [(0, 0, 300, 200)])
+    assert len({image.pixel(x, y) for x in range(0, 300, 3) for y in range(0, 200, 3)}) == 1
+
+
+def test_the_canvas_shows_the_grid(window):
+    window.canvas.set_zoom(1.0)
+    image = window.canvas.viewport().grab().toImage()
+    colours = {image.pixel(x, y) for x in range(0, 200) for y in range(0, 120)}
+    assert len(colours) > 2  # background, dots and their anti-aliased edges

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from nnstudio.core.graph import NODE_HEIGHT, NODE_WIDTH, AddNode, Command, GraphDocument, Node
 from nnstudio.gui.canvas.edge_item import Bubble, EdgeItem
+from nnstudio.gui.canvas.grid import draw_grid
 from nnstudio.gui.canvas.interactions import MoveInteraction, NewLinkInteraction
 from nnstudio.gui.canvas.node_item import NodeItem
 from nnstudio.gui.canvas.port_item import PortItem
 from nnstudio.gui.theme import current_theme
-
-GRID = 24.0
 
 
 class CanvasScene(QGraphicsScene):
@@ -247,19 +246,4 @@ class CanvasScene(QGraphicsScene):
     # -- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         theme = current_theme()
-        painter.fillRect(rect, QColor(theme.canvas))
-        scale = painter.worldTransform().m11()
-        if scale < 0.35:
-            return
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(theme.grid))
-        left = int(rect.left() // GRID) * GRID
-        top = int(rect.top() // GRID) * GRID
-        r = 1.3 / max(scale, 0.5)
-        y = top
-        while y < rect.bottom():
-            x = left
-            while x < rect.right():
-                painter.drawEllipse(QPointF(x, y), r, r)
-                x += GRID
-            y += GRID
+        draw_grid(painter, rect, theme.grid, theme.canvas)
