@@ -67,7 +67,8 @@ def train(window, network: dict, spec: DatasetSpec, **settings) -> None:
     for name, value in settings.items():
         getattr(panel, name).setValue(value)
     panel.start()
-    until(lambda: not panel.running)
+    # the session hears of the end last (after the panel, the model and the results)
+    until(lambda: not panel.running and not window.workflow.session.training)
     print(f"trained in {window.workflow.session.outcome.finished.elapsed:.1f} s")
     wait(300)
 
@@ -75,7 +76,9 @@ def train(window, network: dict, spec: DatasetSpec, **settings) -> None:
 def shot(widget, name: str, size=None) -> None:
     """Grab ``widget`` at ``size``; a docked panel is floated for the picture."""
     dock = widget.parentWidget() if size else None
-    floated = dock is not None and dock.inherits("QDockWidget")
+    while dock is not None and not dock.inherits("QDockWidget"):  # the dock's LayoutBarrier
+        dock = dock.parentWidget()
+    floated = dock is not None
     if floated:
         dock.setFloating(True)
         dock.resize(size[0], size[1] + 30)
