@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
@@ -20,6 +21,7 @@ from nnstudio.core.insight.dataview import InsightData
 from nnstudio.core.training import TrainingConfig, evaluate
 from nnstudio.core.training.events import EpochEnd
 from nnstudio.gui.insight import InsightPanel
+from nnstudio.gui.insight.base import device_size
 from nnstudio.gui.insight.contours import class_boundaries, contour_segments
 from nnstudio.gui.workers.training_worker import BatchProgress
 
@@ -179,6 +181,37 @@ def test_neuron_inspector_click_a_unit_and_read_its_formula(qtbot, panel, moons)
     assert "Training sample #5" in view.sample_label.text()
     assert not view.worked_box.isVisible()
     assert view.map_plot.isVisible()
+
+
+def pixels(image: QImage) -> np.ndarray:
+    """``(H·W, 4)`` uint8 copy of an image's pixels."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
+    bits = bytes(rgb.constBits())[: rgb.sizeInBytes()]
+    return np.frombuffer(bits, np.uint8).reshape(-1, 4).copy()
+
+
+def test_neuron_diagram_lines_are_an_image_made_off_the_gui_thread(qtbot, panel, moons):
+    panel.source.set_data(InsightData.from_prepared(moons))
+    panel.source.set_network(mlp(2, 2, widths=(12, 8)))
+    panel.show_view("neurons")
+    view = panel.neurons
+    settle(qtbot, panel, view)
+    d = view.diagram
+    image = view.last_result["edges_image"]
+    assert (image.width(), image.height()) == device_size(d) != (0, 0)
+    assert all(p is None for p in d.edges.paths)  # nothing left for the GUI thread to draw
+    with_image = d.grab().toImage()
+    # The same lines drawn the old way, on the GUI thread: the same picture.
+    r = view.last_result
+    d.draw({"": r["inputs"], **r["acts"]}, r["weights"], view.selected)
+    assert d.edges_image.image is None and any(p is not None for p in d.edges.paths)
+    drawn = d.grab().toImage()
+    a, b = (pixels(i) for i in (with_image, drawn))
+    assert (a != 255).any(axis=1).mean() > 0.1  # lines and units are there
+    # Rasterized in another order a line may shift by a pixel here and there: the same
+    # picture to the eye (measured: 3 % of pixels differ, by 0.1 of 255 on average).
+    assert (a != b).any(axis=1).mean() < 0.06
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
 
 
 def test_worked_example_for_the_salary_neuron(qtbot, panel, salary):

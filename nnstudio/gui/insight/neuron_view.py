@@ -9,11 +9,12 @@ model the course's worked example — ŷ, the loss, ∂C/∂w, ∂C/∂b and the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -55,8 +56,13 @@ BUCKETS = 4
 
 def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
                features: tuple[int, int], ranges, loss: str, lr: float,
-               background: str = "#ffffff", size=None) -> dict[str, Any]:
-    """Everything the inspector shows, computed in the compute thread."""
+               background: str = "#ffffff", size=None, diagram=None) -> dict[str, Any]:
+    """Everything the inspector shows, computed in the compute thread.
+
+    ``diagram`` is a :class:`DiagramLayout`: the weight lines are then drawn here into an
+    image of the diagram's size (hundreds of translucent antialiased lines cost the GUI
+    thread ≈ 15 ms a repaint; a finished image costs a copy).
+    """
     x = data.x_train[sample]
     names = data.input_names or None
     report = neuron_report(net, node_id, unit, x, feature_names=names)
@@ -64,6 +70,10 @@ def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
     weights = {n: net.layers[n].params["W"].astype(np.float64) for n in unit_layers(net)}
     out: dict[str, Any] = {"report": report, "acts": acts, "weights": weights,
                            "inputs": np.asarray(x, np.float64).reshape(-1)}
+    if diagram is not None:
+        out["edges_image"] = diagram.render(edge_segments(weights, diagram.ids,
+                                                          diagram.positions))
+        out["layout"] = diagram
     if data.tabular and data.n_features >= 2:
         m = neuron_map(net, node_id, unit, data.to_input, ranges[0], ranges[1],
                        MAP_RESOLUTION, features, data.means(), data.n_features)
@@ -79,6 +89,84 @@ def neuron_job(net, data: InsightData, node_id: str, unit: int, sample: int,
             decoded = data.targets_for_plot(np.array([[ex.y_hat], [ex.y]]))[:, 0]
             out["worked_units"] = (float(data.plot_train[sample, 0]), *map(float, decoded))
     return out
+
+
+def edge_pens() -> list[tuple[tuple[int, int, int, int], float]]:
+    """``(rgba, width)`` of the weight lines, per :data:`EDGE_KEYS` entry: negative and
+    positive weights, thicker and more opaque the larger they are."""
+    out = []
+    for positive, bucket in EDGE_KEYS:
+        c = pg.mkColor(colors.POSITIVE if positive else colors.NEGATIVE)
+        out.append(((c.red(), c.green(), c.blue(), 60 + 45 * bucket), 0.6 + 1.2 * bucket))
+    return out
+
+
+#: ``(positive, bucket)`` of each pen of the weight lines.
+EDGE_KEYS = [(p, b) for p in (False, True) for b in range(BUCKETS)]
+
+
+def edge_segments(weights: dict[str, np.ndarray], ids: list[str],
+                  positions: dict[tuple[str, int], tuple[float, float]]) -> list[np.ndarray]:
+    """The weight lines between consecutive columns ``ids``, grouped by pen.
+
+    Returns one ``(2S, 2)`` array of end points (diagram coordinates) per :data:`EDGE_KEYS`
+    entry; ``weights[node]`` is ``(in, out)``, drawn for the first :data:`MAX_DRAWN` units.
+    """
+    segs: dict[tuple[bool, int], list] = {key: [] for key in EDGE_KEYS}
+    for col in range(1, len(ids)):
+        W = weights.get(ids[col])
+        if W is None:
+            continue
+        src = ids[col - 1]
+        W = W[:MAX_DRAWN, :MAX_DRAWN]
+        m = float(np.abs(W).max()) or 1.0
+        buckets = np.minimum(BUCKETS - 1, (BUCKETS * np.abs(W) / m).astype(int))
+        for i in range(W.shape[0]):
+            p = positions[(src, i)]
+            for j in range(W.shape[1]):
+                q = positions[(ids[col], j)]
+                segs[(bool(W[i, j] >= 0), int(buckets[i, j]))].extend((p, q))
+    return [np.asarray(segs[key], np.float64).reshape(-1, 2) for key in EDGE_KEYS]
+
+
+@dataclass(frozen=True)
+class DiagramLayout:
+    """Where the diagram's units sit and what its view shows, copied for the compute thread.
+
+    ``view`` is ``((x0, x1), (y0, y1))`` in diagram coordinates, ``size`` the view's
+    ``(width, height)`` in screen pixels.
+    """
+
+    ids: list[str]
+    positions: dict[tuple[str, int], tuple[float, float]]
+    view: tuple[tuple[float, float], tuple[float, float]]
+    size: tuple[int, int]
+    pens: list[tuple[tuple[int, int, int, int], float]]
+
+    def render(self, segments: list[np.ndarray]):
+        """The lines drawn into a transparent ``QImage`` of :attr:`size` (any thread: a
+        ``QImage`` is not a ``QPixmap``); row 0 is the low end of the y axis, as
+        :class:`~.base.RGBAImageItem` expects."""
+        from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+
+        w, h = self.size
+        image = QImage(max(1, w), max(1, h), QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        (x0, x1), (y0, y1) = self.view
+        if w <= 0 or h <= 0 or x1 <= x0 or y1 <= y0:
+            return image
+        painter = QPainter(image)
+        # No antialiasing, as the plots draw (pyqtgraph's default): the same look.
+        painter.setTransform(QTransform(w / (x1 - x0), 0, 0, h / (y1 - y0),
+                                        -x0 * w / (x1 - x0), -y0 * h / (y1 - y0)))
+        for (rgba, width), pts in zip(self.pens, segments, strict=True):
+            if len(pts):
+                pen = QPen(QColor(*rgba), width)
+                pen.setCosmetic(True)  # widths in pixels, as pyqtgraph's pens
+                painter.setPen(pen)
+                painter.drawPath(pg.arrayToQPath(pts[:, 0], pts[:, 1], connect="pairs"))
+        painter.end()
+        return image
 
 
 class EdgesItem(pg.GraphicsObject):
@@ -128,15 +216,17 @@ class NetworkDiagram(pg.PlotWidget):
         item.setMenuEnabled(False)
         item.hideButtons()
         self.setMouseEnabled(False, False)
-        self.edge_keys = [(p, b) for p in (False, True) for b in range(BUCKETS)]
-        pens = []
-        for positive, bucket in self.edge_keys:
-            color = pg.mkColor(colors.POSITIVE if positive else colors.NEGATIVE)
-            color.setAlpha(60 + 45 * bucket)
-            pens.append(pg.mkPen(color, width=0.6 + 1.2 * bucket))
+        self.edge_keys = EDGE_KEYS
+        self.pen_specs = edge_pens()
+        pens = [pg.mkPen(pg.mkColor(*rgba), width=width) for rgba, width in self.pen_specs]
+        # The lines as an image made in the compute thread; the item is the fallback for a
+        # result without one (the view had no size yet).
         self.edges = EdgesItem(pens)
         self.edges.setZValue(0)
         self.addItem(self.edges)
+        self.edges_image = RGBAImageItem()
+        self.edges_image.setZValue(0)
+        self.addItem(self.edges_image)
         self._brushes: dict[int, Any] = {}
         self._pen = pg.mkPen(t.border, width=1.2)
         self.units = pg.ScatterPlotItem(size=22, pxMode=True, hoverable=True,
@@ -151,6 +241,8 @@ class NetworkDiagram(pg.PlotWidget):
         self.units.sigClicked.connect(self._clicked)
         self.positions: dict[tuple[str, int], tuple[float, float]] = {}
         self.columns: list[tuple[str, int]] = []
+        #: Called after a resize (the view then asks for lines drawn at the new size).
+        self.on_resized = None
 
     def build(self, columns: list[tuple[str, int, str]], input_names: list[str] = ()) -> None:
         """``columns``: ``(node_id, units, label)``; ``node_id`` ``""`` for the inputs, whose
@@ -193,9 +285,18 @@ class NetworkDiagram(pg.PlotWidget):
             self._brushes[level] = brush
         return brush
 
+    def layout(self) -> DiagramLayout:
+        """The geometry the compute thread draws the lines for (the view as it is now)."""
+        (x0, x1), (y0, y1) = self.getViewBox().viewRange()
+        return DiagramLayout([c[0] for c in self.columns], dict(self.positions),
+                             ((float(x0), float(x1)), (float(y0), float(y1))),
+                             device_size(self), list(self.pen_specs))
+
     def draw(self, acts: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-             selected: tuple[str, int]) -> None:
-        """Colour the units by activation and the lines by weight."""
+             selected: tuple[str, int], edges_image=None,
+             layout: DiagramLayout | None = None) -> None:
+        """Colour the units by activation and the lines by weight (``edges_image``: the
+        lines already drawn for ``layout``)."""
         xs, ys, brushes, data = [], [], [], []
         for node_id, _ in self.columns:
             a = acts.get(node_id)
@@ -211,26 +312,21 @@ class NetworkDiagram(pg.PlotWidget):
         self.units.setData(x=xs, y=ys, brush=brushes, data=data, pen=self._pen)
         pos = self.positions.get(selected)
         self.ring.setData([pos[0]], [pos[1]]) if pos else self.ring.setData([], [])
-        self._draw_edges(weights)
+        if edges_image is not None and layout is not None and layout.ids == [
+                c[0] for c in self.columns]:
+            (x0, x1), (y0, y1) = layout.view
+            self.edges.set_segments([np.zeros((0, 2))] * len(self.edge_keys))
+            self.edges_image.set_image(edges_image, QRectF(x0, y0, x1 - x0, y1 - y0))
+        else:
+            self.edges_image.clear()
+            self.edges.set_segments(edge_segments(weights, [c[0] for c in self.columns],
+                                                  self.positions))
 
-    def _draw_edges(self, weights: dict[str, np.ndarray]) -> None:
-        segs: dict[tuple[bool, int], list] = {key: [] for key in self.edge_keys}
-        ids = [c[0] for c in self.columns]
-        for col in range(1, len(ids)):
-            W = weights.get(ids[col])
-            if W is None:
-                continue
-            src = ids[col - 1]
-            W = W[:MAX_DRAWN, :MAX_DRAWN]
-            m = float(np.abs(W).max()) or 1.0
-            buckets = np.minimum(BUCKETS - 1, (BUCKETS * np.abs(W) / m).astype(int))
-            for i in range(W.shape[0]):
-                p = self.positions[(src, i)]
-                for j in range(W.shape[1]):
-                    q = self.positions[(ids[col], j)]
-                    segs[(bool(W[i, j] >= 0), int(buckets[i, j]))].extend((p, q))
-        self.edges.set_segments(
-            [np.asarray(segs[key], np.float64).reshape(-1, 2) for key in self.edge_keys])
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        callback = self.__dict__.get("on_resized")  # also called from the base __init__
+        if callback is not None:
+            callback()
 
     def _clicked(self, _item, points, _ev=None) -> None:
         if len(points):
@@ -318,6 +414,11 @@ class NeuronView(InsightView):
         layout.addWidget(split)
         self.selected: tuple[str, int] = ("", 0)
         self._points_key: tuple = ()
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(150)
+        self._resize_timer.timeout.connect(lambda: self.update_now(force=True))
+        self.diagram.on_resized = self._resize_timer.start
         self._building = False
         self.layer_combo.currentIndexChanged.connect(self._layer_changed)
         self.unit_spin.valueChanged.connect(self._unit_changed)
@@ -417,15 +518,18 @@ class NeuronView(InsightView):
         else:
             ranges = ((0.0, 1.0), (0.0, 1.0))
         self._map_ranges = ranges
+        layout = self.diagram.layout()
         return neuron_job, (data, self.selected[0], self.selected[1], self.sample_spin.value(),
                             (fx, fy), ranges, self.source.loss, self.source.learning_rate,
-                            colors.theme().base, device_size(self.map_plot))
+                            colors.theme().base, device_size(self.map_plot),
+                            layout if min(layout.size) > 0 else None)
 
     def show_result(self, result: dict, snapshot: Snapshot) -> None:
         r = result["report"]
         data = self.source.data
         acts = {"": result["inputs"], **result["acts"]}
-        self.diagram.draw(acts, result["weights"], self.selected)
+        self.diagram.draw(acts, result["weights"], self.selected, result.get("edges_image"),
+                          result.get("layout"))
         set_text(self.title, f"{r.node_id}, unit {r.unit} ({r.activation_name}) — "
                              f"{self.source.position_text()}")
         set_text(self.formula, "\n".join(r.formula(max_terms=3)))
