@@ -49,19 +49,20 @@ def window_with_panel(qtbot, barrier: bool):
 def test_new_label_text_relayouts_the_window_only_without_a_barrier(qtbot, barrier):
     # Qt's QLayout::activate() ends with updateGeometry(): without a barrier every new text
     # relays out the main window (all its docks), even though no size hint changed.
-    window, dock, panel, status = window_with_panel(qtbot, barrier)
+    window, _dock, panel, status = window_with_panel(qtbot, barrier)
     QApplication.processEvents()  # the layout requests of showing the window
     requests = LayoutRequests(window)
     inner = LayoutRequests(panel)
     for i in range(5):
         status.setText(f"Epoch {i} · batch {10 ** i} · loss {1 / (i + 1):.4g}")
-        qtbot.waitUntil(lambda: inner.count > i, timeout=2000)  # the panel relaid itself out
+        # the panel relaid itself out
+        qtbot.waitUntil(lambda n=i: inner.count > n, timeout=2000)
     assert status.text().startswith("Epoch 4")
     assert (requests.count == 0) is barrier
 
 
 def test_a_barrier_passes_on_changed_size_hints(qtbot):
-    window, dock, panel, status = window_with_panel(qtbot, barrier=True)
+    _window, dock, panel, _status = window_with_panel(qtbot, barrier=True)
     barrier = dock.widget()
     assert isinstance(barrier, LayoutBarrier) and barrier.child is panel
     assert barrier.sizeHint() == panel.sizeHint()

@@ -1,9 +1,10 @@
-"""Score a trained network on every split (NumPy only; runs in the training worker).
+"""Score a trained network on every split (NumPy only; runs in worker threads).
 
-:func:`evaluate_all` is what the worker calls after a run, and what the results panel calls
-on demand: loss and metrics on train, validation and test; for classification the confusion
-matrix and per-class precision/recall/F1; for regression the predictions and truths in the
-target's own units (for the scatter and residual plots) and MAE/RMSE in those units.
+:func:`evaluate_all` is what the training worker calls after a run, and what the results
+panel runs on demand through :mod:`nnstudio.gui.workers.evaluation_runner`: loss and metrics
+on train, validation and test; for classification the confusion matrix and per-class
+precision/recall/F1; for regression the predictions and truths in the target's own units (for
+the scatter and residual plots) and MAE/RMSE in those units.
 """
 
 from __future__ import annotations

@@ -7,9 +7,8 @@ thousands of batches a second cannot flood the GUI's event queue, while every
 :class:`~nnstudio.core.training.EpochEnd` is forwarded. What the coalescing held back is sent
 when the trainer is about to wait (paused, or a step budget used up; see
 :class:`ReportingControl`) and when the run ends, so a paused run shows exactly where it
-stands. After the run the optional
-``after`` callable (metrics on the train, validation and test splits) also runs in the
-worker thread.
+stands. After the run the optional ``after`` callable (metrics on the train, validation and
+test splits) also runs in the worker thread.
 
 :class:`TrainingRunner` owns the thread: ``start``/``pause``/``resume``/``stop`` for the
 panel, and :meth:`TrainingRunner.shutdown` for a window that closes mid-run (stop, then
