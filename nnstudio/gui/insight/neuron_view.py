@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -351,6 +352,8 @@ class NeuronView(InsightView):
         self.sample_label.setWordWrap(True)
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 11pt;")
+        # Names where training stands, so it changes with every result: a fixed width.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.formula = QLabel()
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)

@@ -30,6 +30,7 @@ from nnstudio.gui.insight.neuron_view import NeuronView
 from nnstudio.gui.insight.source import InsightSource
 from nnstudio.gui.insight.stats_view import StatsView
 from nnstudio.gui.insight.step_controls import StepControls
+from nnstudio.gui.layout_barrier import LayoutBarrier
 
 TITLE = "Inside the network"
 
@@ -199,7 +200,9 @@ def install(window: Any, session: Any) -> InsightPanel:
     holder = QScrollArea()
     holder.setWidgetResizable(True)
     holder.setFrameShape(QFrame.Shape.NoFrame)
-    holder.setWidget(panel)
+    # A label's new text relays out the panel; without the barrier every such relayout also
+    # made the scroll area re-fit the panel (8-38 ms of GUI thread, 4 times a second).
+    holder.setWidget(LayoutBarrier(panel))
     if hasattr(window, "add_dock"):  # the main window's own docks (View ▸ Panels, layout)
         dock = window.add_dock(holder, TITLE, right, "insight")
     else:

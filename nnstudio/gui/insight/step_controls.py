@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.source import InsightSource
@@ -50,6 +50,8 @@ class StepControls(QWidget):
         self.epoch_button.setDefaultAction(self.one_epoch_action)
         self.status = QLabel()
         self.status.setStyleSheet(f"color: {colors.theme().muted};")
+        # Its text changes with every snapshot: the width must not follow it (no relayout).
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Step:"))
