@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -218,3 +220,35 @@ def test_stop_right_after_start(qtbot, window):
         panel.stop()
     assert not panel.running and not window.design_locked
     assert panel.runner.thread is None and panel.start_button.isEnabled()
+
+
+def test_weight_decay_and_clipping_are_settings_saved_with_the_project(qtbot, window, tmp_path):
+    load(window, "xor", CLASSIFIER)
+    panel = window.workflow.training
+    cfg = panel.config()
+    assert cfg.weight_decay == 0.0 and cfg.clip_norm is None and cfg.clip_value is None
+    assert panel.clip_norm.text() == "Off"
+    panel.weight_decay.setValue(0.001)
+    panel.clip_norm.setValue(1.5)
+    cfg = panel.config()
+    assert (cfg.weight_decay, cfg.clip_norm, cfg.clip_value) == (0.001, 1.5, None)
+    panel.epochs.setValue(3)
+    with qtbot.waitSignal(window.workflow.session.training_finished, timeout=60_000):
+        assert panel.start()
+    assert window.workflow.session.run_record.config().clip_norm == 1.5  # the run used them
+
+    path = tmp_path / "xor.nnsproj"
+    assert window.save_to(path)
+    saved = json.loads(path.read_text())["training"]
+    assert saved["weight_decay"] == 0.001 and saved["clip_norm"] == 1.5
+    assert "clip_value" not in saved
+    settings = QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat)
+    other = MainWindow(settings, recovery_dir=tmp_path / "recovery2")
+    other.interactive = False
+    qtbot.addWidget(other)
+    assert other.open_path(path, ask=False)
+    p2 = other.workflow.training
+    assert p2.weight_decay.value() == pytest.approx(0.001)
+    assert p2.clip_norm.value() == pytest.approx(1.5) and p2.clip_value.text() == "Off"
+    assert p2.config().clip_value is None
+    other.workflow.shutdown()

@@ -159,6 +159,14 @@ class TrainingPanel(QWidget):
         self.patience.setSuffix(" epochs")
         self.patience.setEnabled(False)
         self.early_stopping.toggled.connect(self.patience.setEnabled)
+        self.weight_decay = _optional_number(
+            "L2 penalty λ: every step adds λ·w to each weight's gradient, pulling weights "
+            "towards 0 (with AdamW: its decoupled decay; Off keeps AdamW's 0.01)", 1.0)
+        self.clip_norm = _optional_number(
+            "Scale the whole gradient down when its norm is above this (tames exploding "
+            "gradients without changing their direction)", 1e6)
+        self.clip_value = _optional_number(
+            "Clip each gradient entry to ± this value", 1e6)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Same seed, same data, same settings: the same run, bit for bit")
@@ -172,6 +180,10 @@ class TrainingPanel(QWidget):
         form.addRow("Method", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Schedule", self.schedule)
+        form.addRow(section_title("Regularization"))
+        form.addRow("Weight decay (L2)", self.weight_decay)
+        form.addRow("Clip gradient norm", self.clip_norm)
+        form.addRow("Clip gradient values", self.clip_value)
         form.addRow(section_title("Run"))
         form.addRow("Batch size", self.batch_size)
         form.addRow("Epochs", self.epochs)
@@ -306,6 +318,9 @@ class TrainingPanel(QWidget):
                 else None
             ),
             schedule=SCHEDULES[self.schedule.currentData()],
+            weight_decay=float(self.weight_decay.value()),
+            clip_norm=float(self.clip_norm.value()) or None,  # 0 shows "Off"
+            clip_value=float(self.clip_value.value()) or None,
         )
         cfg.validate()
         return cfg
@@ -327,6 +342,9 @@ class TrainingPanel(QWidget):
             self.patience.setValue(int(cfg.early_stopping.get("patience", 10)))
         kind = (cfg.schedule or {}).get("type", "constant")
         self.schedule.setCurrentIndex(max(0, self.schedule.findData(kind)))
+        self.weight_decay.setValue(float(cfg.weight_decay or 0.0))
+        self.clip_norm.setValue(float(cfg.clip_norm or 0.0))
+        self.clip_value.setValue(float(cfg.clip_value or 0.0))
 
     # -- running -----------------------------------------------------------------------------
     @property
@@ -627,6 +645,17 @@ class TrainingPanel(QWidget):
     def refresh(self) -> None:
         """Re-read the design (the automatic loss depends on the output layer)."""
         self._refresh_auto_label()
+
+
+def _optional_number(tip: str, maximum: float) -> CompactDoubleSpinBox:
+    """A setting that is off at 0 (shown as "Off")."""
+    box = CompactDoubleSpinBox()
+    box.setDecimals(7)
+    box.setRange(0.0, maximum)
+    box.setValue(0.0)
+    box.setSpecialValueText("Off")
+    box.setToolTip(tip)
+    return box
 
 
 def _sentence(text: str) -> str:
