@@ -160,13 +160,14 @@ class TrainingPanel(QWidget):
         self.patience.setEnabled(False)
         self.early_stopping.toggled.connect(self.patience.setEnabled)
         self.weight_decay = _optional_number(
-            "L2 penalty λ: every step adds λ·w to each weight's gradient, pulling weights "
-            "towards 0 (with AdamW: its decoupled decay; Off keeps AdamW's 0.01)", 1.0)
+            "Weight decay (L2 penalty λ): every step adds λ·w to each weight's gradient, "
+            "pulling weights towards 0 (with AdamW: its decoupled decay; Off keeps AdamW's "
+            "0.01)", 1.0)
         self.clip_norm = _optional_number(
-            "Scale the whole gradient down when its norm is above this (tames exploding "
-            "gradients without changing their direction)", 1e6)
+            "Clip the gradient norm: scale the whole gradient down when its norm is above "
+            "this (tames exploding gradients without changing their direction)", 1e6)
         self.clip_value = _optional_number(
-            "Clip each gradient entry to ± this value", 1e6)
+            "Clip gradient values: each gradient entry is clipped to ± this value", 1e6)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Same seed, same data, same settings: the same run, bit for bit")
@@ -181,9 +182,10 @@ class TrainingPanel(QWidget):
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Schedule", self.schedule)
         form.addRow(section_title("Regularization"))
-        form.addRow("Weight decay (L2)", self.weight_decay)
-        form.addRow("Clip gradient norm", self.clip_norm)
-        form.addRow("Clip gradient values", self.clip_value)
+        # Short labels: the settings column is narrow; the tooltips say the rest.
+        form.addRow("Weight decay", self.weight_decay)
+        form.addRow("Clip norm", self.clip_norm)
+        form.addRow("Clip value", self.clip_value)
         form.addRow(section_title("Run"))
         form.addRow("Batch size", self.batch_size)
         form.addRow("Epochs", self.epochs)
