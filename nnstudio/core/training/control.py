@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 
 class TrainControl:
@@ -19,6 +20,10 @@ class TrainControl:
         self._running.set()
         self._lock = threading.Lock()
         self._budget: int | None = None  # batches allowed before pausing again
+        #: Called in the trainer's thread each time :meth:`checkpoint` is about to block
+        #: (paused, or a step budget used up): the GUI worker sends the progress it held back,
+        #: so a paused run shows exactly where it stands. ``None``: nothing to do.
+        self.before_wait: Callable[[], None] | None = None
 
     @property
     def stopped(self) -> bool:
@@ -66,4 +71,7 @@ class TrainControl:
                         return True
                     self._budget = None
                     self._running.clear()
+            hook = self.before_wait
+            if hook is not None and not self._running.is_set():
+                hook()
             self._running.wait()

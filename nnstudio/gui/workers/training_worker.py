@@ -5,8 +5,8 @@ walks :func:`nnstudio.core.training.train`; per-batch events are *coalesced* —
 :class:`BatchProgress` every ``interval`` seconds (100 ms) — so a tiny network doing tens of
 thousands of batches a second cannot flood the GUI's event queue, while every
 :class:`~nnstudio.core.training.EpochEnd` is forwarded. What the coalescing held back is sent
-when the trainer is about to wait (paused, or a step budget used up; see
-:class:`ReportingControl`) and when the run ends, so a paused run shows exactly where it
+when the trainer is about to wait (paused, or a step budget used up: the control's
+``before_wait`` hook) and when the run ends, so a paused run shows exactly where it
 stands. After the run the optional ``after`` callable (metrics on the train, validation and
 test splits) also runs in the worker thread.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -189,10 +188,9 @@ class TrainingWorker(QObject):
             unsent = False
 
         control = self.control
-        if isinstance(control, ReportingControl):
-            # Paused, or a step budget used up: the progress bar and the batch-loss curve
-            # must show where the trainer stands while it waits, not up to 100 ms before.
-            control.before_wait = flush
+        # Paused, or a step budget used up: the progress bar and the batch-loss curve must
+        # show where the trainer stands while it waits, not up to 100 ms before.
+        control.before_wait = flush
         try:
             for ev in train(job.network, job.config, job.train_data, job.val_data, control):
                 if ev.__class__ is BatchEnd:
@@ -218,8 +216,7 @@ class TrainingWorker(QObject):
                         ys.append(ema)
                     self.epoch_finished.emit(ev)
         finally:
-            if isinstance(control, ReportingControl):
-                control.before_wait = None
+            control.before_wait = None
         flush()  # the last samples of the smoothed curve; where a stop left the run
         finished: TrainingFinished = ev
         outcome = TrainingOutcome(finished, job.network, epochs=epoch_events)
@@ -236,44 +233,6 @@ class TrainingWorker(QObject):
             ev.epoch, epochs, ev.batch, ev.n_batches, ev.loss, ema, ev.learning_rate,
             ev.elapsed, tuple(xs), tuple(ys),
         )
-
-
-class _WaitHook(threading.Event):
-    """An event that calls ``hook()`` before a ``wait()`` that will block."""
-
-    def __init__(self, hook: Callable[[], None]):
-        super().__init__()
-        self._hook = hook
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if not self.is_set():
-            self._hook()
-        return super().wait(timeout)
-
-
-class ReportingControl(TrainControl):
-    """A :class:`~nnstudio.core.training.TrainControl` that says when the trainer waits.
-
-    ``before_wait`` (set by the worker) is called in the trainer's thread each time the
-    trainer is about to block in ``checkpoint()`` — paused by the user, or a
-    ``step_batches(n)`` budget used up — so the worker can send the progress its coalescing
-    held back. The hook sits on the flag ``checkpoint()`` waits on: inside the check, so a
-    pause that lands between two batches cannot slip past it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.before_wait: Callable[[], None] | None = None
-        # TrainControl blocks only in ``self._running.wait()``; swap in a hooked event (set,
-        # as the original is: nobody waits on it yet).
-        running = _WaitHook(self._about_to_wait)
-        running.set()
-        self._running = running
-
-    def _about_to_wait(self) -> None:
-        hook = self.before_wait
-        if hook is not None:
-            hook()
 
 
 class TrainingRunner(QObject):
@@ -321,7 +280,7 @@ class TrainingRunner(QObject):
         """Run ``job`` in a new thread; raises ``RuntimeError`` when one is still running."""
         if self.running:
             raise RuntimeError("a training run is already in progress")
-        self.control = ReportingControl()
+        self.control = TrainControl()
         thread = QThread()
         thread.setObjectName("nnstudio-training")
         worker = TrainingWorker(job, self.control, self.interval)

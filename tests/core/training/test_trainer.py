@@ -323,3 +323,34 @@ def test_training_accuracy_is_that_of_the_predictions_made_before_each_step(
     (epoch,) = [e for e in run(net, cfg, (x, y)) if isinstance(e, EpochEnd)]
     assert epoch.metrics["accuracy"] == expected
     assert 0.2 < expected < 0.8  # not a trivial all-right or all-wrong network
+
+
+def test_before_wait_runs_in_the_trainer_thread_each_time_it_is_about_to_block():
+    """The hook the GUI worker uses to send held-back progress when a run pauses."""
+    x, y = xor(64)
+    control = TrainControl()
+    calls: list[tuple[int, str]] = []
+    seen = []
+    control.before_wait = lambda: calls.append(
+        (sum(isinstance(e, BatchEnd) for e in seen), threading.current_thread().name))
+    control.step_batches(3)  # three batches, then wait
+    events = train(Network(mlp(), (2,), seed=0),
+                   TrainingConfig(loss="cross_entropy", batch_size=16, epochs=2), (x, y),
+                   control=control)
+    worker = threading.Thread(target=lambda: seen.extend(events), name="trainer")
+    worker.start()
+    for _ in range(200):
+        if calls:
+            break
+        threading.Event().wait(0.01)
+    assert calls == [(3, "trainer")]  # once, after exactly three batches, in its thread
+    control.step_batches(2)
+    for _ in range(200):
+        if len(calls) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert calls[1] == (5, "trainer")
+    control.resume()  # running freely: no more waits
+    worker.join(10)
+    assert not worker.is_alive() and len(calls) == 2
+    assert isinstance(seen[-1], TrainingFinished) and seen[-1].reason == "completed"
