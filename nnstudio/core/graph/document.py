@@ -451,6 +451,7 @@ def _parse_network(network: dict[str, Any]) -> tuple[list[Node], list[Edge]]:
         raise GraphError("the network must be an object with 'nodes' and 'edges'")
     nodes: list[Node] = []
     seen: set[str] = set()
+    unplaced: list[int] = []  # nodes written without a position (by hand, by a script)
     for i, rec in enumerate(network.get("nodes", [])):
         where = f"network.nodes[{i}]"
         if not isinstance(rec, dict) or "id" not in rec or "type" not in rec:
@@ -459,7 +460,10 @@ def _parse_network(network: dict[str, Any]) -> tuple[list[Node], list[Edge]]:
         if not node_id or node_id in seen:
             raise GraphError(f"node id '{node_id}' is empty or used twice", where)
         seen.add(node_id)
-        pos = rec.get("pos") or (0.0, 0.0)
+        pos = rec.get("pos")
+        if pos is None:
+            unplaced.append(len(nodes))
+            pos = (0.0, 0.0)
         try:
             x, y = (float(v) for v in pos)
         except (TypeError, ValueError):
@@ -479,4 +483,11 @@ def _parse_network(network: dict[str, Any]) -> tuple[list[Node], list[Edge]]:
         if (a, b) in edges:
             raise GraphError(f"edge {a} → {b} is listed twice", where)
         edges.append((a, b))
+    if unplaced:
+        # Lay the graph out left to right rather than stack every such node on one spot.
+        from nnstudio.core.graph.layout import arrange
+
+        laid = arrange([n.id for n in nodes], edges)
+        for i in unplaced:
+            nodes[i].pos = laid[nodes[i].id]
     return nodes, edges

@@ -29,10 +29,19 @@ def auto_arrange(
     The document is not changed: wrap the result in a
     :class:`~nnstudio.core.graph.commands.MoveNodes` command to apply it undoably.
     """
-    ids = doc.node_ids
+    return arrange(doc.node_ids, doc.edges, origin, node_size, gaps)
+
+
+def arrange(
+    ids: list[str],
+    edges: list[tuple[str, str]],
+    origin: Pos = (0.0, 0.0),
+    node_size: tuple[float, float] = (NODE_WIDTH, NODE_HEIGHT),
+    gaps: tuple[float, float] = (COLUMN_GAP, ROW_GAP),
+) -> dict[str, Pos]:
+    """:func:`auto_arrange` of a graph given as node ids and ``(source, target)`` edges."""
     if not ids:
         return {}
-    edges = doc.edges
     w, h = node_size
     gx, gy = gaps
     out: dict[str, Pos] = {}

@@ -196,3 +196,19 @@ def test_an_input_waiting_for_data_is_not_a_problem():
     assert len(problems) == 2
     assert problems[0].startswith("the network has 2 outputs")
     assert problems[1] == "Dense 'd': is not connected to an input"
+
+
+def test_nodes_written_without_positions_are_laid_out_not_stacked():
+    """A network written by hand or by a script has no "pos": the canvas must not show all
+    its layers on one spot (edges then look like loops)."""
+    doc = GraphDocument()
+    doc.replace({
+        "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 4},
+                  {"id": "a", "type": "Tanh"}, {"id": "o", "type": "Dense", "units": 1},
+                  {"id": "note", "type": "Dense", "units": 2, "pos": [900, 700]}],
+        "edges": [["in", "h"], ["h", "a"], ["a", "o"]],
+    })
+    xs = [doc.node(n).pos[0] for n in ("in", "h", "a", "o")]
+    assert xs == sorted(xs) and len(set(xs)) == 4  # left to right along the data flow
+    assert len({doc.node(n).pos for n in ("in", "h", "a", "o")}) == 4
+    assert doc.node("note").pos == (900.0, 700.0)  # a written position is kept
