@@ -26,7 +26,6 @@ from nnstudio.core.insight.boundary import (
 from nnstudio.core.insight.common import (
     activation_of,
     as_probabilities,
-    check_views_fit,
     clone_network,
     num,
     output_kind,
@@ -70,7 +69,6 @@ __all__ = [
     "activation_of",
     "all_neuron_maps",
     "as_probabilities",
-    "check_views_fit",
     "clone_network",
     "data_fingerprint",
     "decision_grid",

@@ -152,35 +152,3 @@ def signed_term(coef: float, name: str, first: bool) -> str:
     if first:
         return f"{num(coef)}·{name}"
     return f"{'−' if coef < 0 else '+'} {num(abs(coef))}·{name}"
-
-
-def check_views_fit(net: Network, loss: str, x: np.ndarray, y: np.ndarray,
-                    where: str = "the data") -> None:
-    """Raise a readable :class:`~nnstudio.core.errors.ShapeError` when the views cannot run
-    ``net`` on ``(x, y)`` with ``loss``.
-
-    The trainer's :func:`~nnstudio.core.training.check_fit` (input shape, classes against the
-    output), plus what it leaves to the loss itself: targets given as one value per output
-    (one-hot rows, regression values, 0/1 columns) must have as many columns as the network
-    has outputs — else the loss's gradient would fail with a NumPy broadcasting error.
-
-    Parameters
-    ----------
-    x, y:
-        ``(N, *input_shape)`` inputs and ``(N,)`` class indices or ``(N, K)`` targets.
-    """
-    from nnstudio.core.errors import ShapeError
-    from nnstudio.core.training import check_fit
-
-    check_fit(net, loss, x, y, where)
-    out = tuple(net.output_shape)
-    y = np.asarray(y)
-    if y.ndim >= 2:
-        k = int(np.prod(y.shape[1:]))
-        if int(np.prod(out)) != k:
-            raise ShapeError(
-                f"the data has {k} target value(s) per sample but the network outputs {out}",
-                where)
-    if loss == "cross_entropy" and (len(out) != 1 or out[0] < 2):
-        raise ShapeError(f"cross-entropy needs a vector of two or more outputs, not {out}: "
-                         "end the network with Dense k + Softmax", where)

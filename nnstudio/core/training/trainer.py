@@ -69,31 +69,41 @@ def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where:
             f"expects {tuple(net.input_shape)}",
             where,
         )
-    out = net.output_shape
-    if loss_name == "cross_entropy":
-        if y.ndim == 1:
-            k = int(y.max()) + 1 if len(y) else 0
-            if len(out) != 1 or out[0] < 2 or out[0] < k:
-                raise ShapeError(
-                    f"the data has {k} classes but the network's output is {out}: end it with "
-                    f"Dense {max(k, 2)} + Softmax",
-                    where,
-                )
-    elif loss_name == "binary_cross_entropy":
-        if y.ndim == 1 and out != (1,):
+    out = tuple(net.output_shape)
+    if y.ndim == 1 and loss_name == "cross_entropy":
+        k = int(y.max()) + 1 if len(y) else 0
+        if len(out) != 1 or out[0] < 2 or out[0] < k:
+            raise ShapeError(
+                f"the data has {k} classes but the network's output is {out}: end it with "
+                f"Dense {max(k, 2)} + Softmax",
+                where,
+            )
+    elif y.ndim == 1 and loss_name == "binary_cross_entropy":
+        if out != (1,):
             raise ShapeError(
                 f"binary cross-entropy on 0/1 labels needs an output of shape (1,), not {out}: "
                 "end the network with Dense 1 + Sigmoid",
                 where,
             )
     else:
-        yy = y.reshape(len(y), -1)
-        if math.prod(out) != yy.shape[1]:
+        # One value per output (one-hot or soft labels, 0/1 columns, regression values):
+        # a mismatch would otherwise broadcast silently or fail deep inside the loss.
+        k = _per_sample(y)
+        if math.prod(out) != k:
             raise ShapeError(
-                f"the data has {yy.shape[1]} target value(s) per sample but the network "
-                f"outputs {out}",
+                f"the data has {k} target value(s) per sample but the network outputs {out}",
                 where,
             )
+    if loss_name == "cross_entropy" and (len(out) != 1 or out[0] < 2):
+        raise ShapeError(
+            f"cross-entropy needs a vector of two or more outputs, not {out}: end the network "
+            "with Dense k + Softmax",
+            where,
+        )
+
+
+def _per_sample(y: np.ndarray) -> int:
+    return math.prod(y.shape[1:])
 
 
 def train(

@@ -17,11 +17,10 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
-from nnstudio.core.insight.common import check_views_fit
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.core.insight.landscape import WeightPath
 from nnstudio.core.insight.stats import StatsHistory
-from nnstudio.core.training import TrainingConfig, is_classification
+from nnstudio.core.training import TrainingConfig, check_fit, is_classification
 from nnstudio.gui.insight.compute import Blueprint, ComputeThread, Snapshot
 
 #: The weight path is recorded for networks up to this many parameters.
@@ -130,7 +129,7 @@ class InsightSource(QObject):
         if not old or old[0] is not net or old[1] is not data or old[2] != loss:
             self._fit_key = (net, data, loss)
             try:
-                check_views_fit(net, loss, data.x_train, data.y_train, "the data")
+                check_fit(net, loss, data.x_train, data.y_train, "the data")
                 self._fit_text = ""
             except NNStudioError as e:
                 self._fit_text = (f"The network and the data do not fit together yet: {e}. "
@@ -197,8 +196,8 @@ class InsightSource(QObject):
     def _on_started(self) -> None:
         worker = getattr(self.runner, "worker", None)
         job = getattr(worker, "job", None)
-        # First things first, before any drawing: the trainer thread is already starting, so
-        # copy the initial weights (the path's start) and apply a queued step right away.
+        # The runner emits `started` before its trainer thread starts, so these are the
+        # initial weights (the path's start), and a queued step applies before any batch.
         initial = job.network.params.copy() if job is not None else None
         self.training = True
         self.n_batches = 0
@@ -206,7 +205,6 @@ class InsightSource(QObject):
             n = len(job.train_data[0])
             self.n_batches = math.ceil(n / max(1, min(job.config.batch_size, n))) if n else 0
         if self._queued_step:
-            # First thing, before any drawing: the trainer thread is already starting.
             n = self._queued_step if self._queued_step > 0 else max(1, self.n_batches)
             self._queued_step = 0
             self.epoch = self.batch = 0

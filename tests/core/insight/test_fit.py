@@ -1,11 +1,12 @@
-"""check_views_fit: what the trainer's check_fit leaves to the loss is said in words before
-a view computes (these combinations broke the views with NumPy broadcasting errors)."""
+"""check_fit, the trainer's check that the insight views also run before computing: targets
+that do not fit the outputs are said in words (these combinations broke the views with NumPy
+broadcasting errors, and the trainer let them broadcast silently)."""
 
 import numpy as np
 import pytest
 
 from nnstudio.core.errors import ShapeError
-from nnstudio.core.insight import check_views_fit, layer_stats
+from nnstudio.core.insight import layer_stats
 from nnstudio.core.training import check_fit
 from tests.core.insight.nets import mlp
 
@@ -20,9 +21,8 @@ def test_targets_that_do_not_fit_the_outputs(loss, n_out, n_targets, expected):
     net = mlp(widths=(4,), out=None, n_in=1, n_out=n_out)
     rng = np.random.default_rng(0)
     x, y = rng.random((20, 1)), rng.random((20, n_targets))
-    check_fit(net, loss, x, y, "the data")  # the trainer's check lets them through
     with pytest.raises(ShapeError, match=expected.replace("(", r"\(").replace(")", r"\)")):
-        check_views_fit(net, loss, x, y, "the data")
+        check_fit(net, loss, x, y, "the data")
 
 
 def test_fitting_data_passes_and_computes():
@@ -32,14 +32,15 @@ def test_fitting_data_passes_and_computes():
         ("cross_entropy", 2, rng.integers(0, 2, 30)),
         ("binary_cross_entropy", 1, rng.integers(0, 2, 30)),
         ("mse", 3, rng.random((30, 3))),
+        ("mse", 1, rng.random(30)),
         ("cross_entropy", 3, np.eye(3)[rng.integers(0, 3, 30)]),  # one-hot rows
     ]:
         net = mlp(widths=(4,), out=None, n_out=n_out)
-        check_views_fit(net, loss, x, y)
+        check_fit(net, loss, x, y, "the data")
         assert layer_stats(net, x, y, loss).layer("out").grad_norm >= 0
 
 
-def test_the_trainers_own_checks_come_first():
+def test_the_input_shape_is_checked_first():
     net = mlp(widths=(4,), n_in=3)
     with pytest.raises(ShapeError, match="Input expects"):
-        check_views_fit(net, "cross_entropy", np.zeros((5, 2)), np.zeros(5, np.int64))
+        check_fit(net, "cross_entropy", np.zeros((5, 2)), np.zeros(5, np.int64), "the data")

@@ -171,6 +171,13 @@ def test_mismatched_data_and_network_are_readable_errors():
         run(net, TrainingConfig(loss="cross_entropy"), (x, np.r_[y[:-1], 2]))
     with pytest.raises(ShapeError, match="samples have shape"):
         run(net, TrainingConfig(loss="cross_entropy"), (np.zeros((5, 3), np.float32), y[:5]))
+    # 2-D targets that do not match the outputs, which would otherwise broadcast silently
+    with pytest.raises(ShapeError, match=r"1 target value\(s\) per sample but the network "
+                       r"outputs \(2,\)"):
+        run(net, TrainingConfig(loss="cross_entropy"), (x, y[:, None].astype(np.float32)))
+    with pytest.raises(ShapeError, match=r"3 target value\(s\) per sample"):
+        run(Network(mlp(n_out=1, head="Sigmoid"), (2,)),
+            TrainingConfig(loss="binary_cross_entropy"), (x, np.zeros((len(x), 3), np.float32)))
     with pytest.raises(ConfigError, match="unknown loss"):
         run(net, TrainingConfig(loss="hinge"), (x, y))
     with pytest.raises(ConfigError, match=r"training\.epochs"):
