@@ -10,6 +10,7 @@ project file it came from.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 from nnstudio.core.errors import NNStudioError
-from nnstudio.core.io.project import Project, save_project
+from nnstudio.core.io.project import Project, run_arrays_path, save_project
 
 if TYPE_CHECKING:
     from nnstudio.gui.main_window import MainWindow
@@ -89,13 +90,12 @@ class RecoveryManager(QObject):
         return self.path
 
     def discard(self) -> None:
-        """Remove the recovery file (after a clean save or close)."""
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
+        """Remove the recovery file and the run record's arrays beside it (after a clean
+        save or close)."""
+        for path in (self.path, run_arrays_path(self.path)):
+            # Already gone, or not ours to remove: there is nothing left to recover either way.
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def pending(self) -> Path | None:
         """The recovery file when it should be offered: it exists and is newer than its source."""

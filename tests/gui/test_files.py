@@ -182,12 +182,16 @@ def test_autosave_writes_a_recovery_file_and_restore_brings_it_back(
 
 
 def test_declined_recovery_is_discarded(window, make_window, dialogs):
+    from nnstudio.core.io.project import run_arrays_path
+
     build_chain(window, ("Input", {}))
     path = window.recovery.autosave()
+    arrays = run_arrays_path(path)  # where a recorded run's initial weights would be
+    arrays.write_bytes(b"PK")
     other = make_window()
     dialogs.answers = [Btn.No]
     assert not other.offer_recovery()
-    assert not path.exists()
+    assert not path.exists() and not arrays.exists()
     assert not other.offer_recovery()  # no second question
 
 
