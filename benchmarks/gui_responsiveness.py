@@ -76,7 +76,11 @@ def project_dict(epochs: int, batch_size: int) -> dict:
 
 
 # -- one GUI run (child process) -----------------------------------------------------------------
-def gui_child(project: Path, out: Path, without_insight: bool = False) -> None:
+INSIGHT_TABS = ("boundary", "neurons", "stats", "landscape")
+
+
+def gui_child(project: Path, out: Path, without_insight: bool = False,
+              insight_tab: str | None = None) -> None:
     """Train through the main window; write the measurements as JSON to ``out``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(REPO))
@@ -102,6 +106,10 @@ def gui_child(project: Path, out: Path, without_insight: bool = False) -> None:
     if not window.open_path(project, ask=False):
         raise SystemExit("could not open the benchmark project")
     load_seconds = time.perf_counter() - t0
+    if insight_tab:  # the dock in view on one of its tabs: that view computes and repaints
+        window.insight_dock.show()
+        window.insight_dock.raise_()
+        window.insight_panel.show_view(insight_tab)
     wf = window.workflow
     panel = wf.training
     ticks: list[float] = []
@@ -167,11 +175,14 @@ def headless(project: Path, model: Path) -> dict:
             "test_accuracy": summary["metrics"]["test"]["accuracy"]}
 
 
-def gui(project: Path, tmp: Path, index: int, without_insight: bool = False) -> dict:
+def gui(project: Path, tmp: Path, index: int, without_insight: bool = False,
+        insight_tab: str | None = None) -> dict:
     out = tmp / f"gui-{index}.json"
     env = {**os.environ, **ONE_THREAD, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": str(REPO)}
     extra = ["--without-insight"] if without_insight else []
+    if insight_tab:
+        extra += ["--insight-tab", insight_tab]
     run = subprocess.run([sys.executable, __file__, "--gui-child", str(project), str(out),
                           *extra],
                          capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
@@ -205,12 +216,13 @@ def load_average() -> float:
         return float("nan")
 
 
-def one_round(project: Path, tmp: Path, i: int, without_insight: bool) -> dict:
+def one_round(project: Path, tmp: Path, i: int, without_insight: bool,
+              insight_tab: str | None = None) -> dict:
     """A headless run and a GUI run, back to back, with the load average before each."""
     load_before = load_average()
     h = headless(project, tmp / f"model-{i}.npz")
     load_between = load_average()
-    g = gui(project, tmp, i, without_insight)
+    g = gui(project, tmp, i, without_insight, insight_tab)
     iv = g["intervals_ms"]
     stalls = [max(0.0, v - TICK_MS) for v in iv]
     return {
@@ -235,10 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--without-insight", action="store_true",
                     help="diagnosis: leave the 'Inside the network' dock out of the window")
+    ap.add_argument("--insight-tab", choices=INSIGHT_TABS,
+                    help="show the 'Inside the network' dock on this tab (by default the dock "
+                         "is in the window but behind another tab)")
     ap.add_argument("--gui-child", nargs=2, metavar=("PROJECT", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.gui_child:
-        gui_child(Path(args.gui_child[0]), Path(args.gui_child[1]), args.without_insight)
+        gui_child(Path(args.gui_child[0]), Path(args.gui_child[1]), args.without_insight,
+                  args.insight_tab)
         return 0
     if not DATA.is_dir():
         print(f"MNIST not found at {DATA}", file=sys.stderr)
@@ -248,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     project.write_text(json.dumps(project_dict(args.epochs, args.batch_size), indent=1))
     print(f"MNIST MLP, {args.epochs} epochs, batch {args.batch_size}, BLAS on one thread, "
           f"{args.rounds} rounds (GUI and headless in fresh processes, alternating)"
-          + (" — without the 'Inside the network' dock" if args.without_insight else ""))
+          + (" — without the 'Inside the network' dock" if args.without_insight else "")
+          + (f" — the insight dock in view on its '{args.insight_tab}' tab"
+             if args.insight_tab else ""))
     rounds = []
     for i in range(args.rounds):
-        r = one_round(project, tmp, i, args.without_insight)
+        r = one_round(project, tmp, i, args.without_insight, args.insight_tab)
         rounds.append(r)
         print(f"round {i + 1} (load {r['load']:.2f}): headless {r['headless_s']:.2f} s, GUI "
               f"{r['gui_s']:.2f} s (×{r['ratio']:.3f}); stall max {r['stall_max_ms']:.1f} ms, "
