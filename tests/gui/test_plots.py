@@ -189,3 +189,32 @@ def test_result_charts(qtbot):
     qtbot.addWidget(hist)
     hist.set_data(y, y + np.sin(y))
     assert hist.counts.sum() == 50
+
+
+def legend_names(plot) -> list[str]:
+    return [label.text for _, label in plot.legend.items]
+
+
+def test_legends_list_curves_with_data_and_hide_where_they_do_not_fit(qtbot, plots):
+    # A new plot lists nothing (no empty entries) and shows no legend box.
+    assert legend_names(plots.loss_plot) == [] and not plots.loss_plot.legend.isVisible()
+    plots.add_progress(progress([0.5, 1.0], [0.9, 0.7]))
+    for e in range(1, 4):
+        plots.add_epoch(epoch(e))
+    plots.flush()
+    assert legend_names(plots.loss_plot) == ["training", "validation", "per batch"]
+    assert plots.loss_plot.legend.isVisible()  # 900 px wide: room for it
+    # In a narrow dock the legend would cover the curves and be cut by the axis: hidden.
+    plots.resize(330, 240)
+    qtbot.waitUntil(lambda: not plots.loss_plot.legend.isVisible())
+    assert plots.loss_plot.vb.boundingRect().width() < (
+        plots.loss_plot.legend.boundingRect().width() + 16)
+    plots.resize(900, 420)
+    qtbot.waitUntil(plots.loss_plot.legend.isVisible)
+
+
+def test_the_metric_plot_is_titled_for_the_task_before_any_run(qtbot, plots):
+    plots.set_metric("r2")
+    assert "R²" in plots.metric_plot.titleLabel.text
+    plots.set_metric("accuracy")
+    assert "Accuracy" in plots.metric_plot.titleLabel.text

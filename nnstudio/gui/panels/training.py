@@ -641,6 +641,8 @@ class TrainingPanel(QWidget):
             if n and self.batch_size.value() > n:
                 self.batch_size.setValue(max(1, min(32, n)))
             self.status.setText(f"Ready · {n:,} training samples")
+            if not len(self.plots.history):  # no run's curves on show: title for the task
+                self.plots.set_metric("accuracy" if prepared.task == "classification" else "r2")
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 

@@ -132,7 +132,7 @@ class TrainingPlots(QWidget):
 
         self.curves = {
             "batch_loss": self.loss_plot.plot(
-                name="batches (smoothed)", pen=style.pen("batch", 1.2),
+                name="per batch", pen=style.pen("batch", 1.2),
                 connect="finite", clipToView=True, autoDownsample=True,
             ),
             "loss": self.loss_plot.plot(
@@ -149,8 +149,12 @@ class TrainingPlots(QWidget):
             ),
             "learning_rate": self.lr_plot.plot(pen=style.pen("lr", 2.0), connect="finite"),
         }
-        self._legend_names = {"loss": "training", "val_loss": "validation",
-                              "metric": "training", "val_metric": "validation"}
+        self._legend_names = {"batch_loss": "per batch", "loss": "training",
+                              "val_loss": "validation", "metric": "training",
+                              "val_metric": "validation"}
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.legend.clear()  # entries come with their data (see _legend_entry)
+            plot.vb.sigResized.connect(self._fit_legends)
         self.crosshairs = []
         for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
             line = pg.InfiniteLine(angle=90, movable=False, pen=style.pen("cross", 1, dash=True))
@@ -210,8 +214,7 @@ class TrainingPlots(QWidget):
         self.planned_epochs = epochs
         if metric_name is not None:
             self.history.metric_name = metric_name
-            title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
-            self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
+            self.set_metric(metric_name)
         self.history.clear()
         self._drawn = (-1, -1)
         # The ranges stay until the new run's data need others: an unchanged axis is not
@@ -293,6 +296,8 @@ class TrainingPlots(QWidget):
             self._drawn = (self._drawn[0], n_batches)
             y = h.batch_y
             self.curves["batch_loss"].setData(h.batch_x, y, skipFiniteCheck=_finite(y))
+            if n_batches:
+                self._legend_entry("batch_loss", True)
         self._fit_ranges()
 
     # -- ranges ------------------------------------------------------------------------------
@@ -371,14 +376,31 @@ class TrainingPlots(QWidget):
         """List a curve in its plot's legend only while it has data (no empty entries)."""
         if name not in self._legend_names:
             return
-        plot = self.loss_plot if name in ("loss", "val_loss") else self.metric_plot
+        plot = self.loss_plot if name in ("batch_loss", "loss", "val_loss") else self.metric_plot
         legend = plot.legend
         curve = self.curves[name]
         listed = any(getattr(sample, "item", None) is curve for sample, _ in legend.items)
         if shown and not listed:
             legend.addItem(curve, self._legend_names[name])
+            self._fit_legends()
         elif not shown and listed:
             legend.removeItem(curve)
+            self._fit_legends()
+
+    def _fit_legends(self, *_args) -> None:
+        """Show a legend only where its plot is wide and tall enough for it: in a narrow dock
+        it would cover the curves and be cut off by the axis (the read-out and the colours
+        still say which curve is which)."""
+        for plot in (self.loss_plot, self.metric_plot):
+            legend, view = plot.legend, plot.vb.boundingRect()
+            box = legend.boundingRect()
+            fits = box.width() + 16 <= view.width() and box.height() + 16 <= view.height()
+            legend.setVisible(bool(legend.items) and fits)
+
+    def set_metric(self, metric_name: str) -> None:
+        """Title the metric plot for a task before any run (``"accuracy"`` or ``"r2"``)."""
+        title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
+        self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
 
     def points(self, name: str) -> int:
         """How many points the curve ``name`` holds (tests)."""
