@@ -4,9 +4,8 @@
 big test split that is seconds of NumPy, which on the GUI thread would freeze the window.
 :class:`EvaluationRunner` runs it in a ``QThread`` and hands back the
 :class:`~nnstudio.gui.workers.evaluation.Results`, or one readable line when it failed.
-Threads are handled as in :mod:`nnstudio.gui.workers.training_worker`: the worker ends its own
-thread (``quit`` from the worker's thread, never through the GUI thread's queue), and
-:meth:`EvaluationRunner.shutdown` joins it when the window closes.
+Threads are handled as for training (:mod:`nnstudio.gui.workers.threads`): the worker ends its
+own thread, and :meth:`EvaluationRunner.shutdown` joins it when the window closes.
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.workers import evaluation
+from nnstudio.gui.workers.threads import ThreadOwner
 
 
 class _EvaluationWorker(QObject):
@@ -52,21 +52,14 @@ class _EvaluationWorker(QObject):
                 self._on_done()
 
 
-class EvaluationRunner(QObject):
+class EvaluationRunner(ThreadOwner):
     """One evaluation at a time, off the GUI thread; its signals arrive on the GUI thread."""
 
     #: An evaluation started (True) or ended, either way (False).
     busy_changed = Signal(bool)
     #: The scores: ``(results, network)`` — the network they belong to.
     finished = Signal(object, object)
-    #: The evaluation failed: one readable line.
-    failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: _EvaluationWorker | None = None
-        self._old: list[tuple[QThread, _EvaluationWorker]] = []
+    # ``failed`` (one readable line) comes from ThreadOwner.
 
     @property
     def busy(self) -> bool:
@@ -76,16 +69,10 @@ class EvaluationRunner(QObject):
         """Score ``network`` on every split of ``prepared``; False while one still runs."""
         if self.busy:
             return False
-        thread = QThread()
-        thread.setObjectName("nnstudio-evaluation")
         worker = _EvaluationWorker(network, prepared, loss)
-        worker.moveToThread(thread)
-        worker._on_done = thread.quit
-        thread.started.connect(worker.run)
+        thread = self._launch(worker, "nnstudio-evaluation")
         worker.finished.connect(self._relay_finished)
         worker.failed.connect(self._relay_failed)
-        thread.finished.connect(self._reap)
-        self.thread, self.worker = thread, worker
         self.busy_changed.emit(True)
         thread.start()
         return True
@@ -93,9 +80,7 @@ class EvaluationRunner(QObject):
     def shutdown(self) -> None:
         """Wait for a running evaluation and drop its result (the window is closing)."""
         self.worker = None
-        for thread in [t for t, _ in self._old] + ([self.thread] if self.thread else []):
-            thread.quit()
-            thread.wait()
+        self._join_all()
         self.thread = None
 
     # -- relays (GUI thread) ------------------------------------------------------------------
@@ -106,25 +91,9 @@ class EvaluationRunner(QObject):
             self._retire()
             self.finished.emit(results, worker.network)
 
-    @Slot(str)
-    def _relay_failed(self, message: str) -> None:
-        if self.sender() is self.worker:
-            self._retire()
-            self.failed.emit(message)
-
     def _retire(self) -> None:
-        if self.thread is not None and self.worker is not None:
-            self._old.append((self.thread, self.worker))
-        self.thread, self.worker = None, None
+        super()._retire()
         self.busy_changed.emit(False)
-
-    @Slot()
-    def _reap(self) -> None:
-        thread = self.sender()
-        for pair in list(self._old):
-            if pair[0] is thread:
-                pair[0].wait()  # past run(): returns at once
-                self._old.remove(pair)
 
 
 def one_line(message: str) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
@@ -40,6 +40,7 @@ from nnstudio.core.training import (
     TrainingFinished,
     train,
 )
+from nnstudio.gui.workers.threads import ThreadOwner
 
 #: Weight of the newest batch in the smoothed (exponential moving average) batch loss.
 SMOOTHING = 0.05
@@ -235,7 +236,7 @@ class TrainingWorker(QObject):
         )
 
 
-class TrainingRunner(QObject):
+class TrainingRunner(ThreadOwner):
     """Owns the worker thread of one run at a time and relays its signals.
 
     The relayed signals are emitted on the GUI thread (the runner lives there), so slots
@@ -251,18 +252,14 @@ class TrainingRunner(QObject):
     epoch_finished = Signal(object)
     #: The run ended: a :class:`TrainingOutcome`.
     finished = Signal(object)
-    #: The run failed to start or broke: a readable message.
-    failed = Signal(str)
+    # ``failed`` (the run failed to start or broke: a readable message) from ThreadOwner.
     #: Paused (True) or resumed (False).
     pause_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None, interval: float = 0.1):
         super().__init__(parent)
         self.interval = interval
-        self.thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
         self.control: TrainControl | None = None
-        self._old: list[tuple[QThread, TrainingWorker]] = []
 
 
     # -- state ---------------------------------------------------------------------------
@@ -281,20 +278,12 @@ class TrainingRunner(QObject):
         if self.running:
             raise RuntimeError("a training run is already in progress")
         self.control = TrainControl()
-        thread = QThread()
-        thread.setObjectName("nnstudio-training")
         worker = TrainingWorker(job, self.control, self.interval)
-        worker.moveToThread(thread)
-        # quit() from the worker's own thread when run() returns: no GUI-thread queue in
-        # between, so shutdown()'s wait() can never wait for the GUI thread itself.
-        worker._on_done = thread.quit
-        thread.started.connect(worker.run)
+        thread = self._launch(worker, "nnstudio-training")
         worker.progressed.connect(self._relay_progress)
         worker.epoch_finished.connect(self._relay_epoch)
         worker.finished.connect(self._relay_finished)
         worker.failed.connect(self._relay_failed)
-        thread.finished.connect(self._reap)
-        self.thread, self.worker = thread, worker
         # Listeners of ``started`` may read the job (the initial weights, for the insight
         # views' path): tell them before the trainer can take its first step.
         # A listener's stop() is seen by the trainer before its first batch (the run then
@@ -324,9 +313,7 @@ class TrainingRunner(QObject):
             self.worker.aborted = True
         if self.control is not None:
             self.control.stop()
-        for thread in [t for t, _ in self._old] + ([self.thread] if self.thread else []):
-            thread.quit()
-            thread.wait()
+        self._join_all()
         self.worker = None
 
     # -- relays (GUI thread) ----------------------------------------------------------------
@@ -346,26 +333,9 @@ class TrainingRunner(QObject):
             self._retire()
             self.finished.emit(outcome)
 
-    @Slot(str)
-    def _relay_failed(self, message: str) -> None:
-        if self.sender() is self.worker:
-            self._retire()
-            self.failed.emit(message)
-
     def _retire(self) -> None:
-        """The current run is over for the GUI; its thread may still be winding down."""
-        if self.thread is not None and self.worker is not None:
-            self._old.append((self.thread, self.worker))
-        self.thread, self.worker, self.control = None, None, None
-
-    @Slot()
-    def _reap(self) -> None:
-        """A thread finished: drop our references so Qt can delete it."""
-        thread = self.sender()
-        for pair in list(self._old):
-            if pair[0] is thread:
-                pair[0].wait()  # it is past run(): returns at once
-                self._old.remove(pair)
+        super()._retire()
+        self.control = None
 
 
 def blas_threads_for_training():
