@@ -170,8 +170,8 @@ def train(
     order = np.arange(n)
     # The targets, and a small training set's samples, are put in the epoch's order once per
     # epoch, so that their batches are views; large samples are gathered batch by batch (no
-    # second copy of them in memory).
-    whole = x_tr.nbytes <= _WHOLE_EPOCH_BYTES
+    # second copy of them in memory). Without shuffling every batch is a view.
+    whole = x_tr.nbytes <= _WHOLE_EPOCH_BYTES or not config.shuffle
     y_ep = np.empty_like(y_tr) if config.shuffle else y_tr
     x_ep = np.empty_like(x_tr) if whole and config.shuffle else x_tr
     x_buf: dict[int, np.ndarray] = {}

@@ -276,9 +276,11 @@ def test_a_user_stop_keeps_the_best_weights_so_far():
     assert after == pytest.approx(best, rel=1e-5)
 
 
-@pytest.mark.parametrize("head, loss", [("Softmax", "cross_entropy"), (None, "mse")])
+@pytest.mark.parametrize("head, loss, shuffle", [
+    ("Softmax", "cross_entropy", True), (None, "mse", True), ("Softmax", "cross_entropy", False),
+])
 def test_the_chain_step_and_the_whole_epoch_shuffle_change_nothing_but_speed(
-    monkeypatch, head, loss
+    monkeypatch, head, loss, shuffle
 ):
     """A plain chain trains through the compiled step and, being small, from a per-epoch
     shuffled copy; the graph walk with per-batch gathering must give the very same run."""
@@ -288,7 +290,7 @@ def test_the_chain_step_and_the_whole_epoch_shuffle_change_nothing_but_speed(
     x, y = xor(203)  # 203 = 12 batches of 16 and a last batch of 11
     if loss == "mse":
         y = np.stack([y, 1 - y], 1).astype(np.float32)
-    cfg = TrainingConfig(loss=loss, batch_size=16, epochs=3, seed=5,
+    cfg = TrainingConfig(loss=loss, batch_size=16, epochs=3, seed=5, shuffle=shuffle,
                          optimizer={"type": "sgd", "learning_rate": 0.1, "momentum": 0.9})
 
     def one_run():
