@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -40,6 +39,7 @@ from nnstudio.core.training import TrainingConfig, TrainingFinished
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
     CompactDoubleSpinBox,
+    ElidedLabel,
     ThinProgress,
     hbox,
     section_title,
@@ -235,9 +235,9 @@ class TrainingPanel(QWidget):
 
         self.progress = ThinProgress()
         self.progress.setRange(0, 1000)
-        self.status = QLabel("Ready")
+        self.status = ElidedLabel("Ready")
         self.status.setObjectName("trainingStatus")
-        self.time_left = QLabel("")
+        self.time_left = ElidedLabel("")
         self.time_left.setObjectName("trainingTimeLeft")
         self.time_left.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.banner = Banner()
@@ -249,7 +249,7 @@ class TrainingPanel(QWidget):
         right_layout.setSpacing(6)
         # The status line changes ten times a second: its width must not follow the text, or
         # every change re-splits the panel (settings column and plots resized and repainted)
-        # whenever the dock is narrow. Fixed shares of the row, text clipped if it must be.
+        # whenever the dock is narrow. Fixed shares of the row, text elided if it must be.
         for label in (self.status, self.time_left):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         status_row = hbox(self.status, self.time_left)

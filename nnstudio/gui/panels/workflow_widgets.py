@@ -171,6 +171,20 @@ class CompactDoubleSpinBox(QDoubleSpinBox):
         return f"{value:.7g}"
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that ends its text with "…" when it is too narrow for it (the whole
+    text then in its tooltip); ``text()`` stays the whole text."""
+
+    def paintEvent(self, event) -> None:
+        rect = self.contentsRect()
+        text = self.text()
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+        self.setToolTip(text if shown != text else "")
+        painter = QPainter(self)
+        self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
+                                  self.isEnabled(), shown, self.foregroundRole())
+
+
 class ThinProgress(QWidget):
     """A thin progress line drawn in the theme's accent colour.
 
