@@ -82,13 +82,17 @@ def window(make_window):
 
 @pytest.fixture
 def workflow_window(qtbot, tmp_path, monkeypatch):
-    """The full main window with the workflow panels; questions are answered Discard."""
+    """The full main window with the workflow panels; "Unsaved changes" questions are
+    answered Discard, any other question No."""
     from PySide6.QtCore import QSettings
 
     from nnstudio.gui.main_window import MainWindow
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(
-        lambda *a, **k: QMessageBox.StandardButton.Discard))
+    def question(parent, title, text, *args, **kwargs):
+        return QMessageBox.StandardButton.Discard if "Unsaved" in title \
+            else QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
     w.interactive = False
@@ -96,3 +100,5 @@ def workflow_window(qtbot, tmp_path, monkeypatch):
     w.show()
     yield w
     w.workflow.shutdown()
+    if getattr(w, "insight_panel", None) is not None:
+        w.insight_panel.shutdown()

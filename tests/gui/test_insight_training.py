@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
@@ -21,6 +19,7 @@ from nnstudio.core.training import BatchEnd, TrainControl, TrainingConfig, train
 from nnstudio.gui.insight import InsightPanel, install
 from nnstudio.gui.workers import training_worker
 from nnstudio.gui.workers.training_worker import TrainingJob, TrainingRunner
+from tests.core.training.data import xor
 
 pytestmark = pytest.mark.gui
 
@@ -33,12 +32,6 @@ def spec() -> NetworkSpec:
              NodeSpec("p", "Softmax")]
     return NetworkSpec(nodes, [("in", "h1"), ("h1", "a1"), ("a1", "out"), ("out", "p")])
 
-
-def xor(n=200, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
-    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)
-    return x, y
 
 
 def make_job(epochs=30):
@@ -201,23 +194,8 @@ CLASSIFIER = {
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from nnstudio.gui.main_window import MainWindow
-
-    def question(parent, title, text, *args, **kwargs):
-        return QMessageBox.StandardButton.Discard if "Unsaved" in title \
-            else QMessageBox.StandardButton.No
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
-    w.interactive = False
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.workflow.shutdown()
-    if getattr(w, "insight_panel", None) is not None:
-        w.insight_panel.shutdown()
+def window(workflow_window):
+    return workflow_window
 
 
 def test_install_in_the_main_window_and_step_from_scratch(qtbot, window, paused_start):

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.graph import ReplaceAll
@@ -26,19 +25,8 @@ LINE = {"nodes": [{"id": "in", "type": "Input"}, {"id": "out", "type": "Dense", 
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    def question(parent, title, text, *args, **kwargs):
-        return QMessageBox.StandardButton.Discard if "Unsaved" in title \
-            else QMessageBox.StandardButton.No
-
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, recovery_dir=tmp_path / "recovery")
-    w.interactive = False
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.workflow.shutdown()
+def window(workflow_window):
+    return workflow_window
 
 
 def load(window, example: str, network: dict) -> None:

@@ -15,27 +15,7 @@ from nnstudio.core.training import (
     TrainingFinished,
     train,
 )
-
-
-def mlp(n_in=2, hidden=8, n_out=2, head="Softmax", act="Tanh"):
-    nodes = [
-        {"id": "in", "type": "Input"},
-        {"id": "h", "type": "Dense", "units": hidden},
-        {"id": "a", "type": act},
-        {"id": "o", "type": "Dense", "units": n_out},
-    ]
-    edges = [["in", "h"], ["h", "a"], ["a", "o"]]
-    if head:
-        nodes.append({"id": "p", "type": head})
-        edges.append(["o", "p"])
-    return NetworkSpec.from_dict({"nodes": nodes, "edges": edges})
-
-
-def xor(n=200, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
-    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)
-    return x, y
+from tests.core.training.data import mlp, xor
 
 
 def run(net, cfg, data, val=None, control=None):
