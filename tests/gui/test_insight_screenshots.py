@@ -12,31 +12,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnstudio.core.data import DatasetSpec, build_dataset
-from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
+from nnstudio.core.engine import Network
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.core.training import TrainingConfig
 from nnstudio.gui.insight import InsightPanel
 from nnstudio.gui.workers.training_worker import TrainingJob, TrainingRunner
+from tests.core.insight import nets
 
 pytestmark = pytest.mark.gui
 
 
 def network(n_in: int, n_out: int, widths=(), act="Tanh", head=None, seed=0) -> Network:
-    nodes = [NodeSpec("in", "Input")]
-    edges, prev = [], "in"
-    for i, w in enumerate(widths, 1):
-        nodes += [NodeSpec(f"h{i}", "Dense", {"units": w}), NodeSpec(f"a{i}", act)]
-        edges += [(prev, f"h{i}"), (f"h{i}", f"a{i}")]
-        prev = f"a{i}"
-    nodes.append(NodeSpec("out", "Dense", {"units": n_out}))
-    edges.append((prev, "out"))
-    if head:
-        nodes.append(NodeSpec("p", head))
-        edges.append(("out", "p"))
-    return Network(NetworkSpec(nodes, edges), (n_in,), seed=seed)
+    """A float32 MLP from the insight tests' builder (tests/core/insight/nets.py)."""
+    return nets.mlp(widths, act, head, n_in, n_out, np.float32, seed)
 
 
 #: name → (example, network kwargs, training settings, tab, what to set up on the view)

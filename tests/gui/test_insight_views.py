@@ -24,23 +24,14 @@ from nnstudio.gui.insight import InsightPanel
 from nnstudio.gui.insight.base import device_size
 from nnstudio.gui.insight.contours import class_boundaries, contour_segments
 from nnstudio.gui.workers.training_worker import BatchProgress
+from tests.core.insight import nets
 
 pytestmark = pytest.mark.gui
 
 
-def mlp(n_in, n_out, widths=(8,), act="Tanh", head="Softmax", seed=0) -> Network:
-    nodes = [NodeSpec("in", "Input")]
-    edges, prev = [], "in"
-    for i, w in enumerate(widths, 1):
-        nodes += [NodeSpec(f"h{i}", "Dense", {"units": w}), NodeSpec(f"a{i}", act)]
-        edges += [(prev, f"h{i}"), (f"h{i}", f"a{i}")]
-        prev = f"a{i}"
-    nodes.append(NodeSpec("out", "Dense", {"units": n_out}))
-    edges.append((prev, "out"))
-    if head:
-        nodes.append(NodeSpec("p", head))
-        edges.append(("out", "p"))
-    return Network(NetworkSpec(nodes, edges), (n_in,), seed=seed)
+def mlp(n_in: int, n_out: int, widths=(8,), act="Tanh", head="Softmax", seed=0) -> Network:
+    """A float32 MLP from the insight tests' builder (tests/core/insight/nets.py)."""
+    return nets.mlp(widths, act, head, n_in, n_out, np.float32, seed)
 
 
 @pytest.fixture(scope="module")
