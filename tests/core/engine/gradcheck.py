@@ -123,15 +123,7 @@ def check_layer_gradients(
         return float(np.sum(forward(xs) * G))
 
     errors: dict[str, float] = {}
-    numeric = np.zeros_like(params)
-    for i in range(params.size):
-        old = params[i]
-        params[i] = old + eps
-        up = loss()
-        params[i] = old - eps
-        down = loss()
-        params[i] = old
-        numeric[i] = (up - down) / (2 * eps)
+    numeric = _central_differences(params, loss, eps)
     for name, sl in slices.items():
         _compare(analytic[sl], numeric[sl], f"{layer.where}: d/d{name}", rtol, atol)
         errors[name] = float(np.max(np.abs(analytic[sl] - numeric[sl]), initial=0.0))
@@ -142,19 +134,26 @@ def check_layer_gradients(
         assert in_grads[k].shape == x.shape, (
             f"input gradient {k} has shape {in_grads[k].shape}, the input {x.shape}"
         )
-        num = np.zeros_like(x)
-        flat, nflat = x.reshape(-1), num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = loss()
-            flat[i] = old - eps
-            down = loss()
-            flat[i] = old
-            nflat[i] = (up - down) / (2 * eps)
+        num = _central_differences(x, loss, eps)
         _compare(in_grads[k], num, f"{layer.where}: d/dx{k}", rtol, atol)
         errors[f"x{k}"] = float(np.max(np.abs(in_grads[k] - num), initial=0.0))
     return errors
+
+
+def _central_differences(values: np.ndarray, loss: Callable[[], float], eps: float) -> np.ndarray:
+    """``(loss(v + ε) − loss(v − ε)) / 2ε`` for every entry ``v`` of ``values``, changed in
+    place one at a time (and put back); an array shaped like ``values``."""
+    numeric = np.zeros_like(values)
+    flat, nflat = values.reshape(-1), numeric.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = loss()
+        flat[i] = old - eps
+        down = loss()
+        flat[i] = old
+        nflat[i] = (up - down) / (2 * eps)
+    return numeric
 
 
 def _compare(analytic: np.ndarray, numeric: np.ndarray, what: str, rtol: float, atol: float):
@@ -205,15 +204,7 @@ def check_network_gradients(
         return _loss_and_grad(net, loss, x, y)
 
     _, analytic = evaluate()
-    numeric = np.zeros_like(net.params)
-    for i in range(net.params.size):
-        old = net.params[i]
-        net.params[i] = old + eps
-        up, _ = evaluate()
-        net.params[i] = old - eps
-        down, _ = evaluate()
-        net.params[i] = old
-        numeric[i] = (up - down) / (2 * eps)
+    numeric = _central_differences(net.params, lambda: evaluate()[0], eps)
     _compare(analytic, numeric, "network d loss/d params", rtol, atol)
     return net
 
