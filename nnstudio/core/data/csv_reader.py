@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +66,8 @@ def load_table(path: str | Path, delimiter: str | None = None, header: bool | No
     """
     path = Path(path)
     dialect, text, _ = sniff(path, delimiter, header, encoding)
-    first = next(csv.reader(text.splitlines()[:1] or [""], delimiter=dialect.delimiter), [])
+    # The first *record*, not the first line: a quoted header name may hold a line break.
+    first = next(csv.reader(io.StringIO(text), delimiter=dialect.delimiter, quotechar='"'), [])
     names = _column_names(first if dialect.has_header else [], len(first))
     data = _read_fast(path, dialect, len(names))
     if data is not None:

@@ -68,8 +68,10 @@ def sniff_encoding(head: bytes, path: Path) -> str:
         raise DataError("looks like a binary file, not delimited text (CSV/TSV)",
                         where=str(path))
     try:
-        # A multi-byte character may be cut at the end of the sample: ignore the last 3 bytes.
-        head[: max(0, len(head) - 3)].decode("utf-8")
+        # A multi-byte character may be cut at the end of the sample: an incremental decoder
+        # keeps an incomplete last character pending instead of failing on it (slicing off
+        # the last bytes instead could itself cut a character and make UTF-8 look like cp1252).
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1252"

@@ -13,6 +13,7 @@ preparation and the class names. It is read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -95,28 +96,62 @@ def render_script(model: Any, source: str | None = None) -> str:
 
 
 def _header(model: Any) -> str:
+    """The module docstring of ``predict.py``: a description that names the columns/classes.
+
+    Names come from data files, so they are shown as ``repr`` literals and the whole text is
+    emitted through :func:`docstring_literal`: nothing from a data file can end the string or
+    reach the code (a class named ``\"\"\"`` + newline + code, or ``C:\\x\\N``).
+    """
     prep = model.preparation
     if prep is None:
         reads = "an .npy array of prepared inputs"
     elif getattr(prep, "array", None) is not None:
-        shape = "x".join(str(s) for s in prep.array["sample_shape"])
+        shape = "x".join(str(int(s)) for s in prep.array["sample_shape"])
         reads = (f"one sample per row ({shape} values, row-major; a header row is optional), "
                  "or an .npy/.npz array")
     else:
         reads = "a CSV/TSV file with a header and the columns " + ", ".join(
-            repr(f["name"]) for f in prep.features)
+            repr(str(f["name"])) for f in prep.features)
     if model.task == "classification":
-        out = "prediction (the class) and p_<class> for " + ", ".join(model.class_names)
+        out = "prediction (the class) and p_<class> for " + ", ".join(
+            repr(str(c)) for c in model.class_names)
     else:
-        out = "prediction (" + ", ".join(model.target_names) + ") in the target's own units"
+        out = "prediction (" + ", ".join(repr(str(t)) for t in model.target_names) + \
+            ") in the target's own units"
     layers = sorted({layer.type_name for layer in model.network.layers.values()})
-    return (
-        f'"""Standalone predictor exported by nnstudio {__version__} (needs only NumPy).\n\n'
+    text = (
+        f"Standalone predictor exported by nnstudio {__version__} (needs only NumPy).\n\n"
         f"Usage: python predict.py INPUT.csv [--out PREDICTIONS.csv]\n\n"
         f"Reads {reads}.\nWrites {out}, one row per input row.\n"
-        f"Layers: {', '.join(layers)}. Weights and preparation: weights.npz.\n"
-        '"""\n'
+        f"Layers: {', '.join(layers)}. Weights, preparation and names: weights.npz.\n"
     )
+    return docstring_literal(text) + "\n"
+
+
+def docstring_literal(text: str) -> str:
+    """``text`` as a triple-quoted Python string literal whose value is exactly ``text``.
+
+    Backslashes and quotes are escaped, and every character that is not printable (other than
+    the line breaks ``\\n``) — control characters, lone surrogates, U+2028 — becomes an escape,
+    so the literal is valid UTF-8 source that no content can break out of.
+    """
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n" or ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    literal = '"""' + "".join(out) + '"""'
+    # Belt and braces: the literal must parse back to the very text (a bug here would be code).
+    if ast.literal_eval(literal) != text:  # pragma: no cover - guards the escaping above
+        raise ExportError("the description of the model could not be written as Python text")
+    return literal
 
 
 def export_numpy(model: Any, folder: str | Path) -> Path:

@@ -247,3 +247,16 @@ def test_fast_parser_wide_route_refuses_bad_tokens(bad):
     good = ",".join(["0.12345678901234567"] * 3)
     buf = f"{good}\n{bad},0.12345678901234567,-1.2345678901234567\n".encode()
     assert parse_numeric_block(b"0" * PAD + buf, 3, b",") is None
+
+
+def test_quoted_header_name_with_a_line_break(write):
+    t = load_table(write("h.csv", '"two\nlines",b\n1,x\n2,y\n'))
+    assert t.columns == ["two\nlines", "b"]
+    assert t["two\nlines"].values.tolist() == [1, 2]
+
+
+def test_utf8_whose_last_sampled_character_has_three_bytes_is_utf8(write):
+    # Cutting the sample's last bytes used to split "前" and make the file look like cp1252.
+    t = load_table(write("u.csv", "x,name\n1,名前\n2,名前\n"))
+    assert t.encoding == "utf-8"
+    assert t["name"].values.tolist() == ["名前", "名前"]

@@ -151,3 +151,70 @@ def test_weights_file_has_no_pickle(salary_model, tmp_path):
     with np.load(tmp_path / "exp" / "weights.npz", allow_pickle=False) as z:
         assert "model.json" in z.files and "n1/W" in z.files
         assert all(z[k].dtype != object for k in z.files)
+
+
+# Names from data files that would break out of (or break) generated Python source if pasted.
+HOSTILE_CLASSES = [
+    '"""\nimport os; os.system("echo pwned")\n"""',
+    "C:\\x\\N",
+    "it's \"quoted\"",
+    "ünïcødé ✓ 名前",
+    "ends with a backslash\\",
+]
+HOSTILE_COLUMN = 'col """ \\N{x} \'q\'\nline2 é'
+
+
+def test_hostile_names_stay_data(tmp_path):
+    """Class and column names with triple quotes, newlines, backslashes (``C:\\x\\N``), quotes
+    and non-ASCII text: ``predict.py`` compiles, runs nothing of them and prints them back."""
+    from .conftest import chain, make_project, trained
+
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=n)
+    labels = np.array(HOSTILE_CLASSES)[np.digitize(x, [-1.0, -0.3, 0.3, 1.0])]
+    src = tmp_path / "hostile.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([HOSTILE_COLUMN, "label"])
+        w.writerows(zip([f"{v:.4f}" for v in x], labels, strict=True))
+    project = make_project(
+        {"source": str(src), "target": "label"},
+        chain("Input", ("Dense", {"units": 8}), "ReLU",
+              ("Dense", {"units": len(HOSTILE_CLASSES)}), "Softmax"),
+        loss="cross_entropy", epochs=3,
+    )
+    model, _ = trained(project)
+    assert sorted(model.class_names) == sorted(HOSTILE_CLASSES)
+    script = render_script(model)
+    tree = ast.parse(script)  # compiles
+    doc = ast.get_docstring(tree, clean=False)
+    for name in [*HOSTILE_CLASSES, HOSTILE_COLUMN]:
+        assert repr(name) in doc  # described, as a literal, inside the docstring only
+    # The only top-level statements are the template's own: no injected expression or call.
+    assert not any(isinstance(node, ast.Expr) for node in tree.body[1:])
+    after_doc = script.splitlines()[tree.body[0].end_lineno:]
+    assert not any("pwned" in line or "os.system" in line for line in after_doc)
+
+    export_numpy(model, tmp_path / "exp")
+    r = run_script(tmp_path / "exp", src, "--out", tmp_path / "p.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""  # nothing ran that prints
+    with open(tmp_path / "p.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["prediction"] + [f"p_{c}" for c in model.class_names]
+    ours = model.predict_raw(load_table(src))
+    assert [row[0] for row in rows[1:]] == list(ours.values)
+    assert set(ours.values) <= set(HOSTILE_CLASSES)
+
+
+@pytest.mark.parametrize("text", [
+    '"""', '"', '\\', 'C:\\x\\N', "a\nb\r\nc", "\x00\x1b[31m", "\ud800 lone", "\u2028",
+    "\U0001f600 emoji", "tab\there", "x" * 5000, "end\\", 'end"',
+])
+def test_docstring_literal_round_trips(text):
+    lit = numpy_export.docstring_literal(text)
+    assert ast.literal_eval(lit) == text
+    lit.encode("utf-8")  # strict: valid source text
+    tree = ast.parse(lit + "\nx = 1\n")
+    assert ast.get_docstring(tree, clean=False) == text and len(tree.body) == 2
