@@ -6,6 +6,8 @@ and held in memory as absolute paths once read with :meth:`DatasetSpec.from_dict
 
 from __future__ import annotations
 
+import codecs
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +49,21 @@ class SplitSpec:
 
     @classmethod
     def from_dict(cls, d: dict | None, where: str = "dataset.split") -> SplitSpec:
+        if d is not None and not isinstance(d, dict):
+            raise DataError("must be an object", where=where)
         d = dict(d or {})
         _no_unknown(d, cls.__dataclass_fields__, where)
-        try:
-            spec = cls(train=float(d.get("train", 0.7)),
-                       validation=float(d.get("validation", 0.15)),
-                       test=float(d.get("test", 0.15)), seed=d.get("seed", 0),
-                       stratify=bool(d.get("stratify", True)),
-                       shuffle=bool(d.get("shuffle", True)))
-        except (TypeError, ValueError):
-            raise DataError("train, validation and test must be numbers", where=where) from None
+        fractions = {}
+        for key, default in (("train", 0.7), ("validation", 0.15), ("test", 0.15)):
+            value = d.get(key, default)
+            # Strict: "0.7" (text) or true are mistakes to report, not values to coerce.
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise DataError(f"must be a number between 0 and 1 (got {_show(value)})",
+                                where=f"{where}.{key}")
+            fractions[key] = float(value)
+        flags = {key: _bool(d.get(key, True), f"{where}.{key}") for key in ("stratify", "shuffle")}
+        spec = cls(**fractions, seed=d.get("seed", 0), **flags)
         spec.validate(where)
         return spec
 
@@ -191,12 +198,13 @@ class DatasetSpec:
             raise DataError("must be an object", where=where)
         d = dict(d)
         _no_unknown(d, cls.__dataclass_fields__, where)
+        _check_types(d, where)
         split = SplitSpec.from_dict(d.pop("split", None), where=f"{where}.split")
         for key in ("source", "labels"):
             if d.get(key) is not None:
                 if not isinstance(d[key], str):
                     raise DataError("must be a path string", where=f"{where}.{key}")
-                d[key] = str(_resolve(d[key], base_dir))
+                d[key] = str(_resolve(d[key], base_dir, f"{where}.{key}"))
         spec = cls(**d, split=split)
         spec.ignore = list(spec.ignore or [])
         spec.categorical = list(spec.categorical or [])
@@ -205,10 +213,75 @@ class DatasetSpec:
         return spec
 
 
-def _resolve(path: str | None, base_dir: str | Path | None) -> Path | None:
+#: Longest path or column name accepted from a project file (file systems allow 4,096 bytes
+#: for a whole path; longer text is a damaged file, not a name).
+MAX_TEXT = 4096
+
+
+def _check_types(d: dict, where: str) -> None:
+    """Strict types of the ``dataset`` fields, before anything is built from them.
+
+    Coercing would hide mistakes: ``"ignore": "abc"`` is not the columns a, b, c, and
+    ``"header": "no"`` is not true.
+    """
+    for key in ("source", "labels", "x_key", "y_key", "example", "delimiter", "encoding",
+                "task", "scaling", "missing", "target_scaling"):
+        value = d.get(key)
+        if value is not None and not isinstance(value, str):
+            raise DataError(f"must be text (got {_show(value)})", where=f"{where}.{key}")
+        if isinstance(value, str) and (len(value) > MAX_TEXT or "\0" in value):
+            raise DataError(f"is not a usable name ({len(value):,} characters"
+                            f"{', with a NUL character' if chr(0) in value else ''})",
+                            where=f"{where}.{key}")
+    if d.get("header") is not None:
+        _bool(d["header"], f"{where}.header")
+    for key in ("ignore", "categorical", "features"):
+        if d.get(key) is not None:
+            _str_list(d[key], f"{where}.{key}")
+    target = d.get("target")
+    if target is not None and not isinstance(target, str):
+        _str_list(target, f"{where}.target")
+    per_column = d.get("missing_per_column")
+    if per_column is not None:
+        if not isinstance(per_column, dict):
+            raise DataError("must be an object {column: how}",
+                            where=f"{where}.missing_per_column")
+        for col, how in per_column.items():
+            if not isinstance(how, str):
+                raise DataError(f"must be one of {', '.join(MISSING)} (got {_show(how)})",
+                                where=f"{where}.missing_per_column.{col}")
+    encoding = d.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(f"unknown text encoding {encoding!r}",
+                            where=f"{where}.encoding") from None
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise DataError(f"must be true or false (got {_show(value)})", where=where)
+    return value
+
+
+def _show(value: Any) -> str:
+    """A short description of a wrong value for a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}…"
+
+
+def _resolve(path: str | None, base_dir: str | Path | None,
+             where: str = "dataset") -> Path | None:
     if path is None:
         return None
-    p = Path(path).expanduser()
+    p = Path(path)
+    if path.startswith("~"):
+        try:
+            p = p.expanduser()
+        except RuntimeError:  # "~nosuchuser/...": no such user's home folder
+            raise DataError(f"{path!r}: {path.split('/')[0]!r} names no user's home folder",
+                            where=where) from None
     if not p.is_absolute():
         p = Path(base_dir or Path.cwd()) / p
     return Path(os.path.normpath(p))
@@ -230,7 +303,7 @@ def _choice(value: str, allowed: tuple[str, ...], where: str) -> None:
 
 def _str_list(value, where: str) -> None:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise DataError("must be a list of column names", where=where)
+        raise DataError(f"must be a list of column names (got {_show(value)})", where=where)
 
 
 def _no_unknown(d: dict, known, where: str) -> None:

@@ -33,10 +33,13 @@ from typing import Any
 import numpy as np
 
 from nnstudio import __version__
+from nnstudio.core.data.npyfile import check_entries
 from nnstudio.core.engine import metrics as engine_metrics
 from nnstudio.core.engine.network import Network, NetworkSpec
 from nnstudio.core.errors import NNStudioError, ProjectError
+from nnstudio.core.fileaccess import read_file_head
 from nnstudio.core.io.atomic import atomic_open
+from nnstudio.core.io.jsonfmt import JSONCheckError, loads_checked
 from nnstudio.core.training.evaluate import evaluate, is_classification
 
 MODEL_FORMAT = "nnstudio.model"
@@ -310,10 +313,9 @@ def load_model(path: str | Path) -> TrainedModel:
     """
     p = Path(path)
     where = str(p)
-    if not p.exists():
-        raise ProjectError("no such file", where)
-    if p.is_dir():
-        raise ProjectError("is a folder, not a model file", where)
+    _check_is_model_archive(p)
+    entries = check_entries(p, ProjectError, not_zip="is damaged: not a complete .npz archive "
+                            "(an nnstudio model file is one)")
     try:
         npz = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
@@ -321,7 +323,7 @@ def load_model(path: str | Path) -> TrainedModel:
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ProjectError("is a single .npy array, not an nnstudio model file (.npz)", where)
     with npz:
-        keys = set(npz.files)
+        keys = set(entries)
         if "format" not in keys:
             raise ProjectError("is not an nnstudio model file (it has no 'format' entry)", where)
         fmt = _read_json(npz, "format", where)
@@ -343,6 +345,29 @@ def load_model(path: str | Path) -> TrainedModel:
         info = _read_json(npz, "training", where)
         arrays = {k: _read_array(npz, k, where) for k in keys if k not in JSON_ENTRIES}
     return _build(arch, prep_d, info, arrays, where)
+
+
+def _check_is_model_archive(p: Path) -> None:
+    """Refuse what is not an ``.npz`` archive with what the file is instead.
+
+    The usual mistake is giving a project file where a model is needed: say so and how to
+    get a model, rather than NumPy's remark about pickled data.
+    """
+    where = str(p)
+    head = read_file_head(p, 64, ProjectError, what="a model file")
+    if head.startswith(b"PK"):
+        return
+    if head.startswith(b"\x93NUMPY"):
+        raise ProjectError("is a single .npy array, not an nnstudio model file (.npz)", where)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        if b"nnstudio.project" in p.read_bytes()[:4096] or p.suffix == ".nnsproj":
+            raise ProjectError(
+                "is an nnstudio project file, not a model file: this command needs a trained "
+                f"model (.npz); make one with `nnstudio train {p} --out model.npz`", where)
+        raise ProjectError("is a JSON file, not an nnstudio model file (.npz)", where)
+    raise ProjectError("is not an nnstudio model file (a model file is the .npz archive "
+                       "`nnstudio train --out` writes)", where)
 
 
 def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> TrainedModel:
@@ -382,6 +407,8 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
 def _read_array(npz: Any, key: str, where: str) -> np.ndarray:
     try:
         arr = npz[key]
+    except MemoryError:
+        raise ProjectError(f"entry {key!r} does not fit in memory", where) from None
     except ValueError as e:
         if "pickle" in str(e) or "Object arrays" in str(e):
             raise ProjectError(
@@ -392,6 +419,8 @@ def _read_array(npz: Any, key: str, where: str) -> np.ndarray:
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as e:
         raise ProjectError(f"is damaged: entry {key!r} cannot be read ({_short(e)})", where) \
             from None
+    if not isinstance(arr, np.ndarray):
+        raise ProjectError(f"entry {key!r} is not a NumPy array", where)
     if arr.dtype.kind not in "fiu":
         raise ProjectError(f"entry {key!r} holds {arr.dtype} values, not numbers", where)
     return arr
@@ -408,15 +437,12 @@ def _read_json(npz: Any, key: str, where: str) -> Any:
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise ProjectError(f"is damaged: entry {key!r} cannot be read ({_short(e)})", where) \
             from None
-    if arr.dtype.kind != "U" or arr.shape != ():
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "U" or arr.shape != ():
         raise ProjectError(f"entry {key!r} is not JSON text", where)
     try:
-        return json.loads(str(arr))
-    except json.JSONDecodeError as e:
-        raise ProjectError(
-            f"entry {key!r} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})",
-            where,
-        ) from None
+        return loads_checked(str(arr))
+    except JSONCheckError as e:  # malformed, too deep, a 5,000-digit number, a lone surrogate
+        raise ProjectError(f"entry {key!r} {e}", where) from None
 
 
 def _short(e: BaseException) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -395,14 +394,12 @@ def read_json(path: str | Path) -> Any:
         raise ProjectError("is not a text (UTF-8 JSON) file", str(p)) from None
     except OSError as e:
         raise ProjectError(f"cannot be read ({e.strerror})", str(p)) from None
+    from nnstudio.core.io.jsonfmt import JSONCheckError, loads_checked
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ProjectError(
-            f"is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", str(p)
-        ) from None
-    except RecursionError:
-        raise ProjectError("is not valid JSON: nested too deeply", str(p)) from None
+        return loads_checked(text)
+    except JSONCheckError as e:  # malformed, too deep, a 5,000-digit number, a lone surrogate
+        raise ProjectError(str(e), str(p)) from None
 
 
 def load_project(path: str | Path) -> Project:

@@ -204,7 +204,7 @@ def test_problems_are_listed_in_the_exception(tmp_path):
     (lambda d: d["network"]["nodes"][4].update(type="Dropout", rate="half"),
      "'rate' must be a number (got 'half')"),
     (lambda d: d["network"].update(edges="abc"), "network.edges: must be a list"),
-    (lambda d: d["dataset"].update(split="abc"), "dataset: has a value of the wrong type"),
+    (lambda d: d["dataset"].update(split="abc"), "dataset.split: must be an object"),
     (lambda d: d["training"]["early_stopping"].update(min_delta="x"),
      "training.early_stopping.min_delta: must be a number ≥ 0 (got 'x')"),
     (lambda d: d["training"].update(optimizer={"type": "sgd", "momentum": "x"}),
