@@ -98,8 +98,15 @@ def run_command(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except MemoryError:
-        return _fail("not enough memory for this data or network")
+    except MemoryError as e:
+        from nnstudio.core.memory import memory_error_message
+
+        return _fail(memory_error_message(e))
+    except OSError as e:  # the file system refused (full, read-only, gone): not a bug
+        from nnstudio.core.fileaccess import os_error_reason, shorten
+
+        return _fail(f"{shorten(e.filename) + ': ' if e.filename else ''}"
+                     f"{os_error_reason(e, 'use')}")
     except Exception as e:  # a bug
         print(
             f"internal error: {type(e).__name__}: {e}\nThis is a bug in nnstudio {__version__}; "
@@ -123,6 +130,9 @@ def _note(message: str) -> None:
 
 def _check_out_file(path: str, flag: str = "--out") -> Path:
     p = Path(path)
+    if len(p.name.encode("utf-8", "surrogateescape")) > 255 or "\0" in path:
+        raise UsageError(f"{flag}: the file name is too long or not usable "
+                         f"({len(p.name):,} characters)")
     if p.is_dir():
         raise UsageError(f"{flag} {path}: is a folder; give a file name")
     parent = p.parent if str(p.parent) else Path(".")
@@ -257,7 +267,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise DataError(f"--keep: no column named {col!r}", where=str(args.data))
         kept.append((col, data.table[col].as_strings()))
     pred = model.predict_prepared(data.x)
-    atomic_write_text(out, predictions_csv(pred, kept))
+    try:
+        atomic_write_text(out, predictions_csv(pred, kept))
+    except OSError as e:  # read-only or full file system: nothing is left behind
+        from nnstudio.core.fileaccess import os_error_reason
+
+        raise DataError(os_error_reason(e, "write"), where=str(out)) from None
     print(f"wrote {len(pred):,} predictions to {out}", file=sys.stderr)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.core.errors import DataError
+from nnstudio.core.fileaccess import check_readable
 from nnstudio.core.io.model_file import TrainedModel
 
 
@@ -49,12 +50,9 @@ def read_model_data(
     Raises :class:`DataError` naming the file (and row and column) for anything unusable.
     """
     p = Path(path)
-    if not p.exists():
-        raise DataError("file not found", where=str(p))
-    if p.is_dir():
-        raise DataError("is a folder, not a data file", where=str(p))
-    if labels is not None and not Path(labels).is_file():
-        raise DataError("file not found", where=str(labels))
+    check_readable(p, DataError, "a data file")
+    if labels is not None:
+        check_readable(labels, DataError, "a labels file")
     prep = model.preparation
     if prep is not None and getattr(prep, "array", None) is not None:
         return _read_arrays(model, p, labels, need_targets)

@@ -17,22 +17,26 @@ from nnstudio.core.errors import DataError, NNStudioError
 _REASONS = {
     errno.ENOENT: "no such file",
     errno.ENOTDIR: "no such file (a part of the path is not a folder)",
-    errno.EACCES: "cannot be read (permission denied)",
-    errno.EPERM: "cannot be read (permission denied)",
-    errno.ELOOP: "cannot be read (too many symbolic links)",
-    errno.ENAMETOOLONG: "cannot be opened: the file name is too long",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ELOOP: "too many symbolic links",
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EISDIR: "is a folder",
 }
 
 
-def os_error_reason(e: OSError) -> str:
-    """A short reason for an ``OSError`` (``"no such file"``, ``"disk full"``...)."""
-    if e.errno in _REASONS:
-        return _REASONS[e.errno]
-    if e.errno == errno.ENOSPC:
-        return "the disk is full"
-    if e.errno == errno.EROFS:
-        return "the file system is read-only"
-    return f"cannot be read ({e.strerror or e})"
+def os_error_reason(e: OSError, doing: str = "read") -> str:
+    """``"cannot be read: permission denied"``, ``"cannot be written: the disk is full"``."""
+    if e.errno == errno.ENOENT and doing == "read":
+        return "no such file"
+    reason = _REASONS.get(e.errno) or (e.strerror or str(e) or type(e).__name__)
+    verb = {"read": "read", "write": "written", "use": "used"}.get(doing, doing)
+    if e.errno == errno.ENAMETOOLONG:
+        verb = "opened"
+    return f"cannot be {verb}: {reason}"
 
 
 def shorten(path: str | os.PathLike, limit: int = 120) -> str:
@@ -42,13 +46,16 @@ def shorten(path: str | os.PathLike, limit: int = 120) -> str:
 
 
 def check_readable(path: str | os.PathLike, error: type[NNStudioError] = DataError,
-                   what: str = "a file") -> os.stat_result:
-    """``stat`` of an existing regular file, or ``error`` saying why it cannot be read."""
+                   what: str = "a file", missing: str = "file not found") -> os.stat_result:
+    """``stat`` of an existing regular file, or ``error`` saying why it cannot be read
+    (``missing`` is the words for a file that does not exist)."""
     where = shorten(path)
     if "\0" in str(path):
         raise error("is not a usable file name (it holds a NUL character)", where)
     try:
         st = os.stat(path)
+    except FileNotFoundError:
+        raise error(missing, where) from None
     except OSError as e:
         raise error(os_error_reason(e), where) from None
     except ValueError as e:  # e.g. embedded NUL on some platforms
@@ -61,9 +68,9 @@ def check_readable(path: str | os.PathLike, error: type[NNStudioError] = DataErr
 
 
 def read_file_head(path: str | os.PathLike, n: int, error: type[NNStudioError] = DataError,
-                   what: str = "a file") -> bytes:
+                   what: str = "a file", missing: str = "file not found") -> bytes:
     """The first ``n`` bytes of a readable regular file (see :func:`check_readable`)."""
-    check_readable(path, error, what)
+    check_readable(path, error, what, missing)
     try:
         with open(Path(path), "rb") as f:
             return f.read(n)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -163,3 +164,202 @@ def test_stratify_must_be_a_boolean(work):
 def test_a_5000_character_model_name_on_the_command_line(work):
     err = error_of(work, "evaluate", "a" * 5000 + ".npz", "--data", "d.csv")
     assert "file name is too long" in err and len(err) < 300
+
+
+# -- layer settings and training settings ----------------------------------------------------
+
+
+def _set_node(work, index, **settings):
+    return _edit_project(work / "p.nnsproj",
+                         lambda d: d["network"]["nodes"][index].update(settings))
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ('"units": 1e400', "'units' must be a whole number (got inf)"),
+    ('"units": Infinity', "'units' must be a whole number (got inf)"),
+    ('"units": 2.5', "'units' must be a whole number (got 2.5)"),
+    ('"units": "4"', "'units' must be a whole number (got '4')"),
+    ('"units": 1e15', "'units' must be a whole number"),
+])
+def test_layer_numbers(work, raw, expected):
+    text = (work / "p.nnsproj").read_text().replace('"units": 4', raw, 1)
+    (work / "p.nnsproj").write_text(text)
+    assert expected in error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+
+
+def test_kernel_size_with_fractions_is_refused_not_rounded(work):
+    _edit_project(work / "pi.nnsproj", lambda d: d["network"].update(
+        nodes=[{"id": "in", "type": "Input"},
+               {"id": "rs", "type": "Reshape", "shape": [1, 4, 4]},
+               {"id": "c", "type": "Conv2D", "filters": 2, "kernel_size": [2.5, 2.5]},
+               {"id": "f", "type": "Flatten"}, {"id": "o", "type": "Dense", "units": 3},
+               {"id": "s", "type": "Softmax"}],
+        edges=[["in", "rs"], ["rs", "c"], ["c", "f"], ["f", "o"], ["o", "s"]]))
+    err = error_of(work, "train", "pi.nnsproj", "--out", "o.npz")
+    assert "network.nodes[2] 'c'" in err and "'kernel_size' must be a whole number or a pair" in err
+
+
+def test_nodes_that_is_not_a_list(work):
+    _edit_project(work / "p.nnsproj", lambda d: d["network"].update(nodes=5))
+    err = run_checked(work, "train", "p.nnsproj", "--out", "o.npz", outputs=["o.npz"]).err
+    assert "network.nodes" in err
+
+
+@pytest.mark.parametrize("field,value", [
+    ("weight_decay", float("nan")), ("weight_decay", float("inf")),
+    ("clip_value", float("inf")), ("clip_value", float("nan")),
+    ("clip_norm", float("nan")), ("clip_norm", 0),
+])
+def test_regularization_settings_must_be_finite(work, field, value):
+    _edit_project(work / "p.nnsproj", lambda d: d["training"].__setitem__(field, value))
+    err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+    assert f"training.{field}: must be a number" in err and "learning rate" not in err
+
+
+def test_cosine_schedule_with_0_epochs(work):
+    _edit_project(work / "p.nnsproj", lambda d: d["training"].__setitem__(
+        "schedule", {"type": "cosine", "epochs": 0}))
+    err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+    assert "cosine schedule's epochs must be ≥ 1" in err
+
+
+def test_cosine_schedule_on_a_run_of_0_epochs_trains_nothing_cleanly(work):
+    _edit_project(work / "p.nnsproj", lambda d: d["training"].update(
+        epochs=0, schedule={"type": "cosine"}))
+    assert run_checked(work, "train", "p.nnsproj", "--out", "o.npz").code == 0
+
+
+# -- preparation entries -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    (r'"divisor": [-0-9.e]+', '"divisor": 1e400', "features[0] 'a'.divisor: must be a finite"),
+    (r'"divisor": [-0-9.e]+', '"divisor": 0', "other than 0 (got 0)"),
+    (r'"kind": "numeric"', '"kind": 7', "features[0] 'a'.kind: must be one of"),
+    (r'"class_names": \["no", "yes"\]', '"class_names": ["no"]',
+     "the network has 2 output(s) for 1 classes"),
+])
+def test_preparation_entries(work, old, new, expected):
+    m = _edit_model(work / "p.npz", work / "m.npz",
+                    _edit_json_entry("preparation", lambda t: re.sub(old, new, t, count=1)))
+    assert expected in error_of(work, "evaluate", m, "--data", "d.csv")
+
+
+# -- data files ------------------------------------------------------------------------------
+
+
+def _csv_lines(work):
+    return (work / "d.csv").read_text().splitlines()
+
+
+def test_evaluate_csv_whose_feature_column_is_empty(work):
+    lines = _csv_lines(work)
+    rows = [",".join([""] + ln.split(",")[1:]) for ln in lines[1:]]
+    (work / "e.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    err = error_of(work, "evaluate", "p.npz", "--data", "e.csv")
+    assert "e.csv, row 2, column 'a': a value is missing" in err
+
+
+def test_evaluate_csv_whose_date_is_text(work):
+    lines = _csv_lines(work)
+    rows = [",".join(ln.split(",")[:2] + ["soon"] + ln.split(",")[3:]) for ln in lines[1:]]
+    (work / "e.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    err = error_of(work, "evaluate", "p.npz", "--data", "e.csv")
+    assert "column 'day': 'soon' is not a date" in err
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.73, 0.9])
+def test_csv_truncated_mid_row(work, cut):
+    text = (work / "d.csv").read_text()
+    (work / "t.csv").write_text(text[: int(len(text) * cut)])
+    run_checked(work, "evaluate", "p.npz", "--data", "t.csv")
+    run_checked(work, "predict", "p.npz", "--data", "t.csv", "--out", "o.csv",
+                outputs=["o.csv"])
+
+
+def test_csv_with_a_deleted_field(work):
+    lines = _csv_lines(work)
+    lines[7] = ",".join(lines[7].split(",")[:1] + lines[7].split(",")[2:])
+    (work / "t.csv").write_text("\n".join(lines) + "\n")
+    err = error_of(work, "evaluate", "p.npz", "--data", "t.csv")
+    assert "t.csv, row 8: has 3 fields but 4 were expected" in err
+
+
+def test_npz_with_a_0d_target(work):
+    x = np.load(work / "img.npz")["x"]
+    np.savez(work / "y0.npz", x=x, y=np.array(3))
+    err = error_of(work, "evaluate", "pi.npz", "--data", "y0.npz")
+    assert "array 'y' holds a single value, not one target per sample" in err
+
+
+def test_npz_with_a_1mb_header(work):
+    raw = _npy_bytes(np.zeros(3))
+    hlen = struct.unpack("<H", raw[8:10])[0]
+    header = raw[10:10 + hlen].rstrip()
+    big = header + b" " * (1_000_000 - len(header)) + b"\n"
+    raw2 = b"\x93NUMPY\x02\x00" + struct.pack("<I", len(big)) + big + raw[10 + hlen:]
+    with zipfile.ZipFile(work / "h.npz", "w") as z:
+        z.writestr("x.npy", raw2)
+        z.writestr("y.npy", raw2)
+    outcome = run_checked(work, "evaluate", "pi.npz", "--data", "h.npz")
+    assert outcome.code == 2 and len(outcome.err.strip().splitlines()) == 1
+    assert "array 'x' is damaged (Header info length (1000001) is large" in outcome.err
+
+
+def test_idx_header_claiming_2_to_the_64_items(work):
+    raw = (work / "img-idx3-ubyte").read_bytes()
+    (work / "big-idx3-ubyte").write_bytes(raw[:4] + b"\xff" * 12 + raw[16:])
+    err = error_of(work, "evaluate", "pi.npz", "--data", "big-idx3-ubyte",
+                   "--labels", "lab-idx1-ubyte")
+    assert "is truncated: 4294967295x4294967295x4294967295 values need" in err
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 2.5])
+def test_idx_float_labels_are_not_cast(work, bad):
+    from .seeds import write_idx
+
+    y = np.frombuffer((work / "lab-idx1-ubyte").read_bytes()[8:], np.uint8).astype(">f4")
+    y[4] = bad
+    write_idx(work / "f-idx1-ubyte", y)
+    err = error_of(work, "evaluate", "pi.npz", "--data", "img-idx3-ubyte",
+                   "--labels", "f-idx1-ubyte")
+    assert "f-idx1-ubyte" in err and ("sample 5" in err or "label 5 is 2.5" in err)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_nan_pixels_are_refused_like_train_does(work, command):
+    with np.load(work / "img.npz") as z:
+        x, y = z["x"].astype(np.float32), z["y"]
+    x[3, 1, 2] = np.nan
+    np.savez(work / "nan.npz", x=x, y=y)
+    extra = ["--out", "o.csv"] if command == "predict" else []
+    err = error_of(work, command, "pi.npz", "--data", "nan.npz", *extra, outputs=["o.csv"])
+    assert "array 'x': sample 4 holds nan" in err
+    _edit_project(work / "pi.nnsproj", lambda d: d["dataset"].update(source="nan.npz"))
+    assert "sample 4 holds nan" in error_of(work, "train", "pi.nnsproj", "--out", "o.npz")
+
+
+def test_encoding_utf16_on_a_utf8_file(work):
+    _edit_project(work / "p.nnsproj", lambda d: d["dataset"].update(encoding="utf-16"))
+    err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+    assert "cannot be read as utf-16 text" in err
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("errno_name", ["EROFS", "ENOSPC"])
+def test_predict_out_on_a_read_only_or_full_file_system(work, monkeypatch, errno_name):
+    import errno
+    import os
+
+    from nnstudio.core.io import atomic
+
+    def refuse(*args, **kwargs):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    err = error_of(work, "predict", "p.npz", "--data", "d.csv", "--out", "o.csv",
+                   outputs=["o.csv"])
+    words = {"EROFS": "read-only", "ENOSPC": "the disk is full"}[errno_name]
+    assert "o.csv: cannot be written" in err and words in err

@@ -235,7 +235,11 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
                 if len(rows) >= BATCH_ROWS:
                     _convert_batch(rows, parts)
                     rows = []
-        except UnicodeDecodeError as e:
+        except UnicodeError as e:
+            if not isinstance(e, UnicodeDecodeError):  # "UTF-16 stream does not start with BOM"
+                raise DataError(f"cannot be read as {dialect.encoding} text ({e}); save the file "
+                                "as UTF-8 or choose its encoding",
+                                where=f"{where}, row {prev_line + 1}") from None
             line, byte = _locate_decode_error(path, dialect.encoding)
             line = line or prev_line + 1
             byte = e.object[e.start] if byte is None else byte

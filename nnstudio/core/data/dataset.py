@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.core.errors import DataError
+from nnstudio.core.fileaccess import read_file_head
 
 from . import kinds as _kinds
 from .csv_reader import load_table
@@ -97,11 +98,7 @@ def load_source(spec: DatasetSpec, base_dir: str | Path | None = None) -> Table 
     path = spec.resolve_source(base_dir)
     if path is None:
         raise DataError("give a source file or an example", where="dataset")
-    if not path.is_file():
-        raise DataError("file not found" if not path.exists() else "is not a file",
-                        where=str(path))
-    with open(path, "rb") as f:
-        magic = f.read(4)
+    magic = read_file_head(path, 4, DataError, "a data file")  # missing, folder, too long...
     if path.suffix.lower() == ".npz" or magic == b"PK\x03\x04":
         return load_npz(path, spec.x_key, spec.y_key)
     if is_idx(path) or ("idx" in path.name.lower() and "ubyte" in path.name.lower()):

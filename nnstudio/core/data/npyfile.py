@@ -44,12 +44,13 @@ def open_zip(path: Path, error: type[NNStudioError] = DataError,
 
 
 def check_entries(path: str | Path, error: type[NNStudioError] = DataError,
-                  extra_ok: tuple[str, ...] = (),
+                  extra_ok: tuple[str, ...] = (), skip_other: bool = False,
                   not_zip: str = "is not a valid .npz archive") -> dict[str, Entry]:
     """Read every entry's header; return ``{name: Entry}`` in archive order.
 
     Raises ``error`` (naming the file and the entry) for an entry that is not an ``.npy``
-    array (unless its name is in ``extra_ok``), a damaged or oversized header, an object
+    array (unless its name is in ``extra_ok`` or ``skip_other``: a data archive may carry a
+    readme), a damaged or oversized header, an object
     array, a declared size larger than the entry, or an array larger than free memory.
     """
     path = Path(path)
@@ -60,7 +61,7 @@ def check_entries(path: str | Path, error: type[NNStudioError] = DataError,
             if info.is_dir():
                 continue
             if not info.filename.endswith(".npy"):
-                if info.filename in extra_ok:
+                if skip_other or info.filename in extra_ok:
                     continue
                 raise error(f"holds an entry {info.filename!r} that is not a NumPy array",
                             where)

@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.core.errors import DataError
+from nnstudio.core.fileaccess import check_readable
 
+from .arraycheck import check_x, check_y
+from .npyfile import check_entries
 from .table import ArrayData
 
 #: Array names tried, in order, when the caller does not name x or y.
@@ -92,8 +95,9 @@ def load_npz(path: str | Path, x_key: str | None = None, y_key: str | None = Non
         ``x`` (N, *sample_shape) as stored; ``y`` (N,) or (N, k), or None.
     """
     path = Path(path)
-    info = npz_keys(path)
-    keys = [i["name"] for i in info]
+    check_readable(path, DataError, "an .npz file")
+    entries = check_entries(path, DataError, skip_other=True)  # sizes, headers, no pickle
+    keys = list(entries)
     xk = _pick(keys, x_key, X_NAMES, "the inputs (x)", path, required=True)
     yk = _pick([k for k in keys if k != xk], y_key, Y_NAMES, "the targets (y)", path,
                required=False)
@@ -110,15 +114,13 @@ def load_npz(path: str | Path, x_key: str | None = None, y_key: str | None = Non
         raise DataError(f"cannot be read ({e})", where=str(path)) from None
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise DataError(f"cannot be read ({e})", where=str(path)) from None
+    except MemoryError:
+        raise DataError("does not fit in memory", where=str(path)) from None
     x = arrays[xk]
-    if x.ndim < 1 or x.shape[0] == 0:
-        raise DataError(f"array {xk!r} holds no samples (shape {x.shape})", where=str(path))
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"array {xk!r} has dtype {x.dtype}, not numbers", where=str(path))
+    check_x(x, xk, str(path))
     y = arrays.get(yk) if yk else None
-    if y is not None and y.shape[0] != x.shape[0]:
-        raise DataError(f"array {yk!r} has {y.shape[0]} rows but {xk!r} has {x.shape[0]}",
-                        where=str(path))
+    if y is not None:
+        y = check_y(y, x.shape[0], yk, str(path))
     if x.ndim == 1:
         x = x[:, None]
     return ArrayData(x=x, y=y, path=path, x_name=xk, y_name=yk or "y")

@@ -60,6 +60,10 @@ def _mode_num(values: np.ndarray) -> float | None:
 def raw_feature(table: Table, name: str, kind: str) -> np.ndarray:
     """A column's values before preparation: float64 for numeric/date, str for categorical."""
     col = table[name]
+    if kind != "categorical" and col.kind == "empty":
+        # Every value missing (an emptied column in new data): NaN, so the fill value or the
+        # "a value is missing" error with its row applies as for any missing value.
+        return np.full(table.n_rows, np.nan)
     if kind == "numeric":
         return col.values.astype(np.float64, copy=False)
     if kind == "date":
@@ -441,20 +445,15 @@ class Preparation:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Preparation:
-        """Rebuild from :meth:`to_dict` output; DataError when malformed or too new."""
-        try:
-            if int(d.get("version", 0)) > FORMAT_VERSION:
-                raise DataError(f"preparation format {d['version']} is newer than this "
-                                f"nnstudio understands ({FORMAT_VERSION})")
-            feats = [dict(f) for f in d["features"]]
-            for f in feats:
-                if f["kind"] not in ("numeric", "date", "categorical"):
-                    raise DataError(f"unknown feature kind {f['kind']!r}")
-            return cls(feats, d["task"], list(d["targets"]), d.get("class_names"),
-                       [dict(t) for t in d.get("target_stats") or []], d.get("array"),
-                       d.get("scaling", "standard"))
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise DataError(f"the stored preparation is malformed ({e!r})") from None
+        """Rebuild from :meth:`to_dict` output; DataError naming the field when malformed
+        (every field is checked first: see :mod:`.prepcheck`) or too new."""
+        from .prepcheck import check_preparation
+
+        check_preparation(d, FORMAT_VERSION)
+        feats = [dict(f) for f in d["features"]]
+        return cls(feats, d["task"], list(d["targets"]), d.get("class_names"),
+                   [dict(t) for t in d.get("target_stats") or []], d.get("array"),
+                   d.get("scaling", "standard"))
 
 
 def _missing_error(f: dict, miss: np.ndarray, where: str, line_of) -> None:

@@ -181,10 +181,16 @@ def sniff(path: Path, delimiter: str | None = None, header: bool | None = None,
         raise DataError("is empty", where=str(path))
     enc = encoding or sniff_encoding(head, path)
     try:
-        codecs.lookup(enc)
-    except LookupError:
+        info = codecs.lookup(enc)
+    except (LookupError, TypeError, ValueError):
         raise DataError(f"unknown text encoding {enc!r}", where=str(path)) from None
-    text = decode_head(head, enc, complete)
+    if not getattr(info, "_is_text_encoding", True):  # "rot13", "hex", "zlib": not text
+        raise DataError(f"{enc!r} is not a text encoding", where=str(path))
+    try:
+        text = decode_head(head, enc, complete)
+    except UnicodeError as e:  # e.g. "utf-16" on a file without a BOM
+        raise DataError(f"cannot be read as {enc} text ({e}); save the file as UTF-8 or "
+                        "choose its encoding", where=str(path)) from None
     if not text.strip():
         if not complete:
             raise DataError("has no line break in its first 256 kB: not delimited text",

@@ -66,12 +66,10 @@ class Setting:
             return None
         try:
             if self.kind == "int":
-                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                    raise ValueError
-                out: Any = int(value)
+                out: Any = _whole(value)
             elif self.kind == "float":
-                if isinstance(value, bool):
-                    raise ValueError
+                if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                    raise ValueError  # "0.5" (text) is a mistake to report, not to coerce
                 out = float(value)
                 if not math.isfinite(out):
                     raise ValueError
@@ -90,16 +88,16 @@ class Setting:
                 if isinstance(value, (list, tuple)):
                     if len(value) != 2:
                         raise ValueError
-                    out = [int(v) for v in value]
+                    out = [_whole(v) for v in value]
                 else:
-                    out = [int(value), int(value)]
+                    out = [_whole(value), _whole(value)]
                 for v in out:
                     self._check_range(v, label, where)
                 return out
             elif self.kind == "shape":
                 if not isinstance(value, (list, tuple)) or not value:
                     raise ValueError
-                out = [int(v) for v in value]
+                out = [_whole(v) for v in value]
                 if any(v < 1 and v != -1 for v in out):
                     raise ConfigError(f"{label} must hold positive sizes (got {value!r})", where)
                 return out
@@ -126,6 +124,26 @@ class Setting:
             "pair": "a whole number or a pair of whole numbers",
             "shape": "a list of sizes",
         }.get(self.kind, self.kind)
+
+
+#: Largest whole number a setting accepts when its schema sets no maximum: beyond it no size
+#: is real (memory is checked separately against the machine), and NumPy's int32 paths hold it.
+MAX_WHOLE = 2**31 - 1
+
+
+def _whole(value: Any) -> int:
+    """A whole number from JSON: an int, or a float with no fraction (``3.0``); never a bool,
+    text, ``2.5`` (not silently 2) or a non-finite or huge value. ValueError otherwise."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError
+    integral_float = (isinstance(value, float | np.floating) and math.isfinite(value)
+                      and float(value).is_integer())
+    if not (isinstance(value, int | np.integer) or integral_float):
+        raise ValueError
+    out = int(value)
+    if abs(out) > MAX_WHOLE:
+        raise ValueError
+    return out
 
 
 def _num(x: float) -> str:

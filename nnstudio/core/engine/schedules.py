@@ -44,6 +44,9 @@ class Schedule:
             raise ConfigError(f"gamma must be in (0, 1] (got {gamma:g})", where)
         if self.type == "step" and self.options["step_size"] < 1:
             raise ConfigError("step_size must be ≥ 1 epoch", where)
+        if self.type == "cosine" and self.options["epochs"] < 1:
+            raise ConfigError("a cosine schedule's epochs must be ≥ 1 (it divides by them; "
+                              f"got {self.options['epochs']:g})", where)
 
     def __call__(self, epoch: int) -> float:
         o = self.options

@@ -4,6 +4,10 @@ A file is written to a temporary file in the destination's folder, flushed and f
 renamed over the destination with :func:`os.replace` (atomic on POSIX and Windows within one
 file system). On any error the temporary file is removed and an existing destination is left
 untouched. A folder is built in a temporary folder beside the destination and renamed in.
+
+Temporaries are named ``.<name>.<pid>.<random>.tmp``. A writer killed outright (``kill -9``)
+cannot remove its temporary, so every write first removes the stale ones of its destination
+(:func:`remove_stale_temporaries`): those whose process is gone.
 """
 
 from __future__ import annotations
@@ -12,9 +16,77 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+#: A temporary of ours whose name carries no live process id is stale after this long.
+STALE_AFTER_S = 600.0
+#: ... and one whose process id is alive (perhaps reused by another program) after a day.
+STALE_ALIVE_AFTER_S = 86_400.0
+
+
+def _temp_prefix(dest: Path) -> str:
+    """``.<name>.<pid>.``: the process id tells a later write whether the writer still runs."""
+    return f".{dest.name}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_stale_temporaries(dest: str | os.PathLike) -> list[Path]:
+    """Delete temporaries of ours for ``dest`` left by a writer that died (``kill -9``, a
+    crash, a power cut): ``.<name>.<pid>.<random>.tmp`` files and folders (and the ``.old``
+    folders of :func:`atomic_dir`) whose process is gone, or that are old. Returns them.
+
+    Only names of exactly our pattern for this destination are touched; errors are ignored
+    (cleaning is a courtesy, never a reason for a write to fail).
+    """
+    dest = Path(dest)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    start = f".{dest.name}."
+    removed = []
+    try:
+        candidates = [p for p in folder.iterdir()
+                      if p.name.startswith(start) and p.name.endswith((".tmp", ".old"))]
+    except OSError:
+        return removed
+    now = time.time()
+    for p in candidates:
+        middle = p.name[len(start):-4]
+        pid_text = middle.split(".", 1)[0] if "." in middle else ""
+        try:
+            age = now - p.lstat().st_mtime
+        except OSError:
+            continue
+        rest = middle.split(".", 1)[1] if "." in middle else ""
+        if pid_text.isdigit() and len(rest) >= 6 and "." not in rest:
+            stale = not _pid_alive(int(pid_text)) or age > STALE_ALIVE_AFTER_S
+        elif len(middle) >= 6 and "." not in middle:  # mkstemp's random part only (older)
+            stale = age > STALE_AFTER_S
+        else:
+            continue
+        if not stale:
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -55,7 +127,8 @@ def atomic_open(
         raise ValueError("mode must be 'w' or 'wb'")
     dest = Path(path)
     folder = dest.parent if str(dest.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temporaries(dest)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=folder)
     tmp_path = Path(tmp)
     try:
         kwargs = {"encoding": encoding, "newline": ""} if mode == "w" else {}
@@ -108,12 +181,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     folder = dest.parent if str(dest.parent) else Path(".")
     if dest.exists() and not dest.is_dir():
         raise FileExistsError(f"{dest} exists and is not a folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder))
+    remove_stale_temporaries(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=folder))
     try:
         yield tmp
         old = None
         if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".old", dir=folder))
             os.replace(dest, old / "x")  # rename, never copy
         try:
             os.replace(tmp, dest)

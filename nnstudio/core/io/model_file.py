@@ -34,6 +34,7 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.data.npyfile import check_entries
+from nnstudio.core.engine import losses as engine_losses
 from nnstudio.core.engine import metrics as engine_metrics
 from nnstudio.core.engine.network import Network, NetworkSpec
 from nnstudio.core.errors import NNStudioError, ProjectError
@@ -354,7 +355,7 @@ def _check_is_model_archive(p: Path) -> None:
     get a model, rather than NumPy's remark about pickled data.
     """
     where = str(p)
-    head = read_file_head(p, 64, ProjectError, what="a model file")
+    head = read_file_head(p, 64, ProjectError, what="a model file", missing="no such file")
     if head.startswith(b"PK"):
         return
     if head.startswith(b"\x93NUMPY"):
@@ -373,11 +374,11 @@ def _check_is_model_archive(p: Path) -> None:
 def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> TrainedModel:
     if not isinstance(arch, dict) or not isinstance(info, dict):
         raise ProjectError("has a malformed 'architecture' or 'training' entry", where)
+    input_shape, dtype = _input_shape_and_dtype(arch, where)
     try:
-        input_shape = tuple(int(v) for v in arch["input_shape"])
-        dtype = np.dtype(str(arch.get("dtype", "float32")))
         network_d = {k: v for k, v in arch.items() if k not in ("input_shape", "dtype")}
         spec = NetworkSpec.from_dict(network_d)
+        _check_declared_params(spec, input_shape, dtype, arrays, where)
         net = Network(spec, input_shape, dtype=dtype, seed=0)
         net.load_state_dict(arrays)
     except NNStudioError as e:
@@ -392,6 +393,7 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
             preparation = Preparation.from_dict(prep_d)
         except NNStudioError as e:
             raise ProjectError(f"has an unusable 'preparation' entry: {e}", where) from None
+    _check_consistent(net, preparation, info, where)
     try:
         return TrainedModel(
             network=net, preparation=preparation, task=str(info["task"]),
@@ -402,6 +404,89 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ProjectError(f"has a malformed 'training' entry ({_short(e)})", where) from None
+
+
+#: Largest per-sample input a model file may declare (values).
+MAX_INPUT_VALUES = 100_000_000
+
+
+def _input_shape_and_dtype(arch: dict, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    shape = arch.get("input_shape")
+    if not isinstance(shape, list) or not 1 <= len(shape) <= 4 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
+        raise ProjectError("has a malformed 'architecture' entry (input_shape must be 1 to 4 "
+                           f"whole numbers ≥ 1, got {_short_value(shape)})", where)
+    if int(np.prod(shape, dtype=object)) > MAX_INPUT_VALUES:
+        raise ProjectError(f"declares an input of {int(np.prod(shape, dtype=object)):,} values "
+                           "per sample: the file is damaged", where)
+    dtype = arch.get("dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise ProjectError("has a malformed 'architecture' entry (dtype must be float32 or "
+                           f"float64, got {_short_value(dtype)})", where)
+    return tuple(shape), np.dtype(dtype)
+
+
+def _check_declared_params(spec: Any, input_shape: tuple[int, ...], dtype: np.dtype,
+                           arrays: dict, where: str) -> None:
+    """Refuse an architecture whose parameters would not fit in the file before allocating
+    them (a 2 MB file declaring a billion-unit Dense layer)."""
+    from nnstudio.core.engine.network import infer_shapes
+    from nnstudio.core.memory import check_fits, format_bytes
+
+    report = infer_shapes(spec, input_shape)
+    if not report.ok:
+        return  # Network() reports the problem itself
+    declared = report.total_params
+    stored = sum(int(a.size) for a in arrays.values())
+    # A small mismatch is left to load_state_dict, which names the missing array.
+    if declared > stored and declared * dtype.itemsize > 64_000_000:
+        raise ProjectError(
+            f"declares a network of {declared:,} parameters ({format_bytes(declared * 4)}) but "
+            f"holds only {stored:,} values: the file is damaged", where)
+    check_fits(declared * dtype.itemsize * 2, f"the network ({declared:,} parameters)", where,
+               ProjectError)
+
+
+def _check_consistent(net: Network, preparation: Any, info: dict, where: str) -> None:
+    """The training record, the preparation and the network must describe the same model."""
+    task = info.get("task")
+    if task not in ("classification", "regression"):
+        raise ProjectError(f"has a malformed 'training' entry (task {_short_value(task)})", where)
+    loss = info.get("loss")
+    if loss not in engine_losses.LOSSES:
+        raise ProjectError(f"has a malformed 'training' entry (unknown loss "
+                           f"{_short_value(loss)})", where)
+    names = info.get("class_names") or []
+    if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+        raise ProjectError("has a malformed 'training' entry (class_names must be a list of "
+                           "names)", where)
+    for key in ("summary", "history", "config"):
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            raise ProjectError(f"has a malformed 'training' entry ({key} must be an object)",
+                               where)
+    outputs = int(np.prod(net.output_shape))
+    if preparation is None:
+        return
+    if preparation.task != task:
+        raise ProjectError(f"is inconsistent: the preparation is for {preparation.task}, the "
+                           f"training record for {task}", where)
+    if tuple(preparation.input_shape) != tuple(net.input_shape):
+        raise ProjectError(f"is inconsistent: the preparation gives inputs of shape "
+                           f"{tuple(preparation.input_shape)}, the network takes "
+                           f"{tuple(net.input_shape)}", where)
+    if task == "classification":
+        n = len(preparation.class_names or [])
+        if outputs != n and not (outputs == 1 and n == 2):
+            raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "
+                               f"{n} classes", where)
+    elif preparation.target_stats and len(preparation.target_stats) != outputs:
+        raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "
+                           f"{len(preparation.target_stats)} target(s)", where)
+
+
+def _short_value(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _read_array(npz: Any, key: str, where: str) -> np.ndarray:

@@ -72,7 +72,8 @@ class TrainingConfig:
                 f"{where}.optimizer.type",
             )
         lr = self.optimizer.get("learning_rate", 0.001)
-        if not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) \
+                or not (lr > 0 and math.isfinite(lr)):
             raise ConfigError(
                 f"must be a number > 0 (got {lr!r})", f"{where}.optimizer.learning_rate"
             )
@@ -112,10 +113,15 @@ class TrainingConfig:
                 if key != "type":
                     _check_number(value, f"{where}.schedule.{key}", low=0.0)
             Schedule(self.schedule, self.learning_rate, self.epochs)
-        for name in ("weight_decay", "clip_norm", "clip_value"):
+        # NaN or Infinity here would poison every weight and be blamed on the learning rate.
+        _check_number(self.weight_decay, f"{where}.weight_decay", low=0.0)
+        for name in ("clip_norm", "clip_value"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or v < 0):
-                raise ConfigError(f"must be a number ≥ 0 (got {v!r})", f"{where}.{name}")
+            if v is not None:
+                _check_number(v, f"{where}.{name}", low=0.0)
+                if v == 0:
+                    raise ConfigError("must be a number > 0, or absent for no clipping "
+                                      "(got 0)", f"{where}.{name}")
 
 
 #: Per optimizer: option → (lowest, highest-exclusive) allowed values.

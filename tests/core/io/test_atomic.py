@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,63 @@ def test_atomic_dir_refuses_a_file(tmp_path):
     with pytest.raises(FileExistsError), atomic_dir(f):
         pass
     assert f.read_text() == "a file"
+
+
+_WRITER = """
+import sys, time
+from nnstudio.core.io.atomic import atomic_open
+with atomic_open(sys.argv[1], "wb") as f:
+    f.write(b"x" * 100_000)
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def _temporaries(folder, name):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(f".{name}."))
+
+
+def test_temporary_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    dest = tmp_path / "model.npz"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(dest)], stdout=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)  # no cleanup can run
+    proc.wait()
+    left = _temporaries(tmp_path, "model.npz")
+    assert len(left) == 1 and f".{proc.pid}." in left[0]
+    atomic_write_bytes(dest, b"new")
+    assert _temporaries(tmp_path, "model.npz") == []
+    assert dest.read_bytes() == b"new"
+
+
+def test_temporaries_of_a_live_writer_or_of_other_files_are_kept(tmp_path):
+    live = tmp_path / f".model.npz.{os.getppid()}.abcdefgh.tmp"  # our parent is alive
+    other = tmp_path / ".model.npz.5.999.abcdefgh.tmp"  # the temporary of "model.npz.5"
+    mine = tmp_path / "notes.txt"
+    for p in (live, other, mine):
+        p.write_text("x")
+    atomic_write_text(tmp_path / "model.npz", "new")
+    assert live.exists() and other.exists() and mine.exists()
+
+
+def test_stale_temporary_folder_of_an_export_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(proc.stdout)  # that process has exited
+    stale = tmp_path / f".exp.{dead}.k2j4h5g6.tmp"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "weights.npz").write_bytes(b"half")
+    with atomic_dir(tmp_path / "exp") as d:
+        (d / "predict.py").write_text("print()")
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp"]
