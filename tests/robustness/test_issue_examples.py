@@ -363,3 +363,17 @@ def test_predict_out_on_a_read_only_or_full_file_system(work, monkeypatch, errno
                    outputs=["o.csv"])
     words = {"EROFS": "read-only", "ENOSPC": "the disk is full"}[errno_name]
     assert "o.csv: cannot be written" in err and words in err
+
+
+def test_network_too_large_for_memory_names_its_size(work, monkeypatch):
+    from nnstudio.core import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1_000_000_000)  # 1 GB free
+    _edit_project(work / "p.nnsproj", lambda d: d["network"]["nodes"][1].update(units=100_000))
+    _edit_project(work / "p.nnsproj", lambda d: d["network"]["nodes"].insert(
+        3, {"id": "h2", "type": "Dense", "units": 100_000}))
+    _edit_project(work / "p.nnsproj", lambda d: d["network"].update(
+        edges=[["in", "h"], ["h", "r"], ["r", "h2"], ["h2", "o"], ["o", "s"]]))
+    err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+    assert "the network (10,000," in err and "parameters" in err
+    assert "needs 200 GB of memory but only 1 GB is available" in err
