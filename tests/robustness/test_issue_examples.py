@@ -377,3 +377,14 @@ def test_network_too_large_for_memory_names_its_size(work, monkeypatch):
     err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
     assert "the network (10,000," in err and "parameters" in err
     assert "needs 200 GB of memory but only 1 GB is available" in err
+
+
+# -- divergence that never reaches inf -------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer,lr", [("adam", 1e6), ("sgd", 1e3), ("rmsprop", 1e8)])
+def test_train_reports_a_finite_divergence_and_writes_no_model(work, optimizer, lr):
+    _edit_project(work / "p.nnsproj", lambda d: d["training"].update(
+        optimizer={"type": optimizer, "learning_rate": lr}, epochs=30))
+    err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
+    assert "training diverged at epoch 1" in err and "a constant guess (0.69" in err

@@ -22,6 +22,7 @@ from nnstudio.core.engine.schedules import Schedule
 from nnstudio.core.errors import ConfigError, ShapeError
 from nnstudio.core.training.config import TrainingConfig
 from nnstudio.core.training.control import TrainControl
+from nnstudio.core.training.divergence import DivergenceWatch
 from nnstudio.core.training.evaluate import evaluate, is_classification, prepare_targets
 from nnstudio.core.training.events import BatchEnd, EpochEnd, TrainingFinished
 
@@ -178,9 +179,11 @@ def train(
     epoch = 0
     reason, message = "completed", ""
 
-    def finish(reason: str, message: str = "") -> TrainingFinished:
+    def finish(reason: str, message: str = "", epochs_run: int | None = None) -> TrainingFinished:
+        if epochs_run is None:
+            epochs_run = epoch if reason != "diverged" else epoch - 1
         return TrainingFinished(
-            reason, epoch if reason != "diverged" else epoch - 1, best_epoch,
+            reason, epochs_run, best_epoch,
             time.perf_counter() - start, message, history,
         )
 
@@ -190,6 +193,9 @@ def train(
     # batch: a few microseconds a batch that tiny networks notice.
     accuracy = _EpochAccuracy(n, tuple(net.output_shape), net.dtype) if classify else None
     perf_counter, isfinite, checkpoint = time.perf_counter, math.isfinite, control.checkpoint
+    # Per-epoch check for a loss that explodes without reaching inf (see divergence.py).
+    watch = DivergenceWatch.start(net, x_tr, train_data[1], config.loss)
+    lr = schedule(0)
 
     for epoch in range(1, config.epochs + 1):
         lr = schedule(epoch - 1)
@@ -270,6 +276,12 @@ def train(
                 "were kept.",
             )
             return
+        exploded = watch.exploded(epoch, train_loss, lr)
+        if exploded:
+            net.params[...], net.state[...] = best_params, best_state
+            kept = f"epoch {best_epoch}" if best_epoch else "the start"
+            yield finish("diverged", f"{exploded}. The weights of {kept} were kept.")
+            return
         improved = monitored < best_loss - min_delta
         if improved:
             best_loss, best_epoch, waited = monitored, epoch, 0
@@ -295,6 +307,13 @@ def train(
             break
     if patience is not None and restore_best and best_epoch:
         net.params[...], net.state[...] = best_params, best_state
+    kept_loss = history["loss"][best_epoch - 1] if (
+        patience is not None and restore_best and best_epoch) else (
+        history["loss"][-1] if history["loss"] else math.nan)
+    worse = watch.ended_worse(epoch, kept_loss, lr)
+    if worse:
+        yield finish("diverged", f"{worse}.", epochs_run=epoch)
+        return
     yield finish(reason, message)
 
 
