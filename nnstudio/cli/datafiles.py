@@ -87,6 +87,14 @@ def _read_table(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
             table = table.take(keep)
         if len(table) == 0:
             raise DataError("has no rows with a target value", where=str(p))
+        if prep.task == "regression":
+            from nnstudio.core.data.dataset import check_finite_column
+
+            for t in model.target_names:
+                if table[t].kind != "numeric":
+                    raise DataError(f"target column {t!r} holds {table[t].kind} values, not "
+                                    "numbers", where=str(p))
+                check_finite_column(table, t, str(p))
         y = prep.transform_target(table)
     if len(table) == 0:
         raise DataError("has no data rows", where=str(p))
@@ -104,12 +112,16 @@ def _read_table(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
 def _check_kinds(table, prep, p: Path) -> None:
     """A numeric (or date) feature must read as numbers (dates) here too, or the error names
     the first bad value with its row and column."""
+    from nnstudio.core.data.dataset import check_finite_column
+
     for f in prep.features:
         if f["kind"] == "categorical":
             continue
         col = table[f["name"]]
         if col.kind == "empty":
             continue
+        if col.kind == "numeric":
+            check_finite_column(table, f["name"], str(p))
         if f["kind"] == "numeric" and col.kind == "numeric" and not col.n_invalid:
             continue
         if f["kind"] == "numeric":

@@ -388,3 +388,40 @@ def test_train_reports_a_finite_divergence_and_writes_no_model(work, optimizer, 
         optimizer={"type": optimizer, "learning_rate": lr}, epochs=30))
     err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
     assert "training diverged at epoch 1" in err and "a constant guess (0.69" in err
+
+
+# -- regressions found by the property tests (test_fuzz_cli.py) ------------------------------
+
+
+def test_model_whose_layer_record_is_a_number(work):
+    def edit(text):
+        arch = json.loads(text)
+        arch["nodes"][3] = 7
+        return json.dumps(arch)
+
+    m = _edit_model(work / "p.npz", work / "m.npz", _edit_json_entry("architecture", edit))
+    err = error_of(work, "evaluate", m, "--data", "d.csv")
+    assert "holds a network that cannot be rebuilt: network.nodes[3]: must be an object" in err
+    assert err.count("cannot be rebuilt") == 1
+
+
+@pytest.mark.parametrize("cell,words", [("1e400", "inf is not a finite number"),
+                                        ("-1e999", "-inf is not a finite number"),
+                                        ("inf", "inf'? is not a (finite )?number")])
+def test_infinite_numbers_in_a_csv(work, cell, words):
+    lines = _csv_lines(work)
+    lines[5] = ",".join([cell] + lines[5].split(",")[1:])
+    (work / "d.csv").write_text("\n".join(lines) + "\n")
+    for argv in (["train", "p.nnsproj", "--out", "o.npz"],
+                 ["evaluate", "p.npz", "--data", "d.csv"],
+                 ["predict", "p.npz", "--data", "d.csv", "--out", "o.csv"]):
+        err = error_of(work, *argv, outputs=["o.npz", "o.csv"])
+        assert "d.csv, row 6, column 'a'" in err and re.search(words, err)
+
+
+def test_infinite_regression_target_in_evaluate(work):
+    lines = (work / "r.csv").read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:2] + ["1e400"])
+    (work / "r.csv").write_text("\n".join(lines) + "\n")
+    err = error_of(work, "evaluate", "pr.npz", "--data", "r.csv")
+    assert "r.csv, row 4, column 'y'" in err and "not a finite number" in err

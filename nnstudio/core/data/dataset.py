@@ -129,6 +129,18 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None) -> Prep
     return _build_table(data, spec)
 
 
+def check_finite_column(table: Table, name: str, where: str) -> None:
+    """A numeric column may hold missing values (NaN) but no infinity (``inf``, ``1e400``):
+    one would turn every weight it touches into NaN."""
+    values = table[name].values
+    bad = np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        more = f" ({int(bad.sum()) - 1:,} more below)" if bad.sum() > 1 else ""
+        raise DataError(f"{values[i]} is not a finite number{more}",
+                        where=f"{where}, row {table.line_number(i)}, column {name!r}")
+
+
 def _with_target(spec: DatasetSpec, target: str) -> DatasetSpec:
     d = spec.to_dict()
     d["target"] = target
@@ -222,6 +234,8 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
             raise DataError(f"{col.invalid_values[0]!r} is not a number, but the column is "
                             f"numeric elsewhere{more}",
                             where=f"{where}, row {row}, column {name!r}")
+        if col.kind == "numeric" and kinds.get(name) != "categorical":
+            check_finite_column(table, name, where)
 
     # ---- target and task
     for name in targets:

@@ -41,6 +41,7 @@ from nnstudio.core.errors import NNStudioError, ProjectError
 from nnstudio.core.fileaccess import read_file_head
 from nnstudio.core.io.atomic import atomic_open
 from nnstudio.core.io.jsonfmt import JSONCheckError, loads_checked
+from nnstudio.core.io.netcheck import check_network
 from nnstudio.core.training.evaluate import evaluate, is_classification
 
 MODEL_FORMAT = "nnstudio.model"
@@ -377,6 +378,11 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
     input_shape, dtype = _input_shape_and_dtype(arch, where)
     try:
         network_d = {k: v for k, v in arch.items() if k not in ("input_shape", "dtype")}
+        problems = check_network(network_d, input_shape)  # every record, before building
+        if problems:
+            raise ProjectError(  # the handler below names the file
+                "; ".join(f"{place}: {msg}" for place, msg in problems[:3])
+                + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""))
         spec = NetworkSpec.from_dict(network_d)
         _check_declared_params(spec, input_shape, dtype, arrays, where)
         net = Network(spec, input_shape, dtype=dtype, seed=0)

@@ -1,0 +1,80 @@
+"""Property-based robustness of the window's open path (issue 14): a mutated project file
+opened in the real main window gives at most one readable dialog, never an unexpected-error
+dialog or an exception in a slot, and the window stays usable (a good project opens after it).
+
+One window serves every example, so a state left broken by one file shows on the next. The
+number of examples comes from the Hypothesis profile (``tests/robustness/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.robustness import strategies as S
+from tests.robustness.seeds import make_seeds
+
+pytestmark = pytest.mark.gui
+
+STATS: Counter = Counter()
+PROFILE_EXAMPLES = {"ci": 25, "long": 600}
+
+
+@pytest.fixture(scope="module")
+def seed_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gui-seeds")
+    make_seeds(folder)
+    return folder
+
+
+@pytest.fixture
+def gui_window(make_window):
+    return make_window(workflow_panels=True)
+
+
+def _check_dialog(texts: list[str]) -> None:
+    assert len(texts) <= 1, texts
+    for text in texts:
+        assert text.strip() and "Traceback" not in text, text
+        assert "internal error" not in text and "unexpected error" not in text.lower(), text
+        assert len(text) < 3000, text
+
+
+@settings(max_examples=PROFILE_EXAMPLES.get(os.environ.get("NNSTUDIO_HYPOTHESIS", "ci"), 25),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+@example(data=None)  # the issue's 700-deep "gui" field
+def test_fuzzed_project_opens_cleanly_or_says_why(gui_window, dialogs, seed_folder, data):
+    window = gui_window
+    good = seed_folder / "p.nnsproj"
+    bad = seed_folder / "fuzzed.nnsproj"
+    if data is None:
+        text = good.read_text().rstrip()
+        bad.write_text(text[:-1] + ', "gui": ' + "[" * 700 + "]" * 700 + "}")
+    else:
+        seed = json.loads(data.draw(st.sampled_from([good, seed_folder / "pi.nnsproj"]))
+                          .read_text())
+        bad.write_bytes(data.draw(S.project_file(seed)))
+    dialogs.shown.clear()
+    opened = window.open_path(bad, ask=False)
+    texts = dialogs.texts()
+    _check_dialog(texts)
+    if not opened:
+        assert len(texts) == 1, "a refused file says why"
+    STATS[f"opened={opened} dialogs={len(texts)}"] += 1
+    # The window is still usable: a good project opens, with its graph on the canvas.
+    dialogs.shown.clear()
+    assert window.open_path(good, ask=False), dialogs.texts()
+    assert len(window.document) == 5 and not dialogs.texts()
+    assert window.isVisible()
+
+
+def test_report_gui_counts():
+    """Not a check: prints how many files the GUI property test opened, by outcome (``-s``)."""
+    if STATS:
+        print("\nGUI open examples:", sum(STATS.values()), dict(STATS))
