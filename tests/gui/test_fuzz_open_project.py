@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.robustness import strategies as S
+from tests.robustness import strategies as fuzz
 from tests.robustness.seeds import make_seeds
 
 pytestmark = pytest.mark.gui
@@ -59,7 +59,7 @@ def test_fuzzed_project_opens_cleanly_or_says_why(gui_window, dialogs, seed_fold
     else:
         seed = json.loads(data.draw(st.sampled_from([good, seed_folder / "pi.nnsproj"]))
                           .read_text())
-        bad.write_bytes(data.draw(S.project_file(seed)))
+        bad.write_bytes(data.draw(fuzz.project_file(seed)))
     dialogs.shown.clear()
     opened = window.open_path(bad, ask=False)
     texts = dialogs.texts()

@@ -5,8 +5,8 @@ Invariant for every input: the command succeeds (exit 0), or exits 2 with ``erro
 — never ``internal error``, never a Python warning, never an output file (or a temporary) left
 behind. Commands run in-process (see :mod:`.harness`). The number of examples comes from the
 Hypothesis profile (``ci`` by default; ``NNSTUDIO_HYPOTHESIS=long`` for a longer hunt).
-Regressions found are pinned with ``@example`` here or as plain tests in
-``test_issue_examples.py``.
+Regressions they found are pinned as plain tests in ``test_issue_examples.py`` (the examples
+here draw from seeds built at run time, which ``@example`` cannot name).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import given
 
-from . import strategies as S
+from . import strategies as fuzz
 from .harness import check_invariant, files_in, run_cli
 
 #: Outcomes per test, printed at the end of the session (the closing note counts them).
@@ -88,10 +88,10 @@ def run_and_check(folder: Path, name: str, *argv, outputs=()) -> int:
 # -- project files ----------------------------------------------------------------------------
 
 
-@given(data=S.st.data())
+@given(data=fuzz.st.data())
 def test_mutated_project_files(seeds, workdir, data):
-    seed = data.draw(S.st.sampled_from([seeds["project"], seeds["project_images"]]))
-    content = data.draw(S.project_file(seed))
+    seed = data.draw(fuzz.st.sampled_from([seeds["project"], seeds["project_images"]]))
+    content = data.draw(fuzz.project_file(seed))
     with workdir() as d:
         (d / "f.nnsproj").write_bytes(content)
         run_and_check(d, "project/train", "train", "f.nnsproj", "--out", "o.npz", "--quiet",
@@ -101,10 +101,10 @@ def test_mutated_project_files(seeds, workdir, data):
 # -- model files ------------------------------------------------------------------------------
 
 
-@given(data=S.st.data())
+@given(data=fuzz.st.data())
 def test_mutated_model_files(seeds, workdir, data):
-    content = data.draw(S.model_file(seeds["model"]))
-    command = data.draw(S.st.sampled_from(["evaluate", "predict", "numpy", "onnx"]))
+    content = data.draw(fuzz.model_file(seeds["model"]))
+    command = data.draw(fuzz.st.sampled_from(["evaluate", "predict", "numpy", "onnx"]))
     with workdir() as d:
         (d / "m.npz").write_bytes(content)
         if command == "evaluate":
@@ -121,10 +121,10 @@ def test_mutated_model_files(seeds, workdir, data):
 # -- CSV files ------------------------------------------------------------------------------
 
 
-@given(data=S.st.data())
+@given(data=fuzz.st.data())
 def test_mutated_csv_files(seeds, workdir, data):
-    content = data.draw(S.csv_file(seeds["csv"]))
-    command = data.draw(S.st.sampled_from(["evaluate", "predict", "train"]))
+    content = data.draw(fuzz.csv_file(seeds["csv"]))
+    command = data.draw(fuzz.st.sampled_from(["evaluate", "predict", "train"]))
     with workdir() as d:
         (d / "d.csv").write_bytes(content)
         if command == "evaluate":
@@ -140,10 +140,10 @@ def test_mutated_csv_files(seeds, workdir, data):
 # -- NPZ and IDX data ----------------------------------------------------------------------
 
 
-@given(data=S.st.data())
+@given(data=fuzz.st.data())
 def test_mutated_npz_data(seeds, workdir, data):
-    content = data.draw(S.data_npz(seeds["x"], seeds["y"]))
-    command = data.draw(S.st.sampled_from(["evaluate", "predict", "train"]))
+    content = data.draw(fuzz.data_npz(seeds["x"], seeds["y"]))
+    command = data.draw(fuzz.st.sampled_from(["evaluate", "predict", "train"]))
     with workdir() as d:
         (d / "img.npz").write_bytes(content)
         if command == "evaluate":
@@ -156,12 +156,12 @@ def test_mutated_npz_data(seeds, workdir, data):
                           "--epochs", "1", outputs=["o.npz"])
 
 
-@given(data=S.st.data())
+@given(data=fuzz.st.data())
 def test_mutated_idx_files(seeds, workdir, data):
-    which = data.draw(S.st.sampled_from(["images", "labels"]))
+    which = data.draw(fuzz.st.sampled_from(["images", "labels"]))
     arr = seeds["x"] if which == "images" else seeds["y"].astype(np.uint8)
-    content = data.draw(S.idx_file(arr))
-    command = data.draw(S.st.sampled_from(["evaluate", "train"]))
+    content = data.draw(fuzz.idx_file(arr))
+    command = data.draw(fuzz.st.sampled_from(["evaluate", "train"]))
     with workdir() as d:
         name = "img-idx3-ubyte" if which == "images" else "lab-idx1-ubyte"
         (d / name).write_bytes(content)
