@@ -76,3 +76,21 @@ def read_file_head(path: str | os.PathLike, n: int, error: type[NNStudioError] =
             return f.read(n)
     except OSError as e:
         raise error(os_error_reason(e), shorten(path)) from None
+
+
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an existing regular file; never raises (a name too long, a NUL,
+    a permission problem all mean "no"), unlike ``Path.is_file`` on Python 3.11."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def expand_user(text: str) -> Path:
+    """``Path(text).expanduser()``, or the path as typed when ``~name`` names no user (which
+    makes ``expanduser`` raise) — for fields a user is still typing in."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)

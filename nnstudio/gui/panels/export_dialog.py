@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.fileaccess import expand_user
 from nnstudio.gui.panels.workflow_widgets import Banner, FieldError
 from nnstudio.gui.session import Session
 from nnstudio.gui.theme import current_theme
@@ -187,7 +188,7 @@ class ExportDialog(QDialog):
             self.error.set_error("Choose where to save it.")
             return False
         kind = self.kind()
-        path = Path(text).expanduser()
+        path = expand_user(text)  # "~nosuchuser/x" stays as typed and fails readably
         if kind != "numpy" and path.suffix.lower() != "." + kind:
             path = path.with_name(path.name + "." + kind)
             self.path.setText(str(path))

@@ -17,6 +17,7 @@ import numpy as np
 from nnstudio.core.data import EXAMPLES, npz_keys, preview
 from nnstudio.core.data.idx import is_idx
 from nnstudio.core.errors import DataError, NNStudioError
+from nnstudio.core.fileaccess import check_readable, is_regular_file
 
 #: Column names that are record ids (never features by default).
 _ID_NAMES = re.compile(r"^(id|index|row|rowid|row_id|unnamed: ?0|.*_id)$", re.IGNORECASE)
@@ -85,7 +86,7 @@ def guess_labels_file(images: str | Path) -> str | None:
     p = Path(images)
     name = p.name.replace("images", "labels").replace("idx3", "idx1")
     candidate = p.with_name(name)
-    return str(candidate) if candidate != p and candidate.is_file() else None
+    return str(candidate) if candidate != p and is_regular_file(candidate) else None
 
 
 def inspect_source(path: str | None = None, example: str | None = None,
@@ -96,11 +97,12 @@ def inspect_source(path: str | None = None, example: str | None = None,
         return _inspect_example(example)
     if not path:
         raise DataError("choose a file or a built-in example", where="dataset.source")
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise DataError("file not found", where=str(p))
-    if not p.is_file():
-        raise DataError("is not a file", where=str(p))
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError:  # "~nosuchuser/...": no such user's home folder
+        raise DataError(f"{path.split('/')[0]!r} names no user's home folder",
+                        where=str(path)) from None
+    check_readable(p, DataError, "a data file")  # missing, a folder, a name too long...
     fmt = file_format(p)
     if fmt == "npz":
         return _inspect_npz(p, x_key, y_key)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.data import EXAMPLES, npz_keys
 from nnstudio.core.errors import NNStudioError
+from nnstudio.core.fileaccess import expand_user, is_regular_file
 from nnstudio.gui.panels.workflow_widgets import Banner, FieldError
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.dataset_source import (
@@ -158,8 +159,8 @@ class SourcePage(QWizardPage):
     def _path_changed(self) -> None:
         self.path_error.set_error(None)
         text = self.path.text().strip()
-        p = Path(text).expanduser() if text else None
-        fmt = file_format(p) if p is not None and p.is_file() else None
+        p = expand_user(text) if text else None  # "~nosuchuser" or a huge name: no crash
+        fmt = file_format(p) if p is not None and is_regular_file(p) else None
         self.labels_label.setVisible(fmt == "idx")
         self.labels_row.setVisible(fmt == "idx")
         self.keys_row.setVisible(fmt == "npz")
