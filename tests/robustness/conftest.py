@@ -36,6 +36,6 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow,
                                                         HealthCheck.data_too_large]}
-settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_COMMON)
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
 settings.register_profile("long", max_examples=1500, **_COMMON)
 settings.load_profile(os.environ.get("NNSTUDIO_HYPOTHESIS", "ci"))

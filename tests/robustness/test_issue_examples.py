@@ -425,3 +425,23 @@ def test_infinite_regression_target_in_evaluate(work):
     (work / "r.csv").write_text("\n".join(lines) + "\n")
     err = error_of(work, "evaluate", "pr.npz", "--data", "r.csv")
     assert "r.csv, row 4, column 'y'" in err and "not a finite number" in err
+
+
+def test_csv_with_a_deleted_target_and_a_bad_number_below(work):
+    """Rows without a target are skipped first; the bad number's text must still be named
+    (it was an IndexError in ``_check_kinds``: the texts did not follow the rows kept)."""
+    lines = _csv_lines(work)
+    lines[1] = ",".join(lines[1].split(",")[:3] + [""])  # no target: skipped by evaluate
+    lines[2] = ",".join(lines[2].split(",")[:1] + ["abc"] + lines[2].split(",")[2:])
+    (work / "e.csv").write_text("\n".join(lines) + "\n")
+    err = error_of(work, "evaluate", "p.npz", "--data", "e.csv")
+    assert "e.csv, row 3, column 'b': 'abc' is not a number" in err
+
+
+def test_table_take_keeps_the_texts_of_invalid_values():
+    from nnstudio.core.data.table import Column, Table
+
+    col = Column("b", "numeric", np.array([1.0, np.nan, 3.0, np.nan]), np.array([1, 3]),
+                 ["abc", "xyz"])
+    t = Table([col]).take(np.array([False, False, True, True]))
+    assert t["b"].invalid_rows.tolist() == [1] and t["b"].invalid_values == ["xyz"]

@@ -152,7 +152,10 @@ class Table:
         cols = []
         for c in self._columns.values():
             inv = new_pos[c.invalid_rows]
-            cols.append(Column(c.name, c.kind, c.values[picked], inv[inv >= 0]))
+            kept = inv >= 0
+            # The texts travel with their rows (they name the bad value in messages).
+            texts = [t for t, k in zip(c.invalid_values, kept.tolist(), strict=False) if k]
+            cols.append(Column(c.name, c.kind, c.values[picked], inv[kept], texts))
         lines = np.asarray(self.line_number(picked))
         return Table(cols, self.path, delimiter=self.delimiter, has_header=self.has_header,
                      encoding=self.encoding, line_numbers=lines)
