@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import gzip
 import io
+import itertools
 import json
 import math
 import struct
@@ -30,8 +31,20 @@ NASTY_TEXT = ["", " ", "abc", "no", "false", "true", "null", "0", "1e400", "NaN"
               "cosine", "adam", "x" * 300]
 
 
+#: Valid words of the formats: a replaced value is often valid-but-different, which takes a
+#: mutated file past validation into building and training.
+WORDS = ["Dense", "ReLU", "Conv2D", "LSTM", "GRU", "SimpleRNN", "Flatten", "Reshape",
+         "Softmax", "Sigmoid", "Tanh", "BatchNorm", "Dropout", "MaxPool2D", "AvgPool2D",
+         "GlobalAvgPool2D", "Add", "Concatenate", "LeakyReLU", "Linear", "Input", "sgd",
+         "rmsprop", "adamw", "mse", "mae", "binary_cross_entropy", "cross_entropy", "step",
+         "exponential", "constant", "standard", "minmax", "none", "mean", "median",
+         "most_frequent", "classification", "regression", "auto", "same", "valid", "label",
+         "a", "b", "day", "img.npz", "x", "y"]
+
+
 def nasty_values() -> st.SearchStrategy:
     leaf = st.one_of(
+        st.sampled_from(WORDS), st.integers(1, 8),
         st.sampled_from(NASTY_NUMBERS), st.sampled_from(NASTY_TEXT), st.none(),
         st.integers(-3, 100), st.floats(allow_nan=True, allow_infinity=True),
         st.text(max_size=12),
@@ -120,9 +133,62 @@ def mutated_bytes(draw, data: bytes, max_edits: int = 3) -> bytes:
     return bytes(out)
 
 
+LAYER_SETTINGS = {
+    "Dense": {"units": st.integers(1, 6)}, "LeakyReLU": {"alpha": st.floats(0, 1)},
+    "Dropout": {"rate": st.floats(0, 0.9)}, "Reshape": {"shape": st.sampled_from(
+        [[-1], [1, -1], [1, 4, -1], [2, 2, -1], [4, 4], [1, 2, 2, -1]])},
+    "Conv2D": {"filters": st.integers(1, 3), "kernel_size": st.sampled_from([1, 2, 3, [1, 2]]),
+               "strides": st.sampled_from([1, 2, [2, 1]]),
+               "padding": st.sampled_from(["valid", "same"])},
+    "MaxPool2D": {"pool_size": st.sampled_from([1, 2, 3])},
+    "AvgPool2D": {"pool_size": st.sampled_from([1, 2]), "padding": st.sampled_from(["valid",
+                                                                                    "same"])},
+    "SimpleRNN": {"units": st.integers(1, 4), "return_sequences": st.booleans()},
+    "LSTM": {"units": st.integers(1, 4), "return_sequences": st.booleans()},
+    "GRU": {"units": st.integers(1, 4), "return_sequences": st.booleans()},
+    "BatchNorm": {}, "Flatten": {}, "ReLU": {}, "Sigmoid": {}, "Tanh": {}, "Softmax": {},
+    "GlobalAvgPool2D": {}, "Linear": {},
+}
+
+
+@st.composite
+def random_network(draw, head: list[dict] = ()) -> dict:
+    """A chain Input → 1..5 random layers (with random small settings), sometimes with a
+    residual Add or a Concatenate, then (usually) ``head`` (the seed's output layers, after a
+    Flatten) so that many draws fit the data and train: shape checks, building and a training
+    step of every layer type."""
+    nodes = [{"id": "in", "type": "Input"}]
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(sorted(LAYER_SETTINGS)))
+        node = {"id": f"n{i}", "type": kind}
+        for key, strat in LAYER_SETTINGS[kind].items():
+            if draw(st.booleans()):
+                node[key] = draw(strat)
+        nodes.append(node)
+    edges = [[a["id"], b["id"]] for a, b in itertools.pairwise(nodes)]
+    if len(nodes) > 2 and draw(st.booleans()):
+        merge = draw(st.sampled_from(["Add", "Concatenate"]))
+        src = draw(st.sampled_from([n["id"] for n in nodes[:-1]]))
+        nodes.append({"id": "m", "type": merge})
+        edges += [[nodes[-2]["id"], "m"], [src, "m"]]
+    if head and draw(st.integers(0, 3)):
+        tail = [{"id": "flat", "type": "Flatten"}] + [dict(n) for n in head]
+        edges += [[a["id"], b["id"]] for a, b in zip([nodes[-1], *tail], tail, strict=False)]
+        nodes += tail
+    return {"nodes": nodes, "edges": edges}
+
+
 @st.composite
 def project_file(draw, seed: dict) -> bytes:
-    """A project file: JSON mutations, sometimes followed by byte-level damage."""
+    """A project file: a random network or JSON mutations, sometimes byte-level damage."""
+    if draw(st.integers(0, 2)) == 0:
+        seed = copy.deepcopy(seed)
+        seed["network"] = draw(random_network(seed["network"]["nodes"][-2:]))
+        if draw(st.booleans()):
+            seed["training"]["loss"] = draw(st.sampled_from(["mse", "mae", "cross_entropy",
+                                                             "binary_cross_entropy"]))
+        data = json_bytes(seed if draw(st.booleans()) else draw(mutated_json(seed, 1)))
+        return data
     data = json_bytes(draw(mutated_json(seed)))
     if draw(st.integers(0, 4)) == 0:
         data = draw(mutated_bytes(data))
@@ -232,8 +298,7 @@ def csv_file(draw, seed_text: str) -> bytes:
                 if j < len(r):
                     r[j] = ""
     text = "\n".join(",".join(r) for r in rows) + "\n"
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-16", "cp1252",
-                                     "utf-8-sig"]))
+    encoding = draw(st.sampled_from(["utf-8"] * 6 + ["utf-16", "cp1252", "utf-8-sig"]))
     data = text.encode(encoding, "surrogatepass" if encoding.startswith("utf") else "replace")
     if draw(st.integers(0, 3)) == 0:
         data = draw(mutated_bytes(data))
