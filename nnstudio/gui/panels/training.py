@@ -222,7 +222,7 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.setToolTip("Train the network on the training split (F5)")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda _checked=False: self.start())
         self.pause_button = QPushButton("Pause")
         self.pause_button.setEnabled(False)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -238,7 +238,7 @@ class TrainingPanel(QWidget):
         self.continue_button.setToolTip(
             "Train the current model further from its weights (a new run whose parent is "
             "the current one), with the settings above")
-        self.continue_button.clicked.connect(self.continue_training)
+        self.continue_button.clicked.connect(lambda _checked=False: self.continue_training())
 
         settings = QWidget()
         settings_layout = QVBoxLayout(settings)
