@@ -152,6 +152,7 @@ class PredictPanel(QWidget):
         self.field_kinds.clear()
         self.last = None
         self._clear_result()
+        self.error.set_error(None)  # another model or project: no stale message
         preparation = self._preparation()
         if preparation is None:
             self.hint.setText("Load a dataset and train a model to try it on new inputs.")

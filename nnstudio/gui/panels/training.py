@@ -691,6 +691,8 @@ class TrainingPanel(QWidget):
             finally:
                 self._finishing = False
             self._report(outcome, run, None if became else previous)
+            if became:
+                self.status.setText(self._run_line(run))
         else:
             self._report(outcome)
         if not became and self.session.model is not None:
@@ -824,14 +826,19 @@ class TrainingPanel(QWidget):
             else "r2"
         self.show_history(run.history, metric, run.best_epoch)
         self.progress.setValue(1000 if run.reason in ("completed", "early_stopping") else 0)
+        self.status.setText(self._run_line(run))
+        self.time_left.setText(f"{elapsed_text(run.seconds)} of training")
+
+    @staticmethod
+    def _run_line(run) -> str:
+        """``Current model: Run 3 · 40 epoch(s) · validation accuracy 97.5 %``."""
         label, value = run.headline("validation")
         score = ""
         if label == "accuracy":
             score = f" · validation accuracy {100 * value:.1f} %"
         elif label == "r2":
             score = f" · validation R² {value:.3f}"
-        self.status.setText(f"Current model: {run.name} · {run.epochs} epoch(s){score}")
-        self.time_left.setText(f"{elapsed_text(run.seconds)} of training")
+        return f"Current model: {run.name} · {run.epochs} epoch(s){score}"
 
     def show_history(self, history: dict, metric: str, best_epoch: int = 0) -> None:
         """Draw a stored run's per-epoch curves (``Run.history``)."""
