@@ -54,6 +54,8 @@ def settle(qtbot, w) -> None:
     if s.current_run is not None and s.current_run.problem is None:
         qtbot.waitUntil(lambda: s.results is not None and not w.workflow.results.busy,
                         timeout=30_000)
+    # Predict answers a moment after its form is filled (it waits for typing to pause).
+    qtbot.waitUntil(lambda: not w.workflow.predict._timer.isActive(), timeout=5_000)
 
 
 def predicted(w, row=ROW) -> tuple[str, list[float]]:

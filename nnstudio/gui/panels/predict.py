@@ -194,6 +194,8 @@ class PredictPanel(QWidget):
             self.hint.setText("Type a new sample; the prediction follows as you type.")
         self._fill_defaults()
         self._update_enabled()
+        if self.ready and self.fields:  # a model and a filled form: its prediction at once
+            self._schedule()
 
     def _preparation(self):
         """The model's own preparation (what it was trained with), else the loaded data's:
