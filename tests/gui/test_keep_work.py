@@ -398,3 +398,44 @@ def _cfg():
     from nnstudio.core.training import TrainingConfig
 
     return TrainingConfig(loss="cross_entropy", epochs=2, batch_size=4)
+
+
+def _big_csv_project(tmp_path) -> Path:
+    """A project over a 20,000-row CSV (≈ 600 KB: loaded in the background on Open)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20_000, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.normal(size=20_000)
+    rows = "\n".join(",".join(f"{v:.6f}" for v in (*r, t)) for r, t in zip(x, y, strict=True))
+    (tmp_path / "big.csv").write_text("a,b,c,y\n" + rows + "\n")
+    d = json.loads(Path(resource_path("examples", "salary.nnsproj")).read_text())
+    d["dataset"] = {"source": "big.csv", "target": "y"}
+    path = tmp_path / "big.nnsproj"
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_large_data_loads_in_the_background_and_can_be_cancelled(
+        qtbot, workflow_window, tmp_path):
+    w = workflow_window
+    path = _big_csv_project(tmp_path)
+    assert path.with_name("big.csv").stat().st_size > 256 * 1024
+    loader = w.workflow.data_loader
+    assert w.open_path(path, ask=False)
+    assert loader.busy and w.session.prepared is None  # open_path returned at once
+    banner = w.workflow.training.banner
+    assert "Loading the project's data" in banner.text() and banner.button.isVisible()
+    assert not w.workflow.actions["train"].isEnabled()
+    qtbot.waitUntil(lambda: w.session.prepared is not None, timeout=30_000)
+    assert w.session.prepared.input_shape == (3,) and not banner.isVisible()
+    assert w.workflow.actions["train"].isEnabled()
+    # Cancel: the project stays open without data; the late result is dropped.
+    assert w.open_path(path, ask=False)
+    qtbot.mouseClick(banner.button, Qt.MouseButton.LeftButton)
+    assert not loader.busy and "cancelled" in banner.text()
+    qtbot.wait(1500)
+    assert w.session.prepared is None
+    # Another project opened while the data loads: the first project's data never arrives.
+    assert w.open_path(path, ask=False)
+    assert w.open_path(XOR, ask=False)
+    qtbot.wait(1500)
+    assert w.session.prepared is not None and w.session.prepared.input_shape == (2,)
