@@ -133,9 +133,22 @@ def test_model_entry_declaring_600_million_floats(work):
 
 
 def test_project_given_where_a_model_is_needed(work):
+    # The commands take a project with a trained run; this one has none: say so and how.
     err = error_of(work, "evaluate", "p.nnsproj", "--data", "d.csv")
-    assert "project file, not a model file" in err and "nnstudio train" in err
+    assert "p.nnsproj: has no trained model yet" in err and "nnstudio train" in err
     assert "pickle" not in err
+    # A project file renamed .npz is still not "pickled data".
+    (work / "renamed.npz").write_bytes((work / "p.nnsproj").read_bytes())
+    err = error_of(work, "evaluate", "renamed.npz", "--data", "d.csv")
+    assert "pickle" not in err and "renamed.npz" in err
+
+
+def test_load_model_on_a_project_file_says_what_it_is(work):
+    from nnstudio.core.errors import ProjectError
+    from nnstudio.core.io.model_file import load_model
+
+    with pytest.raises(ProjectError, match="is an nnstudio project file, not a model file"):
+        load_model(work / "p.nnsproj")
 
 
 # -- dataset fields: strict types ----------------------------------------------------------
