@@ -20,3 +20,18 @@ def datasets() -> Path:
     if not DATASETS.is_dir():
         pytest.skip(f"shared datasets not found at {DATASETS}")
     return DATASETS
+
+
+# -- Hypothesis profiles -------------------------------------------------------------------------
+# "ci" (default): a fixed number of examples, derandomized (the same inputs every run, so CI
+# is reproducible) and no example database written into the checkout. "long": many more random
+# examples, for a hunt by hand:
+#   NNSTUDIO_HYPOTHESIS=long pytest tests/robustness tests/gui/test_fuzz_*.py
+# (or pytest's --hypothesis-profile=long). The GUI property tests scale their own counts.
+from hypothesis import HealthCheck, settings  # noqa: E402 (the test extra installs it)
+
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow,
+                                                        HealthCheck.data_too_large]}
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
+settings.register_profile("long", max_examples=1500, **_COMMON)
+settings.load_profile(os.environ.get("NNSTUDIO_HYPOTHESIS", "ci"))

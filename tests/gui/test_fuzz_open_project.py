@@ -74,6 +74,30 @@ def test_fuzzed_project_opens_cleanly_or_says_why(gui_window, dialogs, seed_fold
     assert window.isVisible()
 
 
+@settings(max_examples=PROFILE_EXAMPLES.get(os.environ.get("NNSTUDIO_HYPOTHESIS", "ci"), 25),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_model_file_opens_cleanly_or_says_why(gui_window, dialogs, seed_folder, data):
+    """Model files open in the window too (as an untitled project): the same invariant."""
+    import numpy as np
+
+    window = gui_window
+    with np.load(seed_folder / "p.npz", allow_pickle=False) as z:
+        entries = {k: z[k] for k in z.files}
+    bad = seed_folder / "fuzzed.npz"
+    bad.write_bytes(data.draw(fuzz.model_file(entries)))
+    dialogs.shown.clear()
+    opened = window.open_path(bad, ask=False)
+    texts = dialogs.texts()
+    _check_dialog(texts)
+    if not opened:
+        assert len(texts) == 1, "a refused file says why"
+    STATS[f"model opened={opened} dialogs={len(texts)}"] += 1
+    dialogs.shown.clear()
+    assert window.open_path(seed_folder / "p.nnsproj", ask=False), dialogs.texts()
+    assert len(window.document) == 5 and not dialogs.texts()
+
+
 def test_report_gui_counts():
     """Not a check: prints how many files the GUI property test opened, by outcome (``-s``)."""
     if STATS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -25,17 +24,3 @@ def work(seed_dir, tmp_path, monkeypatch) -> Path:
         shutil.copy(p, tmp_path / p.name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-# -- Hypothesis profiles -------------------------------------------------------------------------
-# "ci" (default): a fixed number of examples, derandomized (the same inputs every run, so CI
-# is reproducible) and no example database written into the checkout. "long": many more random
-# examples, for a hunt by hand:
-#   NNSTUDIO_HYPOTHESIS=long pytest tests/robustness      (or --hypothesis-profile=long)
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow,
-                                                        HealthCheck.data_too_large]}
-settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_COMMON)
-settings.register_profile("long", max_examples=1500, **_COMMON)
-settings.load_profile(os.environ.get("NNSTUDIO_HYPOTHESIS", "ci"))
