@@ -21,6 +21,9 @@ def seed_dir(tmp_path_factory) -> Path:
 def work(seed_dir, tmp_path, monkeypatch) -> Path:
     """A fresh copy of the seed files to mutate, as the current folder."""
     for p in seed_dir.iterdir():
-        shutil.copy(p, tmp_path / p.name)
+        if p.is_dir():
+            shutil.copytree(p, tmp_path / p.name)
+        else:
+            shutil.copy(p, tmp_path / p.name)
     monkeypatch.chdir(tmp_path)
     return tmp_path

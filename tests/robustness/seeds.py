@@ -6,14 +6,17 @@
   ``p.nnsproj`` (an MLP classifier on it) → ``p.npz`` (trained);
 - ``img.npz`` (60 4×4 uint8 images, 3 classes) and ``pi.nnsproj`` → ``pi.npz``;
 - ``img-idx3-ubyte`` + ``lab-idx1-ubyte`` (the same images as IDX) and ``px.nnsproj``;
-- ``r.csv`` (a regression table) and ``pr.nnsproj`` → ``pr.npz``.
+- ``r.csv`` (a regression table) and ``pr.nnsproj`` → ``pr.npz``;
+- ``ps.nnsproj``: ``p.nnsproj`` saved with a trained run (``ps.runs/``).
 
 The mutation strategies start from these bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import itertools
 import json
 import struct
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnstudio.cli.commands import run_command
 from nnstudio.core.io.model_file import save_model
 from nnstudio.core.io.pipeline import load_data, run_training
 from nnstudio.core.io.project import load_project
@@ -92,4 +96,12 @@ def make_seeds(folder: Path) -> dict[str, Path]:
             model = run_training(project, load_data(project))
             save_model(model, folder / f"{name}.npz")
             out[f"{name}_model"] = folder / f"{name}.npz"
+    # A project holding a trained run (its weights in ps.runs/): the run-history reader.
+    ps = folder / "ps.nnsproj"
+    ps.write_text((folder / "p.nnsproj").read_text())
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        code = run_command(["train", str(ps), "--save", "--quiet"])
+    assert code == 0, quiet.getvalue()
+    out["ps"] = ps
     return out

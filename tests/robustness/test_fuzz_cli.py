@@ -38,6 +38,7 @@ def seeds(seed_dir):
         "dir": seed_dir,
         "project": json.loads((seed_dir / "p.nnsproj").read_text()),
         "project_images": json.loads((seed_dir / "pi.nnsproj").read_text()),
+        "project_with_run": json.loads((seed_dir / "ps.nnsproj").read_text()),
         "model": model_entries,
         "csv": (seed_dir / "d.csv").read_text(),
         "x": x, "y": y,
@@ -54,7 +55,10 @@ class Workdir:
         self.tmp = tempfile.TemporaryDirectory(prefix="nnsfuzz")
         self.path = Path(self.tmp.name)
         for p in self.seed_dir.iterdir():
-            shutil.copy(p, self.path / p.name)
+            if p.is_dir():
+                shutil.copytree(p, self.path / p.name)
+            else:
+                shutil.copy(p, self.path / p.name)
         self.old = os.getcwd()
         os.chdir(self.path)
         return self.path
@@ -96,6 +100,23 @@ def test_mutated_project_files(seeds, workdir, data):
         (d / "f.nnsproj").write_bytes(content)
         run_and_check(d, "project/train", "train", "f.nnsproj", "--out", "o.npz", "--quiet",
                       "--epochs", "1", outputs=["o.npz"])
+
+
+@given(data=fuzz.st.data())
+def test_mutated_projects_with_a_trained_run(seeds, workdir, data):
+    """The run history (``runs``, the files in ``ps.runs/``) read by evaluate/predict."""
+    content = data.draw(fuzz.project_file(seeds["project_with_run"]))
+    command = data.draw(fuzz.st.sampled_from(["evaluate", "predict", "numpy"]))
+    with workdir() as d:
+        (d / "ps.nnsproj").write_bytes(content)
+        if command == "evaluate":
+            run_and_check(d, "run/evaluate", "evaluate", "ps.nnsproj", "--data", "d.csv")
+        elif command == "predict":
+            run_and_check(d, "run/predict", "predict", "ps.nnsproj", "--data", "d.csv",
+                          "--out", "o.csv", outputs=["o.csv"])
+        else:
+            run_and_check(d, "run/export-numpy", "export", "ps.nnsproj", "--format", "numpy",
+                          "--out", "exp", outputs=["exp"])
 
 
 # -- model files ------------------------------------------------------------------------------
