@@ -98,6 +98,27 @@ def test_fuzzed_model_file_opens_cleanly_or_says_why(gui_window, dialogs, seed_f
     assert len(window.document) == 5 and not dialogs.texts()
 
 
+def test_model_with_a_text_statistic_is_refused_with_one_dialog(gui_window, dialogs,
+                                                                seed_folder):
+    """Found by the long run of the property test above: a model whose preparation held
+    ``"mean": "Dense"`` opened, then the predict panel's form raised in a slot."""
+    import numpy as np
+
+    with np.load(seed_folder / "p.npz", allow_pickle=False) as z:
+        entries = {k: z[k] for k in z.files}
+    prep = json.loads(str(entries["preparation"]))
+    prep["features"][0]["mean"] = "Dense"
+    entries["preparation"] = np.array(json.dumps(prep))
+    bad = seed_folder / "text-mean.npz"
+    with open(bad, "wb") as f:
+        np.savez(f, **entries)
+    dialogs.shown.clear()
+    assert not gui_window.open_path(bad, ask=False)
+    texts = dialogs.texts()
+    assert len(texts) == 1 and "features[0] 'a'.mean: must be a number" in texts[0]
+    assert gui_window.open_path(seed_folder / "p.nnsproj", ask=False)
+
+
 def test_report_gui_counts():
     """Not a check: prints how many files the GUI property test opened, by outcome (``-s``)."""
     if STATS:

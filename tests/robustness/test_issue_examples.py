@@ -458,3 +458,16 @@ def test_table_take_keeps_the_texts_of_invalid_values():
                  ["abc", "xyz"])
     t = Table([col]).take(np.array([False, False, True, True]))
     assert t["b"].invalid_rows.tolist() == [1] and t["b"].invalid_values == ["xyz"]
+
+
+@pytest.mark.parametrize("key", ["mean", "min", "max", "median", "std"])
+def test_preparation_statistics_must_be_numbers(work, key):
+    """Found by the GUI property test: a text 'mean' reached the predict panel's form."""
+    def edit(text):
+        prep = json.loads(text)
+        prep["features"][0][key] = "Dense"
+        return json.dumps(prep)
+
+    m = _edit_model(work / "p.npz", work / "m.npz", _edit_json_entry("preparation", edit))
+    err = error_of(work, "evaluate", m, "--data", "d.csv")
+    assert f"features[0] 'a'.{key}: must be a number (got 'Dense')" in err

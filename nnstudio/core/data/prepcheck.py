@@ -133,9 +133,14 @@ def _check_feature(f: Any, where: str) -> None:
         cats = _text_list(f.get("categories"), f"{where}.categories")
         if cats != sorted(cats):
             _fail(f"{where}.categories", "must be sorted")
-        if f.get("fill") is not None:
-            _text(f["fill"], f"{where}.fill")
+        for key in ("fill", "most_frequent"):
+            if f.get(key) is not None:
+                _text(f[key], f"{where}.{key}")
         return
+    # The column's statistics are shown (predict form, Inside the network): numbers or null.
+    for key in ("mean", "std", "min", "max", "median"):
+        if f.get(key) is not None and not _is_number(f[key]):
+            _fail(f"{where}.{key}", f"must be a number (got {_show(f[key])})")
     if f.get("fill") is not None:
         _finite(f["fill"], f"{where}.fill")
     _finite(f.get("offset"), f"{where}.offset")
