@@ -471,3 +471,19 @@ def test_preparation_statistics_must_be_numbers(work, key):
     m = _edit_model(work / "p.npz", work / "m.npz", _edit_json_entry("preparation", edit))
     err = error_of(work, "evaluate", m, "--data", "d.csv")
     assert f"features[0] 'a'.{key}: must be a number (got 'Dense')" in err
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda t: t["history"].update(loss="abc"), "history.loss must be a list of numbers"),
+    (lambda t: t["summary"].update(metrics={"train": {"loss": "x"}}), "summary.metrics"),
+    (lambda t: t["summary"].update(epochs=-3), "summary.epochs must be a whole number"),
+    (lambda t: t["summary"].update(reason=7), "summary.reason must be text"),
+])
+def test_training_record_is_shown_so_it_is_checked(work, change, words):
+    def edit(text):
+        record = json.loads(text)
+        change(record)
+        return json.dumps(record)
+
+    m = _edit_model(work / "p.npz", work / "m.npz", _edit_json_entry("training", edit))
+    assert words in error_of(work, "evaluate", m, "--data", "d.csv")

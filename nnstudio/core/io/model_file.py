@@ -470,6 +470,7 @@ def _check_consistent(net: Network, preparation: Any, info: dict, where: str) ->
         if info.get(key) is not None and not isinstance(info[key], dict):
             raise ProjectError(f"has a malformed 'training' entry ({key} must be an object)",
                                where)
+    _check_record(info, where)
     outputs = int(np.prod(net.output_shape))
     if preparation is None:
         return
@@ -488,6 +489,37 @@ def _check_consistent(net: Network, preparation: Any, info: dict, where: str) ->
     elif preparation.target_stats and len(preparation.target_stats) != outputs:
         raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "
                            f"{len(preparation.target_stats)} target(s)", where)
+
+
+def _is_num(v: Any) -> bool:
+    return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _check_record(info: dict, where: str) -> None:
+    """The training record is shown (curves, the results table): its numbers must be
+    numbers. ``history``: ``{name: [value per epoch]}``; ``summary.metrics``:
+    ``{split: {metric: value}}``; counts are whole numbers; texts are text."""
+    def bad(what: str) -> ProjectError:
+        return ProjectError(f"has a malformed 'training' entry ({what})", where)
+
+    for name, values in (info.get("history") or {}).items():
+        if not isinstance(values, list) or not all(_is_num(v) for v in values):
+            raise bad(f"history.{name} must be a list of numbers")
+    summary = info.get("summary") or {}
+    metrics = summary.get("metrics")
+    if metrics is not None and (not isinstance(metrics, dict) or not all(
+            isinstance(m, dict) and all(_is_num(v) for v in m.values())
+            for m in metrics.values())):
+        raise bad("summary.metrics must be {split: {metric: number}}")
+    for key in ("epochs", "best_epoch"):
+        v = summary.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise bad(f"summary.{key} must be a whole number ≥ 0")
+    if not _is_num(summary.get("seconds")):
+        raise bad("summary.seconds must be a number")
+    for key in ("reason", "message", "trained_at", "nnstudio"):
+        if summary.get(key) is not None and not isinstance(summary[key], str):
+            raise bad(f"summary.{key} must be text")
 
 
 def _short_value(v: Any) -> str:
