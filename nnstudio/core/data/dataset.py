@@ -12,6 +12,7 @@ from nnstudio.core.errors import DataError
 
 from . import kinds as _kinds
 from .csv_reader import load_table
+from .dates import DEFAULT_PARTS as DEFAULT_DATE_PARTS
 from .examples import EXAMPLES
 from .idx import is_idx, load_idx
 from .npz import load_npz
@@ -287,7 +288,8 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
     missing = {n: spec.missing_per_column.get(n, spec.missing) for n in features}
     prep = Preparation.fit_table(table, split_rows["train"], kinds, targets, task,
                                  class_names or None, spec.scaling, missing,
-                                 spec.target_scaling)
+                                 spec.target_scaling,
+                                 spec.date_features or DEFAULT_DATE_PARTS)
     x_all = prep._encode({n: raw_feature(table, n, kinds[n])[rows] for n in features},
                          rows.size, where, lambda i: table.line_number(int(rows[i])))
     if task == "classification":

@@ -217,6 +217,15 @@ def _affine_columns(prep: Any, x_train: np.ndarray) -> list[tuple[str, int, floa
         if feat["kind"] == "categorical":
             j += len(feat.get("categories") or [])
             continue
+        if isinstance(feat["offset"], list):  # a date as its parts: one column each
+            from nnstudio.core.data import dates
+            from nnstudio.core.data.preparation import date_parts
+
+            names = dates.part_names(feat["name"], date_parts(feat))
+            for k, name in enumerate(names):
+                out.append((name, j + k, float(feat["offset"][k]), float(feat["divisor"][k])))
+            j += len(names)
+            continue
         name = feat["name"] + (" (days)" if feat["kind"] == "date" else "")
         out.append((name, j, float(feat["offset"]), float(feat["divisor"])))
         j += 1
@@ -231,7 +240,7 @@ def _base_input(prep: Any, x_train: np.ndarray) -> np.ndarray:
     j = 0
     for feat in prep.features:
         if feat["kind"] != "categorical":
-            j += 1
+            j += len(feat["offset"]) if isinstance(feat["offset"], list) else 1
             continue
         cats = list(feat.get("categories") or [])
         block = slice(j, j + len(cats))
