@@ -338,10 +338,8 @@ def onnx_feeds(model: Any, data: Any) -> dict[str, np.ndarray]:
         return {"x": np.asarray(data, np.float32)}
     if getattr(prep, "array", None) is not None:
         return {"x": np.asarray(data, np.float32)}
-    from nnstudio.core.data.preparation import raw_feature
-
     from nnstudio.core.data import dates
-    from nnstudio.core.data.preparation import date_parts
+    from nnstudio.core.data.preparation import date_parts, raw_feature
 
     blocks = []
     for f in prep.features:

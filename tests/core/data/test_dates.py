@@ -6,8 +6,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from nnstudio.core.data import DatasetSpec, build_dataset
-from nnstudio.core.data import dates as D
+from nnstudio.core.data import DatasetSpec, build_dataset, dates
 from nnstudio.core.data.preparation import Preparation
 from nnstudio.core.errors import DataError
 
@@ -18,7 +17,7 @@ def _days(*ymd):
 
 def test_parts_match_the_calendar():
     when = [(2016, 1, 10), (2012, 12, 31), (2000, 2, 29), (1969, 12, 31)]
-    x = D.expand(_days(*when), ["year", "month", "day_of_year", "weekday"])
+    x = dates.expand(_days(*when), ["year", "month", "day_of_year", "weekday"])
     for row, (y, m, d) in zip(x, when, strict=True):
         day = dt.date(y, m, d)
         assert row[0] == y
@@ -31,7 +30,7 @@ def test_parts_match_the_calendar():
 
 
 def test_december_is_next_to_january():
-    x = D.expand(_days((2015, 12, 15), (2016, 1, 15), (2016, 6, 15)), ["month"])
+    x = dates.expand(_days((2015, 12, 15), (2016, 1, 15), (2016, 6, 15)), ["month"])
     near = np.linalg.norm(x[0] - x[1])
     far = np.linalg.norm(x[1] - x[2])
     assert near < 0.6 < far
@@ -39,9 +38,9 @@ def test_december_is_next_to_january():
 
 def test_unknown_and_empty_parts_are_refused():
     with pytest.raises(DataError, match="hour"):
-        D.check_parts(["month", "hour"])
+        dates.check_parts(["month", "hour"])
     with pytest.raises(DataError, match="at least one"):
-        D.check_parts([])
+        dates.check_parts([])
 
 
 def _weather(write, **spec):
