@@ -108,7 +108,7 @@ def test_three_features_pick_two_and_fix_the_rest(qtbot, panel):
     view = panel.boundary
     view.set_features(2, 0)
     settle(qtbot, panel, view)
-    assert "other 1 feature" in view.fixed_label.text()
+    assert "other numeric feature stays at its training mean" in view.fixed_label.text()
     probs = view.last_result["probs"]
     pts = grid_points(view.x_range, view.y_range, view.resolution, 3, (2, 0), data.means())
     np.testing.assert_allclose(probs.reshape(-1, 2), net.predict(pts), atol=1e-6)

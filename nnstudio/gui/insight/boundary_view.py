@@ -4,7 +4,8 @@ Two features: the predicted class probabilities as a colour map behind the train
 (filled dots) and test points (ringed dots), with the decision boundary drawn where the
 predicted class changes. One feature: the fitted curve over the points (the salary line),
 or the class probabilities along the feature. With more features the learner picks the two
-to plot; the others stay at their training means.
+to plot; the other numeric features stay at their training means and categorical inputs at
+their most frequent category (the caption says which).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
-from nnstudio.core.insight.dataview import InsightData
+from nnstudio.core.insight.dataview import InsightData, fixed_inputs_text
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.base import (
     InsightView,
@@ -175,11 +176,9 @@ class BoundaryView(InsightView):
         both = np.concatenate([pts_tr, pts_te]) if len(pts_te) else pts_tr
         self.x_range = padded_range(both[:, fx], 0.08)
         others = data.n_features - (1 if fy is None else 2)
-        self.fixed_label.setText(
-            f"The other {others} feature{'s' if others > 1 else ''} stay at their training "
-            "means." if others > 0 else ""
-        )
-        self.fixed_label.setVisible(others > 0)
+        text = fixed_inputs_text(others, data.held_categories)
+        self.fixed_label.setText(text)
+        self.fixed_label.setVisible(bool(text))
         t = colors.theme()
         item = self.plot.getPlotItem()
         item.setLabel("bottom", data.plot_names[fx], color=t.text)

@@ -281,6 +281,7 @@ class PreparePage(QWizardPage):
         self.missing.setObjectName("missing")
         for key, text in MISSING.items():
             self.missing.addItem(text, key)
+        self.missing.currentIndexChanged.connect(self._update_fill_notes)
         self.target_scaling = QCheckBox("Standardize the target while training (predictions "
                                         "are given back in its own units)")
         self.target_scaling.setChecked(True)
@@ -382,6 +383,7 @@ class PreparePage(QWizardPage):
                 want = old.get(c.name) or (preset.missing_per_column.get(c.name)
                                            if preset is not None else None)
                 combo.setCurrentIndex(max(0, combo.findData(want)))
+                combo.currentIndexChanged.connect(self._update_fill_notes)
                 self.per_column.setCellWidget(i, 2, combo)
                 self.per_column_combos[c.name] = combo
         self.per_column.setVisible(bool(with_missing))
@@ -404,15 +406,33 @@ class PreparePage(QWizardPage):
                                 "divisor, fitted on the training split.")
         else:
             self.onehot.setText("No categorical inputs.")
-        notes = prep.fill_notes() if hasattr(prep, "fill_notes") else {}
-        self.fill_notes.setText("Missing values: " + "; ".join(
-            f"{k}: {v}" for k, v in notes.items()) + "." if notes else "")
-        self.fill_notes.setVisible(bool(notes))
+        self._update_fill_notes()
         skipped = getattr(prepared, "skipped_columns", {}) or {}
         lines = ["Left out: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())] \
             if skipped else []
         lines += list(getattr(prepared, "notes", []) or [])
         self.skipped.setText("\n".join(lines))
+
+    def _update_fill_notes(self) -> None:
+        """Say what filling really does where it differs from the strategy's name."""
+        wiz = self.wizard()
+        info = wiz.source_info if wiz is not None else None
+        notes = []
+        if info is not None and info.kind == "table":
+            chosen = wiz.columns_page.features()
+            forced = set(wiz.columns_page.categorical())
+            per_column = self.missing_per_column()
+            for c in info.columns:
+                if c.name not in chosen or not c.n_missing:
+                    continue
+                if c.kind not in ("categorical", "text") and c.name not in forced:
+                    continue
+                how = per_column.get(c.name, self.missing.currentData())
+                if how in ("mean", "median"):
+                    notes.append(f"{c.name}: {how} of a category does not exist: filled "
+                                 "with its most frequent category in the training rows")
+        self.fill_notes.setText("Missing values — " + "; ".join(notes) + "." if notes else "")
+        self.fill_notes.setVisible(bool(notes))
 
     def chosen_date_parts(self) -> list[str]:
         """The date parts ticked, in :data:`nnstudio.core.data.dates.PARTS` order."""

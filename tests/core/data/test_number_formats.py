@@ -38,7 +38,7 @@ def test_decimal_comma_column_is_numeric_and_said(write):
     data = build_dataset(DatasetSpec(source=str(path), target="mass"))
     assert "bill_length" in data.preparation.output_names()  # one numeric input, not 40
     info = {f["name"]: f for f in data.preparation.feature_info()}
-    assert 35 <= info["bill_length"]["min"] and info["bill_length"]["max"] <= 50
+    assert info["bill_length"]["min"] >= 35 and info["bill_length"]["max"] <= 50
     assert any("decimal comma" in n and "bill_length" in n for n in data.notes)
 
 
