@@ -85,3 +85,31 @@ def test_dates_outside_the_training_range_are_flagged(write):
     assert len(outside) == 1
     assert "outside the training range 2012-01-01" in outside[0]
     assert "2016-01-10" in outside[0]
+
+
+def test_cli_predict_notes_dates_outside_the_training_range(write, tmp_path, capsys):
+    from nnstudio.cli import main
+
+    lines = ["date,temp,rain"] + [f"2012-{m:02d}-{d:02d},{m + d / 10},{(m * d) % 7}"
+                                  for m in range(1, 13) for d in (3, 17)]
+    data = write("w.csv", "\n".join(lines) + "\n")
+    project = tmp_path / "w.nnsproj"
+    import json
+
+    project.write_text(json.dumps({
+        "format": "nnstudio.project", "version": 1,
+        "dataset": {"source": str(data), "target": "rain", "task": "regression",
+                    "date_features": ["year", "month"]},
+        "network": {"nodes": [{"id": "in", "type": "Input"},
+                              {"id": "out", "type": "Dense", "units": 1}],
+                    "edges": [["in", "out"]]},
+        "training": {"epochs": 2, "batch_size": 8}}))
+    model = tmp_path / "w.npz"
+    assert main(["train", str(project), "--out", str(model)]) == 0
+    new = write("new.csv", "date,temp\n2016-01-10,3.5\n2012-05-03,5.3\n")
+    capsys.readouterr()
+    assert main(["predict", str(model), "--data", str(new), "--out",
+                 str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 date in 'date' is outside the training range" in err
+    assert "2016-01-10" in err
