@@ -108,6 +108,13 @@ class Workflow(QObject):
         window.project_loaded.connect(self._on_project_loaded)
         window.project_about_to_save.connect(self._on_about_to_save)
         window.document.changed.connect(self.training.refresh)
+        if hasattr(window, "properties"):  # the memory estimate uses the training settings
+            tp = self.training
+            window.properties.training_settings = lambda: (
+                tp.batch_size.value(), str(tp.optimizer.currentData() or "adam"))
+            for box in (tp.batch_size, tp.optimizer):
+                signal = getattr(box, "valueChanged", None) or box.currentIndexChanged
+                signal.connect(window.properties._update_memory)
         window.installEventFilter(self)
         self._update_actions()
 
