@@ -71,7 +71,7 @@ class InsightData:
             self.plot_train, self.plot_test = self.x_train, self.x_test
             self.to_input = None
         if self.plot_train is not None and not self.plot_names:
-            self.plot_names = [f"x{i + 1}" for i in range(self.plot_train.shape[1])]
+            self.plot_names = [f"x{i}" for i in range(self.plot_train.shape[1])]
         if not self.input_names and self.x_train.ndim == 2:
             same = self.plot_train is self.x_train or (
                 self.to_input is None and self.plot_train is not None
@@ -182,7 +182,7 @@ class InsightData:
         columns = _affine_columns(prep, x_tr)
         if x_tr.ndim == 2:
             data.input_names = (list(prep.output_names()) if getattr(prep, "array", None) is None
-                                else [f"x{i + 1}" for i in range(x_tr.shape[1])])
+                                else [f"x{i}" for i in range(x_tr.shape[1])])
         if x_tr.ndim != 2 or not columns:
             return data
         names = [c[0] for c in columns]

@@ -446,7 +446,7 @@ class NeuronView(InsightView):
             units = net.layers[node_id].params["W"].shape[1]
             self.layer_combo.addItem(f"{node_id} — Dense {units}, {act}", node_id)
         self.sample_spin.setRange(0, max(0, len(data.x_train) - 1))
-        in_names = data.input_names or [f"x{i + 1}" for i in range(net.input_shape[0])]
+        in_names = data.input_names or [f"x{i}" for i in range(net.input_shape[0])]
         cols = [("", net.input_shape[0], "inputs")]
         for node_id in layers:
             _, act = activation_of(net, node_id)
