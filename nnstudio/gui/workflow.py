@@ -406,5 +406,8 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui.dock_tabs import keep_tab_names
+
+    keep_tab_names(window)  # whole tab names at 1024 × 640 (no "Pr…")
     return wf
 

@@ -263,7 +263,7 @@ def test_landscape_centre_is_the_current_loss(qtbot, panel, salary):
     r = len(s.xs)
     assert s.loss[r // 2, r // 2] == s.center_loss
     # The one-neuron model's plane is w and b: the axes say so, the star is at (w, b).
-    assert s.directions.labels == ("w₁₁ (out)", "b₁ (out)")
+    assert s.directions.labels == ("w₀₀ (out)", "b₀ (out)")
     assert view.end.data["x"][0] == pytest.approx(net.param_views["out"]["W"][0, 0])
     view.mode_combo.setCurrentIndex(1)  # random directions
     qtbot.waitUntil(lambda: view.last_result["slice"].directions.kind == "random",

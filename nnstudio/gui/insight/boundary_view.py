@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
@@ -28,8 +29,14 @@ from nnstudio.gui.insight.base import (
     grid_rect,
     plot_widget,
 )
+from nnstudio.gui.insight.colorbar import (
+    ColorBar,
+    ContourLabels,
+    contour_label_points,
+    value_scale,
+)
 from nnstudio.gui.insight.compute import Snapshot
-from nnstudio.gui.insight.contours import class_boundaries
+from nnstudio.gui.insight.contours import class_boundaries, contour_segments
 
 #: Most points drawn per split (a fixed random subset beyond).
 MAX_POINTS = 1500
@@ -67,8 +74,14 @@ def boundary_job(net, data: InsightData, fx: int, fy: int | None, xr, yr, resolu
     if data.decode_target is not None:
         values = np.asarray(data.decode_target(values.reshape(-1, 1))).reshape(values.shape)
     image = colors.to_qimage(colors.value_image(values, *value_range, background), size)
+    # Contour lines of the fitted value at five levels of the colour scale, each labelled.
+    lo, hi = value_range
+    per_level = [(float(v), *contour_segments(values, v, gx, gy))
+                 for v in np.linspace(lo, hi, 7)[1:-1]] if hi > lo else []
+    lx = np.concatenate([x for _, x, _ in per_level]) if per_level else np.zeros(0)
+    ly = np.concatenate([y for _, _, y in per_level]) if per_level else np.zeros(0)
     return {"kind": "map", "values": values, "image": image, "xs": gx, "ys": gy,
-            "lines": (np.zeros(0),) * 2}
+            "lines": (lx, ly), "labels": contour_label_points(per_level)}
 
 
 class BoundaryView(InsightView):
@@ -97,18 +110,31 @@ class BoundaryView(InsightView):
         for item in (self.image, self.lines, self.train_points, self.test_points):
             self.plot.addItem(item)
         self.caption = caption()
+        self.fixed_label.setWordWrap(True)
+        # Combos as narrow as a short name: the row fits a dock of ~420 px.
+        for combo in (self.x_combo, self.y_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(5)
         row = QHBoxLayout()
         row.addWidget(QLabel("Horizontal:"))
         row.addWidget(self.x_combo, 1)
         row.addWidget(QLabel("Vertical:"))
         row.addWidget(self.y_combo, 1)
-        row.addWidget(QLabel("Grid:"))
-        row.addWidget(self.res_combo)
+        under = QHBoxLayout()  # what the others are held at, and the grid's fineness
+        under.addWidget(QLabel("Grid:"), 0, Qt.AlignmentFlag.AlignTop)
+        under.addWidget(self.res_combo, 0, Qt.AlignmentFlag.AlignTop)
+        under.addWidget(self.fixed_label, 1)
+        self.colorbar = ColorBar()
+        self.labels = ContourLabels(self.plot)
+        plot_row = QHBoxLayout()
+        plot_row.addWidget(self.plot, 1)
+        plot_row.addWidget(self.colorbar)
         layout = QVBoxLayout(self.page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(row)
-        layout.addWidget(self.fixed_label)
-        layout.addWidget(self.plot, 1)
+        layout.addLayout(under)
+        layout.addLayout(plot_row, 1)
         layout.addWidget(self.caption)
         self.x_combo.currentIndexChanged.connect(self._features_changed)
         self.y_combo.currentIndexChanged.connect(self._features_changed)
@@ -187,6 +213,8 @@ class BoundaryView(InsightView):
         self.curves = []
         self.image.clear()
         self.lines.setData([], [])
+        self.labels.set([])
+        self.colorbar.setVisible(False)
         if fy is None:
             self._setup_curve(data, fx, pts_tr, pts_te)
         else:
@@ -292,3 +320,10 @@ class BoundaryView(InsightView):
         xs, ys = result["xs"], result["ys"]
         self.image.set_image(result["image"], grid_rect(xs, ys))
         self.lines.setData(*result["lines"])
+        self.labels.set(result.get("labels", []))
+        if "values" in result:  # a fitted function: its colour scale, in the target's units
+            lo, hi = getattr(self, "value_range", (0.0, 1.0))
+            name = self.data.target_names[0] if self.data.target_names else "prediction"
+            self.colorbar.set_scale(lo, hi, name, value_scale(colors.theme().base))
+        else:
+            self.colorbar.setVisible(False)

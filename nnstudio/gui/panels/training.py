@@ -228,7 +228,11 @@ class TrainingPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # The run's buttons stay in view below the settings, however short the dock.
         left = QWidget()
-        left.setMinimumWidth(300)
+        left.setMinimumWidth(250)  # the window works at 1024 px (issue 20)
+        for combo in settings.findChildren(QComboBox):  # a long choice must not widen it
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 8)
         left_layout.setSpacing(6)
