@@ -409,5 +409,9 @@ def install(window: MainWindow) -> Workflow:
     from nnstudio.gui.dock_tabs import keep_tab_names
 
     keep_tab_names(window)  # whole tab names at 1024 × 640 (no "Pr…")
+    if "help" in getattr(window, "menus", {}) and hasattr(window.actions, "about"):
+        from nnstudio.gui import help as help_menu
+
+        help_menu.install(window)  # Getting Started, shortcuts, the offline guide
     return wf
 
