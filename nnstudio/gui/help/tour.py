@@ -106,7 +106,7 @@ STEPS = [
          _split_done),
     Step("4. Draw the architecture",
          "Drag layers from the palette onto the canvas and connect them, or pick "
-         "Templates ▸ Multilayer perceptron. Every shape must be green.",
+         "Templates ▸ MLP classifier. No layer may be red.",
          lambda w: w.docks.get("palette") or w.canvas,
          _network_ok),
     Step("5. Train",
@@ -233,6 +233,9 @@ def show_tour(window: Any) -> GettingStarted:
     if tour is None:
         tour = window.getting_started = GettingStarted(window)
     if getattr(window, "interactive", True):
+        if not tour.isVisible():  # beside the work: over the right-hand panels
+            frame = window.frameGeometry()
+            tour.move(max(frame.left(), frame.right() - tour.width() - 24), frame.top() + 90)
         tour.show()
         tour.raise_()
     return tour
