@@ -50,7 +50,7 @@ def test_dates_and_decimal_commas_are_offered_and_described(qtbot, window, tmp_p
     page = wiz.preview_page
     assert page.number_formats.isVisible() and page.number_formats.isChecked()
     assert "temp" in page.number_formats.text() and "decimal comma" in page.number_formats.text()
-    assert "numeric (decimal comma)" in page.table.horizontalHeaderItem(1).text()
+    assert "numeric (39,1)" in page.table.horizontalHeaderItem(1).text()
     wiz.next()
     cols = wiz.columns_page
     assert cols.table.item(1, cols.COL_KIND).text() == "numeric (decimal comma)"

@@ -313,7 +313,7 @@ class PreviewPage(QWizardPage):
             missing = f"{c.n_missing:,} missing" if c.n_missing else "none missing"
             kind = c.kind
             if c.name in info.number_formats:
-                kind = ("numeric (decimal comma)" if info.number_formats[c.name] == ","
+                kind = ("numeric (39,1)" if info.number_formats[c.name] == ","
                         else "numeric (1,234.5)")
             headers.append(f"{c.name}\n{kind} · {missing}")
         self.table.setHorizontalHeaderLabels(headers)
