@@ -130,3 +130,32 @@ def test_closing_a_project_lets_its_network_and_data_go(qtbot, window, tmp_path)
     assert session.run_record is None  # it holds a copy of the initial weights
     assert model() is None
     assert prepared() is None
+
+
+def test_editing_a_huge_design_builds_no_network_on_the_gui_thread(qtbot, window, tmp_path,
+                                                                    monkeypatch):
+    from nnstudio.core.engine import network as engine_network
+
+    _data(window, tmp_path)
+    built = []
+    original = engine_network.Network.__init__
+
+    def counting(self, spec, input_shape, *args, **kwargs):
+        built.append(threading.get_ident())
+        original(self, spec, input_shape, *args, **kwargs)
+
+    monkeypatch.setattr(engine_network.Network, "__init__", counting)
+    window.undo_stack.push_command(ReplaceAll(window.document,
+                                              _chain(("Dense", {"units": 2048}),
+                                                     ("Dense", {"units": 2048}),
+                                                     ("Dense", {"units": 1}))))
+    qtbot.wait(50)
+    assert window.document.report.total_params > 4_000_000
+    assert threading.get_ident() not in built  # the insight views did not build it
+    assert window.insight_panel.source.network is None
+    # A small design is still shown before training.
+    window.undo_stack.push_command(ReplaceAll(window.document,
+                                              _chain(("Dense", {"units": 8}),
+                                                     ("Dense", {"units": 1}))))
+    qtbot.wait(50)
+    assert window.insight_panel.source.network is not None
