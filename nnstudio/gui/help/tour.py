@@ -17,9 +17,11 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
+    QFrame,
     QGridLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -129,7 +131,7 @@ STEPS = [
     Step("9. Monitor and use it",
          "In Predict type a new house; in Inside the network see what it learned.",
          lambda w: _show_dock(w, "predict"),
-         lambda w, s: s.predicted),
+         lambda w, s: s.predicted or getattr(w.workflow.predict, "last", None) is not None),
 ]
 
 
@@ -167,11 +169,18 @@ class GettingStarted(QDialog):
             self.marks.append(mark)
             self.buttons.append(button)
         self.progress = QLabel()
+        steps = QWidget()
+        steps.setLayout(grid)
+        scroll = QScrollArea()  # a short screen (640 px) scrolls the steps, not the window
+        scroll.setWidget(steps)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addLayout(grid)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.progress)
-        self.resize(460, 640)
+        self.resize(460, max(320, min(640, window.height() - 60)))
         self._watch()
         self._timer = QTimer(self)
         self._timer.setInterval(400)
