@@ -180,7 +180,7 @@ class GettingStarted(QDialog):
         layout.addWidget(intro)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.progress)
-        self.resize(460, max(320, min(640, window.height() - 60)))
+        self.resize(460, max(320, min(640, window.height() - 110)))
         self._watch()
         self._timer = QTimer(self)
         self._timer.setInterval(400)
