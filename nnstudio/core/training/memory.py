@@ -3,7 +3,9 @@
 :func:`estimate_training_memory` adds up what a training run holds at once, from the shape
 report alone (nothing is allocated):
 
-* parameters and their gradients: two flat buffers of ``P`` values;
+* parameters and their gradients: two flat buffers of ``P`` values, and the copies a run
+  keeps (:data:`SAVED_COPIES`: the best weights for early stopping, the last good weights a
+  diverging run goes back to, and the run record's initial weights for replay);
 * optimizer state: Adam/AdamW keep two buffers of ``P`` (first and second moments),
   momentum/Nesterov SGD and RMSprop one, plain SGD none;
 * activations at the batch size: every node's output ``(B, *shape)`` is kept for the
@@ -27,6 +29,8 @@ from nnstudio.core.errors import ConfigError
 WARN_SHARE = 0.5
 #: Refuse when it would take more than this share of the memory available now.
 REFUSE_SHARE = 0.9
+#: Copies of the weights a training run keeps besides the weights themselves.
+SAVED_COPIES = 3
 #: Optimizer state buffers per parameter.
 OPTIMIZER_BUFFERS = {"sgd": 0, "sgd_momentum": 1, "momentum": 1, "nesterov": 1,
                      "rmsprop": 1, "adam": 2, "adamw": 2}
@@ -37,7 +41,7 @@ class MemoryEstimate:
     """Bytes a training run holds at once (see the module docstring)."""
 
     params: int
-    parameters: int  # parameters + gradients
+    parameters: int  # weights, gradients and the saved copies
     optimizer: int
     activations: int
     batch_size: int
@@ -48,7 +52,7 @@ class MemoryEstimate:
 
     def describe(self) -> str:
         """``≈ 1.9 GB: weights and gradients 0.98 GB, optimizer 0.98 GB, activations …``."""
-        return (f"≈ {format_bytes(self.total)}: weights and gradients "
+        return (f"≈ {format_bytes(self.total)}: weights, gradients and saved copies "
                 f"{format_bytes(self.parameters)}, optimizer state "
                 f"{format_bytes(self.optimizer)}, activations {format_bytes(self.activations)} "
                 f"at batch size {self.batch_size}")
@@ -71,7 +75,7 @@ def estimate_training_memory(report, batch_size: int, optimizer: str = "adam",
     kind = str(optimizer or "adam").lower()
     buffers = OPTIMIZER_BUFFERS.get(kind, 2)
     values = sum(math.prod(n.shape) for n in report.nodes.values() if n.shape is not None)
-    return MemoryEstimate(params=params, parameters=2 * params * dtype_bytes,
+    return MemoryEstimate(params=params, parameters=(2 + SAVED_COPIES) * params * dtype_bytes,
                           optimizer=buffers * params * dtype_bytes,
                           activations=2 * int(batch_size) * values * dtype_bytes,
                           batch_size=int(batch_size))
