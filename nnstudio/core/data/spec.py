@@ -95,6 +95,10 @@ class DatasetSpec:
     date_features : list of str or None
         What every date column becomes (:mod:`.dates`: ``year``, ``month``,
         ``day_of_year``, ``weekday``, ``days``); None = the default, month and weekday.
+    decimal : None, "," or "."
+        Numbers written ``39,1`` or ``1,234.5`` (see :mod:`.decimals`): None detects and
+        reads them as numbers, "," reads every such column with a decimal comma, "." keeps
+        them as text (the builder says so either way).
     target_scaling : "standard" or "none"
         Regression targets are standardized for training when "standard" (undone by
         ``Preparation.decode_target``).
@@ -117,7 +121,6 @@ class DatasetSpec:
     target_scaling: str = "standard"
     date_features: list[str] | None = None
     decimal: str | None = None
-    thousands: str | None = None
     delimiter: str | None = None
     header: bool | None = None
     encoding: str | None = None
@@ -156,9 +159,6 @@ class DatasetSpec:
         if self.decimal not in (None, ".", ","):
             raise DataError(f"must be '.' or ',' (got {self.decimal!r})",
                             where=f"{where}.decimal")
-        if self.thousands not in (None, "", ",", ".", " ", "'"):
-            raise DataError(f"must be one of ',', '.', ' ', \"'\" (got {self.thousands!r})",
-                            where=f"{where}.thousands")
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise DataError(f"must be one character (got {self.delimiter!r})",
                             where=f"{where}.delimiter")
@@ -183,8 +183,7 @@ class DatasetSpec:
             d["source"] = _relative(self.source, base_dir)
         if self.labels is not None:
             d["labels"] = _relative(self.labels, base_dir)
-        for key in ("x_key", "y_key", "delimiter", "header", "encoding", "decimal",
-                    "thousands"):
+        for key in ("x_key", "y_key", "delimiter", "header", "encoding", "decimal"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         d["target"] = self.target if isinstance(self.target, str | None) else list(self.target)
