@@ -269,9 +269,10 @@ class PredictPanel(QWidget):
         self._mark_invalid("")
         self.last = pred
         self._show(pred)
-        notes = prediction_notes(self.session.prepared.preparation, self.row())
+        prep = getattr(self.session.model, "preparation", None)  # the model's own steps
+        notes = prediction_notes(prep, self.row())
         self.result_detail.setText("\n".join([self.result_detail.text(), *notes]).strip())
-        for name, value in filled_fields(self.session.prepared.preparation, self.row()).items():
+        for name, value in filled_fields(prep, self.row()).items():
             self.fields[name].setPlaceholderText(f"filled: {value}")
         self.predicted.emit(pred)
         return pred

@@ -32,7 +32,7 @@ def prediction_notes(preparation: Any, row: dict[str, str]) -> list[str]:
     """Sentences for the result card: filled values, dates outside the training range."""
     notes = [f"{name} was empty: filled with {value}, as in training"
              for name, value in filled_fields(preparation, row).items()]
-    if hasattr(preparation, "dates_out_of_range"):
+    if preparation is not None and hasattr(preparation, "dates_out_of_range"):
         days = {f["name"]: np.array([parse_date(str(row.get(f["name"], "")))])
                 for f in preparation.features if f["kind"] == "date"}
         notes += preparation.dates_out_of_range(days)
