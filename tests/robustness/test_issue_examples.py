@@ -388,8 +388,8 @@ def test_network_too_large_for_memory_names_its_size(work, monkeypatch):
     _edit_project(work / "p.nnsproj", lambda d: d["network"].update(
         edges=[["in", "h"], ["h", "r"], ["r", "h2"], ["h2", "o"], ["o", "s"]]))
     err = error_of(work, "train", "p.nnsproj", "--out", "o.npz")
-    assert "the network (10,000," in err and "parameters" in err
-    assert "needs 200 GB of memory but only 1 GB is available" in err
+    assert "the network (10,001,000,002 parameters; ≈ 280 GB" in err
+    assert "of memory but only 1 GB is available" in err and "at batch size 16" in err
 
 
 # -- divergence that never reaches inf -------------------------------------------------------

@@ -89,24 +89,22 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
 
 def _check_network_memory(project: Project, input_shape: tuple, dtype: np.dtype,
                           where: str) -> None:
-    """Refuse a network that cannot fit before allocating it, saying how much it needs.
-
-    Estimate: parameters ×5 (weights, gradients, two optimizer moments, the best weights
-    kept for early stopping) and every layer's output for one batch ×3 (forward values,
-    backward gradients, work buffers).
-    """
-    import math
-
+    """Refuse a network that cannot fit before allocating it, saying how much it needs
+    (the estimate of :mod:`nnstudio.core.training.memory`: weights, gradients, saved copies,
+    optimizer state and the activations of one batch)."""
     from nnstudio.core.engine.network import infer_shapes
     from nnstudio.core.memory import check_fits
+    from nnstudio.core.training.memory import estimate_training_memory
 
     report = infer_shapes(project.network_spec(), input_shape)
-    params = report.total_params
-    batch = max(1, int(project.training.batch_size))
-    values = sum(math.prod(n.shape) for n in report.nodes.values() if n.shape is not None)
-    need = (5 * params + 3 * batch * values) * dtype.itemsize
-    check_fits(need, f"the network ({params:,} parameters, {values:,} layer outputs per "
-                     f"sample at batch size {batch:,})", where, ProjectError)
+    opt = dict(project.training.optimizer or {})
+    kind = str(opt.get("type", "adam")).lower()
+    if kind == "sgd" and opt.get("momentum"):
+        kind = "sgd_momentum"
+    estimate = estimate_training_memory(report, max(1, int(project.training.batch_size)), kind,
+                                        dtype.itemsize)
+    check_fits(estimate.total, f"the network ({estimate.params:,} parameters; "
+                               f"{estimate.describe()})", where, ProjectError)
 
 
 def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
