@@ -143,6 +143,20 @@ def _check_feature(f: Any, where: str) -> None:
             _fail(f"{where}.{key}", f"must be a number (got {_show(f[key])})")
     if f.get("fill") is not None:
         _finite(f["fill"], f"{where}.fill")
+    if kind == "date" and f.get("parts") is not None:
+        from .dates import check_parts, part_names
+
+        parts = check_parts(f["parts"], f"{where}.parts")
+        width = len(part_names(name, parts))
+        if isinstance(f.get("offset"), list) or width != 1:  # one scaling per matrix column
+            for key, nonzero in (("offset", False), ("divisor", True)):
+                values = f.get(key)
+                if not isinstance(values, list) or len(values) != width:
+                    _fail(f"{where}.{key}", f"must be a list of {width} numbers (one per date "
+                                            f"part column)")
+                for i, v in enumerate(values):
+                    _finite(v, f"{where}.{key}[{i}]", nonzero=nonzero)
+            return
     _finite(f.get("offset"), f"{where}.offset")
     _finite(f.get("divisor"), f"{where}.divisor", nonzero=True)
 
