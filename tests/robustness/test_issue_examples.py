@@ -475,6 +475,7 @@ def test_preparation_statistics_must_be_numbers(work, key):
 
 @pytest.mark.parametrize("change,words", [
     (lambda t: t["history"].update(loss="abc"), "history.loss must be a list of numbers"),
+    (lambda t: t["history"].update(loss=[0.5, None]), "history.loss must be a list of numbers"),
     (lambda t: t["summary"].update(metrics={"train": {"loss": "x"}}), "summary.metrics"),
     (lambda t: t["summary"].update(epochs=-3), "summary.epochs must be a whole number"),
     (lambda t: t["summary"].update(reason=7), "summary.reason must be text"),

@@ -503,7 +503,9 @@ def _check_record(info: dict, where: str) -> None:
         return ProjectError(f"has a malformed 'training' entry ({what})", where)
 
     for name, values in (info.get("history") or {}).items():
-        if not isinstance(values, list) or not all(_is_num(v) for v in values):
+        # NaN is written as NaN (a run without validation data); null is never written.
+        if not isinstance(values, list) or not all(_is_num(v) and v is not None
+                                                   for v in values):
             raise bad(f"history.{name} must be a list of numbers")
     summary = info.get("summary") or {}
     metrics = summary.get("metrics")
