@@ -510,7 +510,7 @@ def _check_record(info: dict, where: str) -> None:
     summary = info.get("summary") or {}
     metrics = summary.get("metrics")
     if metrics is not None and (not isinstance(metrics, dict) or not all(
-            isinstance(m, dict) and all(_is_num(v) for v in m.values())
+            isinstance(m, dict) and all(_is_num(v) and v is not None for v in m.values())
             for m in metrics.values())):
         raise bad("summary.metrics must be {split: {metric: number}}")
     for key in ("epochs", "best_epoch"):
