@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 
 import pytest
@@ -57,8 +58,12 @@ def test_fuzzed_project_opens_cleanly_or_says_why(gui_window, dialogs, seed_fold
         text = good.read_text().rstrip()
         bad.write_text(text[:-1] + ', "gui": ' + "[" * 700 + "]" * 700 + "}")
     else:
-        seed = json.loads(data.draw(st.sampled_from([good, seed_folder / "pi.nnsproj"]))
-                          .read_text())
+        name = data.draw(st.sampled_from(["p", "pi", "ps"]))
+        seed = json.loads((seed_folder / f"{name}.nnsproj").read_text())
+        if name == "ps":  # with a trained run: its files are in <project>.runs/
+            bad = seed_folder / "psx.nnsproj"
+            if not (seed_folder / "psx.runs").exists():
+                shutil.copytree(seed_folder / "ps.runs", seed_folder / "psx.runs")
         bad.write_bytes(data.draw(fuzz.project_file(seed)))
     dialogs.shown.clear()
     opened = window.open_path(bad, ask=False)
