@@ -191,7 +191,8 @@ def _set_node(work, index, **settings):
     ('"units": 1e400', "'units' must be a whole number (got inf)"),
     ('"units": Infinity', "'units' must be a whole number (got inf)"),
     ('"units": 2.5', "'units' must be a whole number (got 2.5)"),
-    ('"units": "4"', "'units' must be a whole number (got '4')"),
+    ('"units": "four"', "'units' must be a whole number (got 'four')"),
+    ('"units": "2.5"', "'units' must be a whole number (got '2.5')"),
     ('"units": 1e15', "'units' must be a whole number"),
 ])
 def test_layer_numbers(work, raw, expected):

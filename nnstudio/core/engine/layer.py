@@ -18,6 +18,7 @@ gradient views.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -68,9 +69,9 @@ class Setting:
             if self.kind == "int":
                 out: Any = _whole(value)
             elif self.kind == "float":
-                if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                    raise ValueError  # "0.5" (text) is a mistake to report, not to coerce
-                out = float(value)
+                if isinstance(value, bool):
+                    raise ValueError
+                out = float(value)  # text such as "0.5" comes from the property editor
                 if not math.isfinite(out):
                     raise ValueError
             elif self.kind == "bool":
@@ -132,10 +133,13 @@ MAX_WHOLE = 2**31 - 1
 
 
 def _whole(value: Any) -> int:
-    """A whole number from JSON: an int, or a float with no fraction (``3.0``); never a bool,
-    text, ``2.5`` (not silently 2) or a non-finite or huge value. ValueError otherwise."""
+    """A whole number: an int, a float with no fraction (``3.0``) or the digits of one
+    (``"12"``, as the property editor gives); never a bool, ``2.5`` (not silently 2), other
+    text, or a non-finite or huge value. ValueError otherwise."""
     if isinstance(value, bool | np.bool_):
         raise ValueError
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,10}\s*", value):
+        value = int(value)  # "12" typed in the property editor; never "2.5" or "1e3"
     integral_float = (isinstance(value, float | np.floating) and math.isfinite(value)
                       and float(value).is_integer())
     if not (isinstance(value, int | np.integer) or integral_float):
