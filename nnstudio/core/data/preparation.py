@@ -177,7 +177,9 @@ class Preparation:
         else:
             offset, divisor = np.zeros(()), np.ones(())
         divisor = np.where(divisor == 0, 1.0, divisor)
-        array = {"name": x_name, "sample_shape": list(x.shape[1:]),
+        # "name"/"y_name": the arrays the model was trained on, so that predicting and
+        # evaluating on the same NPZ file read the same arrays without being told again.
+        array = {"name": x_name, "y_name": y_name, "sample_shape": list(x.shape[1:]),
                  "offset": np.asarray(offset).tolist(), "divisor": np.asarray(divisor).tolist(),
                  "mean": float(x.mean()), "min": float(x.min()), "max": float(x.max())}
         target_stats = []

@@ -348,6 +348,18 @@ def _fill(f, path, line):
     return f["fill"]
 
 
+def npz_input_key(array, keys, path):
+    """The array of an NPZ file that holds the inputs: the one the model was trained on, else
+    ``x`` or the only array; with several arrays and none of those names, an error."""
+    for name in (array.get("name"), "x"):
+        if name in keys:
+            return name
+    if len(keys) == 1:
+        return keys[0]
+    raise InputError(f"{path}: cannot tell which array holds the inputs (arrays: "
+                     f"{', '.join(keys)}); the model was trained on {array.get('name')!r}")
+
+
 def prepare_arrays(prep, path):
     """float32 (N, *sample_shape) network inputs from a .npy/.npz file or a CSV of numbers."""
     a = prep["array"]
@@ -357,7 +369,7 @@ def prepare_arrays(prep, path):
         x = np.load(path, allow_pickle=False)
         if not isinstance(x, np.ndarray):
             with x:
-                x = x["x"] if "x" in x.files else x[x.files[0]]
+                x = x[npz_input_key(a, x.files, path)]
     else:
         header, rows = read_rows(path)
         try:
