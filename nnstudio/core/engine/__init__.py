@@ -3,7 +3,7 @@
 Importing this package registers every layer type in :data:`LAYERS`.
 """
 
-from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)  # noqa: F401  (issue 15: more layer types)
+from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)
     activations,
     activations_smooth,
     bidirectional,
