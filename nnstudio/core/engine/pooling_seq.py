@@ -38,8 +38,8 @@ class _Pool1D(Layer):
     category = "Convolution & pooling"
     settings = (
         Setting("pool_size", "int", 2, minimum=1, maximum=100_000, help="window length (steps)"),
-        Setting("strides", "int", None, minimum=1, maximum=100_000,
-                help="step between windows; empty = the pool size (no overlap)"),
+        Setting("strides", "int", 0, minimum=0, maximum=100_000,
+                help="step between windows; 0 = the pool size (no overlap)"),
         Setting("padding", "choice", "valid", choices=("valid", "same"),
                 help="valid: windows inside the sequence; same: out = ceil(T / stride)"),
     )
