@@ -291,10 +291,19 @@ class Network:
             size = math.prod(shape)
             self.layers[node_id].state[name] = self.state[offset:offset + size].reshape(shape)
             offset += size
+        # A node "needs a gradient" when it or something before it has parameters; the
+        # gradient with respect to the output of any other node is never used (a Dense after
+        # the Reshape of an MNIST MLP need not compute d/dx, nor the Reshape run backward).
+        self.needs_grad: dict[str, bool] = {}
+        for node_id in self.order:
+            own = node_id != self.input_id and bool(
+                self.layers[node_id].param_shapes(self._in_shapes(node_id)))
+            self.needs_grad[node_id] = own or any(self.needs_grad[p]
+                                                  for p in self.preds.get(node_id, []))
         for node_id in self.order:
             layer = self.layers[node_id]
             if hasattr(layer, "skip_input_grad"):
-                layer.skip_input_grad = self.preds[node_id] == [self.input_id]
+                layer.skip_input_grad = not any(self.needs_grad[p] for p in self.preds[node_id])
 
     def initialize(self, seed: int | None) -> None:
         """(Re)draw every parameter from ``seed`` and reset normalization state."""
@@ -369,12 +378,12 @@ class Network:
         stop = self.order.index(at)
         for node_id in reversed(self.order[: stop + 1]):
             g = pending.pop(node_id, None)
-            if g is None or node_id == self.input_id:
+            if g is None or not self.needs_grad[node_id]:
                 continue
             layer = self.layers[node_id]
             in_grads = layer.backward(g)
             for p, gp in zip(self.preds[node_id], in_grads, strict=True):
-                if gp is None or p == self.input_id:
+                if gp is None or not self.needs_grad[p]:
                     continue
                 if p not in pending:
                     pending[p] = gp

@@ -248,3 +248,24 @@ def test_shape_errors_name_the_layer(kind, cfg, shape, message):
     assert err and message in err and f"{kind} 'L'" in err, err
     with pytest.raises(ShapeError):
         Network(chain([{"id": "L", "type": kind, **cfg}]), shape)
+
+
+def test_no_gradient_is_computed_for_a_parameter_free_prefix():
+    """Input (28, 28) → Reshape → Conv2D: nothing before the Conv2D has parameters, so it skips
+    its input gradient and the Reshape never runs backward; the parameter gradients are the
+    same as those of a network reading (1, 28, 28) directly."""
+    conv = {"type": "Conv2D", "filters": 2, "kernel_size": 3}
+    rest = [{"type": "Flatten"}, {"type": "Dense", "units": 2}]
+    a = Network(chain([{"type": "Reshape", "shape": [1, 6, 6]}, conv, *rest]), (6, 6),
+                dtype=np.float64, seed=0)
+    b = Network(chain([conv, *rest]), (1, 6, 6), dtype=np.float64, seed=0)
+    assert a.layers["n1"].skip_input_grad and not a.needs_grad["n0"] and a.needs_grad["n1"]
+    calls = []
+    a.layers["n0"].backward = lambda g: calls.append(g)
+    x = np.random.default_rng(0).normal(size=(3, 6, 6))
+    ya, yb = a.forward(x, training=True), b.forward(x.reshape(3, 1, 6, 6), training=True)
+    np.testing.assert_array_equal(ya, yb)
+    a.backward(np.ones_like(ya))
+    b.backward(np.ones_like(yb))
+    assert calls == []
+    np.testing.assert_array_equal(a.grads, b.grads)
