@@ -269,3 +269,24 @@ def test_no_gradient_is_computed_for_a_parameter_free_prefix():
     b.backward(np.ones_like(yb))
     assert calls == []
     np.testing.assert_array_equal(a.grads, b.grads)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_max_pool_2x2_tournament_matches_the_general_path_with_ties(seed):
+    """The 2×2 fast path gives each window's gradient to its first maximum, like the general
+    path, bit for bit, on data full of ties."""
+    from nnstudio.core.engine.pooling import MaxPool2D
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, size=(3, 2, 6, 8)).astype(np.float64)  # many ties
+    fast, slow = MaxPool2D("f"), MaxPool2D("s")
+    slow._tiles_2x2 = lambda: False  # the general path, one strided slice per offset
+    for layer in (fast, slow):
+        layer.dtype = np.dtype(np.float64)
+    y1 = fast.forward([x], True).copy()
+    assert fast._pairs is not None
+    y2 = slow.forward([x], True).copy()
+    assert slow._pairs is None
+    np.testing.assert_array_equal(y1, y2)
+    g = rng.normal(size=y1.shape)
+    np.testing.assert_array_equal(fast.backward(g)[0], slow.backward(g)[0])
