@@ -29,7 +29,9 @@ Variants (nnstudio, Adam 1e-3 unless said):
 * ``es_trainval`` — as ``issue``, then retrain on train + validation for the best epoch count;
 * ``l2`` — defaults + L2 weight decay 1e-4 (scikit-learn's ``alpha`` per sample);
 * ``batch200`` — scikit-learn's schedule: batch min(200, n), 200 epochs;
-* ``bs200_l2`` — ``batch200`` + L2.
+* ``bs200_l2`` — ``batch200`` + L2;
+* ``esP_eE`` (``_l2``) — batch 32, early stopping with patience ``P`` restoring the best
+  epoch, at most ``E`` epochs (+ L2 1e-4): candidate beginner defaults.
 
 Reported: mean test R² (regression) or accuracy (classification) over the seeds, and the
 difference to scikit-learn. One thread; the machine is shared (load average printed).
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import os
 import statistics
@@ -55,7 +58,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 REGRESSION = ("diabetes", "friedman1", "house")
 CLASSIFICATION = ("iris", "wine", "breast_cancer", "digits")
-VARIANTS = ("defaults", "issue", "es_trainval", "l2", "batch200", "bs200_l2")
+VARIANTS = ("defaults", "issue", "es_trainval", "l2", "batch200", "bs200_l2", "es10_e100",
+            "es20_e200", "es20_e200_l2")
 
 
 def write_csv(name: str, folder: Path) -> tuple[Path, str]:
@@ -97,7 +101,7 @@ def project(path: Path, task: str, seed: int, k: int, training: dict):
              {"id": "r2", "type": "ReLU"}, {"id": "out", "type": "Dense", "units": k}]
     if task == "classification":
         nodes.append({"id": "sm", "type": "Softmax"})
-    edges = [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:], strict=False)]
+    edges = [[a["id"], b["id"]] for a, b in itertools.pairwise(nodes)]
     train_cfg = {"loss": "cross_entropy" if task == "classification" else "mse",
                  "optimizer": {"type": "adam", "learning_rate": 1e-3}, "seed": seed,
                  **training}
@@ -122,6 +126,12 @@ def run_ours(path, task, seed, variant) -> float:
                 "early_stopping": {"patience": 30, "restore_best": True}}
     elif variant == "l2":
         base["weight_decay"] = 1e-4
+    elif variant.startswith("es"):  # esP_eE[_l2]: patience P, at most E epochs
+        parts = variant.split("_")
+        base = {"batch_size": 32, "epochs": int(parts[1][1:]),
+                "early_stopping": {"patience": int(parts[0][2:]), "restore_best": True}}
+        if "l2" in parts:
+            base["weight_decay"] = 1e-4
     elif variant in ("batch200", "bs200_l2"):
         base = {"batch_size": 200, "epochs": 200}
         if variant == "bs200_l2":
@@ -172,7 +182,8 @@ def run_sklearn(path, task, seed, raw_y=False) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if task == "classification":
-            m = MLPClassifier(hidden_layer_sizes=(64, 32), random_state=seed).fit(xs[fit], y[fit].astype(int))
+            m = MLPClassifier(hidden_layer_sizes=(64, 32), random_state=seed)
+            m.fit(xs[fit], y[fit].astype(int))
             return float((m.predict(xs[te]) == y[te].astype(int)).mean())
         reg = MLPRegressor(hidden_layer_sizes=(64, 32), random_state=seed)
         if not raw_y:
