@@ -188,10 +188,12 @@ class Ours:
         self.net = Network(our_spec(name), x.shape[1:], seed=0)
         if name == "b":
             cfg = TrainingConfig(loss="binary_cross_entropy", batch_size=bs, epochs=epochs,
-                                 optimizer={"type": "sgd", "learning_rate": 0.03})
+                                 optimizer={"type": "sgd", "learning_rate": 0.03},
+                                 early_stopping=None)
         else:
             cfg = TrainingConfig(loss="cross_entropy", batch_size=bs, epochs=epochs,
-                                 optimizer={"type": "adam", "learning_rate": 1e-3})
+                                 optimizer={"type": "adam", "learning_rate": 1e-3},
+                                 early_stopping=None)
         self.events = train(self.net, cfg, (x, y))
         self.n = len(x)
 
