@@ -115,6 +115,9 @@ class Conv2D(Layer):
                 help="split channels into groups convolved separately (divides both)"),
     )
 
+    #: Window depth ``C·kh·kw`` from which the forward product runs as ``colsᵀ @ Wᵀ``.
+    transposed_from_k = 32
+
     def __init__(self, name: str, **config):
         super().__init__(name, **config)
         self._buf = Buffers()
@@ -229,6 +232,19 @@ class Conv2D(Layer):
                     )
         m = n * ho * wrow
         cols2 = cols.reshape(K, m)
+        if groups == 1 and self.transposed_from_k <= K:
+            # Yᵀ = colsᵀ @ Wᵀ, channels last: with a deep enough window (K = C·kh·kw) OpenBLAS
+            # runs this orientation ≈ 1.4× faster than W @ cols; for K = 9 (one input
+            # channel) the other way round is faster.
+            zt = self._buf.get("zt", (n, ho, wrow, f), dt)
+            np.matmul(cols2.T, self.params["W"].reshape(f, K).T, out=zt.reshape(m, f))
+            if "b" in self.params:
+                np.add(zt, self.params["b"], out=zt)
+            y = self._buf.get("y", (n, f, ho, wo), dt)
+            np.copyto(y, zt[:, :, :wo].transpose(0, 3, 1, 2))
+            if training:
+                self._g, self._cols2, self._wrow = g, cols2, wrow
+            return y
         z = self._buf.get("z", (f, n, ho, wrow), dt)
         if groups == 1:
             np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
@@ -257,7 +273,11 @@ class Conv2D(Layer):
         np.copyto(dz[:, :, :, :wo], grad.transpose(1, 0, 2, 3))
         dz2 = dz.reshape(f, m)
         if groups == 1:
-            np.matmul(dz2, self._cols2.T, out=self.grads["W"].reshape(f, K))
+            # dWᵀ = cols @ dYᵀ, then transposed: OpenBLAS runs this orientation of the skinny
+            # product ≈ 1.3–1.5× faster than dY @ colsᵀ (measured at MNIST-CNN sizes).
+            gwt = self._buf.get("gWT", (K, f), dt)
+            np.matmul(self._cols2, dz2.T, out=gwt)
+            np.copyto(self.grads["W"].reshape(f, K), gwt.T)
         else:
             dzg = dz.reshape(groups, f // groups, m)
             np.matmul(dzg, self._cols2.transpose(0, 2, 1),

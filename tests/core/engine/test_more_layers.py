@@ -46,6 +46,9 @@ CASES = [
     ("Conv2D", {"filters": 2, "kernel_size": 2, "dilation_rate": [2, 1], "strides": 2,
                 "padding": "same"}, [(1, 7, 6)]),
     ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, [(4, 5, 5)]),
+    # A window of C·kh·kw ≥ 32 values takes the transposed forward product (colsᵀ @ Wᵀ).
+    ("Conv2D", {"filters": 3, "kernel_size": 3}, [(4, 5, 6)]),
+    ("Conv2D", {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, [(4, 6, 5)]),
     ("DepthwiseConv2D", {"kernel_size": 3}, [(3, 5, 5)]),
     ("DepthwiseConv2D", {"kernel_size": 2, "depth_multiplier": 2, "strides": 2,
                          "padding": "same"}, [(2, 5, 4)]),
