@@ -137,10 +137,10 @@ class MaxPool2D(_Pool2D):
         return y
 
     def _tiles_2x2(self) -> bool:
-        """2×2 windows, stride 2, tiling the image exactly (the usual MNIST pooling)."""
-        _, _, _, padded, offsets, overlap, covered = self._geo
-        return len(offsets) == 4 and self.strides == (2, 2) and not overlap and covered \
-            and not padded
+        """2×2 windows, stride 2, no padding (the usual pooling of a CNN; an odd last row or
+        column is left out of every window and gets no gradient)."""
+        _, _, _, padded, offsets, overlap, _ = self._geo
+        return len(offsets) == 4 and self.strides == (2, 2) and not overlap and not padded
 
     def _forward_2x2(self, src, oshape, offsets):
         """The maximum as a tournament, keeping who won each match for the backward pass:
