@@ -35,7 +35,8 @@ otherwise). Ratios are PyTorch time / nnstudio time (> 1: nnstudio is faster), t
 the per-round paired ratios.
 
 ``--rows`` reports how the time of one epoch grows with the number of samples of a
-20-column table (nnstudio only, MLP 20-64-32-1, batch 256) and the peak memory of the process.
+20-column table (nnstudio only, MLP 20-64-32-1, batch 256) and the peak memory of the process;
+``--widths`` how it grows with the width ``w`` of an MLP 20-w-w/2-1 on 20,000 rows.
 
 Needs ``pip install torch==2.13.0`` (benchmarks only).
 """
@@ -231,10 +232,12 @@ def run(cmd: list[str]) -> tuple[float, dict]:
     return wall, json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def rows_scaling(sizes: list[int], folder: Path) -> None:
+def rows_scaling(sizes: list[int], folder: Path, width: int = 64, header: bool = True) -> None:
     """Time per epoch and peak memory against the number of rows of a 20-column table."""
-    print("\nnnstudio, MLP 20-64-32-1 (mse, Adam, batch 256), one epoch, one thread")
-    print(f"{'rows':>10} {'s/epoch':>9} {'µs/row':>8} {'peak RSS MB':>12}")
+    if header:
+        print(f"\nnnstudio, MLP 20-{width}-{width // 2}-1 (mse, Adam, batch 256), the faster of "
+              "two epochs, one thread")
+        print(f"{'rows':>10} {'s/epoch':>9} {'µs/row':>8} {'peak RSS MB':>12}")
     for n in sizes:
         code = (
             "import sys, time, resource, numpy as np\n"
@@ -243,10 +246,12 @@ def rows_scaling(sizes: list[int], folder: Path) -> None:
             "from nnstudio.core.training import TrainingConfig, train, EpochEnd\n"
             f"n = {n}\n"
             "rng = np.random.default_rng(0)\n"
-            "x = rng.normal(size=(n, 20)).astype(np.float32)\n"
-            "y = (x[:, :5].sum(1, keepdims=True) + 0.1 * rng.normal(size=(n, 1)))\n"
-            "nodes = [{'id': 'in', 'type': 'Input'}, {'id': 'a', 'type': 'Dense', 'units': 64},"
-            " {'id': 'r', 'type': 'ReLU'}, {'id': 'b', 'type': 'Dense', 'units': 32},"
+            "x = rng.standard_normal((n, 20), dtype=np.float32)\n"
+            "y = x[:, :5].sum(1, keepdims=True) + rng.standard_normal((n, 1), dtype=np.float32)\n"
+            f"nodes = [{{'id': 'in', 'type': 'Input'}}, {{'id': 'a', 'type': 'Dense', "
+            f"'units': {width}}},"
+            f" {{'id': 'r', 'type': 'ReLU'}}, {{'id': 'b', 'type': 'Dense', "
+            f"'units': {width // 2}}},"
             " {'id': 's', 'type': 'ReLU'}, {'id': 'o', 'type': 'Dense', 'units': 1}]\n"
             "edges = [[a['id'], b['id']] for a, b in zip(nodes, nodes[1:])]\n"
             "net = Network(NetworkSpec.from_dict({'nodes': nodes, 'edges': edges}), (20,))\n"
@@ -266,7 +271,17 @@ def rows_scaling(sizes: list[int], folder: Path) -> None:
             print(r.stderr[-2000:])
             continue
         sec, rss, data_mb = map(float, r.stdout.split())
-        print(f"{n:>10,} {sec:>9.3f} {sec / n * 1e6:>8.2f} {rss:>12.0f}  (data {data_mb:.0f} MB)")
+        label = f"{n:>10,}" if header else f"{width:>10}"
+        print(f"{label} {sec:>9.3f} {sec / n * 1e6:>8.2f} {rss:>12.0f}  (data {data_mb:.0f} MB)",
+              flush=True)
+
+
+def width_scaling(widths: list[int], folder: Path, rows: int = 20_000) -> None:
+    """Time per epoch against the width of the hidden layers (``w`` and ``w / 2``)."""
+    print(f"\nnnstudio, MLP 20-w-w/2-1 on {rows:,} rows (mse, Adam, batch 256), one thread")
+    print(f"{'width w':>10} {'s/epoch':>9} {'µs/row':>8} {'peak RSS MB':>12}")
+    for w in widths:
+        rows_scaling([rows], folder, width=w, header=False)
 
 
 def main() -> None:
@@ -274,6 +289,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="mlp,cnn,lstm")
     ap.add_argument("--rows", default="")
+    ap.add_argument("--widths", default="")
     ap.add_argument("--torch-child", nargs=3, metavar=("NAME", "SPLIT", "OUT"))
     ap.add_argument("--ours-child", nargs=2, metavar=("PROJECT", "OUT"))
     args = ap.parse_args()
@@ -329,6 +345,8 @@ def main() -> None:
                   f"{med(lambda g: g['torch'][1]['import']):.2f})", flush=True)
         if args.rows:
             rows_scaling([int(v) for v in args.rows.split(",")], folder)
+        if args.widths:
+            width_scaling([int(v) for v in args.widths.split(",")], folder)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
