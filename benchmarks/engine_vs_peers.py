@@ -57,13 +57,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "datasets" / "mnist-t10k"
-WORKLOADS = ("a64", "a256", "b", "c", "d")
+WORKLOADS = ("a64", "a256", "b", "c", "d", "e", "f", "g", "h")
 TITLES = {
     "a64": "(a) MLP 784-256-128-10 ReLU, Adam, batch 64",
     "a256": "(a) MLP 784-256-128-10 ReLU, Adam, batch 256",
     "b": "(b) Playground 2-8-8-1 tanh, SGD, 500 samples, batch 10",
     "c": "(c) CNN Conv8-Pool-Conv16-Pool-Dense10, Adam, batch 64",
     "d": "(d) LSTM 28x28 → 64 → Dense 10, Adam, batch 64",
+    "e": "(e) BatchNorm MLP 784-256-BN-128-BN-10 ReLU, Adam, batch 64",
+    "f": "(f) BatchNorm CNN Conv8-BN-Pool-Conv16-BN-Pool-Dense10, Adam, batch 64",
+    "g": "(g) depthwise-separable CNN Conv16-Pool-DW3x3-Conv32 1x1-Pool-Dense10, batch 64",
+    "h": "(h) Conv1D sequence model 28x28 → Conv1D 32 k3-Pool-Conv1D 32 k3-Dense10, batch 64",
 }
 #: Goals: (peer, minimum ratio ours/peer).
 GOALS = {
@@ -72,6 +76,10 @@ GOALS = {
     "b": [("torch", 8.0)],
     "c": [("torch", 1.0)],
     "d": [("torch", 0.75)],
+    "e": [("torch", 1.0)],
+    "f": [("torch", 1.0)],
+    "g": [("torch", 1.0)],
+    "h": [("torch", 1.0)],
 }
 
 
@@ -117,8 +125,11 @@ def workload_data(name: str):
     if name == "b":
         x, y = spirals(500)
         return x, y, 10
+    if name == "e":
+        x, y = mnist(10_000)
+        return x.reshape(len(x), 784), y, 64
     x, y = mnist(3_000)
-    if name == "c":
+    if name in ("c", "f", "g"):
         return x.reshape(len(x), 1, 28, 28), y, 64
     return x, y, 64
 
@@ -138,6 +149,25 @@ def our_spec(name: str):
                   ("MaxPool2D", {"pool_size": 2}), ("Conv2D", {"filters": 16, "kernel_size": 3}),
                   ("ReLU", {}), ("MaxPool2D", {"pool_size": 2}), ("Flatten", {}),
                   ("Dense", {"units": 10}), ("Softmax", {})]
+    elif name == "e":
+        layers = [("Dense", {"units": 256}), ("BatchNorm", {}), ("ReLU", {}),
+                  ("Dense", {"units": 128}), ("BatchNorm", {}), ("ReLU", {}),
+                  ("Dense", {"units": 10}), ("Softmax", {})]
+    elif name == "f":
+        layers = [("Conv2D", {"filters": 8, "kernel_size": 3}), ("BatchNorm", {}), ("ReLU", {}),
+                  ("MaxPool2D", {"pool_size": 2}), ("Conv2D", {"filters": 16, "kernel_size": 3}),
+                  ("BatchNorm", {}), ("ReLU", {}), ("MaxPool2D", {"pool_size": 2}),
+                  ("Flatten", {}), ("Dense", {"units": 10}), ("Softmax", {})]
+    elif name == "g":
+        layers = [("Conv2D", {"filters": 16, "kernel_size": 3}), ("ReLU", {}),
+                  ("MaxPool2D", {"pool_size": 2}), ("DepthwiseConv2D", {"kernel_size": 3}),
+                  ("Conv2D", {"filters": 32, "kernel_size": 1}), ("ReLU", {}),
+                  ("MaxPool2D", {"pool_size": 2}), ("Flatten", {}), ("Dense", {"units": 10}),
+                  ("Softmax", {})]
+    elif name == "h":
+        layers = [("Conv1D", {"filters": 32, "kernel_size": 3}), ("ReLU", {}),
+                  ("MaxPool1D", {"pool_size": 2}), ("Conv1D", {"filters": 32, "kernel_size": 3}),
+                  ("ReLU", {}), ("Flatten", {}), ("Dense", {"units": 10}), ("Softmax", {})]
     else:
         layers = [("LSTM", {"units": 64}), ("Dense", {"units": 10}), ("Softmax", {})]
     nodes = [{"id": "in", "type": "Input"}]
@@ -158,10 +188,12 @@ class Ours:
         self.net = Network(our_spec(name), x.shape[1:], seed=0)
         if name == "b":
             cfg = TrainingConfig(loss="binary_cross_entropy", batch_size=bs, epochs=epochs,
-                                 optimizer={"type": "sgd", "learning_rate": 0.03})
+                                 optimizer={"type": "sgd", "learning_rate": 0.03},
+                                 early_stopping=None)
         else:
             cfg = TrainingConfig(loss="cross_entropy", batch_size=bs, epochs=epochs,
-                                 optimizer={"type": "adam", "learning_rate": 1e-3})
+                                 optimizer={"type": "adam", "learning_rate": 1e-3},
+                                 early_stopping=None)
         self.events = train(self.net, cfg, (x, y))
         self.n = len(x)
 
@@ -195,6 +227,20 @@ class Torch:
             model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
                                   nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                                   nn.Linear(400, 10))
+        elif name == "e":
+            model = nn.Sequential(nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                                  nn.Linear(256, 128), nn.BatchNorm1d(128), nn.ReLU(),
+                                  nn.Linear(128, 10))
+        elif name == "f":
+            model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.BatchNorm2d(16),
+                                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))
+        elif name == "g":
+            model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(16, 16, 3, groups=16), nn.Conv2d(16, 32, 1),
+                                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10))
+        elif name == "h":
+            model = _TorchConv1D()
         else:
             model = _TorchLSTM()
         self.model = model
@@ -224,6 +270,24 @@ class Torch:
             opt.step()
             total += loss.item() * len(idx)
         return _rates(self.n, t, c)
+
+
+def _TorchConv1D():
+    """Sequences (N, T, F) as our Conv1D reads them; PyTorch's convolutions want (N, F, T)."""
+    from torch import nn
+
+    class Conv1DNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv1d(28, 32, 3), nn.ReLU(), nn.MaxPool1d(2),
+                                      nn.Conv1d(32, 32, 3), nn.ReLU())
+            self.head = nn.Linear(32 * 11, 10)
+
+        def forward(self, x):
+            h = self.body(x.transpose(1, 2))  # (N, 32, 11)
+            return self.head(h.transpose(1, 2).flatten(1))  # flattened (T, F) like ours
+
+    return Conv1DNet()
 
 
 def _TorchLSTM():

@@ -171,6 +171,18 @@ def _first_bad(values, ok) -> tuple[int, str]:
     return 0, str(values[0]) if len(values) else ""
 
 
+def _trained_keys(prep, p: Path) -> tuple[str | None, str | None]:
+    """The NPZ array names the model was trained on, where this file has them (another file
+    with other names falls back to the usual names: ``x``, ``images``, ``y``...)."""
+    from nnstudio.core.data import npz_keys
+
+    keys = {k["name"] for k in npz_keys(p)}
+    x_key, y_key = prep.array.get("name"), prep.array.get("y_name")
+    x_key = x_key if x_key in keys else None
+    y_key = y_key if y_key in keys and y_key != x_key else None
+    return x_key, y_key
+
+
 def _read_arrays(
     model: TrainedModel, p: Path, labels: str | Path | None, need_targets: bool
 ) -> ModelData:
@@ -183,7 +195,7 @@ def _read_arrays(
         magic = f.read(4)
     y_raw = None
     if p.suffix.lower() == ".npz" or magic == b"PK\x03\x04":
-        data = load_npz(p)
+        data = load_npz(p, *_trained_keys(prep, p))
         x_raw, y_raw = data.x, data.y
     elif is_idx(p):
         data = load_idx(p, labels)

@@ -38,7 +38,7 @@ def test_gui_thread_cost_per_update_while_training(qtbot):
     src.attach_runner(runner)
     net = network(2, 2, widths=(8, 8), act="ReLU", head="Softmax")
     cfg = TrainingConfig(loss="cross_entropy", optimizer={"type": "adam", "learning_rate": 0.01},
-                         batch_size=16, epochs=100_000)
+                         batch_size=16, epochs=100_000, early_stopping=None)  # until stopped
     job = TrainingJob(net, cfg, (prepared.x_train, prepared.y_train),
                       (prepared.x_val, prepared.y_val))
     clock = QElapsedTimer()

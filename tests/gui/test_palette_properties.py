@@ -41,7 +41,8 @@ def test_palette_tooltip_says_what_the_layer_computes(window):
 def test_palette_filter(window, qtbot):
     palette = window.palette
     qtbot.keyClicks(palette.filter, "relu")
-    assert palette.type_names() == ["ReLU", "LeakyReLU"]
+    # Names first, then the smooth ReLUs whose summaries mention it (GELU, Softplus).
+    assert palette.type_names() == ["ReLU", "LeakyReLU", "GELU", "Softplus", "PReLU"]
     palette.filter.clear()
     palette.filter.setText("probab")  # matches the summary of Sigmoid and Softmax
     assert set(palette.type_names()) == {"Sigmoid", "Softmax"}

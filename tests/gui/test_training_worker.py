@@ -23,7 +23,7 @@ def job(epochs=8, batch_size=16, lr=0.05, after=None, n=200):
     net = Network(mlp(), (2,), seed=0)
     cfg = TrainingConfig(
         loss="cross_entropy", optimizer={"type": "adam", "learning_rate": lr},
-        batch_size=batch_size, epochs=epochs,
+        batch_size=batch_size, epochs=epochs, early_stopping=None,  # every epoch runs
     )
     return TrainingJob(net, cfg, (x[:150], y[:150]), (x[150:], y[150:]), after=after)
 

@@ -207,7 +207,9 @@ class Preparation:
         else:
             offset, divisor = np.zeros(()), np.ones(())
         divisor = np.where(divisor == 0, 1.0, divisor)
-        array = {"name": x_name, "sample_shape": list(x.shape[1:]),
+        # "name"/"y_name": the arrays the model was trained on, so that predicting and
+        # evaluating on the same NPZ file read the same arrays without being told again.
+        array = {"name": x_name, "y_name": y_name, "sample_shape": list(x.shape[1:]),
                  "offset": np.asarray(offset).tolist(), "divisor": np.asarray(divisor).tolist(),
                  "mean": float(x.mean()), "min": float(x.min()), "max": float(x.max())}
         target_stats = []
@@ -300,12 +302,12 @@ class Preparation:
         (N, *sample_shape) for arrays.
         """
         if self.array is not None:
-            x = np.asarray(data, np.float64)
+            x = np.asarray(data)
             if tuple(x.shape[1:]) != tuple(self.array["sample_shape"]):
                 raise DataError(f"samples have shape {tuple(x.shape[1:])}, the model expects "
                                 f"{tuple(self.array['sample_shape'])}")
             off, div = np.asarray(self.array["offset"]), np.asarray(self.array["divisor"])
-            return ((x - off) / div).astype(np.float32)
+            return _scale_rows(x, off, div)
         cols = {f["name"]: raw_feature(data, f["name"], f["kind"]) for f in self.features}
         return self._encode(cols, data.n_rows, data.where(), data.line_number)
 
@@ -520,6 +522,29 @@ class Preparation:
         return cls(feats, d["task"], list(d["targets"]), d.get("class_names"),
                    [dict(t) for t in d.get("target_stats") or []], d.get("array"),
                    d.get("scaling", "standard"))
+
+
+def _scale_rows(x: np.ndarray, off: np.ndarray, div: np.ndarray) -> np.ndarray:
+    """``float32((float64(x) − off) / div)`` for ``x (N, ...)``, a block of rows at a time.
+
+    The same operations in the same precision as the one-line expression (so bit-identical),
+    but through a float64 scratch block of about 1 MB instead of three full-size float64
+    temporaries: for 10,000 MNIST images ≈ 190 MB less memory traffic.
+    """
+    out = np.empty(x.shape, np.float32)
+    if len(x) == 0:
+        return out
+    per_row = max(1, x[0].size)
+    rows = max(1, (1 << 17) // per_row)
+    tmp = np.empty((min(rows, len(x)), *x.shape[1:]), np.float64)
+    for lo in range(0, len(x), rows):
+        block = x[lo:lo + rows]
+        t = tmp[: len(block)]
+        np.copyto(t, block, casting="unsafe")
+        np.subtract(t, off, out=t)
+        np.divide(t, div, out=t)
+        np.copyto(out[lo:lo + rows], t, casting="unsafe")
+    return out
 
 
 def _scale(mean: float, std: float, lo: float, hi: float, scaling: str) -> tuple[float, float]:

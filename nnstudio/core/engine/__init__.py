@@ -5,13 +5,23 @@ Importing this package registers every layer type in :data:`LAYERS`.
 
 from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)
     activations,
+    activations_smooth,
+    bidirectional,
     conv,
+    conv1d,
+    conv_transpose,
     core_layers,
+    depthwise,
     merge,
+    merge_elementwise,
+    permute,
     pooling,
+    pooling_global,
+    pooling_seq,
     recurrent,
     regularization,
     reshape,
+    upsampling,
 )
 from nnstudio.core.engine.layer import CATEGORIES, LAYERS, Layer, Setting, layer_class, register
 from nnstudio.core.engine.losses import LOSSES, get_loss

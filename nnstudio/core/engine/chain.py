@@ -78,13 +78,17 @@ class ChainStep:
         self._dtype = net.dtype
         self._spaces: dict[int, tuple] = {}
         self.pred: np.ndarray | None = None
+        #: The batch arrives with the Input's shape and is viewed as (m, F) (see build).
+        self._flatten = False
 
     @classmethod
     def build(cls, net: Network, loss: Loss) -> ChainStep | None:
         """A step for ``net`` trained with ``loss``, or ``None`` when the network is not a
-        plain chain Input → (Dense → activation?)+ [→ the activation fused with the loss]."""
-        if len(net.input_shape) != 1:
-            return None
+        plain chain Input → [Flatten/Reshape to a vector]* → (Dense → activation?)+ [→ the
+        activation fused with the loss].
+
+        Leading Flatten/Reshape layers (an MNIST MLP reads ``(28, 28)`` images) only view the
+        batch as ``(m, F)``: the step does that itself, as the same row-major reshape."""
         layers = []
         node = net.input_id
         while net.succ[node]:
@@ -93,6 +97,13 @@ class ChainStep:
                 return None
             node = succ[0]
             layers.append(net.layers[node])
+        flatten = 0
+        while flatten < len(layers) and layers[flatten].type_name in ("Flatten", "Reshape"):
+            flatten += 1
+        in_shape = net.shapes[layers[flatten - 1].name] if flatten else net.input_shape
+        if len(in_shape) != 1:
+            return None
+        layers = layers[flatten:]
         stages: list[list] = []
         final = None
         after_dense = False
@@ -116,7 +127,9 @@ class ChainStep:
             stages[-1][5], stages[-1][6] = pair
         if not stages:
             return None
-        return cls(net, loss, [tuple(s) for s in stages], final)
+        step = cls(net, loss, [tuple(s) for s in stages], final)
+        step._flatten = bool(flatten)
+        return step
 
     def _space(self, m: int) -> tuple:
         """Buffers for a batch of ``m``: per stage ``(A (m, U) the output, A.T, D (m, U)
@@ -147,6 +160,8 @@ class ChainStep:
         the output.
         """
         dot, add = np.dot, np.add
+        if self._flatten:
+            x = x.reshape(x.shape[0], -1)
         stages = self._stages
         work, ones, out, red = self._space(x.shape[0])
         h = x

@@ -9,7 +9,11 @@ spatial axis with input size ``n``, kernel ``k`` and stride ``s``:
   after: TensorFlow's ``SAME`` and ONNX's ``auto_pad="SAME_UPPER"``). An ONNX export writes
   the explicit ``pads = [top, left, bottom, right]`` from :func:`same_padding`.
 
-Parameters: ``W (filters, C, kh, kw)`` and ``b (filters,)``, like ONNX ``Conv``; dilation 1.
+Parameters: ``W (filters, C / groups, kh, kw)`` and ``b (filters,)``, like ONNX ``Conv``.
+``dilation_rate`` spreads the kernel taps ``d`` pixels apart (the window spans
+``d·(k − 1) + 1`` pixels, which is the ``k`` of the size rules above); ``groups`` splits the
+channels into ``g`` groups convolved separately (each filter sees ``C / g`` channels; ``g = C``
+is a depthwise convolution, :class:`DepthwiseConv2D` sets it from the input).
 
 How it runs (one BLAS matmul per pass, no ``np.add.at`` and no ``einsum``): the input is
 copied once, channel-major, into a zero-padded buffer ``(C, N, Hp, Wp)``; ``kh·kw`` strided
@@ -52,10 +56,12 @@ def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
 
 
 def spatial_plan(layer: Layer, shape: Shape, kernel: tuple[int, int], strides: tuple[int, int],
-                 padding: str, what: str) -> tuple[int, int, int, int, int, int]:
+                 padding: str, what: str, dilation: tuple[int, int] = (1, 1),
+                 ) -> tuple[int, int, int, int, int, int]:
     """Check an image input and return ``(Ho, Wo, top, bottom, left, right)``.
 
-    ``what`` names the window in messages (``"kernel"``, ``"pool"``).
+    ``what`` names the window in messages (``"kernel"``, ``"pool"``); a ``dilation`` spreads
+    the window to ``d·(k − 1) + 1`` pixels.
     """
     if len(shape) != 3:
         extra = (
@@ -68,7 +74,7 @@ def spatial_plan(layer: Layer, shape: Shape, kernel: tuple[int, int], strides: t
             layer.where,
         )
     _, h, w = shape
-    kh, kw = kernel
+    kh, kw = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
     sh, sw = strides
     if padding == "valid" and (kh > h or kw > w):
         raise ShapeError(f"{what} {kh}x{kw} is larger than its {h}x{w} input", layer.where)
@@ -103,7 +109,14 @@ class Conv2D(Layer):
         Setting("use_bias", "bool", True, help="add a learned bias per filter"),
         Setting("kernel_initializer", "choice", "glorot_uniform", choices=INITIALIZERS),
         Setting("bias_initializer", "choice", "zeros", choices=INITIALIZERS),
+        Setting("dilation_rate", "pair", [1, 1], minimum=1, maximum=1000,
+                help="spacing between kernel taps (1 = an ordinary, dense kernel)"),
+        Setting("groups", "int", 1, minimum=1, maximum=100_000,
+                help="split channels into groups convolved separately (divides both)"),
     )
+
+    #: Window depth ``C·kh·kw`` from which the forward product runs as ``colsᵀ @ Wᵀ``.
+    transposed_from_k = 32
 
     def __init__(self, name: str, **config):
         super().__init__(name, **config)
@@ -120,17 +133,33 @@ class Conv2D(Layer):
             label += f" stride {sh}" if sh == sw else f" stride {sh}x{sw}"
         if self.config["padding"] == "same":
             label += " same"
+        dh, dw = self.config["dilation_rate"]
+        if (dh, dw) != (1, 1):
+            label += f" dilation {dh}" if dh == dw else f" dilation {dh}x{dw}"
+        if self.config["groups"] != 1:
+            label += f" groups {self.config['groups']}"
         return label
 
     def _plan(self, shape: Shape):
         return spatial_plan(
             self, tuple(shape), tuple(self.config["kernel_size"]), tuple(self.config["strides"]),
-            self.config["padding"], "kernel",
+            self.config["padding"], "kernel", tuple(self.config["dilation_rate"]),
         )
+
+    def _groups(self, shape: Shape) -> int:
+        """The number of channel groups (checked: it divides channels and filters)."""
+        g = self.config["groups"]
+        if g != 1 and (shape[0] % g or self.config["filters"] % g):
+            raise ShapeError(
+                f"groups {g} must divide both the {shape[0]} input channels and the "
+                f"{self.config['filters']} filters", self.where,
+            )
+        return g
 
     def output_shape(self, input_shapes: list[Shape]) -> Shape:
         (shape,) = input_shapes
         ho, wo = self._plan(shape)[:2]
+        self._groups(shape)
         return (self.config["filters"], ho, wo)
 
     def param_shapes(self, input_shapes: list[Shape]) -> dict[str, Shape]:
@@ -139,7 +168,7 @@ class Conv2D(Layer):
             self._plan(shape)  # raises the readable error
         kh, kw = self.config["kernel_size"]
         f = self.config["filters"]
-        out = {"W": (f, shape[0], kh, kw)}
+        out = {"W": (f, shape[0] // self._groups(shape), kh, kw)}
         if self.config["use_bias"]:
             out["b"] = (f,)
         return out
@@ -160,17 +189,25 @@ class Conv2D(Layer):
         hp, wp = h + top + bottom, w + left + right
         return n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp
 
+    def _kernel2d(self, f: int, K: int) -> np.ndarray:
+        """``W`` as the matmul operand: ``(F, K)``, or ``(g, F/g, K/g)`` with groups."""
+        g = self.config["groups"]
+        W = self.params["W"]
+        return W.reshape(f, K) if g == 1 else W.reshape(g, f // g, K // g)
+
     def _forward(self, inputs, training):
         x = inputs[0]
         n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = g = self._geometry(x)
+        dh, dw = self.config["dilation_rate"]
+        groups = self.config["groups"]
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
         wide = sh == 1 and sw == 1
         if wide:
-            # Flat padded images with kw − 1 spare zeros at the end, so the last window row
-            # may run past the image (into columns that are thrown away).
-            xp = self._zbuf.get("xp", (c, n, hp * wp + kw - 1), dt)
+            # Flat padded images with dw·(kw − 1) spare zeros at the end, so the last window
+            # row may run past the image (into columns that are thrown away).
+            xp = self._zbuf.get("xp", (c, n, hp * wp + dw * (kw - 1)), dt)
             xp[:, :, : hp * wp].reshape(c, n, hp, wp)[:, :, top:top + h, left:left + w] = (
                 x.transpose(1, 0, 2, 3)
             )
@@ -179,7 +216,7 @@ class Conv2D(Layer):
             span = ho * wp
             for i in range(kh):
                 for j in range(kw):
-                    o = i * wp + j
+                    o = i * dh * wp + j * dw
                     np.copyto(cols[:, i, j], xp[:, :, o:o + span])
         else:
             xp = self._zbuf.get("xp", (c, n, hp, wp), dt)
@@ -188,14 +225,32 @@ class Conv2D(Layer):
             cols = self._buf.get("cols", (c, kh, kw, n, ho, wo), dt)
             for i in range(kh):
                 for j in range(kw):
+                    a, b = i * dh, j * dw
                     np.copyto(
                         cols[:, i, j],
-                        xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw],
+                        xp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw],
                     )
         m = n * ho * wrow
         cols2 = cols.reshape(K, m)
+        if groups == 1 and self.transposed_from_k <= K:
+            # Yᵀ = colsᵀ @ Wᵀ, channels last: with a deep enough window (K = C·kh·kw) OpenBLAS
+            # runs this orientation ≈ 1.4× faster than W @ cols; for K = 9 (one input
+            # channel) the other way round is faster.
+            zt = self._buf.get("zt", (n, ho, wrow, f), dt)
+            np.matmul(cols2.T, self.params["W"].reshape(f, K).T, out=zt.reshape(m, f))
+            if "b" in self.params:
+                np.add(zt, self.params["b"], out=zt)
+            y = self._buf.get("y", (n, f, ho, wo), dt)
+            np.copyto(y, zt[:, :, :wo].transpose(0, 3, 1, 2))
+            if training:
+                self._g, self._cols2, self._wrow = g, cols2, wrow
+            return y
         z = self._buf.get("z", (f, n, ho, wrow), dt)
-        np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
+        if groups == 1:
+            np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
+        else:  # one product per group: (g, F/g, K/g) @ (g, K/g, M)
+            cols2 = cols.reshape(groups, K // groups, m)
+            np.matmul(self._kernel2d(f, K), cols2, out=z.reshape(groups, f // groups, m))
         if "b" in self.params:  # on the contiguous z: cheaper than during the transpose
             np.add(z, self.params["b"].reshape(f, 1, 1, 1), out=z)
         y = self._buf.get("y", (n, f, ho, wo), dt)
@@ -206,6 +261,8 @@ class Conv2D(Layer):
 
     def _backward(self, grad):
         n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = self._g
+        dh, dw = self.config["dilation_rate"]
+        groups = self.config["groups"]
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
@@ -215,23 +272,36 @@ class Conv2D(Layer):
         dz = self._zbuf.get("dz", (f, n, ho, wrow), dt)
         np.copyto(dz[:, :, :, :wo], grad.transpose(1, 0, 2, 3))
         dz2 = dz.reshape(f, m)
-        np.matmul(dz2, self._cols2.T, out=self.grads["W"].reshape(f, K))
+        if groups == 1:
+            # dWᵀ = cols @ dYᵀ, then transposed: OpenBLAS runs this orientation of the skinny
+            # product ≈ 1.3–1.5× faster than dY @ colsᵀ (measured at MNIST-CNN sizes).
+            gwt = self._buf.get("gWT", (K, f), dt)
+            np.matmul(self._cols2, dz2.T, out=gwt)
+            np.copyto(self.grads["W"].reshape(f, K), gwt.T)
+        else:
+            dzg = dz.reshape(groups, f // groups, m)
+            np.matmul(dzg, self._cols2.transpose(0, 2, 1),
+                      out=self.grads["W"].reshape(groups, f // groups, K // groups))
         if "b" in self.grads:
             ones = self._zbuf.get("ones", (m,), dt, fill=1.0)
             np.matmul(dz2, ones, out=self.grads["b"])
         if self.skip_input_grad:
             return [None]
         dcols = self._buf.get("dcols", (K, m), dt)
-        np.matmul(self.params["W"].reshape(f, K).T, dz2, out=dcols)
+        if groups == 1:
+            np.matmul(self.params["W"].reshape(f, K).T, dz2, out=dcols)
+        else:
+            np.matmul(self._kernel2d(f, K).transpose(0, 2, 1), dzg,
+                      out=dcols.reshape(groups, K // groups, m))
         dx = self._buf.get("dx", (n, c, h, w), dt)
         if sh == 1 and sw == 1:
-            dxp = self._buf.get("dxp", (c, n, hp * wp + kw - 1), dt)
+            dxp = self._buf.get("dxp", (c, n, hp * wp + dw * (kw - 1)), dt)
             dxp.fill(0.0)
             dc = dcols.reshape(c, kh, kw, n, ho * wp)
             span = ho * wp
             for i in range(kh):
                 for j in range(kw):
-                    o = i * wp + j
+                    o = i * dh * wp + j * dw
                     dxp[:, :, o:o + span] += dc[:, i, j]
             inner = dxp[:, :, : hp * wp].reshape(c, n, hp, wp)
         else:
@@ -240,7 +310,8 @@ class Conv2D(Layer):
             dc = dcols.reshape(c, kh, kw, n, ho, wo)
             for i in range(kh):
                 for j in range(kw):
-                    dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dc[:, i, j]
+                    a, b = i * dh, j * dw
+                    dxp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw] += dc[:, i, j]
             inner = dxp
         np.copyto(dx, inner[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3))
         return [dx]

@@ -2,7 +2,10 @@
 
 Targets: ``cross_entropy`` takes class indices ``(N,)`` (int) or one-hot/soft labels
 ``(N, K)``; ``binary_cross_entropy`` takes ``(N, 1)`` or ``(N, K)`` in [0, 1]; ``mse`` and
-``mae`` take ``(N, K)`` like the prediction.
+``mae`` take ``(N, K)`` like the prediction. A prediction with more than one axis per sample
+(a Conv2D map ``(N, C, H, W)``, a sequence ``(N, T, H)``) is compared with ``(N, K)`` targets
+value by value in row-major order, ``K`` being the number of values per sample (see
+:func:`aligned`): the exports flatten the output the same way.
 
 When the network ends in Softmax (cross-entropy) or Sigmoid (binary cross-entropy) the
 trainer *fuses* the activation with the loss: the loss is computed from the logits ``z`` with
@@ -19,6 +22,17 @@ from nnstudio.core.errors import ConfigError
 
 LOSSES = ("mse", "mae", "binary_cross_entropy", "cross_entropy")
 _EPS = 1e-7
+
+
+def aligned(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y`` viewed with ``pred``'s shape when both hold the same values per sample.
+
+    Targets come as ``(N, K)``; a network may output ``(N, C, H, W)`` or ``(N, T, H)`` with
+    ``C·H·W = K`` values per sample: the k-th target is the k-th output value (row-major).
+    """
+    if y.shape == pred.shape or y.ndim < 2 or y.size != pred.size or len(y) != len(pred):
+        return y
+    return y.reshape(pred.shape)
 
 
 class Loss:
@@ -66,10 +80,12 @@ class MeanSquaredError(Loss):
     name = "mse"
 
     def value(self, pred, y):
+        y = aligned(pred, y)
         d = pred - y
         return float(np.mean(d * d))
 
     def grad(self, pred, y):
+        y = aligned(pred, y)
         g = self._buf.get("g", pred.shape, pred.dtype)
         np.subtract(pred, y, out=g)
         g *= 2.0 / pred.size
@@ -82,9 +98,11 @@ class MeanAbsoluteError(Loss):
     name = "mae"
 
     def value(self, pred, y):
+        y = aligned(pred, y)
         return float(np.mean(np.abs(pred - y)))
 
     def grad(self, pred, y):
+        y = aligned(pred, y)
         g = self._buf.get("g", pred.shape, pred.dtype)
         np.subtract(pred, y, out=g)
         np.sign(g, out=g)
@@ -99,14 +117,17 @@ class BinaryCrossEntropy(Loss):
     fuses_with = "Sigmoid"
 
     def value(self, pred, y):
+        y = aligned(pred, y)
         p = np.clip(pred, _EPS, 1 - _EPS)
         return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
     def grad(self, pred, y):
+        y = aligned(pred, y)
         p = np.clip(pred, _EPS, 1 - _EPS)
         return ((p - y) / (p * (1 - p)) / pred.size).astype(pred.dtype, copy=False)
 
     def fused_value(self, logits, y):
+        y = aligned(logits, y)
         z = logits
         # softplus(z) − z·y with softplus(z) = log(1 + e^z) = logaddexp(0, z), which NumPy
         # computes stably as max(z, 0) + log1p(e^−|z|) for any z (in scratch buffers).
@@ -118,6 +139,7 @@ class BinaryCrossEntropy(Loss):
         return float(np.add.reduce(a, axis=None)) / a.size
 
     def fused_grad(self, pred, y):
+        y = aligned(pred, y)
         g = self._buf.get("fg", pred.shape, pred.dtype)
         np.subtract(pred, y, out=g)
         np.multiply(g, 1.0 / pred.size, out=g)

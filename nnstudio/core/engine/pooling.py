@@ -128,12 +128,59 @@ class MaxPool2D(_Pool2D):
 
     def _forward(self, inputs, training):
         src, oshape, offsets = self._setup(inputs[0])
+        self._pairs = None
+        if training and self._tiles_2x2():
+            return self._forward_2x2(src, oshape, offsets)
         y = self._reduce_windows(np.maximum, src, oshape, offsets)
         if training:
             self._src, self._y = src, y
         return y
 
+    def _tiles_2x2(self) -> bool:
+        """2×2 windows, stride 2, no padding (the usual pooling of a CNN; an odd last row or
+        column is left out of every window and gets no gradient)."""
+        _, _, _, padded, offsets, overlap, _ = self._geo
+        return len(offsets) == 4 and self.strides == (2, 2) and not overlap and not padded
+
+    def _forward_2x2(self, src, oshape, offsets):
+        """The maximum as a tournament, keeping who won each match for the backward pass:
+        ``top = max(a, b)``, ``bottom = max(c, d)``, ``y = max(top, bottom)`` with ``a b / c
+        d`` the window in row-major order; ties go to the earlier one (``≥``), so the winner
+        is each window's first maximum, as in the general path."""
+        a, b, c, d = (src[:, :, si, sj] for si, sj in offsets)
+        buf = self._buf
+        top, bottom = buf.get("top", oshape, self.dtype), buf.get("bottom", oshape, self.dtype)
+        w_ab, w_cd = buf.get("w_ab", oshape, np.dtype(bool)), buf.get("w_cd", oshape,
+                                                                        np.dtype(bool))
+        w_top = buf.get("w_top", oshape, np.dtype(bool))
+        np.maximum(a, b, out=top)
+        np.greater_equal(a, b, out=w_ab)
+        np.maximum(c, d, out=bottom)
+        np.greater_equal(c, d, out=w_cd)
+        np.greater_equal(top, bottom, out=w_top)
+        y = buf.get("y", oshape, self.dtype)
+        np.maximum(top, bottom, out=y)
+        self._pairs = (w_ab, w_cd, w_top)
+        return y
+
+    def _backward_2x2(self, grad):
+        w_ab, w_cd, w_top = self._pairs
+        offsets = self._geo[4]
+        dsrc, dx = self._grad_target()
+        ga, gb, gc, gd = (dsrc[:, :, si, sj] for si, sj in offsets)
+        g_top = self._buf.get("g_top", grad.shape, self.dtype)
+        g_bottom = self._buf.get("g_bottom", grad.shape, self.dtype)
+        np.multiply(grad, w_top, out=g_top)
+        np.subtract(grad, g_top, out=g_bottom)
+        np.multiply(g_top, w_ab, out=ga)
+        np.subtract(g_top, ga, out=gb)
+        np.multiply(g_bottom, w_cd, out=gc)
+        np.subtract(g_bottom, gc, out=gd)
+        return [self._finish_grad(dsrc, dx)]
+
     def _backward(self, grad):
+        if self._pairs is not None:
+            return self._backward_2x2(grad)
         src, y = self._src, self._y
         offsets, overlap = self._geo[4], self._geo[5]
         dsrc, dx = self._grad_target()

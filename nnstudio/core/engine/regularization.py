@@ -53,7 +53,9 @@ class Dropout(Layer):
 
 @register
 class BatchNorm(Layer):
-    """Batch normalization over features ``(N, F)`` or channels ``(N, C, H, W)``.
+    """Batch normalization over features ``(N, F)``, channels ``(N, C, H, W)`` or the
+    features of sequences ``(N, T, F)`` (per feature, over the batch and the steps: Keras's
+    ``BatchNormalization`` on a sequence; an ONNX export transposes to ``(N, F, T)``).
 
     Training normalizes with the batch's mean and (biased) variance and updates the running
     statistics ``running = momentum·running + (1 − momentum)·batch`` (ONNX's convention);
@@ -75,18 +77,23 @@ class BatchNorm(Layer):
 
     def output_shape(self, input_shapes: list[Shape]) -> Shape:
         (shape,) = input_shapes
-        if len(shape) not in (1, 3):
+        if len(shape) not in (1, 2, 3):
             raise ShapeError(
-                f"works on features (F,) or images (C, H, W), not on {shape}", self.where
+                f"works on features (F,), sequences (T, F) or images (C, H, W), not on {shape}",
+                self.where,
             )
         return shape
 
+    @staticmethod
+    def _channels(shape) -> int:
+        return shape[-1] if len(shape) == 2 else shape[0]  # sequences: features last
+
     def param_shapes(self, input_shapes):
-        c = input_shapes[0][0]
+        c = self._channels(input_shapes[0])
         return {"gamma": (c,), "beta": (c,)}
 
     def state_shapes(self, input_shapes):
-        c = input_shapes[0][0]
+        c = self._channels(input_shapes[0])
         return {"running_mean": (c,), "running_var": (c,)}
 
     def init_params(self, input_shapes, rng):
@@ -98,11 +105,13 @@ class BatchNorm(Layer):
         self.state["running_var"][...] = 1.0
 
     def _bshape(self, x: np.ndarray) -> tuple[int, ...]:
-        # Broadcast shape of per-channel vectors: (1, C) or (1, C, 1, 1).
+        # Broadcast shape of per-channel vectors: (1, C), (1, 1, F) or (1, C, 1, 1).
+        if x.ndim == 3:
+            return (1, 1, x.shape[2])
         return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return (0,) if x.ndim == 2 else (0, 2, 3)
+        return {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.ndim]
 
     def _forward(self, inputs, training):
         x = inputs[0]
@@ -140,7 +149,7 @@ class BatchNorm(Layer):
     def _backward(self, grad):
         xhat, inv = self._xhat, self._inv
         axes = self._axes(grad)
-        count = grad.size // grad.shape[1]
+        count = grad.size // self.params["gamma"].size
         # Per-channel sums straight into the gradient views; the only batch-sized scratch
         # array is a kept buffer, so a step allocates nothing of batch size.
         gx = self._buf.get("gx", grad.shape, self.dtype)

@@ -35,6 +35,11 @@ BLOCKS = {
     "SimpleRNN": ("Recurrent",),
     "LSTM": ("Recurrent",),
     "GRU": ("Recurrent",),
+    "DepthwiseConv2D": ("windows", "Conv2D"),
+    "MaxPool1D": ("windows", "seq_windows", "MaxPool1D"),
+    "AvgPool1D": ("windows", "seq_windows", "AvgPool1D"),
+    "Conv1D": ("windows", "seq_windows", "Conv1D"),
+    "Bidirectional": ("Recurrent", "Bidirectional"),
 }
 _BLOCK = re.compile(r"^# >>> layer (\S+)\n.*?^# <<< layer \1\n", re.S | re.M)
 _HEADER = re.compile(r"^# >>> header\n.*?^# <<< header\n", re.S | re.M)

@@ -87,27 +87,35 @@ def _softmax(g, layer, inputs, in_shapes, out_shape):
 def _batchnorm(g, layer, inputs, in_shapes, out_shape):
     names = [g.const(f"{layer.name}/{k}", _w(layer, k))
              for k in ("gamma", "beta", "running_mean", "running_var")]
+    if len(in_shapes[0]) == 2:  # a sequence (N, T, F): ONNX normalizes axis 1
+        x = g.node("Transpose", inputs, f"{layer.name}/channels_first", perm=[0, 2, 1])
+        y = g.node("BatchNormalization", [x, *names], f"{layer.name}/norm",
+                   epsilon=float(layer.config["epsilon"]))
+        return g.node("Transpose", [y], layer.name, perm=[0, 2, 1])
     return g.node("BatchNormalization", [inputs[0], *names], layer.name,
                   epsilon=float(layer.config["epsilon"]))
 
 
-def _pads(layer: Any, shape: Shape, kernel, strides) -> list[int]:
+def _pads(layer: Any, shape: Shape, kernel, strides, dilation=(1, 1)) -> list[int]:
     from nnstudio.core.engine.conv import spatial_plan
 
     _, _, top, bottom, left, right = spatial_plan(
-        layer, tuple(shape), tuple(kernel), tuple(strides), layer.config["padding"], "kernel"
+        layer, tuple(shape), tuple(kernel), tuple(strides), layer.config["padding"], "kernel",
+        tuple(dilation),
     )
     return [int(top), int(left), int(bottom), int(right)]
 
 
-@converts("Conv2D")
+@converts("Conv2D", "DepthwiseConv2D")
 def _conv(g, layer, inputs, in_shapes, out_shape):
     kernel, strides = layer.config["kernel_size"], layer.config["strides"]
+    dilation = list(layer.config.get("dilation_rate", [1, 1]))
     ins = [inputs[0], g.const(f"{layer.name}/W", _w(layer, "W"))]
     if "b" in layer.params:
         ins.append(g.const(f"{layer.name}/b", _w(layer, "b")))
     return g.node("Conv", ins, layer.name, kernel_shape=list(kernel), strides=list(strides),
-                  pads=_pads(layer, in_shapes[0], kernel, strides), dilations=[1, 1])
+                  pads=_pads(layer, in_shapes[0], kernel, strides, dilation),
+                  dilations=dilation, group=int(layer.config.get("groups", 1)))
 
 
 @converts("MaxPool2D", "AvgPool2D")
@@ -168,3 +176,7 @@ def _recurrent(g, layer, inputs, in_shapes, out_shape):
         return g.node("Transpose", [seq], n, perm=[1, 0, 2])
     # Y_h (1, N, H) → (N, H)
     return g.node("Squeeze", [y_h, g.const(f"{n}/axis0", np.array([0], np.int64))], n)
+
+
+# Converters of the layers added with issue 15 register themselves on import.
+from nnstudio.core.io import onnx_layers_more  # noqa: E402, F401

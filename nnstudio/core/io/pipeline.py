@@ -156,7 +156,8 @@ def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
                      "network with Dense 1 + Sigmoid")]
     if task == "regression" and (shape is None or math.prod(shape) != k):
         return [(place, f"outputs {shape} but the data has {k} target value(s) per sample: "
-                 f"end the network with Dense {k}")]
+                 f"end the network with {'Flatten + ' if shape and len(shape) > 1 else ''}"
+                 f"Dense {k}")]
     return []
 
 

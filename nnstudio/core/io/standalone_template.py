@@ -99,7 +99,7 @@ def softmax(xs, p, cfg, in_shapes, out_shape):
 @layer("BatchNorm")
 def batch_norm(xs, p, cfg, in_shapes, out_shape):
     x = xs[0]
-    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    shape = (1, 1, x.shape[2]) if x.ndim == 3 else (1, x.shape[1]) + (1,) * (x.ndim - 2)
     inv = 1 / np.sqrt(p["running_var"].reshape(shape) + np.float32(cfg["epsilon"]))
     return (x - p["running_mean"].reshape(shape)) * (inv * p["gamma"].reshape(shape)) + \
         p["beta"].reshape(shape)
@@ -113,22 +113,30 @@ def _same(n, k, s):
     return total // 2, total - total // 2
 
 
-def _windows(x, kernel, strides, padding, fill):
+def _windows(x, kernel, strides, padding, fill, dilation=(1, 1)):
     """(N, C, Ho, Wo, kh, kw) windows of x (N, C, H, W), padded with ``fill`` for 'same'."""
-    (kh, kw), (sh, sw) = kernel, strides
+    (dh, dw), (sh, sw) = dilation, strides
+    kh, kw = dh * (kernel[0] - 1) + 1, dw * (kernel[1] - 1) + 1  # the span of a window
     if padding == "same":
         (t, b), (left, r) = _same(x.shape[2], kh, sh), _same(x.shape[3], kw, sw)
         x = np.pad(x, ((0, 0), (0, 0), (t, b), (left, r)), constant_values=fill)
     w = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    return w[:, :, ::sh, ::sw]
+    return w[:, :, ::sh, ::sw, ::dh, ::dw]
 # <<< layer windows
 
 
 # >>> layer Conv2D
 @layer("Conv2D")
+@layer("DepthwiseConv2D")
 def conv2d(xs, p, cfg, in_shapes, out_shape):
-    w = _windows(xs[0], cfg["kernel_size"], cfg["strides"], cfg["padding"], 0.0)
-    y = np.tensordot(w, p["W"], axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, F)
+    w = _windows(xs[0], cfg["kernel_size"], cfg["strides"], cfg["padding"], 0.0,
+                 cfg.get("dilation_rate", (1, 1)))
+    W = p["W"]
+    g = in_shapes[0][0] // W.shape[1]  # channel groups (the channels for DepthwiseConv2D)
+    cg, fg = W.shape[1], W.shape[0] // g
+    y = np.concatenate([  # (N, Ho, Wo, F), one product per group
+        np.tensordot(w[:, k * cg:(k + 1) * cg], W[k * fg:(k + 1) * fg],
+                     axes=([1, 4, 5], [1, 2, 3])) for k in range(g)], axis=3)
     if "b" in p:
         y = y + p["b"]
     return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
@@ -185,6 +193,174 @@ def concatenate(xs, p, cfg, in_shapes, out_shape):
 # <<< layer Concatenate
 
 
+# >>> layer GELU
+_ERFC = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
+         -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+
+def _erfc(x):
+    """1 − erf(x), relative error < 1.2e-7 (Numerical Recipes' erfcc)."""
+    z = np.abs(x)
+    t = 1 / (1 + 0.5 * z)
+    poly = np.full_like(t, _ERFC[-1])
+    for c in _ERFC[-2::-1]:
+        poly = poly * t + c
+    out = t * np.exp(poly - z * z)
+    return np.where(x >= 0, out, 2 - out)
+
+
+@layer("GELU")
+def gelu(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    if cfg["approximate"]:
+        y = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    else:
+        y = x * 0.5 * _erfc(-x / math.sqrt(2))
+    return y.astype(x.dtype)
+# <<< layer GELU
+
+
+# >>> layer ELU
+@layer("ELU")
+def elu(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    return np.where(x > 0, x, cfg["alpha"] * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+# <<< layer ELU
+
+
+# >>> layer SiLU
+@layer("SiLU")
+def silu(xs, p, cfg, in_shapes, out_shape):
+    with np.errstate(over="ignore"):
+        return xs[0] / (1 + np.exp(-xs[0]))
+# <<< layer SiLU
+
+
+# >>> layer Softplus
+@layer("Softplus")
+def softplus(xs, p, cfg, in_shapes, out_shape):
+    return np.logaddexp(0, xs[0]).astype(xs[0].dtype)
+# <<< layer Softplus
+
+
+# >>> layer PReLU
+@layer("PReLU")
+def prelu(xs, p, cfg, in_shapes, out_shape):
+    x, a = xs[0], p["alpha"]
+    if len(a) > 1 and x.ndim == 4:
+        a = a.reshape(-1, 1, 1)
+    return np.where(x > 0, x, a * x)
+# <<< layer PReLU
+
+
+# >>> layer Multiply
+@layer("Multiply")
+def multiply(xs, p, cfg, in_shapes, out_shape):
+    y = xs[0]
+    for x in xs[1:]:
+        y = y * x
+    return y
+# <<< layer Multiply
+
+
+# >>> layer Average
+@layer("Average")
+def average(xs, p, cfg, in_shapes, out_shape):
+    return (sum(xs[1:], xs[0]) / len(xs)).astype(xs[0].dtype)
+# <<< layer Average
+
+
+# >>> layer Permute
+@layer("Permute")
+def permute(xs, p, cfg, in_shapes, out_shape):
+    return np.ascontiguousarray(xs[0].transpose([0, *cfg["dims"]]))
+# <<< layer Permute
+
+
+# >>> layer GlobalMaxPool2D
+@layer("GlobalMaxPool2D")
+def global_max_pool(xs, p, cfg, in_shapes, out_shape):
+    return xs[0].max(axis=(2, 3))
+# <<< layer GlobalMaxPool2D
+
+
+# >>> layer seq_windows
+def _seq_windows(x, k, s, padding, fill, d=1):
+    """(N, To, F, k) windows of x (N, T, F) along T; 'same'/'causal' pad with ``fill``."""
+    span = d * (k - 1) + 1
+    if padding == "same":
+        x = np.pad(x, ((0, 0), _same(x.shape[1], span, s), (0, 0)), constant_values=fill)
+    elif padding == "causal":
+        x = np.pad(x, ((0, 0), (span - 1, 0), (0, 0)), constant_values=fill)
+    w = np.lib.stride_tricks.sliding_window_view(x, span, axis=1)
+    return w[:, ::s, :, ::d]
+# <<< layer seq_windows
+
+
+# >>> layer MaxPool1D
+@layer("MaxPool1D")
+def max_pool1d(xs, p, cfg, in_shapes, out_shape):
+    k = cfg["pool_size"]
+    return _seq_windows(xs[0], k, cfg["strides"] or k, cfg["padding"], -np.inf).max(axis=3)
+# <<< layer MaxPool1D
+
+
+# >>> layer AvgPool1D
+@layer("AvgPool1D")
+def avg_pool1d(xs, p, cfg, in_shapes, out_shape):
+    k = cfg["pool_size"]
+    s = cfg["strides"] or k
+    x = xs[0]
+    total = _seq_windows(x, k, s, cfg["padding"], 0.0).sum(axis=3)
+    ones = np.ones((1, x.shape[1], 1), x.dtype)
+    count = _seq_windows(ones, k, s, cfg["padding"], 0.0).sum(axis=3)
+    return (total / count).astype(x.dtype)
+# <<< layer AvgPool1D
+
+
+# >>> layer Conv1D
+@layer("Conv1D")
+def conv1d(xs, p, cfg, in_shapes, out_shape):
+    W = p["W"]  # (filters, F / groups, k)
+    w = _seq_windows(xs[0], W.shape[2], cfg["strides"], cfg["padding"], 0.0,
+                     cfg["dilation_rate"])  # (N, To, F, k)
+    g = cfg["groups"]
+    cg, fg = W.shape[1], W.shape[0] // g
+    y = np.concatenate([
+        np.tensordot(w[:, :, k * cg:(k + 1) * cg], W[k * fg:(k + 1) * fg],
+                     axes=([2, 3], [1, 2])) for k in range(g)], axis=2)
+    return (y + p["b"] if "b" in p else y).astype(xs[0].dtype)
+# <<< layer Conv1D
+
+
+# >>> layer Conv2DTranspose
+@layer("Conv2DTranspose")
+def conv2d_transpose(xs, p, cfg, in_shapes, out_shape):
+    x, W = xs[0], p["W"]  # W (C, F, kh, kw)
+    n, _, h, w = x.shape
+    (kh, kw), (sh, sw) = cfg["kernel_size"], cfg["strides"]
+    f, oh, ow = out_shape
+    fh, fw = (h - 1) * sh + kh, (w - 1) * sw + kw
+    full = np.zeros((n, f, max(fh, oh), max(fw, ow)), x.dtype)
+    patches = np.tensordot(x, W, axes=([1], [0]))  # (N, H, W, F, kh, kw)
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i:i + sh * (h - 1) + 1:sh, j:j + sw * (w - 1) + 1:sw] += \
+                patches[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    top, left = max(fh - oh, 0) // 2, max(fw - ow, 0) // 2
+    y = full[:, :, top:top + oh, left:left + ow]
+    return y + p["b"].reshape(1, -1, 1, 1) if "b" in p else y
+# <<< layer Conv2DTranspose
+
+
+# >>> layer UpSampling2D
+@layer("UpSampling2D")
+def upsampling2d(xs, p, cfg, in_shapes, out_shape):
+    sh, sw = cfg["size"]
+    return xs[0].repeat(sh, axis=2).repeat(sw, axis=3)
+# <<< layer UpSampling2D
+
+
 # >>> layer Recurrent
 def _sig(z):
     with np.errstate(over="ignore"):
@@ -222,6 +398,22 @@ def recurrent(xs, p, cfg, in_shapes, out_shape, kind=None):
         seq.append(h)
     return np.stack(seq, axis=1) if cfg["return_sequences"] else h
 # <<< layer Recurrent
+
+
+# >>> layer Bidirectional
+@layer("Bidirectional")
+def bidirectional(xs, p, cfg, in_shapes, out_shape):
+    """Two recurrent layers, W/R/b stacked on a leading direction axis (0 = forwards)."""
+    sub = {"return_sequences": cfg["return_sequences"]}
+    x = xs[0]
+    fw = recurrent([x], {k: v[0] for k, v in p.items()}, sub, in_shapes, None)
+    bw = recurrent([x[:, ::-1]], {k: v[1] for k, v in p.items()}, sub, in_shapes, None)
+    if cfg["return_sequences"]:
+        bw = bw[:, ::-1]
+    if cfg["merge_mode"] == "sum":
+        return fw + bw
+    return np.concatenate([fw, bw], axis=-1)
+# <<< layer Bidirectional
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -375,6 +567,18 @@ def _fill(f, path, line):
     return f["fill"]
 
 
+def npz_input_key(array, keys, path):
+    """The array of an NPZ file that holds the inputs: the one the model was trained on, else
+    ``x`` or the only array; with several arrays and none of those names, an error."""
+    for name in (array.get("name"), "x"):
+        if name in keys:
+            return name
+    if len(keys) == 1:
+        return keys[0]
+    raise InputError(f"{path}: cannot tell which array holds the inputs (arrays: "
+                     f"{', '.join(keys)}); the model was trained on {array.get('name')!r}")
+
+
 def prepare_arrays(prep, path):
     """float32 (N, *sample_shape) network inputs from a .npy/.npz file or a CSV of numbers."""
     a = prep["array"]
@@ -384,7 +588,7 @@ def prepare_arrays(prep, path):
         x = np.load(path, allow_pickle=False)
         if not isinstance(x, np.ndarray):
             with x:
-                x = x["x"] if "x" in x.files else x[x.files[0]]
+                x = x[npz_input_key(a, x.files, path)]
     else:
         header, rows = read_rows(path)
         try:

@@ -21,6 +21,11 @@ class TrainingConfig:
     ``early_stopping`` ``{"patience": 20, "min_delta": 0.0}`` or None (monitors the
     validation loss and restores the best weights); ``schedule`` a learning-rate schedule dict
     (see :class:`~nnstudio.core.engine.schedules.Schedule`) or None.
+
+    Early stopping is on by default (patience 20, best weights restored): measured on seven
+    small tables against scikit-learn's MLP (``benchmarks/small_data_vs_sklearn.py``), 100
+    plain epochs overfit a noisy one (diabetes test R² 0.22 against 0.40 with early stopping)
+    and early stopping never cost more than noise elsewhere. ``None`` turns it off.
     """
 
     loss: str = "mse"
@@ -31,7 +36,7 @@ class TrainingConfig:
     epochs: int = 100
     seed: int = 0
     shuffle: bool = True
-    early_stopping: dict[str, Any] | None = None
+    early_stopping: dict[str, Any] | None = field(default_factory=lambda: {"patience": 20})
     schedule: dict[str, Any] | None = None
     weight_decay: float = 0.0
     clip_norm: float | None = None

@@ -28,7 +28,7 @@ def prepare_targets(y: np.ndarray, loss_name: str, dtype: np.dtype) -> np.ndarra
 
 
 def evaluate(
-    net: Network, x: np.ndarray, y: np.ndarray, loss_name: str, batch_size: int = 1024,
+    net: Network, x: np.ndarray, y: np.ndarray, loss_name: str, batch_size: int | None = None,
     report: bool = False,
 ) -> dict:
     """Loss and metrics of ``net`` on ``(x, y)`` in inference mode.

@@ -186,7 +186,7 @@ class TrainingPanel(QWidget):
         self.early_stopping = QCheckBox("Stop when validation loss stalls")
         self.patience = QSpinBox()
         self.patience.setRange(1, 100_000)
-        self.patience.setValue(10)
+        self.patience.setValue(20)  # the default of TrainingConfig.early_stopping
         self.patience.setSuffix(" epochs")
         self.patience.setEnabled(False)
         self.early_stopping.toggled.connect(self.patience.setEnabled)

@@ -108,8 +108,33 @@ def merge_spec() -> NetworkSpec:
     (chain([D(4), {"type": "Tanh"}, {"type": "ReLU"}, D(1)]), (2,), "mse"),
     (chain([D(3), {"type": "Softmax"}]), (2,), "mse"),  # Softmax not fused with mse
     (chain([D(3), {"type": "Softmax"}, D(3), {"type": "Softmax"}]), (2,), "cross_entropy"),
-    (chain([{"type": "Flatten"}, D(3)]), (2, 2), "mse"),
+    (chain([{"type": "Flatten"}, {"type": "Tanh"}, D(3)]), (4,), "mse"),
 ])
 def test_networks_the_chain_does_not_cover_take_the_graph_walk(spec, shape, loss_name):
     net = Network(spec, shape, seed=0)
     assert ChainStep.build(net, get_loss(loss_name)) is None
+
+
+@pytest.mark.parametrize("prefix", [
+    [{"type": "Flatten"}],
+    [{"type": "Reshape", "shape": [12]}],
+    [{"type": "Reshape", "shape": [3, 4]}, {"type": "Flatten"}],
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_images_flattened_before_the_first_dense_take_the_chain_bit_identically(prefix, dtype):
+    """An MNIST MLP reads (28, 28) images through a Reshape: the chain views the batch as
+    (m, F) itself and computes exactly what the graph walk computes."""
+    layers = [*prefix, D(6), {"type": "ReLU"}, D(3), {"type": "Softmax"}]
+    net = Network(chain(layers), (2, 6), dtype=dtype, seed=1)
+    loss = get_loss("cross_entropy")
+    step = ChainStep.build(net, loss)
+    assert step is not None
+    rng = np.random.default_rng(0)
+    for m in (5, 8):
+        x = rng.normal(size=(m, 2, 6)).astype(dtype)
+        y = prepare_targets(rng.integers(0, 3, m), "cross_entropy", net.dtype)
+        expected_value, expected_pred, expected_grads = graph_walk(net, loss, x, y)
+        net.grads.fill(np.nan)
+        assert step.step(x, y) == expected_value
+        np.testing.assert_array_equal(step.pred, expected_pred)
+        np.testing.assert_array_equal(net.grads, expected_grads)
