@@ -1,0 +1,58 @@
+"""Running the API on uvicorn: bind (127.0.0.1 unless told), announce the URL, serve."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from nnstudio.core.errors import NNStudioError
+from nnstudio.core.io.model_file import TrainedModel
+
+from .app import create_app
+from .log import PredictionLog
+from .predictor import Predictor
+from .validate import Limits
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise NNStudioError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(model: TrainedModel, host: str = "127.0.0.1", port: int = 8000,
+          log_path: str | Path | None = None, limits: Limits | None = None,
+          on_ready: Callable[[str, Predictor], None] | None = None) -> None:
+    """Serve ``model`` until interrupted (SIGINT/SIGTERM end it cleanly).
+
+    ``on_ready(url, predictor)`` is called once the socket listens, before serving.
+    """
+    import uvicorn
+
+    predictor = Predictor(model, limits)
+    log = PredictionLog(log_path) if log_path is not None else None
+    sock = bind(host, port)
+    real_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    app = create_app(predictor, log)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024)
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        on_ready(f"http://{shown}:{real_port}", predictor)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        if log is not None:
+            log.close()
