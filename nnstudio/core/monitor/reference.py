@@ -15,8 +15,9 @@ keep the training data, so it keeps a compact summary of it (a few kB per featur
      "targets": same shape as predictions (the true values of the training split)}
 
 ``kind`` is ``numeric`` for numbers and dates (dates as days since 1970-01-01). ``missing`` is
-the share of missing values the model saw; ``null`` when training filled them and the share
-is no longer known. The quantiles stand in for the sample: PSI bins and the KS test use them.
+the share of missing values in the training rows: 0 for columns whose missing rows training
+dropped, the share of mean-filled values for mean-filled columns, ``null`` (unknown) for
+median- and most-frequent-filled columns. The quantiles stand in for the sample: PSI bins and the KS test use them.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
     # Rows with a missing value were dropped unless the column is filled: the model saw
     # none missing; a filled column's share is lost in the filled values.
     missing = {f["name"]: (0.0 if f.get("fill") is None else None) for f in prep.features}
+    _unfill_means(prep, x, cols, missing)
     ref = summarize(prep, cols, missing, "training split")
     classification = model.task == "classification"
     rows = _every(len(x), MAX_PREDICTED_ROWS)
@@ -181,3 +183,21 @@ def reference_from_table(model: Any, table: Any, source: str) -> dict[str, Any]:
 
 def _missing_mask(v: np.ndarray) -> np.ndarray:
     return np.isnan(v) if v.dtype.kind == "f" else (v == "")
+
+
+def _unfill_means(prep: Any, x: np.ndarray, cols: dict[str, np.ndarray],
+                  missing: dict[str, float | None]) -> None:
+    """Numeric columns filled with their mean: the rows holding exactly the encoded mean were
+    missing (a real value equal to the mean to float32 precision is vanishingly rare). Turn
+    them back into NaN and record the share, so the reference shows the values as they came.
+    Median and most-frequent fills hit real values too; their share stays unknown."""
+    names = prep.output_names()
+    for f in prep.features:
+        fill = f.get("fill")
+        if f["kind"] == "categorical" or fill is None or fill != f.get("mean"):
+            continue
+        j = names.index(f["name"])
+        encoded = np.float32((fill - f["offset"]) / f["divisor"])
+        mask = np.asarray(x[:, j]) == encoded
+        cols[f["name"]] = np.where(mask, np.nan, cols[f["name"]])
+        missing[f["name"]] = float(mask.mean())
