@@ -17,7 +17,8 @@ keep the training data, so it keeps a compact summary of it (a few kB per featur
 ``kind`` is ``numeric`` for numbers and dates (dates as days since 1970-01-01). ``missing`` is
 the share of missing values in the training rows: 0 for columns whose missing rows training
 dropped, the share of mean-filled values for mean-filled columns, ``null`` (unknown) for
-median- and most-frequent-filled columns. The quantiles stand in for the sample: PSI bins and the KS test use them.
+median- and most-frequent-filled columns. The quantiles stand in for the sample: PSI bins
+and the KS test use them.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from nnstudio.cli import main
 from nnstudio.core.io.model_file import load_model, save_model
 from nnstudio.core.monitor import from_log, from_table, html_report, monitor
 from nnstudio.core.serve import PredictionLog, Predictor
-
 from tests.core.serve.churn import churn_rows, write_churn
 
 
@@ -124,7 +123,7 @@ def test_a_prediction_log_is_monitored_with_its_outcomes(churn_m, tmp_path):
 
 
 def test_monitor_cli_fail_on_drift_json_and_html_report(churn_m, tmp_path, capsys):
-    model, path, _ = churn_m
+    _, path, _ = churn_m
     calm = write_churn(tmp_path / "calm.csv", 2000, seed=31)
     moved = write_churn(tmp_path / "moved.csv", 2000, seed=32, age_shift=10.0)
     assert main(["monitor", str(path), "--data", str(calm), "--fail-on", "drift"]) == 0
@@ -145,7 +144,7 @@ def test_monitor_cli_fail_on_drift_json_and_html_report(churn_m, tmp_path, capsy
 
 
 def test_an_old_model_file_without_reference_says_what_is_missing(churn_m, tmp_path, capsys):
-    model, _, data = churn_m
+    data = churn_m[2]
     old = tmp_path / "old.npz"
     model_copy = load_model(churn_m[1])
     model_copy.reference = None
