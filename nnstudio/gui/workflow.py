@@ -379,6 +379,8 @@ class Workflow(QObject):
         self.training.shutdown()
         self.results.shutdown()
         self.session.training = False
+        if getattr(self.window, "deploy", None) is not None:
+            self.window.deploy.shutdown()  # the model server and the monitor's thread
 
 
 def _insert_menu(bar, title: str, before):
@@ -399,5 +401,8 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui import deploy
+
+    deploy.install(window, wf.session)  # File ▸ Deploy… and the Monitor dock
     return wf
 
