@@ -194,8 +194,7 @@ class Run:
     def to_dict(self, base: Path) -> dict[str, Any]:
         """The run's entry in the project's ``runs`` section; file names relative to ``base``
         (the project's folder)."""
-        from nnstudio.core.insight.replay import _jsonable
-
+        _jsonable = _plain
         d: dict[str, Any] = {
             "id": self.id, "name": self.name, "kind": self.kind, "parent": self.parent,
             "note": self.note, "started": self.started, "seconds": round(self.seconds, 3),
@@ -386,14 +385,14 @@ class RunHistory:
 
         path = run.weights_path
         try:
+            if not path.is_file():
+                raise ProjectError("is missing (the run's weights are kept there)", str(path))
             if run.weights_sha and _sha256(path) != run.weights_sha:
                 raise ProjectError("holds other weights than the project's run (saved at "
                                    "another time, or copied without its project file)",
                                    str(path))
             model = load_model(path)
         except ProjectError as e:
-            if "no such file" in e.message:
-                e = ProjectError("is missing (the run's weights are kept there)", str(path))
             run.problem = str(e)
             raise e from None
         except OSError as e:
@@ -420,7 +419,7 @@ class RunHistory:
                 "holds other arrays than the project's run record (saved at another time, or "
                 "copied without its project file)", str(run.start_path))
         body = {k: v for k, v in run.start_record.items() if k != "arrays_fingerprint"}
-        run.record = RunRecord.from_dict(body, arrays, f"run {run.name}")
+        run.record = RunRecord.from_dict(body, arrays, f"run '{run.name}'")
         return run.record
 
     # -- JSON --------------------------------------------------------------------------------
@@ -566,6 +565,17 @@ def _sha256(path: Path) -> str:
 
 
 # -- parsing helpers -----------------------------------------------------------------------------
+
+
+def _plain(v: Any) -> Any:
+    """JSON-able plain Python: NumPy scalars and arrays become numbers and lists."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "tolist"):  # NumPy scalar or array
+        return _plain(v.tolist())
+    return v
 
 
 def _relative(path: Path, base: Path) -> str:
