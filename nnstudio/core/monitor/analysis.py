@@ -43,6 +43,10 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
         raise DataError("holds no rows to compare (no predictions logged yet?)",
                         where=current.source)
     prep = model.preparation
+    if fingerprint is None:
+        from nnstudio.core.serve.predictor import fingerprint as _fingerprint
+
+        fingerprint = _fingerprint(model)
     ref_feats = {f["name"]: f for f in ref.get("features", [])}
     feats = []
     for f in prep.features:

@@ -181,11 +181,14 @@ def html_report(report: dict[str, Any], title: str = "nnstudio monitoring report
                    f"{legend}{plot_of(p)}<div class='muted'>{_e(_stat_line(p))}</div></div>")
     if perf.get("rows_with_outcome"):
         name = "accuracy" if perf["metric"] == "accuracy" else "mean absolute error"
-        refs = {f"{k}": v for k, v in (perf.get("training") or {}).items()
-                if k in ("train", "validation", "test")}
-        out.append(f"<div class='card'><b>Rolling {name}</b> (window {perf['window']:,} rows; "
-                   f"{perf['rows_with_outcome']:,} outcomes known; overall "
-                   f"{_fmt(perf['value'], perf['metric'] == 'accuracy')})"
+        trained = perf.get("training") or {}
+        split = next((k for k in ("validation", "test", "train") if k in trained), None)
+        refs = {split: trained[split]} if split else {}  # one dashed line: the model's own score
+        out.append(f"<div class='card'><div><b>Rolling {name}</b> (window {perf['window']:,} "
+                   f"rows; {perf['rows_with_outcome']:,} outcomes known; overall "
+                   f"{_fmt(perf['value'], perf['metric'] == 'accuracy')}"
+                   + (f"; {split} {_fmt(trained[split], perf['metric'] == 'accuracy')}"
+                      if split else "") + ")</div>"
                    f"{svg_line(perf['rolling']['row'], perf['rolling']['value'], refs)}</div>")
     else:
         out.append("<div class='card muted'>No true outcomes known yet: send them to POST "
