@@ -5,7 +5,7 @@ Report keys: ``model`` (fingerprint, task), ``source`` and ``rows`` (what was re
 reasons, statistics, histogram or bars), ``predictions`` (the same for the model's outputs),
 ``performance`` (accuracy or mean absolute error where outcomes are known, with a rolling
 series), ``summary`` (columns per verdict), ``drifted`` (True when any column or the
-predictions drifted), ``notes``.
+predictions drifted), ``notes``, and for a log ``rejected`` (refused requests by kind).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
             feats.append(entry)
             continue
         if entry["kind"] == "categorical":
-            s = categorical_drift(r, values, list(f.get("categories") or []))
+            refused = (current.rejected.get("unseen") or {}).get(f["name"])
+            s = categorical_drift(r, values, list(f.get("categories") or []), refused)
         else:
             s = numeric_drift(r, values)
         entry.update(s)
@@ -80,6 +81,12 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
     }
     if current.models:
         report["models_in_log"] = dict(current.models)
+    if current.rejected:
+        report["rejected"] = dict(current.rejected)
+        kinds = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in
+                          sorted(current.rejected["by_kind"].items(), key=lambda kv: -kv[1]))
+        report["notes"].append(f"the server refused {current.rejected['total']:,} request(s): "
+                               f"{kinds}; refused unknown categories count as unseen")
     report["predictions"] = _predictions(model, current, ref, t)
     report["performance"] = _performance(model, current)
     counts: dict[str, int] = {}

@@ -99,8 +99,13 @@ def numeric_drift(ref: dict[str, Any], values: np.ndarray) -> dict[str, Any]:
 
 
 def categorical_drift(ref: dict[str, Any], values: np.ndarray,
-                      known: list[str] | None = None) -> dict[str, Any]:
-    """Statistics of new categorical ``values`` (``""`` = missing) against a reference."""
+                      known: list[str] | None = None,
+                      refused: dict[str, int] | None = None) -> dict[str, Any]:
+    """Statistics of new categorical ``values`` (``""`` = missing) against a reference.
+
+    ``refused`` counts unseen categories of requests the server refused (they are not in
+    ``values``); they count as present, unseen values.
+    """
     from scipy import stats
 
     v = np.asarray(values, dtype=str)
@@ -109,15 +114,21 @@ def categorical_drift(ref: dict[str, Any], values: np.ndarray,
     cats = sorted(set(known or []) | set(ref_counts))
     uniq, counts = np.unique(present, return_counts=True)
     cur_counts = dict(zip(uniq.tolist(), counts.tolist(), strict=True))
+    for c, n in (refused or {}).items():
+        cur_counts[c] = cur_counts.get(c, 0) + int(n)
+    n_refused = int(sum((refused or {}).values()))
+    n_present = int(present.size) + n_refused
     unseen = {c: n for c, n in cur_counts.items() if c not in set(cats)}
     n_unseen = int(sum(unseen.values()))
     out: dict[str, Any] = {
-        "rows": int(v.size), "present": int(present.size),
-        "missing": float(1 - present.size / v.size) if v.size else 0.0,
-        "unseen": float(n_unseen / present.size) if present.size else 0.0,
+        "rows": int(v.size) + n_refused, "present": n_present,
+        "missing": float(1 - n_present / (v.size + n_refused)) if v.size + n_refused else 0.0,
+        "unseen": float(n_unseen / n_present) if n_present else 0.0,
         "unseen_categories": dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:10]),
     }
-    if not ref_counts or present.size == 0:
+    if n_refused:
+        out["refused"] = n_refused
+    if not ref_counts or n_present == 0:
         out.update(psi=None, test="chi2", statistic=None, p_value=None)
         return out
     ref_vec = np.array([ref_counts.get(c, 0) for c in cats] + [0], np.float64)

@@ -33,6 +33,9 @@ class Current:
     times: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     models: dict[str, int] = field(default_factory=dict)
+    #: For a log: refused requests, ``{"total": n, "by_kind": {kind: n}, "unseen": {column:
+    #: {value: n}}}`` (unknown categories the server refused).
+    rejected: dict[str, Any] = field(default_factory=dict)
 
 
 def check_columns(prep: Any, table: Any) -> None:
@@ -201,6 +204,7 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
     except sqlite3.Error as e:
         raise DataError(f"cannot be read ({e})", where) from None
     n = i
+    rejected = _rejected(con)
     columns = {
         name: (np.concatenate(parts) if parts else
                np.zeros(0, dtype=str if f["kind"] == "categorical" else np.float64))
@@ -213,7 +217,26 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
         preds, outs = preds[:n], outs[:n]
         known = ~np.isnan(outs)
     return Current(where, n, columns, preds, outs if known.any() else None, times[:n], notes,
-                   models)
+                   models, rejected)
+
+
+def _rejected(con: Any) -> dict[str, Any]:
+    """Summary of the ``rejected`` table ({} when the log has none)."""
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "rejected" not in tables:
+        return {}
+    by_kind: dict[str, int] = {}
+    for kind, status, count in con.execute(
+            "SELECT kind, status, COUNT(*) FROM rejected GROUP BY kind, status"):
+        key = kind or f"HTTP {status}"
+        by_kind[key] = by_kind.get(key, 0) + int(count)
+    unseen: dict[str, dict[str, int]] = {}
+    for col, value, count in con.execute(
+            "SELECT column_name, value, COUNT(*) FROM rejected WHERE kind = 'unknown_category' "
+            "GROUP BY column_name, value"):
+        unseen.setdefault(str(col), {})[str(value)] = int(count)
+    total = sum(by_kind.values())
+    return {"total": total, "by_kind": by_kind, "unseen": unseen} if total else {}
 
 
 def _sql_key(name: str) -> str:

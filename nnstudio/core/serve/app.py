@@ -136,6 +136,8 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
                                        "X-Request-ID or none") from None
         except RequestError as e:
             state.rejected += 1
+            if log is not None:
+                log.reject(rid, e)
             return error_response(e.status, e.message, rid)
         state.requests += 1
         state.rows += len(rows)

@@ -8,14 +8,19 @@ Tables (the format is described in ``docs/files-and-cli.md``)::
                 UNIQUE(request_id, row))
     outcomes(request_id TEXT, row INTEGER, outcome, time REAL, source TEXT,
              PRIMARY KEY(request_id, row))
+    rejected(id INTEGER PRIMARY KEY, time REAL, request_id TEXT, status INTEGER,
+             kind TEXT, column_name TEXT, value TEXT, message TEXT)
 
 One ``predictions`` row per predicted row (a batch of 5 rows under one request id gives rows
 0–4). ``inputs`` and ``output`` are JSON text (the row as sent, the answer as given);
 ``prediction`` repeats the class name (text) or the first target's value (real) for quick SQL.
-``time`` is Unix seconds (UTC). Every request is committed before it is answered, so a
-crashed or killed server leaves every answered prediction in the file (WAL keeps the file
-consistent; ``synchronous=NORMAL`` can lose only the last commits on a power cut, not on a
-process crash).
+``time`` is Unix seconds (UTC). ``rejected`` keeps one row per refused ``/predict``
+request (status, one-line message and, for a row problem, its kind, column and value), so
+monitoring can count the unseen categories the server refused.
+
+Every request is committed before it is answered, so a crashed or killed server leaves every
+answered prediction in the file (WAL keeps the file consistent; ``synchronous=NORMAL`` can
+lose only the last commits on a power cut, not on a process crash).
 """
 
 from __future__ import annotations
@@ -55,6 +60,16 @@ CREATE TABLE IF NOT EXISTS outcomes(
     time REAL NOT NULL,
     source TEXT,
     PRIMARY KEY(request_id, row)
+);
+CREATE TABLE IF NOT EXISTS rejected(
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    request_id TEXT,
+    status INTEGER NOT NULL,
+    kind TEXT,
+    column_name TEXT,
+    value TEXT,
+    message TEXT NOT NULL
 );
 """
 
@@ -103,6 +118,7 @@ def connect(path: str | Path, create: bool = False, readonly: bool = False) -> s
         if not readonly:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
+            con.executescript(_SCHEMA)  # tables a log of an older build may lack
         return con
     except sqlite3.Error as e:
         con.close()
@@ -150,6 +166,15 @@ class PredictionLog:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+
+    def reject(self, request_id: str | None, error: Any) -> None:
+        """Log a refused request (a :class:`~.validate.RequestError`), committed at once."""
+        self.con.execute(
+            "INSERT INTO rejected(time, request_id, status, kind, column_name, value, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), request_id, int(error.status), getattr(error, "kind", None),
+             getattr(error, "column", None), getattr(error, "value", None),
+             str(error.message)[:500]))
 
     def rows_of(self, request_id: str) -> int:
         """How many rows the request logged (0: unknown id)."""

@@ -36,11 +36,21 @@ class Limits:
 
 
 class RequestError(Exception):
-    """A bad request: ``status`` (4xx) and a one-line ``message``."""
+    """A bad request: ``status`` (4xx) and a one-line ``message``.
 
-    def __init__(self, status: int, message: str):
+    Row-level problems also name the ``column``, the ``kind`` of problem (``missing_column``,
+    ``missing_value``, ``wrong_type``, ``not_finite``, ``not_a_date``, ``unknown_category``)
+    and the offending ``value`` as text: the log keeps them, so monitoring can count unseen
+    categories that the server refused.
+    """
+
+    def __init__(self, status: int, message: str, kind: str | None = None,
+                 column: str | None = None, value: str | None = None):
         self.status = status
         self.message = message
+        self.kind = kind
+        self.column = column
+        self.value = value
         super().__init__(message)
 
 
@@ -150,7 +160,8 @@ class RowChecker:
             for name, kind, cats, cat_list, fills in self.features:
                 if name not in row:
                     raise RequestError(422, f"{_place(i, n, name)}: the column is missing "
-                                       f"(the model reads {self.column_list()})")
+                                       f"(the model reads {self.column_list()})",
+                                       "missing_column", name)
                 clean[name] = self._value(row[name], name, kind, cats, cat_list, fills, i, n)
             out.append(clean)
         return out
@@ -170,27 +181,29 @@ class RowChecker:
         if missing:
             if not fills:
                 raise RequestError(422, f"{where}: the value is missing and the model was "
-                                   "trained without filling this column")
+                                   "trained without filling this column", "missing_value", name)
             return None if kind == "numeric" else ""
         if isinstance(value, bool | list | dict):
             raise RequestError(422, f"{where}: wrong type, a JSON {_json_type(value)} "
-                               f"({_shown(value)}); expected {_expected(kind)}")
+                               f"({_shown(value)}); expected {_expected(kind)}", "wrong_type",
+                               name, _shown(value))
         if kind == "numeric":
             if isinstance(value, str):
                 try:
                     number = float(value.strip())
                 except ValueError:
                     raise RequestError(422, f"{where}: wrong type, {_shown(value)} is not a "
-                                       "number") from None
+                                       "number", "wrong_type", name, _shown(value)) from None
             else:
                 number = float(value)
             if not math.isfinite(number):
-                raise RequestError(422, f"{where}: {_shown(value)} is not a finite number")
+                raise RequestError(422, f"{where}: {_shown(value)} is not a finite number",
+                                   "not_finite", name, _shown(value))
             return number
         if kind == "date":
             if not isinstance(value, str) or math.isnan(_kinds.parse_date(value)):
                 raise RequestError(422, f"{where}: {_shown(value)} is not a date (use "
-                                   "YYYY-MM-DD)")
+                                   "YYYY-MM-DD)", "not_a_date", name, _shown(value))
             return value.strip()
         text = _kinds.format_number(float(value)) if isinstance(value, int | float) \
             else value.strip()
@@ -198,7 +211,7 @@ class RowChecker:
             allowed = ", ".join(cat_list[:10]) + (f", ... ({len(cat_list)} in all)"
                                                   if len(cat_list) > 10 else "")
             raise RequestError(422, f"{where}: unknown category {_shown(text)} (allowed: "
-                               f"{allowed})")
+                               f"{allowed})", "unknown_category", name, text)
         return text
 
 

@@ -106,7 +106,8 @@ class MonitorRunner(ThreadOwner):
 
 
 class DriftPlot(pg.PlotWidget):
-    """Overlaid shares of one column: training (grey) and now (blue)."""
+    """Overlaid shares of one column: training (grey, filled) and now (blue outline); for
+    categories, grey and blue bars side by side."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -114,49 +115,58 @@ class DriftPlot(pg.PlotWidget):
         self.plot_item = self.getPlotItem()
         self.plot_item.showGrid(x=False, y=True, alpha=0.18)
         self.plot_item.setMenuEnabled(False)
-        self.plot_item.getAxis("left").setLabel("share")
-        self.legend = self.plot_item.addLegend(offset=(-10, 10))
-        self.ref_bars: pg.BarGraphItem | None = None
-        self.cur_bars: pg.BarGraphItem | None = None
+        left = self.plot_item.getAxis("left")
+        left.setLabel("share")
+        left.enableAutoSIPrefix(False)
+        self.plot_item.addLegend(offset=(-10, 10))
+        self.items: list[Any] = []
         self.title = ""
+
+    @property
+    def cur_bars(self) -> Any:
+        """The item drawing the current data (None when nothing is shown)."""
+        return self.items[1] if len(self.items) == 2 else None
 
     def show_entry(self, entry: dict[str, Any] | None) -> None:
         """Plot a column's ``histogram`` or ``bars`` (nothing when it has neither)."""
-        for item in (self.ref_bars, self.cur_bars):
-            if item is not None:
-                self.plot_item.removeItem(item)
-        self.legend.clear()
-        self.ref_bars = self.cur_bars = None
+        for item in self.items:
+            self.plot_item.removeItem(item)
+        self.items = []
+        legend = self.plot_item.legend
+        if legend is not None:
+            legend.clear()
         bottom = self.plot_item.getAxis("bottom")
         bottom.setTicks(None)
         self.title = entry.get("name", "") if entry else ""
         self.plot_item.setTitle(self.title)
         if not entry:
             return
+        grey, blue = QColor(154, 165, 177), QColor(37, 99, 235)
+        fill = QColor(grey)
+        fill.setAlpha(170)
         if "histogram" in entry:
             h = entry["histogram"]
             edges = np.asarray(h["edges"])
-            x = (edges[:-1] + edges[1:]) / 2
-            width = float(edges[1] - edges[0])
-            ref, cur = np.asarray(h["reference"]), np.asarray(h["current"])
+            self.items = [
+                pg.PlotDataItem(edges, np.asarray(h["reference"]), stepMode="center",
+                                fillLevel=0, brush=fill, pen=pg.mkPen(grey), name="training"),
+                pg.PlotDataItem(edges, np.asarray(h["current"]), stepMode="center",
+                                pen=pg.mkPen(blue, width=2), name="now"),
+            ]
         elif "bars" in entry:
             b = entry["bars"]
             x = np.arange(len(b["labels"]), dtype=float)
-            width = 0.8
-            ref, cur = np.asarray(b["reference"]), np.asarray(b["current"])
+            now = QColor(blue)
+            now.setAlpha(200)
+            self.items = [
+                pg.BarGraphItem(x=x - 0.2, height=np.asarray(b["reference"]), width=0.4,
+                                brush=fill, pen=pg.mkPen(grey), name="training"),
+                pg.BarGraphItem(x=x + 0.2, height=np.asarray(b["current"]), width=0.4,
+                                brush=now, pen=pg.mkPen(blue), name="now"),
+            ]
             bottom.setTicks([[(float(i), _short(lab)) for i, lab in enumerate(b["labels"])]])
-        else:
-            return
-        self.ref_bars = pg.BarGraphItem(x=x, height=ref, width=width,
-                                        brush=QColor(154, 165, 177, 190), pen=None,
-                                        name="training")
-        self.cur_bars = pg.BarGraphItem(x=x, height=cur, width=width * 0.6,
-                                        brush=QColor(37, 99, 235, 150),
-                                        pen=pg.mkPen(QColor(37, 99, 235), width=1), name="now")
-        self.plot_item.addItem(self.ref_bars)
-        self.plot_item.addItem(self.cur_bars)
-        self.legend.addItem(self.ref_bars, "training")
-        self.legend.addItem(self.cur_bars, "now")
+        for item in self.items:
+            self.plot_item.addItem(item)
         self.plot_item.enableAutoRange()
 
 
@@ -255,6 +265,7 @@ class MonitorPanel(QWidget):
         split.addWidget(self.plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([620, 380])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.source_label)

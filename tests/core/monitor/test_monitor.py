@@ -122,6 +122,33 @@ def test_a_prediction_log_is_monitored_with_its_outcomes(churn_m, tmp_path):
     assert perf["rolling"]["row"][-1] == 299
 
 
+def test_unknown_categories_the_server_refused_count_as_unseen(churn_m, tmp_path):
+    from nnstudio.core.serve import RequestError
+
+    model, _, _ = churn_m
+    pred = Predictor(model)
+    log = PredictionLog(tmp_path / "p.db")
+    rows = churn_rows(1000, seed=22, new_plan=0.2)
+    for i, r in enumerate(rows):
+        row = {k: v for k, v in r.items() if k != "churn"}
+        try:
+            out = pred.predict_rows([row])
+        except RequestError as e:  # what the server does with a refused request
+            log.reject(f"r{i}", e)
+            continue
+        log.append(f"r{i}", pred.fingerprint, [row], out, [out[0]["class"]], 0.3)
+    log.close()
+    cur = from_log(model, tmp_path / "p.db", pred.fingerprint)
+    refused = cur.rejected["unseen"]["plan"]["enterprise"]
+    assert cur.n + refused == 1000 and 150 < refused < 250
+    assert cur.rejected["by_kind"] == {"unknown_category": refused}
+    report = monitor(model, cur)
+    plan = next(e for e in report["features"] if e["name"] == "plan")
+    assert plan["verdict"] == "drifted" and plan["refused"] == refused
+    assert plan["unseen"] == pytest.approx(refused / 1000)
+    assert any("refused" in n for n in report["notes"])
+
+
 def test_monitor_cli_fail_on_drift_json_and_html_report(churn_m, tmp_path, capsys):
     _, path, _ = churn_m
     calm = write_churn(tmp_path / "calm.csv", 2000, seed=31)

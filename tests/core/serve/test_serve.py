@@ -124,6 +124,20 @@ def test_a_claimed_1_gb_body_is_refused_before_it_is_read(server):
     good(url)
 
 
+def test_refused_requests_are_logged_with_their_kind_column_and_value(server):
+    url, log = server
+    status, data = request(url, "POST", "/predict", dict(ROW, plan="platinum"),
+                           headers={"X-Request-ID": "refused-1"})
+    assert status == 422
+    con = sqlite3.connect(log)
+    got = con.execute("SELECT status, kind, column_name, value, message FROM rejected WHERE "
+                      "request_id = 'refused-1'").fetchall()
+    kinds = {k for (k,) in con.execute("SELECT DISTINCT kind FROM rejected")}
+    con.close()
+    assert got == [(422, "unknown_category", "plan", "platinum", data["error"])]
+    assert {"missing_column", "wrong_type", "unknown_category", None} <= kinds
+
+
 def test_wrong_paths_methods_and_reused_ids(server):
     url, _ = server
     status, data = request(url, "GET", "/predict")
