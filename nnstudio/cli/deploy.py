@@ -54,6 +54,7 @@ def add_deploy_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
                    help="largest request body accepted (default 1,000,000)")
     s.add_argument("--max-rows", type=int, default=1000, metavar="N",
                    help="most rows in one request (default 1000)")
+    s.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # the GUI's process
 
     m = add("monitor", "Compare new data or logged predictions with the training split.",
             cmd_monitor)
@@ -121,7 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"note: listening on {args.host}: other machines can reach this server",
                   file=sys.stderr, flush=True)
 
-    serve(model, args.host, args.port, log_path, limits, on_ready=ready)
+    serve(model, args.host, args.port, log_path, limits, on_ready=ready,
+          parent_pid=args.parent_pid)
     return 0
 
 

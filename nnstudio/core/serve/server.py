@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,10 +35,13 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(model: TrainedModel, host: str = "127.0.0.1", port: int = 8000,
           log_path: str | Path | None = None, limits: Limits | None = None,
-          on_ready: Callable[[str, Predictor], None] | None = None) -> None:
+          on_ready: Callable[[str, Predictor], None] | None = None,
+          parent_pid: int | None = None) -> None:
     """Serve ``model`` until interrupted (SIGINT/SIGTERM end it cleanly).
 
-    ``on_ready(url, predictor)`` is called once the socket listens, before serving.
+    ``on_ready(url, predictor)`` is called once the socket listens, before serving. With
+    ``parent_pid`` the server also ends when that process is gone (the GUI that started it
+    was killed), so no orphan keeps the port.
     """
     import uvicorn
 
@@ -48,6 +54,9 @@ def serve(model: TrainedModel, host: str = "127.0.0.1", port: int = 8000,
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024)
     server = uvicorn.Server(config)
+    if parent_pid is not None:
+        threading.Thread(target=_exit_with_parent, args=(server, parent_pid), daemon=True,
+                         name="parent-watch").start()
     if on_ready is not None:
         on_ready(f"http://{shown}:{real_port}", predictor)
     try:
@@ -56,3 +65,11 @@ def serve(model: TrainedModel, host: str = "127.0.0.1", port: int = 8000,
         sock.close()
         if log is not None:
             log.close()
+
+
+def _exit_with_parent(server: object, parent_pid: int) -> None:
+    while not getattr(server, "should_exit", False):
+        if os.getppid() != parent_pid:  # re-parented: the parent died
+            server.should_exit = True  # type: ignore[attr-defined]
+            return
+        time.sleep(0.5)

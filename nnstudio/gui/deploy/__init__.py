@@ -47,8 +47,13 @@ class Deploy(QObject):
         self.action.triggered.connect(lambda _c=False: self.open_dialog())
         file_menu = window.menus.get("file")
         if file_menu is not None:
+            # Right after Export Model… (deploying is the next step), else before Quit.
+            acts = file_menu.actions()
+            export = getattr(getattr(window, "workflow", None), "actions", {}).get("export")
             quit_action = getattr(window.actions, "quit", None)
-            if quit_action is not None and quit_action in file_menu.actions():
+            if export in acts and acts.index(export) + 1 < len(acts):
+                file_menu.insertAction(acts[acts.index(export) + 1], self.action)
+            elif quit_action in acts:
                 file_menu.insertAction(quit_action, self.action)
             else:
                 file_menu.addAction(self.action)

@@ -10,6 +10,7 @@ serves; the child prints ``serving … at URL`` once it listens. ``/health`` is 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -98,7 +99,8 @@ class ServerProcess(QObject):
         proc.errorOccurred.connect(self._on_error)
         self.process = proc
         args = ["-m", "nnstudio", "serve", str(model_path), "--host", host, "--port",
-                str(int(port)), "--log", str(self.log_path)] + list(extra or [])
+                str(int(port)), "--log", str(self.log_path),
+                "--parent-pid", str(os.getpid())] + list(extra or [])
         proc.start(sys.executable, args)
 
     def stop(self) -> None:

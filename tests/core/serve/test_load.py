@@ -128,3 +128,42 @@ def test_kill_9_mid_load_leaves_every_answered_row_in_an_intact_log(churn, tmp_p
     con = sqlite3.connect(log)
     assert con.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == len(logged) + 1
     con.close()
+
+
+def test_a_server_started_for_a_gui_ends_when_the_gui_is_killed(churn, tmp_path):
+    """``--parent-pid``: a killed GUI leaves no orphan server holding the port."""
+    import subprocess
+    import sys
+
+    from .server_proc import REPO
+
+    launcher = (
+        "import os, subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-m', 'nnstudio', 'serve', {str(churn[1])!r}, "
+        f"'--port', '0', '--log', {str(tmp_path / 'gui.db')!r}, '--parent-pid', "
+        "str(os.getpid())], stdout=subprocess.PIPE, text=True)\n"
+        "print(p.pid, p.stdout.readline().strip(), flush=True)\n"
+        "time.sleep(120)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    gui = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, text=True,
+                           env=env)
+    line = gui.stdout.readline().split()
+    server_pid, url = int(line[0]), line[-1]
+    assert request(url, "POST", "/predict", row_of(1, 1))[0] == 200
+    os.kill(gui.pid, signal.SIGKILL)
+    gui.wait(10)
+    gui.stdout.close()
+
+    def alive() -> bool:
+        try:
+            with open(f"/proc/{server_pid}/status") as f:
+                return "\nState:\tZ" not in f.read()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 15
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive()
+    with pytest.raises(OSError):
+        request(url, "GET", "/health")
