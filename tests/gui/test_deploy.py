@@ -82,14 +82,25 @@ def test_deploy_serves_the_session_model_and_the_monitor_follows_its_log(qtbot, 
                    if panel.table.item(i, 0).text() == "age")
     panel.table.selectRow(age_row)
     assert panel.plot.title == "age" and panel.plot.cur_bars is not None
+    shown = panel.plot.cur_bars.getData()[1].copy()
+    assert shown.tolist() == pytest.approx(
+        next(e for e in report["features"] if e["name"] == "age")["histogram"]["current"])
 
     # Outcomes sent to /feedback appear as accuracy.
     _, data = request(url, "POST", "/predict", inputs(churn_rows(1, seed=5))[0])
     assert request(url, "POST", "/feedback", {"request_id": data["request_id"],
                                               "outcome": "yes"})[0] == 200
-    with qtbot.waitSignal(panel.report_shown, timeout=30_000):
+    more = inputs(churn_rows(400, seed=6))
+    assert request(url, "POST", "/predict", {"rows": more})[0] == 200
+    with qtbot.waitSignal(panel.report_shown, timeout=30_000) as blocker:
         panel.refresh()
     assert "Accuracy on 1 known outcomes" in panel.performance.text()
+    # A refresh redraws the selected column with the new rows.
+    assert panel.plot.title == "age"
+    new = next(e for e in blocker.args[0]["features"] if e["name"] == "age")
+    assert panel.plot.cur_bars.getData()[1].tolist() == pytest.approx(
+        new["histogram"]["current"])
+    assert panel.plot.cur_bars.getData()[1].tolist() != pytest.approx(shown.tolist())
 
     # Stop: the child process ends, the dialog says so.
     process = window.deploy.server.process

@@ -419,6 +419,7 @@ class MonitorPanel(QWidget):
             worst = next((i for i, e in enumerate(entries) if e["verdict"] == "drifted"), 0)
             self.table.selectRow(names.index(keep) if keep in names else worst)
             self._keep_selection = True
+        self._on_selection()  # the same row stays selected: redraw with the new data anyway
         perf = r.get("performance") or {}
         if perf.get("rows_with_outcome"):
             value = f"{perf['value']:.1%}" if perf["metric"] == "accuracy" else \
