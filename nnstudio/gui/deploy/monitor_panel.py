@@ -246,7 +246,6 @@ class MonitorPanel(QWidget):
         self.performance.setWordWrap(True)
         self.thresholds_label = QLabel()
         self.thresholds_label.setWordWrap(True)
-        self.thresholds_label.setStyleSheet("color: palette(mid);")
 
         top = QHBoxLayout()
         for w in (self.server_button, open_log, open_data, QLabel("Outcomes:"), self.labels):
@@ -382,7 +381,8 @@ class MonitorPanel(QWidget):
         text = f"{r['rows']:,} rows vs the {r['reference']['source']} " \
                f"({r['reference']['rows']:,} rows). Columns: {summary}."
         if r.get("notes"):
-            text += " " + " ".join(r["notes"])
+            text += " " + " ".join(n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".")
+                                   for n in r["notes"])
         if r["drifted"]:
             self.banner.show_message("error", "Drifted", text)
         elif r["summary"].get("watch") or (r.get("predictions") or {}).get("verdict") == \

@@ -220,3 +220,39 @@ def test_a_log_that_is_not_a_log_is_refused(tmp_path, churn, capsys):
     con.close()
     assert main(["serve", str(churn[1]), "--log", str(other), "--port", "0"]) == 2
     assert "not an nnstudio prediction log" in capsys.readouterr().err
+
+
+def test_the_listening_socket_is_tcp_so_nagle_is_off_on_connections():
+    """asyncio sets TCP_NODELAY only on sockets whose proto is TCP; without it a keep-alive
+    client waits for a delayed ACK on every response."""
+    import asyncio
+
+    from nnstudio.core.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockname()[0] == "127.0.0.1"
+        port = sock.getsockname()[1]
+
+        async def accept_one() -> int:
+            flags = []
+
+            def on_conn(reader, writer):
+                s = writer.get_extra_info("socket")
+                flags.append(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                writer.close()
+
+            server = await asyncio.start_server(on_conn, sock=sock)
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+            for _ in range(100):
+                if flags:
+                    break
+                await asyncio.sleep(0.01)
+            w.close()
+            server.close()
+            return flags[0]
+
+        assert asyncio.run(accept_one()) != 0
+    finally:
+        sock.close()
