@@ -472,7 +472,7 @@ def write_run_files(history: RunHistory, project_path: Path) -> None:
             run.weights_path = dest
         if run.has_start:
             dest = folder / f"{run.id}{START_SUFFIX}"
-            _place(dest, run.start_path, lambda p, r=run: _save_start(r, p), "")
+            _place(dest, run.start_path, lambda p, r=run: _save_start(r, p), None)
             run.start_path = dest
 
 
@@ -501,16 +501,20 @@ def remove_orphans(history: RunHistory, project_path: Path) -> list[Path]:
     return removed
 
 
-def _place(dest: Path, source: Path | None, write, sha: str) -> str:
+def _place(dest: Path, source: Path | None, write, sha: str | None) -> str:
     """Make ``dest`` hold the run's file: keep it if it is there already, else copy it from
-    ``source`` or write it with ``write(path)``. Returns the file's SHA-256."""
+    ``source`` or write it with ``write(path)``. Returns the file's SHA-256 (``sha`` is the
+    one known; ``None``: no hash wanted)."""
     from nnstudio.core.io.atomic import atomic_open
 
+    def digest() -> str:
+        return "" if sha is None else (sha or _sha256(dest))
+
     if source is not None and dest.exists() and _same(source, dest):
-        return sha or _sha256(dest)
+        return digest()
     if dest.exists() and source is None:
         # Another save wrote this run's file already (same id: same content).
-        return sha or _sha256(dest)
+        return digest()
     try:
         if source is not None and source.exists():
             with atomic_open(dest, "wb") as out, open(source, "rb") as src:
@@ -519,7 +523,7 @@ def _place(dest: Path, source: Path | None, write, sha: str) -> str:
             write(dest)
     except OSError as e:
         raise ProjectError(f"cannot be written ({e.strerror or e})", str(dest)) from None
-    return _sha256(dest)
+    return "" if sha is None else _sha256(dest)
 
 
 def _save_model(run: Run, path: Path) -> None:

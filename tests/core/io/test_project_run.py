@@ -165,7 +165,7 @@ def _shipped_example_versions() -> list[tuple[str, str]]:
     """Every version of every example project the repository has ever shipped."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO), "log", "--all", "--format=%H", "--name-only", "--",
+            ["git", "-C", str(REPO), "log", "HEAD", "--format=%H", "--name-only", "--",
              "resources/examples"], capture_output=True, text=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError):
         return []
