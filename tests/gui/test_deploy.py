@@ -133,6 +133,35 @@ def test_monitor_a_new_data_file_with_outcomes_and_thresholds(qtbot, window, tmp
     assert "drifted ≥ 9" in panel.thresholds_label.text()
 
 
+def test_outcomes_imported_from_a_csv_show_as_accuracy(qtbot, window, tmp_path):
+    from nnstudio.core.serve import PredictionLog, Predictor
+
+    model = window.workflow.session.model
+    pred = Predictor(model)
+    log = PredictionLog(tmp_path / "log.db")
+    rows = churn_rows(300, seed=9)
+    for i, r in enumerate(inputs(rows)):
+        out = pred.predict_rows([r])
+        log.append(f"q{i}", pred.fingerprint, [r], out, [out[0]["class"]], 0.2)
+    log.close()
+    panel = window.deploy.monitor
+    with qtbot.waitSignal(panel.report_shown, timeout=30_000):
+        panel.set_source("log", tmp_path / "log.db")
+    assert panel.performance.text() == "No true outcomes known yet."
+    assert panel.import_button.isEnabled()
+    truth = tmp_path / "truth.csv"
+    truth.write_text("request_id,outcome\n" + "".join(
+        f"q{i},{r['churn']}\n" for i, r in enumerate(rows[:200])) + "nope,yes\n")
+    imported: list = []
+    panel.importer.finished.connect(imported.append)
+    with qtbot.waitSignal(panel.report_shown, timeout=30_000) as blocker:
+        assert panel.import_outcomes(truth)
+    report = blocker.args[0]
+    assert imported == [{"recorded": 200, "unknown": 1}]
+    assert report["performance"]["rows_with_outcome"] == 200
+    assert "Accuracy on 200 known outcomes" in panel.performance.text()
+
+
 def test_a_bad_source_is_one_message_and_the_window_stays(qtbot, window, tmp_path):
     panel = window.deploy.monitor
     junk = tmp_path / "junk.db"

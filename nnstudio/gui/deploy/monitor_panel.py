@@ -13,9 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,137 +35,13 @@ from PySide6.QtWidgets import (
 from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.panels.workflow_widgets import Banner
 from nnstudio.gui.session import Session
-from nnstudio.gui.workers.threads import ThreadOwner
+
+from .drift_plot import DriftPlot
+from .workers import MonitorRunner, MonitorWorker, OutcomesWorker
 
 REFRESH_MS = 5000
 VERDICT_COLORS = {"stable": "#15803d", "watch": "#b45309", "drifted": "#b91c1c"}
 COLUMNS = ("Column", "Verdict", "PSI", "p-value", "Missing", "Unseen", "Why")
-
-
-class MonitorWorker(QObject):
-    """Reads the source and compares it with the reference, in a worker thread."""
-
-    #: The report dict.
-    done = Signal(object)
-    #: One readable line.
-    failed = Signal(str)
-
-    def __init__(self, model: Any, kind: str, path: str, labels: str | None,
-                 thresholds: Any):
-        super().__init__()
-        self.args = (model, kind, path, labels, thresholds)
-        self._on_done = None
-
-    @Slot()
-    def run(self) -> None:
-        from nnstudio.core.monitor import from_log, from_table, monitor
-        from nnstudio.core.serve import fingerprint
-
-        model, kind, path, labels, thresholds = self.args
-        try:
-            fp = fingerprint(model)
-            current = from_log(model, path, fp) if kind == "log" else \
-                from_table(model, path, labels)
-            self.done.emit(monitor(model, current, None, thresholds, fp))
-        except NNStudioError as e:
-            self.failed.emit(str(e))
-        except MemoryError:
-            self.failed.emit("not enough memory to read this source")
-        except Exception as e:  # a bug: one line, the window stays
-            self.failed.emit(f"internal error ({type(e).__name__}: {e})")
-        finally:
-            if self._on_done is not None:
-                self._on_done()
-
-
-class MonitorRunner(ThreadOwner):
-    """One monitoring job at a time; a refresh asked for meanwhile runs after it."""
-
-    #: A report arrived (dict).
-    finished = Signal(object)
-
-    def start(self, worker: MonitorWorker) -> None:
-        worker.done.connect(self._relay_done)
-        worker.failed.connect(self._relay_failed)
-        self._launch(worker, "monitor").start()
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None
-
-    @Slot(object)
-    def _relay_done(self, report: object) -> None:
-        if self.sender() is self.worker:
-            self._retire()
-            self.finished.emit(report)
-
-    def shutdown(self) -> None:
-        self._join_all()
-
-
-class DriftPlot(pg.PlotWidget):
-    """Overlaid shares of one column: training (grey, filled) and now (blue outline); for
-    categories, grey and blue bars side by side."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setBackground(None)
-        self.plot_item = self.getPlotItem()
-        self.plot_item.showGrid(x=False, y=True, alpha=0.18)
-        self.plot_item.setMenuEnabled(False)
-        left = self.plot_item.getAxis("left")
-        left.setLabel("share")
-        left.enableAutoSIPrefix(False)
-        self.plot_item.addLegend(offset=(-10, 10))
-        self.items: list[Any] = []
-        self.title = ""
-
-    @property
-    def cur_bars(self) -> Any:
-        """The item drawing the current data (None when nothing is shown)."""
-        return self.items[1] if len(self.items) == 2 else None
-
-    def show_entry(self, entry: dict[str, Any] | None) -> None:
-        """Plot a column's ``histogram`` or ``bars`` (nothing when it has neither)."""
-        for item in self.items:
-            self.plot_item.removeItem(item)
-        self.items = []
-        legend = self.plot_item.legend
-        if legend is not None:
-            legend.clear()
-        bottom = self.plot_item.getAxis("bottom")
-        bottom.setTicks(None)
-        self.title = entry.get("name", "") if entry else ""
-        self.plot_item.setTitle(self.title)
-        if not entry:
-            return
-        grey, blue = QColor(154, 165, 177), QColor(37, 99, 235)
-        fill = QColor(grey)
-        fill.setAlpha(170)
-        if "histogram" in entry:
-            h = entry["histogram"]
-            edges = np.asarray(h["edges"])
-            self.items = [
-                pg.PlotDataItem(edges, np.asarray(h["reference"]), stepMode="center",
-                                fillLevel=0, brush=fill, pen=pg.mkPen(grey), name="training"),
-                pg.PlotDataItem(edges, np.asarray(h["current"]), stepMode="center",
-                                pen=pg.mkPen(blue, width=2), name="now"),
-            ]
-        elif "bars" in entry:
-            b = entry["bars"]
-            x = np.arange(len(b["labels"]), dtype=float)
-            now = QColor(blue)
-            now.setAlpha(200)
-            self.items = [
-                pg.BarGraphItem(x=x - 0.2, height=np.asarray(b["reference"]), width=0.4,
-                                brush=fill, pen=pg.mkPen(grey), name="training"),
-                pg.BarGraphItem(x=x + 0.2, height=np.asarray(b["current"]), width=0.4,
-                                brush=now, pen=pg.mkPen(blue), name="now"),
-            ]
-            bottom.setTicks([[(float(i), _short(lab)) for i, lab in enumerate(b["labels"])]])
-        for item in self.items:
-            self.plot_item.addItem(item)
-        self.plot_item.enableAutoRange()
 
 
 class MonitorPanel(QWidget):
@@ -208,6 +82,13 @@ class MonitorPanel(QWidget):
         open_log.clicked.connect(self._choose_log)
         open_data = QPushButton("Open data file…")
         open_data.clicked.connect(self._choose_data)
+        self.import_button = QPushButton("Import outcomes…")
+        self.import_button.setToolTip("Add the true outcomes of logged predictions from a CSV "
+                                      "with request_id and outcome columns")
+        self.import_button.clicked.connect(self._choose_outcomes)
+        self.importer = MonitorRunner(self)
+        self.importer.finished.connect(self._on_imported)
+        self.importer.failed.connect(self._on_failed)
         self.labels = QComboBox()
         self.labels.setToolTip("The column of true outcomes in the data file (accuracy, "
                                "error)")
@@ -248,7 +129,8 @@ class MonitorPanel(QWidget):
         self.thresholds_label.setWordWrap(True)
 
         top = QHBoxLayout()
-        for w in (self.server_button, open_log, open_data, QLabel("Outcomes:"), self.labels):
+        for w in (self.server_button, open_log, open_data, self.import_button,
+                  QLabel("Outcomes:"), self.labels):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.auto)
@@ -321,6 +203,31 @@ class MonitorPanel(QWidget):
         if path:
             self.set_source("data", path)
 
+    def import_outcomes(self, csv_path: str | Path) -> bool:
+        """Import true outcomes into the log being monitored (worker thread); False when the
+        source is not a log."""
+        if self.source is None or self.source[0] != "log" or self.importer.busy:
+            return False
+        self.import_button.setEnabled(False)
+        self.importer.start(OutcomesWorker(self.source[1], str(csv_path)))
+        return True
+
+    def _choose_outcomes(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import outcomes", "",
+                                              "CSV (*.csv *.txt);;All files (*)")
+        if path:
+            self.import_outcomes(path)
+
+    @Slot(object)
+    def _on_imported(self, result: object) -> None:
+        assert isinstance(result, dict)
+        self._update_buttons()
+        note = f"; {result['unknown']:,} id(s) matched no logged prediction" \
+            if result["unknown"] else ""
+        self.banner.show_message("info", "Outcomes imported",
+                                 f"{result['recorded']:,} outcome(s) recorded{note}.")
+        self.refresh()
+
     # -- refreshing ----------------------------------------------------------------------------
     def thresholds(self) -> Any:
         from nnstudio.core.monitor import Thresholds
@@ -366,6 +273,7 @@ class MonitorPanel(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._done()
+        self._update_buttons()
         self.banner.show_message("error", "Cannot monitor", message)
 
     def _done(self) -> None:
@@ -451,10 +359,13 @@ class MonitorPanel(QWidget):
     def _update_buttons(self) -> None:
         self.server_button.setEnabled(self.server is not None and
                                       self.server.log_path is not None)
+        self.import_button.setEnabled(self.source is not None and self.source[0] == "log"
+                                      and not self.importer.busy)
 
     def shutdown(self) -> None:
         self.timer.stop()
         self.runner.shutdown()
+        self.importer.shutdown()
 
 
 def _spin(value: float, lo: float, hi: float, step: float, tip: str,
@@ -476,9 +387,6 @@ def _num(v: Any) -> str:
 def _pct(v: Any) -> str:
     return "" if v is None else f"{v:.1%}"
 
-
-def _short(text: str, n: int = 12) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _columns_of(path: str | Path) -> list[str]:
