@@ -12,15 +12,34 @@ Public API
     Run it on uvicorn.
 ``PredictionLog(path)``, ``connect(path)``, ``read_outcomes_csv(path)``
     The SQLite prediction log (schema in :mod:`.log`).
+
+Names are imported on first use: the GUI reads a model's fingerprint without importing
+Starlette, uvicorn or sqlite3 (a frozen app may leave them out).
 """
 
-from .app import create_app
-from .log import LOG_FORMAT, LOG_VERSION, PredictionLog, connect, read_outcomes_csv
-from .predictor import Predictor, fingerprint
-from .server import serve
-from .validate import Limits, RequestError
+from __future__ import annotations
 
-__all__ = [
-    "LOG_FORMAT", "LOG_VERSION", "Limits", "PredictionLog", "Predictor", "RequestError",
-    "connect", "create_app", "fingerprint", "read_outcomes_csv", "serve",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "create_app": "app", "LOG_FORMAT": "log", "LOG_VERSION": "log", "PredictionLog": "log",
+    "connect": "log", "read_outcomes_csv": "log", "Predictor": "predictor",
+    "fingerprint": "predictor", "serve": "server", "Limits": "validate",
+    "RequestError": "validate",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+
+
+def missing_modules() -> list[str]:
+    """The packages serving and monitoring need that this installation lacks."""
+    from importlib.util import find_spec
+
+    return [m for m in ("starlette", "uvicorn", "scipy", "sqlite3") if find_spec(m) is None]

@@ -33,6 +33,10 @@ class Deploy(QObject):
         self.session = session
         self.server = ServerProcess(self)
         self.dialog: DeployDialog | None = None
+        from nnstudio.core.serve import missing_modules
+
+        #: Packages serving/monitoring need that this build lacks (a trimmed frozen app).
+        self.missing = missing_modules()
         self.monitor = MonitorPanel(session, self.server)
         self.dock = window.add_dock(self.monitor, "Monitor", Qt.DockWidgetArea.BottomDockWidgetArea,
                                     "monitor")
@@ -82,6 +86,11 @@ class Deploy(QObject):
         self.dock.raise_()
 
     def _update(self) -> None:
+        if self.missing:
+            self.action.setEnabled(False)
+            self.action.setToolTip("Not available in this build: it lacks "
+                                   + ", ".join(self.missing))
+            return
         self.action.setEnabled(self.session.model is not None or self.server.running)
 
     def shutdown(self) -> None:

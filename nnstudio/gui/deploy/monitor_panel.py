@@ -241,6 +241,13 @@ class MonitorPanel(QWidget):
         model = self.session.model
         if self.source is None:
             return False
+        from nnstudio.core.serve import missing_modules
+
+        missing = missing_modules()
+        if missing:
+            self.banner.show_message("error", "Not available", "This build of nnstudio lacks "
+                                     f"{', '.join(missing)}, which monitoring needs.")
+            return False
         if model is None:
             self.banner.show_message("info", "No model", "Train the network first: the "
                                      "monitor compares new data with its training split.")

@@ -3,8 +3,8 @@
 The server is a separate process on purpose: the GUI never waits on it (``QProcess`` is
 asynchronous), a crash of the server cannot take the window down, and the window keeps its
 own event loop free. The session's model is written to a temporary model file that the child
-serves; the child prints ``serving … at URL`` once it listens. ``/health`` is polled with
-``QNetworkAccessManager`` (asynchronous as well) for the live request count.
+serves; the child prints ``serving … at URL`` once it listens. ``/health`` is polled from a
+small Python thread (urllib) whose answers reach the GUI thread through a queued signal.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
-from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
 
 _READY = re.compile(r"^serving .* at (http://\S+)$")
-POLL_MS = 1000
+POLL_S = 1.0
 
 
 class ServerProcess(QObject):
@@ -44,6 +45,8 @@ class ServerProcess(QObject):
     stopped = Signal(object)
     #: A new ``/health`` answer (dict): requests, predictions, rejected...
     health_changed = Signal(dict)
+    #: (internal) an answer from the polling thread, relayed to the GUI thread.
+    _health_arrived = Signal(object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -56,11 +59,8 @@ class ServerProcess(QObject):
         self._stdout = ""
         self._stderr = ""
         self._tmp: str | None = None
-        self._net = QNetworkAccessManager(self)
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._ask_health)
-        self._pending: QNetworkReply | None = None
+        self._poll_stop: threading.Event | None = None
+        self._health_arrived.connect(self._on_health)
 
     @property
     def running(self) -> bool:
@@ -101,6 +101,8 @@ class ServerProcess(QObject):
         args = ["-m", "nnstudio", "serve", str(model_path), "--host", host, "--port",
                 str(int(port)), "--log", str(self.log_path),
                 "--parent-pid", str(os.getpid())] + list(extra or [])
+        if getattr(sys, "frozen", False):  # the bundled app is the nnstudio command itself
+            args = args[2:]
         proc.start(sys.executable, args)
 
     def stop(self) -> None:
@@ -109,7 +111,7 @@ class ServerProcess(QObject):
         if proc is None:
             return
         self._stopping = True
-        self._poll.stop()
+        self._stop_polling()
         proc.terminate()
         QTimer.singleShot(3000, lambda p=proc: self._kill_if_running(p))
 
@@ -137,9 +139,8 @@ class ServerProcess(QObject):
                 m = _READY.match(line.strip())
                 if m:
                     self.url = m.group(1)
-                    self._poll.start()
+                    self._start_polling(self.url)
                     self.started.emit(self.url)
-                    self._ask_health()
                     break
 
     def _read_stderr(self) -> None:
@@ -164,7 +165,7 @@ class ServerProcess(QObject):
     def _finish(self, why: str | None) -> None:
         if self.process is None:
             return
-        self._poll.stop()
+        self._stop_polling()
         self.process.deleteLater()
         self.process = None
         self.url = None
@@ -174,25 +175,36 @@ class ServerProcess(QObject):
         self.stopped.emit(why)
 
     # -- health ------------------------------------------------------------------------------
-    def _ask_health(self) -> None:
-        if self.url is None or self._pending is not None:
-            return
-        reply = self._net.get(QNetworkRequest(QUrl(self.url + "/health")))
-        self._pending = reply
-        reply.finished.connect(lambda r=reply: self._on_health(r))
+    def _start_polling(self, url: str) -> None:
+        self._stop_polling()
+        stop = threading.Event()
+        self._poll_stop = stop
+        threading.Thread(target=_poll_health, args=(url, stop, self._health_arrived.emit),
+                         daemon=True, name="health-poll").start()
 
-    def _on_health(self, reply: QNetworkReply) -> None:
-        self._pending = None
+    def _stop_polling(self) -> None:
+        if self._poll_stop is not None:
+            self._poll_stop.set()
+            self._poll_stop = None
+
+    @Slot(object)
+    def _on_health(self, data: object) -> None:
+        if isinstance(data, dict) and self.url is not None:
+            self.health = data
+            self.health_changed.emit(data)
+
+
+def _poll_health(url: str, stop: threading.Event, emit: Any) -> None:
+    """Ask ``url/health`` every second until ``stop`` is set (runs in its own thread)."""
+    while not stop.is_set():
         try:
-            if reply.error() == QNetworkReply.NetworkError.NoError:
-                data = json.loads(bytes(reply.readAll()).decode())
-                if isinstance(data, dict):
-                    self.health = data
-                    self.health_changed.emit(data)
-        except ValueError:
+            with urllib.request.urlopen(url + "/health", timeout=2) as reply:
+                data = json.loads(reply.read().decode())
+            if not stop.is_set():
+                emit(data)
+        except (OSError, ValueError):
             pass
-        finally:
-            reply.deleteLater()
+        stop.wait(POLL_S)
 
 
 def curl_command(url: str, row: dict[str, Any]) -> str:
