@@ -55,8 +55,9 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
         entry: dict[str, Any] = {"name": f["name"],
                                  "kind": "categorical" if f["kind"] == "categorical"
                                  else "numeric"}
-        if r is None:
-            entry.update(verdict="no reference", reasons=["the reference lacks this column"])
+        if r is None or r.get("unavailable"):
+            why = r.get("unavailable") if r else "the reference lacks this column"
+            entry.update(verdict="no reference", reasons=[why])
             feats.append(entry)
             continue
         if entry["kind"] == "categorical":

@@ -107,6 +107,11 @@ def raw_columns_from_prepared(prep: Any, x: np.ndarray) -> dict[str, np.ndarray]
             else:
                 cols[f["name"]] = np.full(len(x), "", dtype=str)
             j += len(cats)
+        elif isinstance(f.get("offset"), list):
+            # A date turned into parts (year, month as sin/cos, ...): the day it came from
+            # cannot be read back from the parts, so the training reference has no quantiles.
+            cols[f["name"]] = None  # type: ignore[assignment]
+            j += len(f["offset"])
         else:
             cols[f["name"]] = x[:, j].astype(np.float64) * f["divisor"] + f["offset"]
             j += 1
@@ -117,10 +122,15 @@ def summarize(prep: Any, columns: dict[str, np.ndarray], missing: dict[str, floa
               source: str) -> dict[str, Any]:
     """A reference dict from raw feature columns (see the module docstring)."""
     feats = []
-    n = 0
+    n = next((len(v) for v in columns.values() if v is not None), 0)
     for f in prep.features:
         vals = columns[f["name"]]
-        n = len(vals)
+        if vals is None:
+            feats.append({"name": f["name"], "kind": "numeric", "date": True, "n": n,
+                          "missing": None, "quantiles": [],
+                          "unavailable": "the training split keeps only this date's parts; "
+                          "compare with --reference data.csv"})
+            continue
         if f["kind"] == "categorical":
             feats.append(categorical_summary(f["name"], vals, missing.get(f["name"])))
         else:
@@ -195,7 +205,8 @@ def _unfill_means(prep: Any, x: np.ndarray, cols: dict[str, np.ndarray],
     names = prep.output_names()
     for f in prep.features:
         fill = f.get("fill")
-        if f["kind"] == "categorical" or fill is None or fill != f.get("mean"):
+        if f["kind"] == "categorical" or fill is None or fill != f.get("mean") or \
+                isinstance(f.get("offset"), list):
             continue
         j = names.index(f["name"])
         encoded = np.float32((fill - f["offset"]) / f["divisor"])
