@@ -11,7 +11,8 @@ import sys
 
 from nnstudio import __version__
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest")
+SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest", "serve", "monitor",
+               "outcomes")
 
 
 def gui_parser() -> argparse.ArgumentParser:

@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
             cmd_selftest)
     s.add_argument("--json", action="store_true", help="print the checks as one JSON object")
+    from .deploy import add_deploy_commands
+
+    add_deploy_commands(add)  # serve, monitor, outcomes
     return p
 
 

@@ -521,6 +521,8 @@ class Workflow(QObject):
         self.training.shutdown()
         self.results.shutdown()
         self.session.training = False
+        if getattr(self.window, "deploy", None) is not None:
+            self.window.deploy.shutdown()  # the model server and the monitor's thread
 
 
 class MakeRunCurrent(Command):
@@ -611,6 +613,9 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui import deploy
+
+    deploy.install(window, wf.session)  # File ▸ Deploy… and the Monitor dock
     from nnstudio.gui.dock_tabs import keep_tab_names
 
     keep_tab_names(window)  # whole tab names at 1024 × 640 (no "Pr…")

@@ -18,6 +18,10 @@ needs pickle, and :func:`load_model` reads with ``allow_pickle=False``):
     JSON: ``task``, ``loss``, ``class_names``, ``target_names``, the training settings,
     the ``summary`` (epochs, seconds, stop reason, metrics per split) and the ``history``
     (per-epoch loss and metrics).
+``reference`` (optional)
+    JSON: a compact summary of the training split (per-feature quantiles, category counts,
+    missing shares; the distribution of targets and predictions) that monitoring compares new
+    data with (:mod:`nnstudio.core.monitor.reference`). Files without it still load.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ MODEL_FORMAT = "nnstudio.model"
 MODEL_VERSION = 1
 #: The JSON entries of a model file (every other entry is a ``node/name`` array).
 JSON_ENTRIES = ("format", "architecture", "preparation", "training")
+#: JSON entries a model file may hold (older files lack them).
+OPTIONAL_JSON_ENTRIES = ("reference",)
 
 
 @dataclass
@@ -102,6 +108,8 @@ class TrainedModel:
         the model was not built from a project.
     training_config:
         The training settings as a dict.
+    reference:
+        Summary statistics of the training split for monitoring (``None`` when unknown).
     """
 
     network: Network
@@ -113,6 +121,7 @@ class TrainedModel:
     history: dict[str, list[float]] = field(default_factory=dict)
     architecture: dict[str, Any] | None = None
     training_config: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] | None = None
 
     # -- building ------------------------------------------------------------------------
     @classmethod
@@ -129,7 +138,7 @@ class TrainedModel:
             "classification" if is_classification(loss) else "regression"
         )
         to_dict = getattr(config, "to_dict", None)
-        return cls(
+        model = cls(
             network=network,
             preparation=getattr(prepared, "preparation", None),
             task=task,
@@ -140,6 +149,10 @@ class TrainedModel:
             architecture=copy.deepcopy(architecture) if architecture else None,
             training_config=to_dict() if to_dict else {},
         )
+        from nnstudio.core.monitor.reference import reference_from_training
+
+        model.reference = reference_from_training(model, prepared)
+        return model
 
     # -- description ---------------------------------------------------------------------
     @property
@@ -289,6 +302,8 @@ def model_arrays(model: TrainedModel) -> dict[str, np.ndarray]:
         "target_names": model.target_names, "config": model.training_config,
         "summary": model.summary, "history": model.history,
     })
+    if model.reference is not None:
+        arrays["reference"] = _json_entry(model.reference)
     return arrays
 
 
@@ -345,8 +360,12 @@ def load_model(path: str | Path) -> TrainedModel:
         arch = _read_json(npz, "architecture", where)
         prep_d = _read_json(npz, "preparation", where)
         info = _read_json(npz, "training", where)
-        arrays = {k: _read_array(npz, k, where) for k in keys if k not in JSON_ENTRIES}
-    return _build(arch, prep_d, info, arrays, where)
+        reference = _read_json(npz, "reference", where) if "reference" in keys else None
+        arrays = {k: _read_array(npz, k, where) for k in keys
+                  if k not in JSON_ENTRIES and k not in OPTIONAL_JSON_ENTRIES}
+    model = _build(arch, prep_d, info, arrays, where)
+    model.reference = reference if isinstance(reference, dict) else None
+    return model
 
 
 def _check_is_model_archive(p: Path) -> None:

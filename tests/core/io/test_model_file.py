@@ -217,4 +217,4 @@ def test_write_interrupted_mid_file(salary_model, tmp_path, monkeypatch):
 def test_model_arrays_never_clash(salary_model):
     arrays = model_arrays(salary_model[0])
     assert all("/" in k for k in arrays if k not in
-               ("format", "architecture", "preparation", "training"))
+               ("format", "architecture", "preparation", "training", "reference"))
