@@ -168,6 +168,8 @@ class RunsPanel(QWidget):
         session.project_replaced.connect(self._on_project_replaced)
         session.training_started.connect(self._update_actions)
         session.training_finished.connect(self._update_actions)
+        # A save writes the runs' files (and clears the flag): the disk use changes.
+        session.modified_changed.connect(lambda _m: self._update_disk())
         self.refresh()
         self._fit_columns()
 

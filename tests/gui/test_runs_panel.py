@@ -1,0 +1,338 @@
+"""The Runs panel: three real runs of the xor example (real worker thread) listed, sorted,
+compared, renamed, annotated, deleted, made current (and undone), exported, and their older
+weights dropped — every change going through the session."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLineEdit, QMessageBox
+
+from nnstudio.core.io.model_file import load_model
+from nnstudio.gui.panels.runs_table import CURRENT_MARK, KEYS, SORT_ROLE
+from nnstudio.resources import resource_path
+
+pytestmark = pytest.mark.gui
+
+XOR = resource_path("examples", "xor.nnsproj")
+#: (learning rate, epochs) of the three runs.
+SETTINGS = ((0.03, 6), (0.1, 9), (0.01, 4))
+
+
+class Questions:
+    """Answers ``QMessageBox.question`` from a queue and records what was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+        self.answers: list[QMessageBox.StandardButton] = []
+
+    def __call__(self, parent, title, text, *args, **kwargs):
+        self.asked.append((title, text))
+        if "Unsaved" in title:
+            return QMessageBox.StandardButton.Discard
+        assert self.answers, f"unexpected question: {title}: {text}"
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+def questions(monkeypatch) -> Questions:
+    q = Questions()
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(q))
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        staticmethod(lambda _p, _t, text, *a, **k: warnings.append(text)))
+    q.warnings = warnings
+    return q
+
+
+def train(qtbot, window, learning_rate: float, epochs: int):
+    panel = window.workflow.training
+    panel.learning_rate.setValue(learning_rate)
+    panel.epochs.setValue(epochs)
+    with qtbot.waitSignal(window.session.training_finished, timeout=60_000):
+        assert panel.start()
+    qtbot.waitUntil(lambda: not window.session.training, timeout=10_000)
+
+
+@pytest.fixture
+def runs(qtbot, workflow_window, questions):
+    """The xor example trained three times with different settings; the Runs panel shown."""
+    w = workflow_window
+    assert w.open_path(XOR, ask=False)
+    for lr, epochs in SETTINGS:
+        train(qtbot, w, lr, epochs)
+    w.workflow.show_dock("runs")
+    return w, w.workflow.runs
+
+
+def cell(panel, row: int, key: str, role=Qt.ItemDataRole.DisplayRole):
+    return panel.proxy.index(row, KEYS.index(key)).data(role)
+
+
+def row_ids(panel) -> list[str]:
+    return [panel.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 2)
+            for r in range(panel.proxy.rowCount())]
+
+
+def click_header(qtbot, panel, key: str) -> None:
+    header = panel.table.horizontalHeader()
+    col = KEYS.index(key)
+    x = header.sectionViewportPosition(col) + header.sectionSize(col) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(x, header.height() // 2))
+
+
+def validation_accuracy(window, run) -> float:
+    """Accuracy of the run's model on the validation split, computed here from its
+    predictions (not read from the run's record)."""
+    prepared = window.session.prepared
+    predicted = run.model.predict_prepared(prepared.x_val).values
+    truth = np.asarray(prepared.class_names)[prepared.y_val]
+    return float(np.mean(predicted == truth))
+
+
+def edit_in_place(qtbot, panel, row: int, key: str, text: str) -> None:
+    """Double-click a cell, type into its editor, press Enter."""
+    index = panel.proxy.index(row, KEYS.index(key))
+    pos = panel.table.visualRect(index).center()
+    # A double click edits the cell that the press before it hit (as a real mouse sends).
+    qtbot.mousePress(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    press_return(qtbot, panel, editor)
+
+
+def press_return(qtbot, panel, editor) -> None:
+    """Enter in a cell editor: the delegate commits and closes it (queued)."""
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.table.state() != QAbstractItemView.State.EditingState)
+
+
+def test_the_table_lists_every_run_with_its_metrics_and_the_current_one(qtbot, runs):
+    w, panel = runs
+    session = w.session
+    assert panel.model.rowCount() == 3 and not panel.empty.isVisible()
+    history = list(session.runs)
+    assert [r.settings["epochs"] for r in history] == [e for _, e in SETTINGS]
+    assert row_ids(panel) == [r.id for r in history]  # oldest first (sorted by start)
+    for row, run in enumerate(history):
+        acc = validation_accuracy(w, run)
+        assert cell(panel, row, "validation") == f"{100 * acc:.1f} %"
+        assert cell(panel, row, "validation", SORT_ROLE) == pytest.approx(acc, abs=1e-6)
+        assert cell(panel, row, "epochs") == str(run.epochs) == str(SETTINGS[row][1])
+        assert cell(panel, row, "test").endswith("%")
+        assert cell(panel, row, "reason") == "Completed"
+        assert cell(panel, row, "kind") == "Start"
+        assert cell(panel, row, "weights") == "kept"
+    # The last finished run is the current model: marked and bold; the others are not.
+    assert session.current_run is history[-1]
+    assert [cell(panel, r, "current") for r in range(3)] == ["", "", CURRENT_MARK]
+    assert cell(panel, 2, "name", Qt.ItemDataRole.FontRole).bold()
+    assert cell(panel, 0, "name", Qt.ItemDataRole.FontRole) is None
+    assert "current model" in cell(panel, 2, "name", Qt.ItemDataRole.ToolTipRole)
+    assert "unsaved" in panel.disk.text()
+
+    # Sorting by clicking the Validation header: numeric order of the metric, both ways.
+    values = {r.id: validation_accuracy(w, r) for r in history}
+    click_header(qtbot, panel, "validation")
+    shown = [values[i] for i in row_ids(panel)]
+    assert shown == sorted(shown) and len(set(row_ids(panel))) == 3
+    click_header(qtbot, panel, "validation")
+    shown = [values[i] for i in row_ids(panel)]
+    assert shown == sorted(shown, reverse=True)
+    # Epochs sort as numbers (9 after 6 after 4), not as text.
+    click_header(qtbot, panel, "epochs")
+    epochs = [session.runs.get(i).epochs for i in row_ids(panel)]
+    assert epochs in ([4, 6, 9], [9, 6, 4])
+
+
+def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs):
+    w, panel = runs
+    first, second, _third = list(w.session.runs)
+    panel.select_runs([first.id, second.id])
+    compare = panel.compare
+    assert [r.id for r in compare.runs] == [first.id, second.id]
+    assert compare.metric == "accuracy"
+    for curve, run in zip(compare.loss_curves[:2], (first, second), strict=True):
+        x, y = curve.getData()
+        assert list(x) == list(range(1, run.epochs + 1))
+        assert np.allclose(y, run.history["val_loss"])
+        assert curve.isVisible()
+    for curve, run in zip(compare.metric_curves[:2], (first, second), strict=True):
+        x, y = curve.getData()
+        assert np.allclose(y, 100 * np.asarray(run.history["val_accuracy"]))
+    colors = {c.opts["pen"].color().name() for c in compare.loss_curves[:2]}
+    assert len(colors) == 2  # one colour per run
+    assert [label.text for _, label in compare.legend.items] == [first.name, second.name]
+    # Settings side by side: the differing rows are highlighted, the shared ones not.
+    assert compare.row_values("optimizer.learning_rate") == ["0.03", "0.1"]
+    assert compare.row_values("epochs") == ["6", "9"]
+    assert {"optimizer.learning_rate", "epochs"} <= set(compare.differing)
+    assert "batch_size" not in compare.differing and "Network" not in compare.differing
+    assert compare.row_values("Data")[0] == first.data_fp[:8]
+    table = compare.settings
+    rows = {table.verticalHeaderItem(r).text(): r for r in range(table.rowCount())}
+    assert table.item(rows["epochs"], 0).background().color().alpha() > 0
+    assert table.item(rows["batch_size"], 0).background().style() == Qt.BrushStyle.NoBrush
+    compare.only_differences.setChecked(True)
+    assert table.isRowHidden(rows["batch_size"]) and not table.isRowHidden(rows["epochs"])
+
+    # A third run joins: a third curve (the pool grows); back to two: the third is emptied.
+    panel.select_runs([r.id for r in w.session.runs])
+    assert len(compare.legend.items) == 3 and compare.loss_curves[2].isVisible()
+    pool = list(compare.loss_curves)
+    panel.select_runs([first.id, second.id])
+    assert compare.loss_curves == pool  # the same curve objects, updated
+    assert not compare.loss_curves[2].isVisible() and len(compare.loss_curves[2].getData()[0]
+                                                          or []) == 0
+
+
+def test_rename_and_note_in_place_go_to_the_session(qtbot, runs, tmp_path):
+    w, panel = runs
+    assert w.save_to(tmp_path / "xor.nnsproj")
+    assert not w.isWindowModified()
+    run = next(iter(w.session.runs))
+    edit_in_place(qtbot, panel, 0, "name", "Slow start")
+    assert w.session.runs.get(run.id).name == "Slow start"
+    assert cell(panel, 0, "name") == "Slow start"
+    assert w.isWindowModified() and w.session.modified
+    edit_in_place(qtbot, panel, 0, "note", "lr too low?")
+    assert w.session.runs.get(run.id).note == "lr too low?"
+    # The Rename button edits the name in place too; an empty name is refused.
+    panel.select_runs([run.id])
+    qtbot.mouseClick(panel.buttons["rename"], Qt.MouseButton.LeftButton)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit) and editor.text() == "Slow start"
+    editor.clear()
+    press_return(qtbot, panel, editor)
+    assert w.session.runs.get(run.id).name == "Slow start"
+    # Saved and the names come back in a project reopened.
+    assert w.save_to(tmp_path / "xor.nnsproj")
+    assert w.open_path(tmp_path / "xor.nnsproj", ask=False)
+    assert cell(w.workflow.runs, 0, "name") == "Slow start"
+    assert cell(w.workflow.runs, 0, "note") == "lr too low?"
+
+
+def test_delete_asks_and_removes(qtbot, runs, questions):
+    w, panel = runs
+    first, _second, third = list(w.session.runs)
+    panel.select_runs([first.id])
+    questions.answers.append(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
+    assert len(w.session.runs) == 3 and "Delete" in questions.asked[-1][0]
+    questions.answers.append(QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
+    assert w.session.runs.get(first.id) is None and panel.model.rowCount() == 2
+    assert w.session.current_run is third
+    # Deleting the current run says it leaves no current model.
+    panel.select_runs([third.id])
+    questions.answers.append(QMessageBox.StandardButton.Yes)
+    assert panel.delete()
+    assert "leaves no current model" in questions.asked[-1][1]
+    assert w.session.current_run is None and w.session.model is None
+    assert CURRENT_MARK not in [cell(panel, r, "current") for r in range(panel.proxy.rowCount())]
+    assert w.isWindowModified()
+
+
+def test_make_current_and_undo(qtbot, runs):
+    w, panel = runs
+    first, _second, third = list(w.session.runs)
+    button = panel.buttons["make_current"]
+    panel.select_runs([third.id])
+    assert not button.isEnabled()  # already current
+    panel.select_runs([first.id])
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert w.session.runs.current_id == first.id
+    assert w.session.model is first.model
+    assert w.workflow.training.learning_rate.value() == pytest.approx(0.03)
+    assert w.workflow.training.epochs.value() == 6
+    assert cell(panel, panel.row_of(first.id), "current") == CURRENT_MARK
+    assert not button.isEnabled()
+    w.actions.undo.trigger()  # Edit ▸ Undo
+    assert w.session.runs.current_id == third.id
+    assert w.workflow.training.learning_rate.value() == pytest.approx(0.01)
+    assert cell(panel, panel.row_of(third.id), "current") == CURRENT_MARK
+    assert button.isEnabled()  # the first run is still selected, no longer current
+
+    # Disabled while training.
+    training = w.workflow.training
+    training.epochs.setValue(200)
+    with qtbot.waitSignal(w.session.training_finished, timeout=60_000):
+        assert training.start()
+        assert not button.isEnabled() and not panel.make_current()
+        training.stop()
+    qtbot.waitUntil(lambda: not w.session.training, timeout=10_000)
+    assert button.isEnabled()
+
+
+def test_export_writes_a_model_file(qtbot, runs, questions, tmp_path, monkeypatch):
+    w, panel = runs
+    first = next(iter(w.session.runs))
+    target = tmp_path / "first"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    panel.select_runs([first.id])
+    qtbot.mouseClick(panel.buttons["export"], Qt.MouseButton.LeftButton)
+    path = tmp_path / "first.npz"
+    model = load_model(path)
+    x = w.session.prepared.x_test
+    assert np.array_equal(model.predict_prepared(x).probabilities,
+                          first.model.predict_prepared(x).probabilities)
+    assert not questions.warnings
+    # A folder that does not exist: one readable line, no file.
+    bad = tmp_path / "missing" / "m.npz"
+    assert not panel.export_model(str(bad))
+    assert len(questions.warnings) == 1 and "\n" not in questions.warnings[0]
+    assert str(bad) in questions.warnings[0] and "Traceback" not in questions.warnings[0]
+    assert not bad.exists()
+
+
+def test_keep_last_n_drops_older_weights(qtbot, runs, questions, tmp_path):
+    w, panel = runs
+    first, second, third = list(w.session.runs)
+    project = tmp_path / "xor.nnsproj"
+    assert w.save_to(project)
+    files = list((tmp_path / "xor.runs").iterdir())
+    size = sum(os.path.getsize(p) for p in files)
+    assert panel.disk.text() == f"Runs use {size / 1000:.1f} kB on disk"
+    # Declined: nothing is dropped and the box says All again.
+    questions.answers.append(QMessageBox.StandardButton.No)
+    panel.keep.setValue(1)
+    assert panel.keep.value() == 0 and panel.keep.text() == "All"
+    assert w.session.runs.keep_weights is None and first.has_weights
+    questions.answers.append(QMessageBox.StandardButton.Yes)
+    panel.keep.setValue(1)
+    assert "Run 1, Run 2" in questions.asked[-1][1]
+    assert w.session.runs.keep_weights == 1
+    assert not first.has_weights and not second.has_weights and third.has_weights
+    assert [cell(panel, r, "weights") for r in range(3)] == ["dropped", "dropped", "kept"]
+    # Curves and metrics stay; the dropped runs cannot be made current or exported.
+    assert first.history["val_loss"] and not math.isnan(first.metric("validation", "accuracy"))
+    panel.select_runs([first.id])
+    assert not panel.buttons["make_current"].isEnabled()
+    assert not panel.buttons["export"].isEnabled()
+    assert "not kept" in panel.buttons["make_current"].toolTip()
+    assert w.isWindowModified()
+    assert w.save_to(project)
+    kept = sorted(p.name for p in (tmp_path / "xor.runs").iterdir() if "model" in p.name)
+    assert kept == [f"{third.id}.model.npz"]
+    # Back to All: the setting is saved with the project (weights once dropped stay dropped).
+    panel.keep.setValue(0)
+    assert w.session.runs.keep_weights is None
+
+
+def test_new_project_empties_the_panel(qtbot, runs):
+    w, panel = runs
+    panel.select_runs([r.id for r in w.session.runs])
+    assert w.new_project()
+    assert panel.model.rowCount() == 0 and panel.compare.runs == []
+    assert panel.empty.isVisibleTo(panel) and not panel.buttons["delete"].isEnabled()
