@@ -224,10 +224,19 @@ def test_rename_and_note_in_place_go_to_the_session(qtbot, runs, tmp_path):
 def test_delete_asks_and_removes(qtbot, runs, questions):
     w, panel = runs
     first, _second, third = list(w.session.runs)
+    # Del on the table asks about the runs; the canvas's Del (a window shortcut) stays out.
+    w.select_all()
+    layers = len(w.document.nodes)
+    assert w.scene.selected_node_ids()
     panel.select_runs([first.id])
+    panel.table.setFocus()
+    questions.answers.append(QMessageBox.StandardButton.No)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert len(w.session.runs) == 3 and "Delete" in questions.asked[-1][0]
+    assert len(w.document.nodes) == layers
     questions.answers.append(QMessageBox.StandardButton.No)
     qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
-    assert len(w.session.runs) == 3 and "Delete" in questions.asked[-1][0]
+    assert len(w.session.runs) == 3 and len(questions.asked) == 2
     questions.answers.append(QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
     assert w.session.runs.get(first.id) is None and panel.model.rowCount() == 2

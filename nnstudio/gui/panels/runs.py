@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,15 +118,13 @@ class RunsPanel(QWidget):
             "export": self._button_action("Export Model…", self.export_model,
                                           "Save this run's trained model as a .npz file"),
         }
-        self.actions["rename"].setShortcut("F2")
-        self.actions["rename"].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.actions["delete"].setShortcut("Delete")
-        self.actions["delete"].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        for act in self.actions.values():
-            self.addAction(act)
+        # Keys on the table (see eventFilter): shown in the context menu after a tab.
+        self.actions["rename"].setText("Rename\tF2")
+        self.actions["delete"].setText("Delete…\tDel")
+        self.table.installEventFilter(self)
         self.buttons = {}
         for key in ("make_current", "rename", "delete", "export"):
-            button = QPushButton(self.actions[key].text())
+            button = QPushButton(self.actions[key].text().split("\t")[0])
             button.setToolTip(self.actions[key].toolTip())
             button.clicked.connect(self.actions[key].trigger)
             self.buttons[key] = button
@@ -386,7 +392,23 @@ class RunsPanel(QWidget):
                 return
         self.session.set_keep_weights(n)
 
-    # -- mouse --------------------------------------------------------------------------------
+    # -- keyboard and mouse -------------------------------------------------------------------
+    _KEYS = {Qt.Key.Key_Delete: "delete", Qt.Key.Key_F2: "rename"}
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # Del and F2 on the table act on runs. The window's Del (delete layers) is a window
+        # shortcut: claiming the key on ShortcutOverride keeps it from firing here.
+        if obj is self.table and event.type() in (QEvent.Type.ShortcutOverride,
+                                                  QEvent.Type.KeyPress):
+            key = self._KEYS.get(event.key())
+            if key is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier \
+                    and self.table.state() != QAbstractItemView.State.EditingState:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress and self.actions[key].isEnabled():
+                    self.actions[key].trigger()
+                return True
+        return super().eventFilter(obj, event)
+
     def _context_menu(self, pos) -> None:
         index = self.table.indexAt(pos)
         if index.isValid() and not self.table.selectionModel().isRowSelected(
