@@ -10,10 +10,12 @@ import os
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLineEdit, QMessageBox
 
 from nnstudio.core.io.model_file import load_model
 from nnstudio.gui.panels.runs_table import CURRENT_MARK, KEYS, SORT_ROLE
+from nnstudio.gui.theme import current_theme
 from nnstudio.resources import resource_path
 
 pytestmark = pytest.mark.gui
@@ -162,12 +164,12 @@ def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs)
     assert [r.id for r in compare.runs] == [first.id, second.id]
     assert compare.metric == "accuracy"
     for curve, run in zip(compare.loss_curves[:2], (first, second), strict=True):
-        x, y = curve.getData()
+        x, y = curve.getOriginalDataset()
         assert list(x) == list(range(1, run.epochs + 1))
         assert np.allclose(y, run.history["val_loss"])
         assert curve.isVisible()
     for curve, run in zip(compare.metric_curves[:2], (first, second), strict=True):
-        x, y = curve.getData()
+        x, y = curve.getOriginalDataset()
         assert np.allclose(y, 100 * np.asarray(run.history["val_accuracy"]))
     colors = {c.opts["pen"].color().name() for c in compare.loss_curves[:2]}
     assert len(colors) == 2  # one colour per run
@@ -345,3 +347,40 @@ def test_new_project_empties_the_panel(qtbot, runs):
     assert w.new_project()
     assert panel.model.rowCount() == 0 and panel.compare.runs == []
     assert panel.empty.isVisibleTo(panel) and not panel.buttons["delete"].isEnabled()
+
+
+def test_a_diverged_run_is_marked_and_regression_runs_show_r2(qtbot, workflow_window,
+                                                             questions):
+    w = workflow_window
+    assert w.open_path(resource_path("examples", "salary.nnsproj"), ask=False)
+    train(qtbot, w, 0.01, 4)
+    training = w.workflow.training
+    training.optimizer.setCurrentIndex(training.optimizer.findData("sgd"))
+    train(qtbot, w, 10.0, 6)  # plain SGD at a learning rate of 10 blows up
+    good, bad = list(w.session.runs)
+    assert bad.reason == "diverged"
+    panel = w.workflow.runs
+    # The diverged run is kept and marked (red, ⚠) but the good run stays current.
+    assert cell(panel, 1, "reason") == "⚠ Diverged"
+    red = cell(panel, 1, "reason", Qt.ItemDataRole.ForegroundRole).color().name()
+    assert red == QColor(current_theme().error).name()
+    assert cell(panel, 0, "reason", Qt.ItemDataRole.ForegroundRole) is None
+    assert "diverged" in cell(panel, 1, "reason", Qt.ItemDataRole.ToolTipRole)
+    assert [cell(panel, r, "current") for r in range(2)] == [CURRENT_MARK, ""]
+    # R² of the good run, computed here from its predictions on the validation split.
+    prepared = w.session.prepared
+    truth = prepared.preparation.decode_target(prepared.y_val)
+    predicted = good.model.predict_prepared(prepared.x_val).values
+    r2 = 1 - np.sum((truth - predicted) ** 2) / np.sum((truth - truth.mean(axis=0)) ** 2)
+    assert cell(panel, 0, "validation") == f"R² {r2:.3f}"
+    panel.select_runs([good.id, bad.id])
+    assert panel.compare.metric == "r2"
+    _x, y = panel.compare.metric_curves[1].getOriginalDataset()
+    assert np.allclose(y, bad.history["val_r2"], equal_nan=True)
+    # The axes show the good run; the diverged one's values (R² far below 0) leave the plot.
+    low, high = panel.compare.metric_plot.viewRange()[1]
+    assert low <= min(good.history["val_r2"]) and high >= max(good.history["val_r2"])
+    assert min(bad.history["val_r2"]) < low
+    # The user may still make it current (its last good weights were kept).
+    panel.select_runs([bad.id])
+    assert panel.buttons["make_current"].isEnabled()

@@ -252,8 +252,27 @@ class RunsCompare(QWidget):
             for curve in pool[len(self.runs):]:
                 curve.setData([], [])
                 curve.setVisible(False)
-        for plot in (self.loss_plot, self.metric_plot):
-            plot.enableAutoRange()
+        self._set_ranges()
+
+    def _set_ranges(self) -> None:
+        """Axes that show the runs that trained well: a diverged run's values (a loss of
+        1e30, an R² of −2e9) would flatten every other curve, so its curve leaves the plot
+        instead — unless every shown run diverged."""
+        epochs = max((len(r.history.get("val_loss", [])) for r in self.runs), default=0)
+        healthy = [i for i, r in enumerate(self.runs) if not r.diverged]
+        chosen = healthy or range(len(self.runs))
+        for plot, pool in ((self.loss_plot, self.loss_curves),
+                           (self.metric_plot, self.metric_curves)):
+            plot.disableAutoRange()
+            plot.setXRange(1, max(epochs, 2), padding=0.02)
+            ys = [pool[i].getOriginalDataset()[1] for i in chosen]
+            ys = np.concatenate([y for y in ys if y is not None and len(y)] or [np.zeros(0)])
+            ys = ys[np.isfinite(ys)]
+            if len(ys):
+                low, high = float(ys.min()), float(ys.max())
+                if high - low < 1e-12:
+                    low, high = low - 0.5, high + 0.5
+                plot.setYRange(low, high, padding=0.05)
 
     def _show_settings(self) -> None:
         rows = settings_rows(self.runs) if self.runs else []
