@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.io.runs import Run
-from nnstudio.gui.panels.runs_compare import RunsCompare
+from nnstudio.gui.panels.runs_compare import RunsCompare, run_color
 from nnstudio.gui.panels.runs_table import (
     ID_ROLE,
     KEYS,
@@ -256,7 +256,10 @@ class RunsPanel(QWidget):
         return -1
 
     def _on_selection(self, *_args) -> None:
-        self.compare.show_runs(self.selected_runs())
+        runs = self.selected_runs()
+        self.compare.show_runs(runs)
+        self.model.set_colors({r.id: run_color(i)[0] for i, r in enumerate(runs)}
+                              if len(runs) > 1 else {})
         self._update_actions()
 
     def _update_actions(self, *_args) -> None:

@@ -150,7 +150,10 @@ class RunsCompare(QWidget):
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
         self.loss_plot = self._plot("Validation loss", 0)
         self.metric_plot = self._plot("Validation accuracy (%)", 1)
-        self.legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextColor=f["text"])
+        legend_fill = pg.mkColor(f["background"])
+        legend_fill.setAlpha(210)  # curves under it stay visible, its text readable
+        self.legend = self.loss_plot.addLegend(offset=(8, -8), labelTextColor=f["text"],
+                                               brush=pg.mkBrush(legend_fill))
         self.loss_curves: list[pg.PlotDataItem] = []
         self.metric_curves: list[pg.PlotDataItem] = []
         self.graphics.setMinimumHeight(160)
@@ -253,6 +256,34 @@ class RunsCompare(QWidget):
                 curve.setData([], [])
                 curve.setVisible(False)
         self._set_ranges()
+        self._place_legend()
+
+    #: Where the legend may go: (x, y) fractions of the plot (0, 0 = top left), best first
+    #: among equals.
+    _LEGEND_SPOTS = ((1, 0), (0, 0), (1, 0.5), (1, 1), (0, 1), (0, 0.5), (0.5, 0))
+
+    def _place_legend(self) -> None:
+        """Put the legend where the loss curves cross it least (top right among equals)."""
+        (x0, x1), (y0, y1) = self.loss_plot.viewRange()
+        # The legend's share of the plot (a guess until both have been laid out).
+        view, box = self.loss_plot.vb.size(), self.legend.boundingRect()
+        w = min(0.6, (box.width() + 16) / view.width()) if view.width() > 50 else 0.4
+        h = min(0.6, (box.height() + 16) / view.height()) if view.height() > 50 else 0.35
+        points = []
+        for curve in self.loss_curves[:len(self.runs)]:
+            x, y = curve.getOriginalDataset()
+            if x is not None and len(x):
+                points.append(((np.asarray(x) - x0) / ((x1 - x0) or 1),
+                               (y1 - np.asarray(y)) / ((y1 - y0) or 1)))  # 0 at the top
+        counts = {}
+        for sx, sy in self._LEGEND_SPOTS:
+            left, top = sx * (1 - w), sy * (1 - h)
+            counts[(sx, sy)] = sum(
+                int(np.count_nonzero((fx >= left) & (fx <= left + w) & (fy >= top)
+                                     & (fy <= top + h))) for fx, fy in points)
+        sx, sy = min(counts, key=counts.get)
+        self.legend.anchor(itemPos=(sx, sy), parentPos=(sx, sy),
+                           offset=(8 - 16 * sx, 8 - 16 * sy))
 
     def _set_ranges(self) -> None:
         """Axes that show the runs that trained well: a diverged run's values (a loss of

@@ -106,6 +106,17 @@ class RunsTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self._runs: list[Run] = list(session.runs.runs)
+        #: Run id → colour of its curves in the comparison (a swatch beside its name).
+        self.colors: dict[str, str] = {}
+
+    def set_colors(self, colors: dict[str, str]) -> None:
+        """Show the comparison's colour of each compared run beside its name."""
+        if colors != self.colors:
+            self.colors = dict(colors)
+            if self._runs:
+                col = KEYS.index("name")
+                self.dataChanged.emit(self.index(0, col), self.index(len(self._runs) - 1, col),
+                                      [Qt.ItemDataRole.DecorationRole])
 
     # -- following the session ------------------------------------------------------------
     def refresh(self) -> None:
@@ -160,6 +171,8 @@ class RunsTableModel(QAbstractTableModel):
             return self._text(run, key, current, role == Qt.ItemDataRole.EditRole)
         if role == SORT_ROLE:
             return self._sort_key(run, key, current)
+        if role == Qt.ItemDataRole.DecorationRole and key == "name" and run.id in self.colors:
+            return QColor(self.colors[run.id])
         if role == Qt.ItemDataRole.FontRole and current:
             font = QFont()
             font.setBold(True)
