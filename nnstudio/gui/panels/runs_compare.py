@@ -231,6 +231,8 @@ class RunsCompare(QWidget):
                               "compare them.")
         else:
             self.hint.setText(f"Comparing {n} runs.")
+        # Nothing selected: only the hint (empty plots and an empty table say nothing).
+        self.splitter.setVisible(n > 0)
         self._show_curves()
         self._show_settings()
 

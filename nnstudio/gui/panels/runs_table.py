@@ -180,6 +180,8 @@ class RunsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "reason" and run.diverged:
                 return QBrush(QColor(current_theme().error))
+            if key == "weights" and run.problem and run.model is None:
+                return QBrush(QColor(current_theme().error))
             if key == "weights" and not has_model(run):
                 return QBrush(QColor(current_theme().muted))
             if key == "current" and current:
@@ -232,6 +234,8 @@ class RunsTableModel(QAbstractTableModel):
                 text += f" (best {run.best_epoch})"
             return text
         if key == "weights":
+            if run.problem and run.model is None:
+                return "⚠ unreadable"
             return "kept" if has_model(run) else "dropped"
         if key == "note":
             return run.note if editing else run.note.replace("\n", " ")
@@ -287,6 +291,8 @@ class RunsTableModel(QAbstractTableModel):
             return "Active training time (pauses not counted)"
         if key == "note" and run.note:
             return run.note
+        if key == "weights" and run.problem and run.model is None:
+            return run.problem
         if key == "weights" and not has_model(run):
             return "Dropped to save disk space: only the curves and metrics are kept"
         return None
