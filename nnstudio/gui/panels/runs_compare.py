@@ -233,6 +233,8 @@ class RunsCompare(QWidget):
             self.hint.setText(f"Comparing {n} runs.")
         # Nothing selected: only the hint (empty plots and an empty table say nothing).
         self.splitter.setVisible(n > 0)
+        self.layout().setStretchFactor(self.hint, 0 if n else 1)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignLeft if n else Qt.AlignmentFlag.AlignCenter)
         self._show_curves()
         self._show_settings()
 
