@@ -193,8 +193,8 @@ class FilesMixin:
         """
         self.document.replace(project.network)
         shape = getattr(project.dataset, "known_input_shape", None)
-        if shape:
-            self.document.set_input_shape(tuple(shape))
+        # No data known yet: the previous project's data shape must not linger.
+        self.document.set_input_shape(tuple(shape) if shape else None)
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.session.replace_project(project)

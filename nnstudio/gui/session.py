@@ -294,7 +294,11 @@ class Session(QObject):
         for a large file); :attr:`model_changed` follows, or :attr:`weights_loaded` with the
         error. Returns False when there is nothing to load."""
         run = self.current_run
-        if run is None or run.model is not None:
+        if run is None:
+            return False
+        if run.model is not None:  # in memory already (a model file, a run just made)
+            if self.model is not run.model:
+                self._show_current()
             return False
         self._loading = _WeightsLoader(self, self.project.runs, run)
         return True

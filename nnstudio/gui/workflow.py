@@ -37,6 +37,7 @@ from nnstudio.gui.panels.training import TrainingPanel
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.dataset_wizard import DatasetWizard
 from nnstudio.gui.wizards.output_fix import output_fix_command, output_mismatch
+from nnstudio.gui.workers.data_loader import DataLoader
 
 if TYPE_CHECKING:
     from nnstudio.gui.main_window import MainWindow
@@ -83,6 +84,10 @@ class Workflow(QObject):
         self.training.architecture_source = window.document.to_network_dict
         self.results = ResultsPanel(self.session)
         self.predict = PredictPanel(self.session)
+        self.data_loader = DataLoader(self)
+        self._data_project = None  # the project whose data is loading
+        self.data_loader.loaded.connect(self._on_data_loaded)
+        self.data_loader.failed.connect(self._on_data_failed)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
             "training": window.add_dock(self.training, "Training", bottom, "training"),
@@ -111,6 +116,7 @@ class Workflow(QObject):
         s.dataset_changed.connect(self._update_actions)
         s.model_changed.connect(self._update_actions)
         s.model_changed.connect(self._schedule_scoring)
+        s.dataset_changed.connect(self._schedule_scoring)
         s.run_record_changed.connect(self._update_actions)
         s.weights_loaded.connect(self._on_weights_loaded)
         self.training.runner.pause_changed.connect(self._on_pause_changed)
@@ -205,6 +211,9 @@ class Workflow(QObject):
         self.actions["evaluate"].setEnabled(s.network is not None and not running
                                             and not self.results.busy)
         self.actions["export"].setEnabled(s.network is not None and not running)
+        if self.data_loader.busy:  # the project's data is on its way: nothing to train on yet
+            self.actions["train"].setEnabled(False)
+            self.actions["continue"].setEnabled(False)
 
     def _default_layout(self) -> None:
         """First start: a tall enough Training dock, the editor's side docks at their width."""
@@ -279,35 +288,90 @@ class Workflow(QObject):
         self.training.refresh()
         return True
 
-    def load_project_data(self) -> bool:
-        """Build the project's dataset (if any) into the session; False on a data error."""
+    def load_project_data(self, wait: bool | None = None) -> bool:
+        """Build the project's dataset (if any) into the session; False on a data error.
+
+        Small data (a built-in example, files up to :data:`QUICK_BYTES`) loads at once; larger
+        data loads in a background thread (``wait=False``) while the window stays usable — a
+        banner says so and offers Cancel — and joins the session when it is ready.
+        """
         project = self.window.project
         if project.dataset is None:
             return False
+        if wait is None:
+            wait = _quick_to_load(project)
+        if not wait:
+            self.data_loader.start(project.dataset, project.base_dir)
+            self._data_project = project
+            name = _data_name(project)
+            self.training.status.setText("Loading data…")
+            self.training.banner.show_message(
+                "info", "Loading the project's data…",
+                f"{name}: reading and preparing it. The design, the runs and the settings can "
+                "be used meanwhile; training starts once the data is there.",
+                action=("Cancel", self.cancel_data_load))
+            self._update_actions()
+            return True
         from nnstudio.core.data import build_dataset
 
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             prepared = build_dataset(project.dataset, project.base_dir)
         except NNStudioError as e:
-            self.window.show_message(f"The project's data could not be loaded: {e}", 15000)
-            self.training.banner.show_message(
-                "error", "The project's data could not be loaded",
-                f"{e}. Use Data ▸ Load Dataset… to choose it again.")
+            self._data_failed(str(e))
             return False
         finally:
             QGuiApplication.restoreOverrideCursor()
+        self._adopt_project_data(prepared)
+        return True
+
+    def cancel_data_load(self) -> None:
+        """Stop waiting for the project's data (the project stays open without it)."""
+        if self.data_loader.busy:
+            self.data_loader.cancel()
+            self._data_project = None
+            self.training.banner.show_message(
+                "info", "Data not loaded",
+                "Loading was cancelled. Use Data ▸ Load Dataset… to load data.")
+            self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
+            self._update_actions()
+
+    def _on_data_loaded(self, _token: int, prepared) -> None:
+        if self._data_project is not self.window.project:
+            return  # another project opened meanwhile
+        self._data_project = None
+        self.training.banner.clear()
+        self._adopt_project_data(prepared)
+        self.training.show_project_settings()
+
+    def _on_data_failed(self, _token: int, message: str) -> None:
+        if self._data_project is self.window.project:
+            self._data_project = None
+            self._data_failed(message)
+
+    def _data_failed(self, message: str) -> None:
+        self.window.show_message(f"The project's data could not be loaded: {message}", 15000)
+        self.training.banner.show_message(
+            "error", "The project's data could not be loaded",
+            f"{message}. Use Data ▸ Load Dataset… to choose it again.")
+        self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
+        self._update_actions()
+
+    def _adopt_project_data(self, prepared) -> None:
+        project = self.window.project
         self.session.set_dataset(project.dataset, prepared)
         self.window.output_units = int(prepared.output_size)
         self.window.document.set_input_shape(tuple(prepared.input_shape))
         self.training.refresh()
-        return True
+        self._update_actions()
 
     def _on_project_loaded(self, project) -> None:
         """The session holds a new project (the panels have reset): load its data, show its
         settings, then read the current run's weights in the background."""
         if self.training.running:
             self.training.shutdown()
+        self.data_loader.cancel()  # the previous project's data, if it is still loading
+        self._data_project = None
         if project.dataset is not None:
             self.load_project_data()
         self.training.show_project_settings()
@@ -493,6 +557,40 @@ class MakeRunCurrent(Command):
         self.workflow.training.show_project_settings()
         session.make_current(run_id)
         self.workflow.training.refresh()
+
+
+#: Data files up to this size load at once on Open; larger ones in a background thread.
+QUICK_BYTES = 256 * 1024
+
+
+def _source_files(project) -> list:
+    from pathlib import Path
+
+    spec = project.dataset
+    files = []
+    for name in (getattr(spec, "source", None), getattr(spec, "labels", None)):
+        if name:
+            p = Path(name)
+            if not p.is_absolute() and project.base_dir is not None:
+                p = project.base_dir / p
+            files.append(p)
+    return files
+
+
+def _quick_to_load(project) -> bool:
+    """A built-in example or small files: loading takes less than a frame or two."""
+    total = 0
+    for p in _source_files(project):
+        try:
+            total += p.stat().st_size if p.is_file() else QUICK_BYTES + 1
+        except OSError:
+            return True  # missing: the (quick) error says so at once
+    return total <= QUICK_BYTES
+
+
+def _data_name(project) -> str:
+    files = _source_files(project)
+    return files[0].name if files else "the data"
 
 
 def _insert_menu(bar, title: str, before):

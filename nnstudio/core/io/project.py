@@ -173,7 +173,10 @@ class Project:
         try:
             return self.runs.load_record(run)
         except ProjectError as e:
-            self.run_problem = e
+            where = e.where or ""
+            if self.path is not None and not where.startswith(str(self.path.parent)):
+                where = f"{self.path}: {where}" if where else str(self.path)
+            self.run_problem = ProjectError(e.message, where or None)
             return None
 
     def trained_model(self):

@@ -194,8 +194,7 @@ class Run:
     def to_dict(self, base: Path) -> dict[str, Any]:
         """The run's entry in the project's ``runs`` section; file names relative to ``base``
         (the project's folder)."""
-        from nnstudio.core.insight.replay import _jsonable
-
+        _jsonable = _plain
         d: dict[str, Any] = {
             "id": self.id, "name": self.name, "kind": self.kind, "parent": self.parent,
             "note": self.note, "started": self.started, "seconds": round(self.seconds, 3),
@@ -386,14 +385,14 @@ class RunHistory:
 
         path = run.weights_path
         try:
+            if not path.is_file():
+                raise ProjectError("is missing (the run's weights are kept there)", str(path))
             if run.weights_sha and _sha256(path) != run.weights_sha:
                 raise ProjectError("holds other weights than the project's run (saved at "
                                    "another time, or copied without its project file)",
                                    str(path))
             model = load_model(path)
         except ProjectError as e:
-            if "no such file" in e.message:
-                e = ProjectError("is missing (the run's weights are kept there)", str(path))
             run.problem = str(e)
             raise e from None
         except OSError as e:
@@ -420,7 +419,7 @@ class RunHistory:
                 "holds other arrays than the project's run record (saved at another time, or "
                 "copied without its project file)", str(run.start_path))
         body = {k: v for k, v in run.start_record.items() if k != "arrays_fingerprint"}
-        run.record = RunRecord.from_dict(body, arrays, f"run {run.name}")
+        run.record = RunRecord.from_dict(body, arrays, f"run '{run.name}'")
         return run.record
 
     # -- JSON --------------------------------------------------------------------------------
@@ -473,7 +472,7 @@ def write_run_files(history: RunHistory, project_path: Path) -> None:
             run.weights_path = dest
         if run.has_start:
             dest = folder / f"{run.id}{START_SUFFIX}"
-            _place(dest, run.start_path, lambda p, r=run: _save_start(r, p), "")
+            _place(dest, run.start_path, lambda p, r=run: _save_start(r, p), None)
             run.start_path = dest
 
 
@@ -502,16 +501,20 @@ def remove_orphans(history: RunHistory, project_path: Path) -> list[Path]:
     return removed
 
 
-def _place(dest: Path, source: Path | None, write, sha: str) -> str:
+def _place(dest: Path, source: Path | None, write, sha: str | None) -> str:
     """Make ``dest`` hold the run's file: keep it if it is there already, else copy it from
-    ``source`` or write it with ``write(path)``. Returns the file's SHA-256."""
+    ``source`` or write it with ``write(path)``. Returns the file's SHA-256 (``sha`` is the
+    one known; ``None``: no hash wanted)."""
     from nnstudio.core.io.atomic import atomic_open
 
+    def digest() -> str:
+        return "" if sha is None else (sha or _sha256(dest))
+
     if source is not None and dest.exists() and _same(source, dest):
-        return sha or _sha256(dest)
+        return digest()
     if dest.exists() and source is None:
         # Another save wrote this run's file already (same id: same content).
-        return sha or _sha256(dest)
+        return digest()
     try:
         if source is not None and source.exists():
             with atomic_open(dest, "wb") as out, open(source, "rb") as src:
@@ -520,7 +523,7 @@ def _place(dest: Path, source: Path | None, write, sha: str) -> str:
             write(dest)
     except OSError as e:
         raise ProjectError(f"cannot be written ({e.strerror or e})", str(dest)) from None
-    return _sha256(dest)
+    return "" if sha is None else _sha256(dest)
 
 
 def _save_model(run: Run, path: Path) -> None:
@@ -566,6 +569,17 @@ def _sha256(path: Path) -> str:
 
 
 # -- parsing helpers -----------------------------------------------------------------------------
+
+
+def _plain(v: Any) -> Any:
+    """JSON-able plain Python: NumPy scalars and arrays become numbers and lists."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "tolist"):  # NumPy scalar or array
+        return _plain(v.tolist())
+    return v
 
 
 def _relative(path: Path, base: Path) -> str:

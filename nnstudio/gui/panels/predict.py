@@ -152,6 +152,7 @@ class PredictPanel(QWidget):
         self.field_kinds.clear()
         self.last = None
         self._clear_result()
+        self.error.set_error(None)  # another model or project: no stale message
         preparation = self._preparation()
         if preparation is None:
             self.hint.setText("Load a dataset and train a model to try it on new inputs.")
@@ -193,6 +194,8 @@ class PredictPanel(QWidget):
             self.hint.setText("Type a new sample; the prediction follows as you type.")
         self._fill_defaults()
         self._update_enabled()
+        if self.ready and self.fields:  # a model and a filled form: its prediction at once
+            self._schedule()
 
     def _preparation(self):
         """The model's own preparation (what it was trained with), else the loaded data's:

@@ -136,6 +136,7 @@ class TrainingPanel(QWidget):
         self._run_info: tuple[str, str | None, str] = ("train", None, "")
         self._syncing = False  # showing the project's settings: not an edit
         self._finishing = False  # a run is handing its model over: its live curves stay
+        self._curves_of: str | None = None  # the stored run whose curves the plots show
         #: ``() -> dict``: the design's network section with canvas positions (the window's
         #: document); kept with each run so "make current" brings the layout back.
         self.architecture_source: Any = None
@@ -566,6 +567,7 @@ class TrainingPanel(QWidget):
         self._loss_in_use = cfg.loss
         metric = "accuracy" if prepared.task == "classification" else "r2"
         self.plots.reset(metric, cfg.epochs)
+        self._curves_of = None
         self.progress.setValue(0)
         self.status.setText(status)
         self.time_left.setText("")
@@ -691,6 +693,8 @@ class TrainingPanel(QWidget):
             finally:
                 self._finishing = False
             self._report(outcome, run, None if became else previous)
+            if became:
+                self.status.setText(self._run_line(run))
         else:
             self._report(outcome)
         if not became and self.session.model is not None:
@@ -803,6 +807,7 @@ class TrainingPanel(QWidget):
         run's curves once its weights are there)."""
         self.banner.clear()
         self.plots.reset(None, None)
+        self._curves_of = None
         self.progress.setValue(0)
         self.time_left.setText("")
         self.time_left.setToolTip("")
@@ -822,16 +827,23 @@ class TrainingPanel(QWidget):
             return
         metric = "accuracy" if ("accuracy" in run.history or "val_accuracy" in run.history) \
             else "r2"
-        self.show_history(run.history, metric, run.best_epoch)
+        if self._curves_of != run.id:  # drawn once per run, not again when its weights arrive
+            self.show_history(run.history, metric, run.best_epoch)
+            self._curves_of = run.id
         self.progress.setValue(1000 if run.reason in ("completed", "early_stopping") else 0)
+        self.status.setText(self._run_line(run))
+        self.time_left.setText(f"{elapsed_text(run.seconds)} of training")
+
+    @staticmethod
+    def _run_line(run) -> str:
+        """``Current model: Run 3 · 40 epoch(s) · validation accuracy 97.5 %``."""
         label, value = run.headline("validation")
         score = ""
         if label == "accuracy":
             score = f" · validation accuracy {100 * value:.1f} %"
         elif label == "r2":
             score = f" · validation R² {value:.3f}"
-        self.status.setText(f"Current model: {run.name} · {run.epochs} epoch(s){score}")
-        self.time_left.setText(f"{elapsed_text(run.seconds)} of training")
+        return f"Current model: {run.name} · {run.epochs} epoch(s){score}"
 
     def show_history(self, history: dict, metric: str, best_epoch: int = 0) -> None:
         """Draw a stored run's per-epoch curves (``Run.history``)."""
