@@ -384,3 +384,67 @@ def test_a_diverged_run_is_marked_and_regression_runs_show_r2(qtbot, workflow_wi
     # The user may still make it current (its last good weights were kept).
     panel.select_runs([bad.id])
     assert panel.buttons["make_current"].isEnabled()
+
+
+def panel_state(panel) -> dict:
+    """What the Runs panel shows, as plain data (to compare two windows)."""
+    proxy = panel.proxy
+    return {
+        "rows": [[proxy.index(r, c).data() for c in range(proxy.columnCount())]
+                 for r in range(proxy.rowCount())],
+        "bold": [bool(proxy.index(r, 1).data(Qt.ItemDataRole.FontRole))
+                 for r in range(proxy.rowCount())],
+        "selected": panel.selected_ids(), "compared": [r.id for r in panel.compare.runs],
+        "plots": panel.compare.splitter.isVisibleTo(panel),
+        "settings": panel.compare.settings.columnCount(),
+        "disk": panel.disk.text(), "keep": panel.keep.text(),
+        "empty": panel.empty.isVisibleTo(panel),
+        "buttons": {k: b.isEnabled() for k, b in panel.buttons.items()},
+    }
+
+
+def fresh_window(qtbot, tmp_path, name: str):
+    from PySide6.QtCore import QSettings
+
+    from nnstudio.gui.main_window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat),
+                   recovery_dir=tmp_path / f"recovery-{name}")
+    w.interactive = False
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def settle(qtbot, w) -> None:
+    qtbot.waitUntil(lambda: not w.session.loading_weights, timeout=20_000)
+    qtbot.waitUntil(lambda: not w.workflow.results.busy, timeout=30_000)
+
+
+def test_the_panel_follows_open_and_new_like_a_fresh_window(qtbot, runs, tmp_path):
+    w, panel = runs
+    a = tmp_path / "a.nnsproj"
+    w.session.set_run_note(next(iter(w.session.runs)).id, "first try")
+    assert w.save_to(a)
+    panel.select_runs([r.id for r in w.session.runs][:2])
+    assert panel.compare.runs
+    b = resource_path("examples", "spirals.nnsproj")
+    fresh = fresh_window(qtbot, tmp_path, "fresh")
+    try:
+        for step in ("b", "new", "a"):
+            if step == "new":
+                assert w.new_project() and fresh.new_project()
+            else:
+                path = a if step == "a" else b
+                assert w.open_path(path, ask=False) and fresh.open_path(path, ask=False)
+            settle(qtbot, w)
+            settle(qtbot, fresh)
+            state = panel_state(panel)
+            assert state == panel_state(fresh.workflow.runs), step
+        # Project A again: its three runs, the note, the current marker, the disk use.
+        assert len(state["rows"]) == 3 and state["rows"][0][KEYS.index("note")] == "first try"
+        assert [row[0] for row in state["rows"]] == ["", "", CURRENT_MARK]
+        assert state["disk"].startswith("Runs use ") and "unsaved" not in state["disk"]
+        assert state["selected"] == [] and not state["plots"]
+    finally:
+        fresh.workflow.shutdown()
