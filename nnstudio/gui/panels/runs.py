@@ -106,7 +106,7 @@ class RunsPanel(QWidget):
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
 
-        self.actions = {
+        self.run_actions = {
             "make_current": self._button_action(
                 "Make Current", self.make_current,
                 "Bring back this run's network, settings and weights (Edit ▸ Undo goes back)"),
@@ -119,14 +119,14 @@ class RunsPanel(QWidget):
                                           "Save this run's trained model as a .npz file"),
         }
         # Keys on the table (see eventFilter): shown in the context menu after a tab.
-        self.actions["rename"].setText("Rename\tF2")
-        self.actions["delete"].setText("Delete…\tDel")
+        self.run_actions["rename"].setText("Rename\tF2")
+        self.run_actions["delete"].setText("Delete…\tDel")
         self.table.installEventFilter(self)
         self.buttons = {}
         for key in ("make_current", "rename", "delete", "export"):
-            button = QPushButton(self.actions[key].text().split("\t")[0])
-            button.setToolTip(self.actions[key].toolTip())
-            button.clicked.connect(self.actions[key].trigger)
+            button = QPushButton(self.run_actions[key].text().split("\t")[0])
+            button.setToolTip(self.run_actions[key].toolTip())
+            button.clicked.connect(self.run_actions[key].trigger)
             self.buttons[key] = button
 
         self.disk = QLabel()
@@ -256,7 +256,8 @@ class RunsPanel(QWidget):
         return -1
 
     def _on_selection(self, *_args) -> None:
-        runs = self.selected_runs()
+        # In the order they were made: a run keeps its colour whatever the table's sorting.
+        runs = sorted(self.selected_runs(), key=lambda r: self.session.runs.runs.index(r))
         self.compare.show_runs(runs)
         self.model.set_colors({r.id: run_color(i)[0] for i, r in enumerate(runs)}
                               if len(runs) > 1 else {})
@@ -266,7 +267,7 @@ class RunsPanel(QWidget):
         runs = self.selected_runs()
         one = runs[0] if len(runs) == 1 else None
         training = self.session.training
-        make = self.actions["make_current"]
+        make = self.run_actions["make_current"]
         make.setEnabled(one is not None and not training and has_model(one)
                         and one.id != self.session.runs.current_id)
         if one is not None and not has_model(one):
@@ -279,19 +280,19 @@ class RunsPanel(QWidget):
         else:
             make.setToolTip("Bring back this run's network, settings and weights "
                             "(Edit ▸ Undo goes back)")
-        self.actions["rename"].setEnabled(one is not None)
-        self.actions["note"].setEnabled(one is not None)
-        self.actions["delete"].setEnabled(bool(runs))
-        self.actions["export"].setEnabled(one is not None and has_model(one))
+        self.run_actions["rename"].setEnabled(one is not None)
+        self.run_actions["note"].setEnabled(one is not None)
+        self.run_actions["delete"].setEnabled(bool(runs))
+        self.run_actions["export"].setEnabled(one is not None and has_model(one))
         for key, button in self.buttons.items():
-            act = self.actions[key]
+            act = self.run_actions[key]
             button.setEnabled(act.isEnabled())
             button.setToolTip(act.toolTip())
 
     # -- actions ----------------------------------------------------------------------------
     def make_current(self) -> bool:
         runs = self.selected_runs()
-        if len(runs) != 1 or not self.actions["make_current"].isEnabled():
+        if len(runs) != 1 or not self.run_actions["make_current"].isEnabled():
             return False
         if self._make_current is not None:
             return bool(self._make_current(runs[0].id))
@@ -321,10 +322,9 @@ class RunsPanel(QWidget):
             return False
         names = ", ".join(r.name for r in runs[:5]) + (" …" if len(runs) > 5 else "")
         title = "Delete run?" if len(runs) == 1 else f"Delete {len(runs)} runs?"
-        text = (f"Delete {names} from the run history? Its curves, metrics and weights go "
-                "with the next save." if len(runs) == 1 else
-                f"Delete {names} from the run history? Their curves, metrics and weights go "
-                "with the next save.")
+        its = "Its" if len(runs) == 1 else "Their"
+        text = (f"Delete {names} from the run history? {its} curves, metrics and weights "
+                "leave the project (the files when you next save). This cannot be undone.")
         if any(r.id == self.session.runs.current_id for r in runs):
             current = self.session.current_run
             text += (f"\n\n{current.name} is the current model: deleting it leaves no current "
@@ -407,8 +407,8 @@ class RunsPanel(QWidget):
             if key is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier \
                     and self.table.state() != QAbstractItemView.State.EditingState:
                 event.accept()
-                if event.type() == QEvent.Type.KeyPress and self.actions[key].isEnabled():
-                    self.actions[key].trigger()
+                if event.type() == QEvent.Type.KeyPress and self.run_actions[key].isEnabled():
+                    self.run_actions[key].trigger()
                 return True
         return super().eventFilter(obj, event)
 
@@ -422,7 +422,7 @@ class RunsPanel(QWidget):
             if key is None:
                 menu.addSeparator()
             else:
-                menu.addAction(self.actions[key])
+                menu.addAction(self.run_actions[key])
         menu.popup(self.table.viewport().mapToGlobal(pos))
         self._menu = menu  # tests read it
 
