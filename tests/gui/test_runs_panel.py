@@ -261,13 +261,29 @@ def test_make_current_and_undo(qtbot, runs):
     assert not button.isEnabled()  # already current
     panel.select_runs([first.id])
     assert button.isEnabled()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    # Right-click the third run's row: it gets selected, its menu cannot make it current.
+    pos = panel.table.visualRect(panel.proxy.index(panel.row_of(third.id), 1)).center()
+    panel.table.customContextMenuRequested.emit(pos)
+    assert panel.selected_ids() == [third.id]
+    items = {a.text().split("\t")[0]: a for a in panel._menu.actions() if a.text()}
+    assert {"Make Current", "Rename", "Edit Note", "Export Model…", "Delete…"} <= set(items)
+    assert not items["Make Current"].isEnabled()
+    panel._menu.close()
+    # The first run's menu does.
+    pos = panel.table.visualRect(panel.proxy.index(panel.row_of(first.id), 1)).center()
+    panel.table.customContextMenuRequested.emit(pos)
+    assert panel.selected_ids() == [first.id]
+    items = {a.text().split("\t")[0]: a for a in panel._menu.actions() if a.text()}
+    items["Make Current"].trigger()
+    panel._menu.close()
     assert w.session.runs.current_id == first.id
     assert w.session.model is first.model
     assert w.workflow.training.learning_rate.value() == pytest.approx(0.03)
     assert w.workflow.training.epochs.value() == 6
     assert cell(panel, panel.row_of(first.id), "current") == CURRENT_MARK
     assert not button.isEnabled()
+    # The window's title says the project changed.
+    assert w.isWindowModified()
     w.actions.undo.trigger()  # Edit ▸ Undo
     assert w.session.runs.current_id == third.id
     assert w.workflow.training.learning_rate.value() == pytest.approx(0.01)
@@ -318,12 +334,12 @@ def test_keep_last_n_drops_older_weights(qtbot, runs, questions, tmp_path):
     # Declined: nothing is dropped and the box says All again.
     questions.answers.append(QMessageBox.StandardButton.No)
     panel.keep.setValue(1)
-    assert panel.keep.value() == 0 and panel.keep.text() == "All"
+    assert panel.keep.value() == 0 and panel.keep.text() == "all runs"
     assert w.session.runs.keep_weights is None and first.has_weights
     questions.answers.append(QMessageBox.StandardButton.Yes)
     panel.keep.setValue(1)
     assert "Run 1, Run 2" in questions.asked[-1][1]
-    assert w.session.runs.keep_weights == 1
+    assert w.session.runs.keep_weights == 1 and panel.keep.text() == "the last 1 run"
     assert not first.has_weights and not second.has_weights and third.has_weights
     assert [cell(panel, r, "weights") for r in range(3)] == ["dropped", "dropped", "kept"]
     # Curves and metrics stay; the dropped runs cannot be made current or exported.

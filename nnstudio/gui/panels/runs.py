@@ -134,15 +134,19 @@ class RunsPanel(QWidget):
                              "project file (name.runs)")
         self.keep = QSpinBox()
         self.keep.setRange(0, 10_000)
-        self.keep.setSpecialValueText("All")
+        self.keep.setSpecialValueText("all runs")
+        self.keep.setPrefix("the last ")
+        self.keep.setSuffix(" runs")
+        self.keep.valueChanged.connect(
+            lambda n: self.keep.setSuffix(" run" if n == 1 else " runs"))
         self.keep.setKeyboardTracking(False)  # typing "12" never passes through "1"
         self.keep.setToolTip("Keep the trained weights of only the last N runs (and the "
                              "current run's). Curves and metrics of every run are always "
-                             "kept. All: keep every run's weights.")
+                             "kept. 0 (all runs): keep every run's weights.")
         self.keep.valueChanged.connect(self._on_keep_changed)
-        keep_label = QLabel("Keep weights of the last")
+        keep_label = QLabel("Keep the weights of")
         keep_label.setBuddy(self.keep)
-        keep_after = QLabel("runs · curves and metrics are always kept")
+        keep_after = QLabel("· the curves and metrics of every run are always kept")
         keep_after.setStyleSheet(f"color: {current_theme().muted};")
         self.empty = QLabel("No runs yet. Every training run — Start, Continue, Replay, a "
                             "step — is listed here to compare, annotate and bring back.")
