@@ -155,6 +155,20 @@ def test_the_table_lists_every_run_with_its_metrics_and_the_current_one(qtbot, r
     epochs = [session.runs.get(i).epochs for i in row_ids(panel)]
     assert epochs in ([4, 6, 9], [9, 6, 4])
 
+    # Continue training: a fourth run whose parent (the third) is named in its tooltips.
+    w.workflow.training.epochs.setValue(2)
+    with qtbot.waitSignal(session.training_finished, timeout=60_000):
+        assert w.workflow.continue_training()
+    qtbot.waitUntil(lambda: not session.training, timeout=10_000)
+    child = session.runs.last
+    assert child.parent == history[-1].id and session.current_run is child
+    row = panel.row_of(child.id)
+    assert cell(panel, row, "kind") == "Continue"
+    assert f"Continued from {history[-1].name}" in cell(panel, row, "name",
+                                                        Qt.ItemDataRole.ToolTipRole)
+    assert cell(panel, row, "current") == CURRENT_MARK
+    assert cell(panel, panel.row_of(history[-1].id), "current") == ""
+
 
 def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs):
     w, panel = runs
