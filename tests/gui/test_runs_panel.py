@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLineEdit, QMessageBox
 
 from nnstudio.core.io.model_file import load_model
+from nnstudio.gui.panels import runs_compare
 from nnstudio.gui.panels.runs_table import CURRENT_MARK, KEYS, SORT_ROLE
 from nnstudio.gui.theme import current_theme
 from nnstudio.resources import resource_path
@@ -170,13 +171,13 @@ def test_the_table_lists_every_run_with_its_metrics_and_the_current_one(qtbot, r
     assert cell(panel, panel.row_of(history[-1].id), "current") == ""
 
 
-def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs):
+def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs, monkeypatch):
     w, panel = runs
     first, second, _third = list(w.session.runs)
     panel.select_runs([first.id, second.id])
     compare = panel.compare
     assert [r.id for r in compare.runs] == [first.id, second.id]
-    assert compare.metric == "accuracy"
+    assert compare.metric_name == "accuracy"
     for curve, run in zip(compare.loss_curves[:2], (first, second), strict=True):
         x, y = curve.getOriginalDataset()
         assert list(x) == list(range(1, run.epochs + 1))
@@ -209,6 +210,12 @@ def test_selecting_runs_overlays_their_curves_and_compares_settings(qtbot, runs)
     assert compare.loss_curves == pool  # the same curve objects, updated
     assert not compare.loss_curves[2].isVisible() and len(compare.loss_curves[2].getData()[0]
                                                           or []) == 0
+    # More runs selected than compared at once: the first ones, and the hint says so.
+    monkeypatch.setattr(runs_compare, "MAX_COMPARED", 2)
+    panel.select_runs([r.id for r in w.session.runs])
+    assert len(compare.runs) == 2 and len(compare.legend.items) == 2
+    assert "first 2 of the 3 selected runs" in compare.hint.text()
+    assert compare.settings.columnCount() == 2
 
 
 def test_rename_and_note_in_place_go_to_the_session(qtbot, runs, tmp_path):
@@ -404,7 +411,7 @@ def test_a_diverged_run_is_marked_and_regression_runs_show_r2(qtbot, workflow_wi
     r2 = 1 - np.sum((truth - predicted) ** 2) / np.sum((truth - truth.mean(axis=0)) ** 2)
     assert cell(panel, 0, "validation") == f"R² {r2:.3f}"
     panel.select_runs([good.id, bad.id])
-    assert panel.compare.metric == "r2"
+    assert panel.compare.metric_name == "r2"
     _x, y = panel.compare.metric_curves[1].getOriginalDataset()
     assert np.allclose(y, bad.history["val_r2"], equal_nan=True)
     # The axes show the good run; the diverged one's values (R² far below 0) leave the plot.

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -245,12 +246,14 @@ class RunsPanel(QWidget):
 
     def select_runs(self, ids: list[str]) -> None:
         """Select the rows of these runs (others are deselected)."""
-        sel = self.table.selectionModel()
-        sel.clearSelection()
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection = QItemSelection()
+        last = self.proxy.columnCount() - 1
         for row in range(self.proxy.rowCount()):
             if self.proxy.index(row, 0).data(ID_ROLE) in ids:
-                sel.select(self.proxy.index(row, 0), flags)
+                selection.select(self.proxy.index(row, 0), self.proxy.index(row, last))
+        # One change (one comparison drawn), not one per row.
+        self.table.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def row_of(self, run_id: str) -> int:
         """The table row (as sorted now) showing ``run_id``, or -1."""
@@ -263,7 +266,7 @@ class RunsPanel(QWidget):
         # In the order they were made: a run keeps its colour whatever the table's sorting.
         runs = sorted(self.selected_runs(), key=lambda r: self.session.runs.runs.index(r))
         self.compare.show_runs(runs)
-        self.model.set_colors({r.id: run_color(i)[0] for i, r in enumerate(runs)}
+        self.model.set_colors({r.id: run_color(i)[0] for i, r in enumerate(self.compare.runs)}
                               if len(runs) > 1 else {})
         self._update_actions()
 

@@ -41,6 +41,11 @@ from nnstudio.gui.theme import current_theme
 RUN_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#8c6d1f",
               "#7b8794")
 
+#: Most runs compared at once (a legend of more names reads as noise).
+MAX_COMPARED = 12
+#: Up to this many compared runs are drawn with 2 px lines.
+THICK_UP_TO = 4
+
 #: Settings shown first, in this order (the rest follow alphabetically).
 _FIRST = ("loss", "optimizer.type", "optimizer.learning_rate", "epochs", "batch_size", "seed",
           "shuffle", "early_stopping.patience", "early_stopping.min_delta", "schedule.type",
@@ -51,6 +56,16 @@ _FIRST = ("loss", "optimizer.type", "optimizer.learning_rate", "epochs", "batch_
 def run_color(index: int) -> tuple[str, bool]:
     """The colour of the ``index``-th compared run and whether its lines are dashed."""
     return RUN_COLORS[index % len(RUN_COLORS)], index >= len(RUN_COLORS)
+
+
+def run_pen(index: int, shown: int):
+    """The pen of the ``index``-th of ``shown`` compared runs: 2 px for a few runs, 1 px for
+    many (thick lines cost far more to draw, and a dense overlay reads better thin)."""
+    color, dashed = run_color(index)
+    pen = pg.mkPen(color, width=2.0 if shown <= THICK_UP_TO else 1.0)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -138,8 +153,9 @@ class RunsCompare(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.runs: list[Run] = []
+        self.selected = 0  # how many runs the panel asked to compare (≥ len(runs))
         self.differing: list[str] = []
-        self.metric = ""
+        self.metric_name = ""
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {current_theme().muted};")
@@ -164,8 +180,6 @@ class RunsCompare(QWidget):
         self.settings.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.settings.verticalHeader().setDefaultSectionSize(
             self.settings.fontMetrics().height() + 6)
-        self.settings.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
         self.settings.setToolTip("Settings of the selected runs; rows that differ are "
                                  "highlighted")
         self.only_differences = QCheckBox("Only differences")
@@ -211,19 +225,19 @@ class RunsCompare(QWidget):
     def _curve(self, pool: list[pg.PlotDataItem], plot: pg.PlotItem, i: int) -> pg.PlotDataItem:
         """The pool's ``i``-th curve, created the first time it is needed."""
         while len(pool) <= i:
-            color, dashed = run_color(len(pool))
-            pen = pg.mkPen(color, width=2.0)
-            if dashed:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            pool.append(plot.plot(pen=pen, connect="finite"))
+            pool.append(plot.plot(pen=run_pen(len(pool), 1), connect="finite"))
         return pool[i]
 
     # -- showing -----------------------------------------------------------------------------
     def show_runs(self, runs: Sequence[Run]) -> None:
         """Show ``runs`` (the selection, in order): curves, legend and settings table."""
-        self.runs = list(runs)
+        self.selected = len(runs)
+        self.runs = list(runs)[:MAX_COMPARED]
         n = len(self.runs)
-        if n == 0:
+        if self.selected > n:
+            self.hint.setText(f"Comparing the first {n} of the {self.selected} selected runs "
+                              "(select fewer to choose which).")
+        elif n == 0:
             self.hint.setText("Select two or more runs (Ctrl+click, Shift+click) to overlay "
                               "their curves and compare their settings.")
         elif n == 1:
@@ -239,19 +253,21 @@ class RunsCompare(QWidget):
         self._show_settings()
 
     def _show_curves(self) -> None:
-        self.metric = metric_of(self.runs)
+        self.metric_name = metric_of(self.runs)
         title = {"accuracy": "Validation accuracy (%)", "r2": "Validation R²"}.get(
-            self.metric, "Validation metric")
+            self.metric_name, "Validation metric")
         self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
         self.legend.clear()
         for i, run in enumerate(self.runs):
             loss = self._curve(self.loss_curves, self.loss_plot, i)
+            loss.setPen(run_pen(i, len(self.runs)))
             loss.setData(*curve_points(run, "val_loss"))
             loss.setVisible(True)
             self.legend.addItem(loss, run.name)
             metric = self._curve(self.metric_curves, self.metric_plot, i)
-            if self.metric:
-                metric.setData(*curve_points(run, "val_" + self.metric))
+            metric.setPen(run_pen(i, len(self.runs)))
+            if self.metric_name:
+                metric.setData(*curve_points(run, "val_" + self.metric_name))
             else:
                 metric.setData([], [])
             metric.setVisible(True)
@@ -313,6 +329,9 @@ class RunsCompare(QWidget):
         rows = settings_rows(self.runs) if self.runs else []
         self.differing = [label for label, values in rows if len(set(values)) > 1]
         table = self.settings
+        table.setUpdatesEnabled(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once below
         table.clear()
         table.setColumnCount(len(self.runs))
         table.setRowCount(len(rows))
@@ -342,6 +361,8 @@ class RunsCompare(QWidget):
                     item.setToolTip(self._fingerprint_tip(label, self.runs[c]))
                 table.setItem(r, c, item)
         self._show_rows()
+        table.resizeColumnsToContents()
+        table.setUpdatesEnabled(True)
 
     @staticmethod
     def _fingerprint_tip(label: str, run: Run) -> str:
