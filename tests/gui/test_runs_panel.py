@@ -237,11 +237,26 @@ def test_rename_and_note_in_place_go_to_the_session(qtbot, runs, tmp_path):
     editor.clear()
     press_return(qtbot, panel, editor)
     assert w.session.runs.get(run.id).name == "Slow start"
+    # A run that finishes while a note is being typed leaves the editor (and the selection)
+    # as they were: the new run is a new row, not a new table.
+    index = panel.proxy.index(panel.row_of(run.id), KEYS.index("note"))
+    panel.table.setCurrentIndex(index)
+    panel.table.edit(index)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "typed during a run")
+    train(qtbot, w, 0.05, 2)
+    assert len(w.session.runs) == 4 and panel.model.rowCount() == 4
+    assert panel.table.state() == QAbstractItemView.State.EditingState
+    assert panel.selected_ids() == [run.id]
+    press_return(qtbot, panel, editor)
+    assert w.session.runs.get(run.id).note == "typed during a run"
     # Saved and the names come back in a project reopened.
     assert w.save_to(tmp_path / "xor.nnsproj")
     assert w.open_path(tmp_path / "xor.nnsproj", ask=False)
     assert cell(w.workflow.runs, 0, "name") == "Slow start"
-    assert cell(w.workflow.runs, 0, "note") == "lr too low?"
+    assert cell(w.workflow.runs, 0, "note") == "typed during a run"
 
 
 def test_delete_asks_and_removes(qtbot, runs, questions):

@@ -106,6 +106,7 @@ class RunsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
+        self.model.rowsInserted.connect(lambda *_: self._fitted or self._fit_columns())
 
         self.run_actions = {
             "make_current": self._button_action(
@@ -194,8 +195,7 @@ class RunsPanel(QWidget):
     # -- following the session --------------------------------------------------------------
     def refresh(self) -> None:
         """Show the session's runs as they are now."""
-        self.model.refresh()
-        self.proxy.invalidate()  # a renamed run or a new metric re-sorts
+        self.model.refresh()  # changed rows re-sort (the proxy sorts dynamically)
         runs = self.session.runs
         self.empty.setVisible(len(runs) == 0)
         self.keep.blockSignals(True)

@@ -108,30 +108,64 @@ class RunsTableModel(QAbstractTableModel):
         self._runs: list[Run] = list(session.runs.runs)
         #: Run id → colour of its curves in the comparison (a swatch beside its name).
         self.colors: dict[str, str] = {}
+        self._shown = [self._row_state(r) for r in self._runs]
 
     def set_colors(self, colors: dict[str, str]) -> None:
         """Show the comparison's colour of each compared run beside its name."""
         if colors != self.colors:
             self.colors = dict(colors)
-            if self._runs:
-                col = KEYS.index("name")
-                self.dataChanged.emit(self.index(0, col), self.index(len(self._runs) - 1, col),
-                                      [Qt.ItemDataRole.DecorationRole])
+            self._repaint_changed()
 
     # -- following the session ------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the session's runs again: the same runs only repaint (selection and editors
-        stay); another list resets the model."""
+        """Read the session's runs again. Runs added at the end or removed become row
+        insertions and removals, the same runs a repaint: the selection and an open editor
+        (a note being typed while a run finishes) stay. Any other change resets the model."""
         runs = list(self.session.runs.runs)
-        if [r.id for r in runs] == [r.id for r in self._runs]:
+        old = [r.id for r in self._runs]
+        new = [r.id for r in runs]
+        if new[:len(old)] == old and len(new) > len(old):
+            self.beginInsertRows(QModelIndex(), len(old), len(new) - 1)
             self._runs = runs
-            if runs:
-                self.dataChanged.emit(self.index(0, 0),
-                                      self.index(len(runs) - 1, len(KEYS) - 1))
+            self._shown += [self._row_state(r) for r in runs[len(old):]]
+            self.endInsertRows()
+            old = new
+        elif len(new) < len(old) and set(new) <= set(old) and \
+                [i for i in old if i in set(new)] == new:
+            gone = set(old) - set(new)
+            for row in reversed(range(len(old))):
+                if old[row] in gone:
+                    self.beginRemoveRows(QModelIndex(), row, row)
+                    del self._runs[row]
+                    del self._shown[row]
+                    self.endRemoveRows()
+            old = [r.id for r in self._runs]
+        if new != old:
+            self.beginResetModel()
+            self._runs = runs
+            self._shown = [self._row_state(r) for r in runs]
+            self.endResetModel()
             return
-        self.beginResetModel()
         self._runs = runs
-        self.endResetModel()
+        self._repaint_changed()
+
+    def _row_state(self, run: Run) -> tuple:
+        """Everything a row shows (to repaint only rows that changed)."""
+        current = run.id == self.session.runs.current_id
+        parent = self.session.runs.get(run.parent) if run.parent else None
+        return (*(self._text(run, key, current, True) for key in KEYS), current,
+                run.problem, parent.name if parent else None, self.colors.get(run.id))
+
+    def _repaint_changed(self) -> None:
+        # Only rows whose content changed: a view rewrites an open editor's text from the
+        # model on any dataChanged that covers its cell, and would throw away what the user
+        # is typing there.
+        shown = [self._row_state(r) for r in self._runs]
+        old = self._shown if len(self._shown) == len(shown) else [None] * len(shown)
+        self._shown = shown
+        for row, (before, now) in enumerate(zip(old, shown, strict=True)):
+            if before != now:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(KEYS) - 1))
 
     def run_at(self, row: int) -> Run | None:
         return self._runs[row] if 0 <= row < len(self._runs) else None
