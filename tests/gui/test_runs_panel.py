@@ -272,6 +272,11 @@ def test_delete_asks_and_removes(qtbot, runs, questions):
     qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
     assert len(w.session.runs) == 3 and "Delete" in questions.asked[-1][0]
     assert len(w.document.nodes) == layers
+    # Ctrl+A selects every run, not every layer (the window's Select All stays out).
+    w.scene.clearSelection()
+    qtbot.keyClick(panel.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(panel.selected_ids()) == 3 and not w.scene.selected_node_ids()
+    panel.select_runs([first.id])
     questions.answers.append(QMessageBox.StandardButton.No)
     qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
     assert len(w.session.runs) == 3 and len(questions.asked) == 2

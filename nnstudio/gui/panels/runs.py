@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -403,13 +403,21 @@ class RunsPanel(QWidget):
         self.session.set_keep_weights(n)
 
     # -- keyboard and mouse -------------------------------------------------------------------
-    _KEYS = {Qt.Key.Key_Delete: "delete", Qt.Key.Key_F2: "rename"}
+    _KEYS = {Qt.Key.Key_Delete: "delete", Qt.Key.Key_Backspace: "delete",
+             Qt.Key.Key_F2: "rename"}
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        # Del and F2 on the table act on runs. The window's Del (delete layers) is a window
-        # shortcut: claiming the key on ShortcutOverride keeps it from firing here.
+        # Del, Backspace, F2 and Ctrl+A on the table act on runs. The window's Del/Backspace
+        # (delete layers) and Ctrl+A (select every layer) are window shortcuts: claiming the
+        # key on ShortcutOverride keeps them from firing here.
         if obj is self.table and event.type() in (QEvent.Type.ShortcutOverride,
                                                   QEvent.Type.KeyPress):
+            if event.matches(QKeySequence.StandardKey.SelectAll) and \
+                    self.table.state() != QAbstractItemView.State.EditingState:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress:
+                    self.table.selectAll()
+                return True
             key = self._KEYS.get(event.key())
             if key is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier \
                     and self.table.state() != QAbstractItemView.State.EditingState:
