@@ -505,3 +505,25 @@ def test_the_panel_follows_open_and_new_like_a_fresh_window(qtbot, runs, tmp_pat
         assert state["selected"] == [] and not state["plots"]
     finally:
         fresh.workflow.shutdown()
+
+
+def test_settings_rows_line_up_settings_a_run_does_not_have():
+    from nnstudio.core.io.runs import Run
+    from nnstudio.core.training import TrainingConfig
+
+    stopping = TrainingConfig(early_stopping={"patience": 20}, epochs=50)
+    plain = TrainingConfig(optimizer={"type": "sgd", "learning_rate": 0.1}, clip_norm=1.0)
+    runs = [Run(id="r0001-aaaaaa", settings=stopping.to_dict(), epochs=31, best_epoch=11,
+                network={"nodes": [{"id": "a"}, {"id": "b"}]}, network_fp="1234567890abcdef"),
+            Run(id="r0002-bbbbbb", settings=plain.to_dict(), epochs=100)]
+    rows = dict(runs_compare.settings_rows(runs))
+    assert rows["early_stopping.patience"] == ["20", "off"]
+    assert "early_stopping" not in rows  # folded into its sub-key's row
+    assert rows["optimizer.type"] == ["adam", "sgd"]
+    assert rows["optimizer.learning_rate"] == ["0.001", "0.1"]
+    assert rows["clip_norm"] == ["off", "1"]
+    assert rows["shuffle"] == ["yes", "yes"]
+    assert rows["Epochs run"] == ["31", "100"] and rows["Best epoch"] == ["11", "—"]
+    assert rows["Network"] == ["12345678", "—"] and rows["Layers"] == ["2", "—"]
+    labels = [label for label, _ in runs_compare.settings_rows(runs)]
+    assert labels[:3] == ["loss", "optimizer.type", "optimizer.learning_rate"]

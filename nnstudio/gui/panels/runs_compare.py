@@ -52,7 +52,6 @@ _FIRST = ("loss", "optimizer.type", "optimizer.learning_rate", "epochs", "batch_
           "weight_decay", "clip_norm", "clip_value")
 
 
-
 def run_color(index: int) -> tuple[str, bool]:
     """The colour of the ``index``-th compared run and whether its lines are dashed."""
     return RUN_COLORS[index % len(RUN_COLORS)], index >= len(RUN_COLORS)
@@ -98,7 +97,7 @@ def format_value(v: Any) -> str:
 
 def settings_rows(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
     """``[(row label, [value of each run])]``: every flattened training setting any of the
-    runs has ("—" where a run has none), then epochs run, best epoch, the network
+    runs has ("off" where a run has none), then epochs run, best epoch, the network
     (fingerprint), its layer count and the data fingerprint."""
     flat = [flatten(r.settings) for r in runs]
     keys = set().union(*flat) if flat else set()
