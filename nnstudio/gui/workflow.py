@@ -32,6 +32,7 @@ from nnstudio.gui.icons import SvgIconEngine
 from nnstudio.gui.panels.export_dialog import ExportDialog
 from nnstudio.gui.panels.predict import PredictPanel
 from nnstudio.gui.panels.results import ResultsPanel
+from nnstudio.gui.panels.runs import RunsPanel
 from nnstudio.gui.panels.training import TrainingPanel
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.dataset_wizard import DatasetWizard
@@ -95,6 +96,11 @@ class Workflow(QObject):
                                        Qt.DockWidgetArea.RightDockWidgetArea, "predict"),
         }
         window.tabifyDockWidget(self.docks["training"], self.docks["results"])
+        # Runs panel (issue 13): the run history, tabbed with Training and Results.
+        self.runs = RunsPanel(self.session, make_current=self.make_run_current)
+        self.runs.message.connect(lambda text: window.show_message(text, 8000))
+        self.docks["runs"] = window.add_dock(self.runs, "Runs", bottom, "runs")
+        window.tabifyDockWidget(self.docks["results"], self.docks["runs"])
         if "properties" in window.docks:
             window.tabifyDockWidget(window.docks["properties"], self.docks["predict"])
             window.docks["properties"].raise_()
@@ -178,6 +184,7 @@ class Workflow(QObject):
         for key, title in (("training", "Show &Training"), ("results", "Show &Results"),
                            ("predict", "Show &Predict")):
             train.addAction(title, lambda k=key: self.show_dock(k))
+        train.addAction("Show R&uns", lambda: self.show_dock("runs"))  # Runs panel
         if "file" in w.menus:
             file_menu = w.menus["file"]
             quit_action = getattr(w.actions, "quit", None)
