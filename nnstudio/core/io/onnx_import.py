@@ -26,7 +26,7 @@ import numpy as np
 from nnstudio.core.engine.layer import Layer
 from nnstudio.core.engine.network import Network, NetworkSpec, NodeSpec
 from nnstudio.core.errors import NNStudioError, ProjectError
-from nnstudio.core.io.onnx_ops import FOLD, OPS, Dyn, Unsupported
+from nnstudio.core.io.onnx_ops import FOLD, OPS, Dyn, UnsupportedError
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
@@ -55,7 +55,7 @@ class Builder:
         """Add a layer fed by ``inputs`` (in order) and return its node id."""
         for d in inputs:
             if d.node in self.pending:
-                raise Unsupported(f"uses the raw output of recurrent layer {d.node!r}")
+                raise UnsupportedError(f"uses the raw output of recurrent layer {d.node!r}")
         k = self._count[kind] = self._count.get(kind, 0) + 1
         node_id = f"{kind.lower()}{k}"
         layer = Layer.from_config(kind, node_id, config)
@@ -65,7 +65,8 @@ class Builder:
         for name, shape in wanted.items():
             a = np.asarray(arrays[name], np.float32)
             if a.shape != tuple(shape):
-                raise Unsupported(f"weight {name} has shape {a.shape}, the layer needs {shape}")
+                raise UnsupportedError(
+                    f"weight {name} has shape {a.shape}, the layer needs {shape}")
             self.arrays[f"{node_id}/{name}"] = a
         self.nodes.append(NodeSpec(node_id, kind, layer.get_config()))
         self.edges += [(d.node, node_id) for d in inputs]
@@ -93,7 +94,7 @@ class Builder:
     def finish_recurrent(self, node_id: str, return_sequences: bool) -> None:
         """A ``Squeeze`` said which output of a recurrent layer is used."""
         if node_id not in self.pending:
-            raise Unsupported("uses both outputs of a recurrent layer")
+            raise UnsupportedError("uses both outputs of a recurrent layer")
         self.pending.discard(node_id)
         self._set_sequences(node_id, return_sequences)
 
@@ -202,7 +203,7 @@ def import_onnx(path: str | Path) -> Any:
         ins = [values[n] if n in values else _missing(n, label, where) for n in node.input]
         try:
             if node.domain not in ("", "ai.onnx"):
-                raise Unsupported(f"operator domain {node.domain!r}")
+                raise UnsupportedError(f"operator domain {node.domain!r}")
             if node.op_type == "Constant":
                 outs = [next(iter(attrs.values()))]
             elif node.op_type == "Shape" and isinstance(ins[0], Dyn):
@@ -216,7 +217,7 @@ def import_onnx(path: str | Path) -> Any:
                 known = ", ".join(sorted(OPS))
                 raise ProjectError(f"{label}: the ONNX operator {node.op_type} is not supported "
                                    f"(supported: {known})", where)
-        except Unsupported as e:
+        except UnsupportedError as e:
             raise ProjectError(f"{label}: {node.op_type} {e}", where) from None
         except NNStudioError as e:
             if isinstance(e, ProjectError) and e.where == where:

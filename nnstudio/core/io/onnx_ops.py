@@ -5,7 +5,7 @@ inputs (a :class:`Dyn` for a value that depends on the network's input, a NumPy 
 constant) and its attributes; it adds layers with ``b.add(type, config, inputs, arrays)``
 and returns one value per output of the node. Constant sub-graphs (shapes, initial zero
 states) are folded before the converters run (:data:`FOLD`), so converters only see the data
-path. Anything a layer cannot express raises :class:`Unsupported` with the reason; the
+path. Anything a layer cannot express raises :class:`UnsupportedError` with the reason; the
 importer names the operator and the node.
 
 Values keep a *layout* relative to the engine's batch-first tensor: ``"same"``, or
@@ -24,7 +24,7 @@ import numpy as np
 from nnstudio.core.engine.conv import same_padding
 
 
-class Unsupported(Exception):
+class UnsupportedError(Exception):
     """The operator (with these attributes or inputs) has no engine equivalent."""
 
 
@@ -43,22 +43,22 @@ class Dyn:
 
 def _const(v: Any, what: str) -> np.ndarray:
     if isinstance(v, Dyn):
-        raise Unsupported(f"{what} must be a constant (an initializer), not computed")
+        raise UnsupportedError(f"{what} must be a constant (an initializer), not computed")
     return v
 
 
 def _dyn(v: Any, what: str = "the input") -> Dyn:
     if not isinstance(v, Dyn):
-        raise Unsupported(f"{what} is a constant: nothing of the network's input flows in")
+        raise UnsupportedError(f"{what} is a constant: nothing of the network's input flows in")
     if v.part is not None:
-        raise Unsupported(f"uses the raw {v.part} output of a recurrent layer")
+        raise UnsupportedError(f"uses the raw {v.part} output of a recurrent layer")
     return v
 
 
 def _same(v: Any) -> Dyn:
     d = _dyn(v)
     if d.layout != "same":
-        raise Unsupported("works on a time-major sequence, which only recurrent layers read")
+        raise UnsupportedError("works on a time-major sequence, which only recurrent layers read")
     return d
 
 
@@ -68,7 +68,7 @@ def gemm(b, node, ins, attrs):
     x = _same(ins[0])
     w = _const(ins[1], "B").astype(np.float32)
     if attrs.get("transA", 0):
-        raise Unsupported("transA = 1 (the data transposed) is not a dense layer")
+        raise UnsupportedError("transA = 1 (the data transposed) is not a dense layer")
     if attrs.get("alpha", 1.0) != 1.0 or (len(ins) > 2 and attrs.get("beta", 1.0) != 1.0):
         w = w * np.float32(attrs.get("alpha", 1.0))
     W = w.T if attrs.get("transB", 0) else w
@@ -83,7 +83,7 @@ def matmul(b, node, ins, attrs):
     x = _same(ins[0])
     W = _const(ins[1], "the second input").astype(np.float32)
     if W.ndim != 2:
-        raise Unsupported(f"a {W.ndim}-D weight is not a dense layer")
+        raise UnsupportedError(f"a {W.ndim}-D weight is not a dense layer")
     return [b.add("Dense", {"units": int(W.shape[1]), "use_bias": False}, [x], {"W": W})]
 
 
@@ -94,7 +94,7 @@ def add(b, node, ins, attrs):
     c = next(v for v in ins if not isinstance(v, Dyn))
     if b.absorb_bias(_same(x), np.asarray(c, np.float32)):
         return [x]
-    raise Unsupported("adds a constant to a value that is not a bias-free dense layer")
+    raise UnsupportedError("adds a constant to a value that is not a bias-free dense layer")
 
 
 # -- convolution and pooling -------------------------------------------------------------------
@@ -109,20 +109,20 @@ def _padding(b, x: Dyn, kernel, strides, pads) -> str:
                               same_padding(shape[2], kernel[1], strides[1]))
         if list(pads) == [t, left, bt, r]:
             return "same"
-    raise Unsupported(f"pads {list(pads)} are neither none nor 'same' padding")
+    raise UnsupportedError(f"pads {list(pads)} are neither none nor 'same' padding")
 
 
 def _window(attrs, node_kernel):
     if attrs.get("dilations") and any(d != 1 for d in attrs["dilations"]):
-        raise Unsupported("dilation other than 1")
+        raise UnsupportedError("dilation other than 1")
     if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID",
                                                  b"SAME_UPPER", "SAME_UPPER"):
-        raise Unsupported(f"auto_pad {attrs['auto_pad']!r}")
+        raise UnsupportedError(f"auto_pad {attrs['auto_pad']!r}")
     if attrs.get("ceil_mode", 0):
-        raise Unsupported("ceil_mode = 1")
+        raise UnsupportedError("ceil_mode = 1")
     kernel = list(node_kernel)
     if len(kernel) != 2:
-        raise Unsupported(f"a {len(kernel)}-D window (only 2-D images)")
+        raise UnsupportedError(f"a {len(kernel)}-D window (only 2-D images)")
     strides = list(attrs.get("strides", [1, 1]))
     pads = list(attrs.get("pads", [0, 0, 0, 0]))
     auto = attrs.get("auto_pad", "NOTSET")
@@ -134,7 +134,7 @@ def conv(b, node, ins, attrs):
     x = _same(ins[0])
     W = _const(ins[1], "W").astype(np.float32)
     if attrs.get("group", 1) != 1:
-        raise Unsupported(f"group = {attrs['group']} (grouped convolution)")
+        raise UnsupportedError(f"group = {attrs['group']} (grouped convolution)")
     kernel, strides, pads, auto = _window(attrs, attrs.get("kernel_shape", W.shape[2:]))
     padding = "same" if auto == "SAME_UPPER" else _padding(b, x, kernel, strides, pads)
     arrays = {"W": W}
@@ -151,7 +151,7 @@ def _pool(kind):
         kernel, strides, pads, auto = _window(attrs, attrs.get("kernel_shape", []))
         padding = "same" if auto == "SAME_UPPER" else _padding(b, x, kernel, strides, pads)
         if kind == "AvgPool2D" and padding == "same" and attrs.get("count_include_pad", 0):
-            raise Unsupported("count_include_pad = 1 (nnstudio averages real pixels only)")
+            raise UnsupportedError("count_include_pad = 1 (nnstudio averages real pixels only)")
         return [b.add(kind, {"pool_size": kernel, "strides": strides, "padding": padding},
                       [x], {})]
     return convert
@@ -183,7 +183,7 @@ def _activation(kind):
 def leaky_relu(b, node, ins, attrs):
     alpha = float(attrs.get("alpha", 0.01))
     if not 0.0 <= alpha <= 1.0:
-        raise Unsupported(f"alpha {alpha} outside [0, 1]")
+        raise UnsupportedError(f"alpha {alpha} outside [0, 1]")
     return [b.add("LeakyReLU", {"alpha": alpha}, [_same(ins[0])], {})]
 
 
@@ -192,13 +192,13 @@ def softmax(b, node, ins, attrs):
     ndim = len(b.shape(x.node)) + 1
     axis = attrs.get("axis", -1 if b.opset >= 13 else 1)
     if axis % ndim != ndim - 1:
-        raise Unsupported(f"softmax over axis {axis}, not the last one")
+        raise UnsupportedError(f"softmax over axis {axis}, not the last one")
     return [b.add("Softmax", {}, [x], {})]
 
 
 def flatten(b, node, ins, attrs):
     if attrs.get("axis", 1) != 1:
-        raise Unsupported(f"axis {attrs['axis']} (only 1: keep the batch)")
+        raise UnsupportedError(f"axis {attrs['axis']} (only 1: keep the batch)")
     return [b.add("Flatten", {}, [_same(ins[0])], {})]
 
 
@@ -207,7 +207,7 @@ def reshape(b, node, ins, attrs):
     shape = [int(v) for v in _const(ins[1], "the shape")]
     rest = shape[1:]
     if not rest:
-        raise Unsupported("reshapes away the batch axis")
+        raise UnsupportedError("reshapes away the batch axis")
     if 0 in rest:
         old = b.shape(x.node)
         rest = [old[i] if v == 0 else v for i, v in enumerate(rest)]
@@ -219,7 +219,7 @@ def concat(b, node, ins, attrs):
     ndim = len(b.shape(xs[0].node)) + 1
     axis = int(attrs["axis"]) % ndim
     if axis == 0:
-        raise Unsupported("joins along the batch axis")
+        raise UnsupportedError("joins along the batch axis")
     return [b.add("Concatenate", {"axis": axis - 1}, xs, {})]
 
 
@@ -232,7 +232,7 @@ def transpose(b, node, ins, attrs):
     perm = list(attrs.get("perm", []))
     if perm == [1, 0, 2] and len(b.shape(x.node)) == 2:
         return [Dyn(x.node, "time" if x.layout == "same" else "same")]
-    raise Unsupported(f"perm {perm}: only the (batch, time) swap around recurrent layers")
+    raise UnsupportedError(f"perm {perm}: only the (batch, time) swap around recurrent layers")
 
 
 def squeeze(b, node, ins, attrs):
@@ -247,7 +247,7 @@ def squeeze(b, node, ins, attrs):
     if isinstance(v, Dyn) and v.part == "Y_h" and axes == [0]:
         b.finish_recurrent(v.node, return_sequences=False)
         return [Dyn(v.node, "same")]
-    raise Unsupported(f"squeezes axes {axes} (only the direction axis of a recurrent output)")
+    raise UnsupportedError(f"squeezes axes {axes} (only the direction axis of a recurrent output)")
 
 
 def gather(b, node, ins, attrs):
@@ -257,7 +257,7 @@ def gather(b, node, ins, attrs):
     if attrs.get("axis", 0) == 1 and index.ndim == 0 and len(steps) == 2 and \
             int(index) % steps[0] == steps[0] - 1 and b.last_step(x.node):
         return [Dyn(x.node, "same")]
-    raise Unsupported("gathers something other than the last step of a recurrent layer")
+    raise UnsupportedError("gathers something other than the last step of a recurrent layer")
 
 
 #: ONNX's default activations of the recurrent operators (what the engine computes).
@@ -269,16 +269,16 @@ def _recurrent(kind, gates):
     def convert(b, node, ins, attrs):
         x = _dyn(ins[0])
         if x.layout != "time":
-            raise Unsupported("reads a batch-first sequence (expected the time-major form)")
+            raise UnsupportedError("reads a batch-first sequence (expected the time-major form)")
         if attrs.get("direction", b"forward") not in (b"forward", "forward"):
-            raise Unsupported(f"direction {attrs['direction']!r} (only forward)")
+            raise UnsupportedError(f"direction {attrs['direction']!r} (only forward)")
         acts = [a.decode() if isinstance(a, bytes) else a for a in attrs.get("activations", [])]
         if acts and [a.lower() for a in acts] != DEFAULT_ACTIVATIONS[kind]:
-            raise Unsupported(f"activations {acts} (only the default ones)")
+            raise UnsupportedError(f"activations {acts} (only the default ones)")
         if attrs.get("clip") or attrs.get("input_forget", 0):
-            raise Unsupported("clip or input_forget")
+            raise UnsupportedError("clip or input_forget")
         if kind == "GRU" and attrs.get("linear_before_reset", 0) != 1:
-            raise Unsupported("linear_before_reset = 0 (nnstudio's GRU, like PyTorch's, "
+            raise UnsupportedError("linear_before_reset = 0 (nnstudio's GRU, like PyTorch's, "
                               "applies the reset gate after the recurrent product)")
         W = _const(ins[1], "W")[0].astype(np.float32)
         R = _const(ins[2], "R")[0].astype(np.float32)
@@ -287,12 +287,12 @@ def _recurrent(kind, gates):
         B = np.zeros(2 * gates * h, np.float32) if bias is None else \
             _const(bias, "B")[0].astype(np.float32)
         if len(ins) > 4 and ins[4] is not None:
-            raise Unsupported("sequence_lens (sequences of different lengths)")
+            raise UnsupportedError("sequence_lens (sequences of different lengths)")
         for k, what in ((5, "initial_h"), (6, "initial_c")):
             if len(ins) > k and ins[k] is not None and np.any(_const(ins[k], what)):
-                raise Unsupported(f"a non-zero {what}")
+                raise UnsupportedError(f"a non-zero {what}")
         if len(ins) > 7 and ins[7] is not None:
-            raise Unsupported("peepholes")
+            raise UnsupportedError("peepholes")
         layer = b.add(kind, {"units": int(h), "return_sequences": True},
                       [Dyn(x.node, "same")], {"W": W, "R": R, "b": B}, pending=True)
         return [Dyn(layer, "same", "Y"), Dyn(layer, "same", "Y_h"), Dyn(layer, "same", "Y_c")]

@@ -243,7 +243,8 @@ def write_metrics(out: Path, history: dict, summary: dict) -> None:
     os.replace(tmp, out / "metrics.csv")
     tmp = out / "metrics.json.tmp"
     tmp.write_text(json.dumps({"format": "nnstudio.pytorch_run", "version": 1,
-                               "history": history, "summary": summary}, indent=1,
+                               "export": str(HERE), "history": history, "summary": summary},
+                              indent=1,
                               allow_nan=True), encoding="utf-8")
     os.replace(tmp, out / "metrics.json")
 
