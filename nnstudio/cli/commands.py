@@ -71,10 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy this input column (e.g. an id) into the output; repeatable")
 
     x = add("export", "Export a model to ONNX or to a standalone NumPy folder.", cmd_export)
-    x.add_argument("model", help="the model file (.npz)")
-    x.add_argument("--format", required=True, choices=("onnx", "numpy"))
+    x.add_argument("model", help="the model file (.npz); for pytorch also a project (.nnsproj)")
+    x.add_argument("--format", required=True, choices=("onnx", "numpy", "pytorch"))
     x.add_argument("--out", required=True, metavar="PATH",
                    help="the .onnx file, or the folder for numpy")
+    from nnstudio.cli import interop  # PyTorch project export, ONNX import, import-run
+
+    interop.add_export_options(x)
+    interop.add_parsers(add)
 
     s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
             cmd_selftest)
@@ -292,6 +296,12 @@ def predictions_csv(pred: Any, kept: list[tuple[str, Any]] = ()) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from nnstudio.core.io.model_file import load_model
 
+    if args.format == "pytorch":  # takes a project or a model: see cli/interop.py
+        from nnstudio.cli.interop import cmd_export_pytorch
+
+        args.model_or_project = args.model
+        args.model = getattr(args, "weights_model", None)
+        return cmd_export_pytorch(args)
     model = load_model(args.model)
     if args.format == "onnx":
         from nnstudio.core.io.onnx_export import export_onnx

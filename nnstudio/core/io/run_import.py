@@ -1,0 +1,112 @@
+"""Bring back what an exported PyTorch project trained: a :class:`TrainedModel` with curves.
+
+``train.py`` of an exported project (see :mod:`nnstudio.core.io.export_pytorch`) writes into
+its output folder ``weights.npz`` (nnstudio's layout, ``"<node id>/<name>"`` arrays) and
+``metrics.json`` (``history`` per epoch, ``summary``, and the ``export`` folder it came from).
+The export folder's ``export.json`` holds the architecture, the preparation, the task and
+the training settings. :func:`read_run` joins them into a model nnstudio inspects, evaluates
+and exports like one it trained itself. Nothing here needs PyTorch.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnstudio.core.engine.network import Network
+from nnstudio.core.errors import NNStudioError, ProjectError
+from nnstudio.core.io.export_pytorch import EXPORT_FORMAT, network_spec_of
+from nnstudio.core.io.model_file import TrainedModel
+
+RUN_FORMAT = "nnstudio.pytorch_run"
+
+
+def find_run(folder: str | Path) -> tuple[Path, Path]:
+    """``(run folder, export folder)`` for a run folder or an export folder (its ``run/``)."""
+    p = Path(folder)
+    if not p.is_dir():
+        raise ProjectError("is not a folder (give the output folder of train.py)", str(p))
+    run = p if (p / "metrics.json").is_file() else p / "run"
+    for name in ("metrics.json", "weights.npz"):
+        if not (run / name).is_file():
+            raise ProjectError(f"has no {name}: is it the output folder of an exported "
+                               "project's train.py (and did training finish)?", str(run))
+    metrics = _json(run / "metrics.json")
+    candidates = [Path(metrics["export"])] if isinstance(metrics.get("export"), str) else []
+    candidates += [run.parent, p]
+    for c in candidates:
+        if (c / "export.json").is_file():
+            return run, c
+    raise ProjectError("cannot find the export folder (export.json) it was trained from",
+                       str(run))
+
+
+def _json(path: Path) -> dict:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProjectError(f"cannot be read as JSON ({e})", str(path)) from None
+    if not isinstance(d, dict):
+        raise ProjectError("is not a JSON object", str(path))
+    return d
+
+
+def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
+    """The trained result in ``folder`` as a :class:`TrainedModel`.
+
+    ``history`` and ``summary`` come from ``metrics.json``; with ``prepared`` (the project's
+    data) the summary's per-split metrics are computed again by nnstudio, in its units.
+    """
+    run, export = find_run(folder)
+    info = _json(export / "export.json")
+    metrics = _json(run / "metrics.json")
+    where = str(run)
+    if info.get("format") != EXPORT_FORMAT:
+        raise ProjectError("is not an nnstudio PyTorch export", str(export / "export.json"))
+    if metrics.get("format") != RUN_FORMAT:
+        raise ProjectError("is not the metrics file of an exported project's train.py",
+                           str(run / "metrics.json"))
+    try:
+        spec, input_shape = network_spec_of(info)
+        net = Network(spec, input_shape, seed=0)
+        with np.load(run / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        net.load_state_dict(arrays, str(run / "weights.npz"))
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise ProjectError(f"weights.npz cannot be read ({e})", where) from None
+    except (KeyError, TypeError) as e:
+        raise ProjectError(f"export.json is malformed ({e!r})", str(export)) from None
+    except NNStudioError as e:
+        raise ProjectError(f"the weights do not fit the exported network: {e}", where) from None
+    preparation = None
+    if info.get("preparation"):
+        from nnstudio.core.data import Preparation
+
+        preparation = Preparation.from_dict(info["preparation"])
+    arch = {k: v for k, v in info["architecture"].items() if k != "input_shape"}
+    summary = dict(metrics.get("summary") or {})
+    summary["trained_with"] = "pytorch"
+    summary["imported_from"] = str(run.resolve())
+    model = TrainedModel(
+        network=net, preparation=preparation, task=str(info["task"]),
+        class_names=[str(c) for c in info.get("class_names") or []], loss=str(info["loss"]),
+        summary=summary, history={k: [float(v) for v in vs]
+                                  for k, vs in (metrics.get("history") or {}).items()},
+        architecture=arch, training_config=dict(info.get("training") or {}),
+    )
+    if prepared is not None:
+        from nnstudio.core.io.pipeline import evaluate_splits
+
+        model.summary["metrics"] = evaluate_splits(model, prepared)
+    return model
+
+
+def project_of(folder: str | Path) -> Path | None:
+    """The project file the export was made from, when it still exists."""
+    _, export = find_run(folder)
+    path = _json(export / "export.json").get("project")
+    return Path(path) if isinstance(path, str) and Path(path).is_file() else None
