@@ -310,6 +310,22 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
     return dest
 
 
+def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None,
+                        prepared: Any = None) -> Path:
+    """The GUI's export: the current model, with the loaded data's source and split when
+    there is one (``dataset_spec`` with absolute paths, its ``prepared`` data)."""
+    if dataset_spec is None or prepared is None:
+        return export_pytorch(folder, model=model)
+    from nnstudio.core.io.project import Project
+
+    config = TrainingConfig.from_dict(
+        {k: v for k, v in model.training_config.items()
+         if k in TrainingConfig.__dataclass_fields__}, "model training settings")
+    project = Project(network=model.architecture_dict(), dataset=dataset_spec, training=config,
+                      meta={"title": "nnstudio network"})
+    return export_pytorch(folder, project=project, model=model, prepared=prepared)
+
+
 def _check_same_network(a: Network, b: Network) -> None:
     """The model's weights must fit the project's network."""
     sa = {k: v.shape for k, v in a.state_dict().items()}
