@@ -379,6 +379,8 @@ class Workflow(QObject):
         self.training.shutdown()
         self.results.shutdown()
         self.session.training = False
+        if getattr(self.window, "interop", None) is not None:
+            self.window.interop.runner.shutdown()  # File ▸ Import ONNX / Run (gui/interop.py)
 
 
 def _insert_menu(bar, title: str, before):
@@ -399,5 +401,8 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui import interop
+
+    interop.install(window)  # File ▸ Import ONNX… / Import Run…
     return wf
 
