@@ -6,9 +6,9 @@ its inputs in the order of its incoming edges. When the loss fuses with the fina
 Sigmoid (as nnstudio's trainer does), ``forward(x, logits=True)`` returns the values before
 that activation and ``train.py`` uses PyTorch's fused loss on them.
 
-Node ids, titles and every other text from the project reach the code only as ``repr``
-literals (in ``NODES`` and the docstring is built from ``repr`` too); identifiers are
-rebuilt from the id's letters, digits and underscores only.
+Node ids, the title and every other text from the project reach the code only as ``repr``
+literals assigned to names (``TITLE``, ``NODES``), never inside a docstring or a comment;
+identifiers are rebuilt from the id's letters, digits and underscores only.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
     )
     in_text = ", ".join(map(str, input_shape))
     out_text = ", ".join(map(str, shapes[output_id]))
-    source = f'''"""The network {title!r} exported from nnstudio {__version__}.
+    source = f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
 
 An ``nn.Module`` equal to the canvas graph: one attribute per node, and ``forward`` runs them
 in nnstudio's execution order. Weights in nnstudio's layout load with
@@ -129,6 +129,7 @@ from torch import nn
 
 from nnstudio_layers import {", ".join(sorted(used_modules))}
 
+TITLE = {title!r}
 #: nnstudio node id → attribute of :class:`Net`, in execution order.
 NODES = {{
 {nodes}

@@ -268,6 +268,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="another copy of the data file")
     parser.add_argument("--labels", help="the IDX labels file, for IDX images")
     parser.add_argument("--threads", type=int, help="CPU threads per process")
+    parser.add_argument("--weights-per-rank", action="store_true",
+                        help="every process also writes OUT/weights.rank<R>.npz (to check "
+                        "that DistributedDataParallel kept them identical)")
     args = parser.parse_args(argv)
 
     settings = read_settings()
@@ -280,8 +283,7 @@ def main(argv=None) -> int:
         print("note: --amp works on a GPU only; training in float32", file=sys.stderr)
     log = print if rank == 0 else (lambda *a, **k: None)
     out = Path(args.out)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(settings["seed"])
     splits = project_data.load_splits(HERE, args.data, args.labels)
@@ -408,6 +410,8 @@ def main(argv=None) -> int:
                "samples": {"train": len(x_tr), "validation": len(x_va), "test": len(x_te)},
                "world_size": world, "device": device.type, "amp": amp,
                "torch": torch.__version__, "start": start_from}
+    if args.weights_per_rank:
+        nnstudio_layers.save_weights(model, out / f"weights.rank{rank}.npz")
     if rank == 0:
         nnstudio_layers.save_weights(model, out / "weights.npz")
         write_metrics(out, history, summary)
