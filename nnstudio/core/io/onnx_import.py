@@ -50,9 +50,10 @@ class Builder:
     def node(self, node_id: str) -> NodeSpec:
         return next(n for n in self.nodes if n.id == node_id)
 
-    def add(self, kind: str, config: dict, inputs: list[Dyn], arrays: dict,
+    def add(self, kind: str, config: dict, inputs: list[Dyn | str], arrays: dict,
             pending: bool = False) -> str:
-        """Add a layer fed by ``inputs`` (in order) and return its node id."""
+        """Add a layer fed by ``inputs`` (values or node ids, in order); returns its id."""
+        inputs = [Dyn(d) if isinstance(d, str) else d for d in inputs]
         for d in inputs:
             if d.node in self.pending:
                 raise UnsupportedError(f"uses the raw output of recurrent layer {d.node!r}")

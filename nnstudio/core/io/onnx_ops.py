@@ -251,8 +251,13 @@ def squeeze(b, node, ins, attrs):
 
 
 def gather(b, node, ins, attrs):
-    x = _same(ins[0])
     index = _const(ins[1], "the index")
+    v = ins[0]
+    if isinstance(v, Dyn) and v.part == "Y_h" and attrs.get("axis", 0) == 0 and \
+            index.ndim == 0 and int(index) in (0, -1):  # h_n[0]: the last state
+        b.finish_recurrent(v.node, return_sequences=False)
+        return [Dyn(v.node, "same")]
+    x = _same(v)
     steps = b.shape(x.node)
     if attrs.get("axis", 0) == 1 and index.ndim == 0 and len(steps) == 2 and \
             int(index) % steps[0] == steps[0] - 1 and b.last_step(x.node):
