@@ -134,7 +134,7 @@ class Interop(QObject):
         except NNStudioError as e:
             self._failed(str(e))
             return
-        opened = self.window.open_path(proj, ask=False) if hasattr(self.window, "open_path") \
+        opened = self.window.open_path(proj, ask=True) if hasattr(self.window, "open_path") \
             else False
         self._message(f"Imported {len(model.spec.nodes)} layers into {proj.name}; the weights "
                       f"are in {weights.name}" + ("" if opened else " (not opened)"))

@@ -36,7 +36,9 @@ class Builder:
 
     def __init__(self, input_shape: tuple[int, ...], opset: int):
         self.opset = opset
-        self.nodes: list[NodeSpec] = [NodeSpec("input", "Input", {})]
+        # The Input declares its shape, so the canvas shows every shape without data.
+        self.nodes: list[NodeSpec] = [NodeSpec("input", "Input",
+                                               {"shape": list(input_shape)})]
         self.edges: list[tuple[str, str]] = []
         self.arrays: dict[str, np.ndarray] = {}
         self.shapes: dict[str, tuple[int, ...]] = {"input": tuple(input_shape)}
