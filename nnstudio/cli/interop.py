@@ -33,6 +33,9 @@ def add_export_options(x: argparse.ArgumentParser) -> None:
                    help="pytorch: a trained model file whose weights go into weights.npz")
     x.add_argument("--copy-data", action="store_true",
                    help="pytorch: copy the data file(s) into the exported folder")
+    x.add_argument("--recorded-start", action="store_true",
+                   help="pytorch: start from the initial weights of the project's recorded "
+                   "run (default: nnstudio's initialization of the training seed)")
 
 
 def _usage(message: str) -> NNStudioError:
@@ -73,7 +76,15 @@ def cmd_export_pytorch(args: argparse.Namespace) -> int:
             model = load_model(args.model)
     else:
         model = load_model(src)
-    export_pytorch(out, project=project, model=model, copy_data=args.copy_data)
+    record = None
+    if args.recorded_start:
+        record = getattr(project, "run", None)
+        if record is None:
+            problem = getattr(project, "run_problem", None)
+            raise _usage(f"{src}: --recorded-start: the project has no usable recorded run"
+                         + (f" ({problem})" if problem else ""))
+    export_pytorch(out, project=project, model=model, copy_data=args.copy_data,
+                   run_record=record)
     print(f"wrote {out}/ (model.py, data.py, train.py, weights): run `python {out}/train.py`"
           f" or `torchrun --nproc_per_node N {out}/train.py`", file=sys.stderr)
     return 0

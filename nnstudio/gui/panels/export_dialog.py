@@ -86,7 +86,8 @@ def export_model(model, kind: str, path: str | Path, session: Session | None = N
         from nnstudio.core.io.export_pytorch import export_from_session
 
         export_from_session(path, model, getattr(session, "dataset_spec", None),
-                            getattr(session, "prepared", None))
+                            getattr(session, "prepared", None),
+                            getattr(session, "run_record", None))
         return f"Wrote the folder {path} (run: python {path / 'train.py'}; see its README)."
     raise ValueError(f"unknown export format {kind!r}")
 

@@ -222,3 +222,29 @@ def test_model_weights_that_do_not_fit_the_project_are_refused(tmp_path):
     with pytest.raises(ExportError, match="do not fit"):
         export_pytorch(tmp_path / "x", project=_house_project(tmp_path), model=model)
     assert not (tmp_path / "x").exists()
+
+
+def test_initial_weights_of_a_recorded_run(tmp_path):
+    from nnstudio.core.insight.replay import RunRecord
+    from nnstudio.core.io.pipeline import build_network, load_data
+
+    project = _house_project(tmp_path)
+    prepared = load_data(project)
+    net = build_network(project, prepared)
+    net.params[...] = np.random.default_rng(5).normal(size=net.params.shape)  # a replayed start
+    record = RunRecord.capture(net, project.training)
+    out = export_pytorch(tmp_path / "recorded", project=project, prepared=prepared,
+                         run_record=record)
+    with np.load(out / "init_weights.npz") as z:
+        for key, arr in net.state_dict().items():
+            np.testing.assert_array_equal(z[key], arr, err_msg=key)
+    # without it: nnstudio's initialization of the seed, what a new run starts from
+    out = export_pytorch(tmp_path / "seeded", project=project, prepared=prepared)
+    fresh = build_network(project, prepared).state_dict()
+    with np.load(out / "init_weights.npz") as z:
+        for key, arr in fresh.items():
+            np.testing.assert_array_equal(z[key], arr, err_msg=key)
+    other = _house_project(tmp_path)
+    other.network["nodes"][1]["units"] = 3
+    with pytest.raises(ExportError, match="another network"):
+        export_pytorch(tmp_path / "x", project=other, prepared=prepared, run_record=record)

@@ -221,7 +221,8 @@ def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
 
 
 def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
-                   copy_data: bool = False, prepared: Any = None) -> Path:
+                   copy_data: bool = False, prepared: Any = None,
+                   run_record: Any = None) -> Path:
     """Write the PyTorch project for ``project`` and/or a trained ``model``.
 
     Parameters
@@ -240,6 +241,10 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
     prepared:
         The project's already loaded :class:`~nnstudio.core.data.PreparedData` (saves
         loading it again).
+    run_record:
+        A recorded run (:class:`~nnstudio.core.insight.replay.RunRecord`, e.g. the project's
+        ``run``): ``init_weights.npz`` becomes that run's initial weights instead of the
+        initialization of the training seed.
     """
     if project is None and model is None:
         raise ExportError("give a project or a model to export")
@@ -267,6 +272,8 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
             architecture = model.architecture_dict()
         if model is not None:
             _check_same_network(init_net, model.network)
+        if run_record is not None:
+            _recorded_start(init_net, run_record)
         code = render_model(spec, init_net.input_shape, config.loss, title)
         check_source(code.source)
         settings = training_settings(config, code.fused, task)
@@ -311,9 +318,10 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
 
 
 def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None,
-                        prepared: Any = None) -> Path:
+                        prepared: Any = None, run_record: Any = None) -> Path:
     """The GUI's export: the current model, with the loaded data's source and split when
-    there is one (``dataset_spec`` with absolute paths, its ``prepared`` data)."""
+    there is one (``dataset_spec`` with absolute paths, its ``prepared`` data), starting
+    from the recorded run's initial weights when ``run_record`` fits the model."""
     if dataset_spec is None or prepared is None:
         return export_pytorch(folder, model=model)
     from nnstudio.core.io.project import Project
@@ -323,7 +331,24 @@ def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None
          if k in TrainingConfig.__dataclass_fields__}, "model training settings")
     project = Project(network=model.architecture_dict(), dataset=dataset_spec, training=config,
                       meta={"title": "nnstudio network"})
-    return export_pytorch(folder, project=project, model=model, prepared=prepared)
+    if run_record is not None:
+        try:
+            _recorded_start(Network(model.spec, model.input_shape), run_record)
+        except (ExportError, NNStudioError, KeyError, TypeError):
+            run_record = None  # a run of another network: start from the seed's weights
+    return export_pytorch(folder, project=project, model=model, prepared=prepared,
+                          run_record=run_record)
+
+
+def _recorded_start(net: Network, record: Any) -> None:
+    """Load a recorded run's initial weights into ``net`` (the same network only)."""
+    if NetworkSpec.from_dict(record.network).to_dict() != net.spec.to_dict() or \
+            record.initial_params.shape != net.params.shape or \
+            record.initial_state.shape != net.state.shape:
+        raise ExportError("the recorded run was made with another network than the "
+                          "project's: its initial weights do not fit")
+    net.params[...] = record.initial_params
+    net.state[...] = record.initial_state
 
 
 def _check_same_network(a: Network, b: Network) -> None:
