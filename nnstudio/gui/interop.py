@@ -136,6 +136,11 @@ class Interop(QObject):
             return
         opened = self.window.open_path(proj, ask=True) if hasattr(self.window, "open_path") \
             else False
+        document = getattr(self.window, "document", None)
+        if opened and document is not None:
+            # No data comes with it: the shapes are the model's (opening a project without a
+            # dataset would otherwise keep the previous data's input shape).
+            document.set_input_shape(tuple(model.input_shape))
         self._message(f"Imported {len(model.spec.nodes)} layers into {proj.name}; the weights "
                       f"are in {weights.name}" + ("" if opened else " (not opened)"))
 

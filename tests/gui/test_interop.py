@@ -55,13 +55,14 @@ def test_export_dialog_writes_a_pytorch_project_that_trains(qtbot, window, tmp_p
 
 
 def test_import_onnx_opens_the_network_on_the_canvas(qtbot, window, tmp_path):
+    trained(qtbot, window, "house_price", REGRESSOR, epochs=1).close()  # data (4,) loaded
     torch.manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(),
+    module = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.ReLU(),
                                  torch.nn.Linear(6, 2)).eval()
     path = tmp_path / "net.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.randn(1, 4),), str(path), dynamo=False,
+        torch.onnx.export(module, (torch.randn(1, 5),), str(path), dynamo=False,
                           input_names=["x"])
     target = tmp_path / "net.nnsproj"
     window.interop.start_onnx(path, target)
@@ -69,6 +70,7 @@ def test_import_onnx_opens_the_network_on_the_canvas(qtbot, window, tmp_path):
                     timeout=30_000)
     types = [window.document.node(n).type for n in window.document.node_ids]
     assert types == ["Input", "Dense", "ReLU", "Dense"]
+    assert window.document.report.ok  # no leftover input shape of the old data
     assert target.is_file() and (tmp_path / "net.npz").is_file()
 
 

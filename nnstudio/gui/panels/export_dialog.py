@@ -45,7 +45,7 @@ FORMATS = {
               "preparation included.", "model-numpy", True),
     "pytorch": ("PyTorch project",
                 "model.py, data.py, train.py and the weights: the same training on a GPU or "
-                "many machines with torchrun; bring the result back with File → Import run.",
+                "many machines with torchrun; bring the result back with File ▸ Import Run…",
                 "pytorch-project", True),
 }
 
