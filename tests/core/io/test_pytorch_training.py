@@ -44,7 +44,8 @@ def train_py(folder, *args, timeout=300):
 
 
 def test_round_trip_export_train_import_run(tmp_path, capsys):
-    project = house_project(tmp_path, early_stopping={"patience": 10})
+    project = house_project(tmp_path, early_stopping={"patience": 10},
+                            schedule={"type": "cosine", "min_lr": 0.001})
     prepared = load_data(project)
     out = export_pytorch(tmp_path / "export", project=project, prepared=prepared)
     run = train_py(out, "--epochs", "3")
@@ -97,6 +98,23 @@ def test_cli_export_project_then_classifier_trains(tmp_path, capsys):
     np.testing.assert_allclose(metrics["history"]["loss"], ours.history["loss"], rtol=1e-4)
     np.testing.assert_allclose(metrics["history"]["accuracy"], ours.history["accuracy"])
     assert metrics["history"]["learning_rate"] == [0.1, 0.05]
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    """2 epochs, then --resume to 4: the curves of 4 epochs in one go (dropout included)."""
+    project = make_project(
+        {"example": "house_price", "target": "price"},
+        chain("Input", ("Dense", {"units": 8}), "ReLU", ("Dropout", {"rate": 0.3}),
+              ("Dense", {"units": 1})), base_dir=tmp_path, early_stopping={"patience": 5})
+    out = export_pytorch(tmp_path / "export", project=project)
+    train_py(out, "--epochs", "2")
+    train_py(out, "--epochs", "4", "--resume")
+    train_py(out, "--epochs", "4", "--out", str(tmp_path / "straight"))
+    resumed = json.loads((out / "run" / "metrics.json").read_text())["history"]
+    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())["history"]
+    assert len(resumed["loss"]) == 4
+    for key in straight:
+        np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-6, err_msg=key)
 
 
 def test_cli_export_errors_are_one_line(tmp_path, capsys):

@@ -117,8 +117,8 @@ def learning_rate(settings: dict, epoch: int) -> float:
         return base * s["gamma"] ** (epoch // int(s["step_size"]))
     if s["type"] == "exponential":
         return base * s["gamma"] ** epoch
-    if s["type"] == "cosine":
-        t = min(epoch / s["epochs"], 1.0)
+    if s["type"] == "cosine":  # over the run's epochs unless the schedule names its own
+        t = min(epoch / s.get("epochs", max(1, settings["epochs"])), 1.0)
         return s["min_lr"] + 0.5 * (base - s["min_lr"]) * (1 + math.cos(math.pi * t))
     return base
 
@@ -249,10 +249,12 @@ def write_metrics(out: Path, history: dict, summary: dict) -> None:
     os.replace(tmp, out / "metrics.json")
 
 
-def save_checkpoint(path: Path, model, optimizer, epoch, history, best) -> None:
+def save_checkpoint(path: Path, model, optimizer, epoch, history, best, waited) -> None:
+    """Everything ``--resume`` needs, the random state of the dropout masks included."""
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "epoch": epoch, "history": history, "best": best}, tmp)
+                "epoch": epoch, "history": history, "best": best, "waited": waited,
+                "rng": torch.get_rng_state()}, tmp)
     os.replace(tmp, path)
 
 
@@ -274,7 +276,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     settings = read_settings()
-    epochs = settings["epochs"] if args.epochs is None else args.epochs
+    epochs = settings["epochs"] = settings["epochs"] if args.epochs is None else args.epochs
     device, rank, world = setup(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -297,12 +299,14 @@ def main(argv=None) -> int:
     optimizer = build_optimizer(model, settings)
     history: dict[str, list[float]] = {"loss": [], "val_loss": [], "learning_rate": []}
     best = {"loss": math.inf, "epoch": 0, "weights": None}
-    first = 1
+    first, waited = 1, 0
     if args.resume and (out / "checkpoint.pt").is_file():
         ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optimizer"])
         history, best, first = ck["history"], ck["best"], ck["epoch"] + 1
+        waited = ck["waited"]
+        torch.set_rng_state(ck["rng"])
         start_from = f"{out / 'checkpoint.pt'} (epoch {ck['epoch']})"
     net = model
     if world > 1:
@@ -320,7 +324,6 @@ def main(argv=None) -> int:
     es = settings.get("early_stopping")
     patience = es.get("patience", 10) if es else None
     min_delta = es.get("min_delta", 0.0) if es else 0.0
-    waited = 0
     reason, message = "completed", ""
     log(f"training {settings['loss']} with {settings['optimizer']['type']} on {world} "
         f"process(es), {device.type}; {n} training samples, batch {bs}; start: {start_from}")
@@ -387,7 +390,8 @@ def main(argv=None) -> int:
             + "".join(f"  val_{k} {v:.4g}" for k, v in val.items())
             + ("  *" if improved else ""))
         if rank == 0:
-            save_checkpoint(out / "checkpoint.pt", model, optimizer, epoch, history, best)
+            save_checkpoint(out / "checkpoint.pt", model, optimizer, epoch, history, best,
+                            waited)
             write_metrics(out, history, {"epochs": epoch, "reason": "running"})
         if patience is not None and waited >= patience:
             reason = "early_stopping"
