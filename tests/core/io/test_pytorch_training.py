@@ -69,6 +69,9 @@ def test_round_trip_export_train_import_run(tmp_path, capsys):
                                    err_msg=key)
     metrics = json.loads((out / "run" / "metrics.json").read_text())
     assert metrics["summary"]["reason"] == "completed"
+    # train.py reports the test scores as nnstudio does (regression: in the target's units)
+    for key, value in model.summary["metrics"]["test"].items():
+        assert metrics["summary"]["metrics"]["test"][key] == pytest.approx(value, rel=1e-4)
     assert (out / "run" / "metrics.csv").read_text().splitlines()[0].startswith("epoch,loss")
 
     # the command line does the same and writes a model file nnstudio opens

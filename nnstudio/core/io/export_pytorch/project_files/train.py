@@ -163,8 +163,13 @@ class EpochSampler(DistributedSampler):
 # -- evaluation ----------------------------------------------------------------------------------
 
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int = 1024):
-    """Loss and metrics on a whole split, in inference mode (in the units trained on)."""
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int = 1024,
+             preparation: dict | None = None):
+    """Loss and metrics on a whole split, in inference mode.
+
+    The loss is in the units the network trains on; regression's ``mae``, ``rmse``, ``r2``
+    too, unless ``preparation`` is given: then in the target's own units, as nnstudio reports
+    them."""
     if len(x) == 0:
         return {}
     was = model.training
@@ -186,8 +191,11 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     if settings["task"] == "classification":
         result["accuracy"] = float((predicted(out) == truth(y)).double().mean())
     else:
-        d = (out - y).double()
-        yt = y.double()
+        yt, pred = y.double(), out.double()
+        if preparation is not None:  # y·std + mean: the target's own units
+            yt = torch.as_tensor(project_data.decode_target(preparation, yt.cpu().numpy()))
+            pred = torch.as_tensor(project_data.decode_target(preparation, pred.cpu().numpy()))
+        d = pred - yt
         ss_tot = ((yt - yt.mean(0)) ** 2).sum(0)
         r2 = torch.where(ss_tot > 0, 1 - (d ** 2).sum(0) / ss_tot, torch.zeros_like(ss_tot))
         result.update(mae=float(d.abs().mean()), rmse=float(torch.sqrt((d ** 2).mean())),
@@ -289,6 +297,7 @@ def main(argv=None) -> int:
 
     torch.manual_seed(settings["seed"])
     splits = project_data.load_splits(HERE, args.data, args.labels)
+    prep = project_data.read_spec(HERE)["preparation"]
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = (splits[s] for s in project_data.SPLITS)
     xt, yt = torch.as_tensor(x_tr), targets(y_tr, settings)
     xv, yv = torch.as_tensor(x_va).to(device), targets(y_va, settings).to(device)
@@ -407,7 +416,8 @@ def main(argv=None) -> int:
                          ("test", (x_te, y_te))):
         if len(x):
             metrics[name] = evaluate(model, torch.as_tensor(x).to(device),
-                                     targets(y, settings).to(device), settings)
+                                     targets(y, settings).to(device), settings,
+                                     preparation=prep)
     summary = {"epochs": epoch if reason != "diverged" else epoch - 1,
                "best_epoch": best["epoch"], "reason": reason, "message": message,
                "seconds": round(seconds, 3), "metrics": metrics,
