@@ -18,13 +18,16 @@ def add_parsers(add) -> None:
     i = add("import", "Import an ONNX model as a project (network + weights).", cmd_import)
     i.add_argument("model", help="the ONNX file (.onnx)")
     i.add_argument("--out", required=True, metavar="PROJECT",
-                   help="the project file to write (.nnsproj); the weights go beside it (.npz)")
+                   help="the project file to write (.nnsproj); the weights are its first run")
 
-    r = add("import-run", "Bring the result of an exported PyTorch project back as a model.",
-            cmd_import_run)
+    r = add("import-run", "Bring the result of an exported PyTorch project back: a new run "
+            "of the project.", cmd_import_run)
     r.add_argument("folder", help="train.py's output folder (or the exported project's folder)")
+    r.add_argument("--project", metavar="PROJECT",
+                   help="the project to add the run to (default: the one it was exported "
+                   "from)")
     r.add_argument("--out", metavar="MODEL",
-                   help="the model file to write (default: FOLDER/model.npz)")
+                   help="also write the model file (without a project: FOLDER/model.npz)")
 
 
 def add_export_options(x: argparse.ArgumentParser) -> None:
@@ -74,13 +77,15 @@ def cmd_export_pytorch(args: argparse.Namespace) -> int:
                          "instead, or add data")
         if getattr(args, "model", None):
             model = load_model(args.model)
+        elif project.runs.current is not None:  # the project's trained model
+            model = project.trained_model()
     else:
         model = load_model(src)
     record = None
     if args.recorded_start:
-        record = getattr(project, "run", None)
+        record = project.replay_record() if project is not None else None
         if record is None:
-            problem = getattr(project, "run_problem", None)
+            problem = getattr(project, "run_problem", None) if project is not None else None
             raise _usage(f"{src}: --recorded-start: the project has no usable recorded run"
                          + (f" ({problem})" if problem else ""))
     export_pytorch(out, project=project, model=model, copy_data=args.copy_data,
@@ -100,31 +105,45 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise _usage(f"--out {out}: the folder {out.parent} does not exist")
     model = import_onnx(args.model)
-    proj, weights = save_imported(model, out)
+    proj = save_imported(model, out, Path(args.model).name)
     kinds = [n.type for n in model.spec.nodes]
-    print(f"wrote {proj} ({len(kinds)} layers: {', '.join(kinds)}) and its weights {weights}",
-          file=sys.stderr)
+    print(f"wrote {proj} ({len(kinds)} layers: {', '.join(kinds)}); the weights are its "
+          "current run", file=sys.stderr)
     return 0
 
 
 def cmd_import_run(args: argparse.Namespace) -> int:
-    """``nnstudio import-run DIR``: the trained result as a model file (with its curves)."""
+    """``nnstudio import-run DIR``: the trained result becomes a new (current) run of the
+    exported project, with its curves; ``--out`` also (or, without a project, instead) writes
+    a model file."""
     from nnstudio.core.io import load_data, load_project, save_model
-    from nnstudio.core.io.run_import import find_run, project_of, read_run
+    from nnstudio.core.io.project import save_project
+    from nnstudio.core.io.run_import import attach_run, find_run, project_of, read_run
 
-    run, _ = find_run(args.folder)
-    prepared = None
-    project_path = project_of(args.folder)
+    run_dir, _ = find_run(args.folder)
+    project_path = Path(args.project) if args.project else project_of(args.folder)
+    project = prepared = None
     if project_path is not None:
-        try:
-            prepared = load_data(load_project(project_path))
-        except NNStudioError as e:
-            print(f"note: the project's data could not be loaded ({e}); the metrics are the "
-                  "ones train.py reported", file=sys.stderr)
+        project = load_project(project_path)
+        if project.dataset is not None:
+            try:
+                prepared = load_data(project)
+            except NNStudioError as e:
+                print(f"note: the project's data could not be loaded ({e}); the metrics are "
+                      "the ones train.py reported", file=sys.stderr)
     model = read_run(args.folder, prepared)
-    out = Path(args.out) if args.out else run / "model.npz"
-    save_model(model, out)
+    test = model.summary.get("metrics", {}).get("test", {})
     epochs = len(model.history.get("loss", []))
-    print(f"wrote {out} ({epochs} epochs trained with PyTorch; test "
-          f"{model.summary.get('metrics', {}).get('test', {})})", file=sys.stderr)
+    if project is not None:
+        run = attach_run(project, model, prepared)
+        save_project(project, project.path)
+        print(f"added {run.name!r} ({epochs} epochs, test {test}) to {project.path} as its "
+              "current run", file=sys.stderr)
+    if args.out or project is None:
+        out = Path(args.out) if args.out else run_dir / "model.npz"
+        save_model(model, out)
+        print(f"wrote {out} ({epochs} epochs trained with PyTorch; test {test})"
+              + ("" if project is not None or args.out else
+                 " — the exported project was not found: give it with --project"),
+              file=sys.stderr)
     return 0

@@ -1,11 +1,12 @@
 """File ▸ Import ONNX… and File ▸ Import Run…: models from elsewhere come in.
 
 * **Import ONNX…** reads an ``.onnx`` file (:func:`nnstudio.core.io.onnx_import.import_onnx`),
-  asks where to save the project, writes it with its weights beside it (``<name>.npz``) and
-  opens it: the network on the canvas, laid out left to right.
+  asks where to save the project, writes it with the weights as its first run and opens it:
+  the network on the canvas, laid out left to right, and the model current.
 * **Import Run…** reads the output folder of an exported PyTorch project's ``train.py``
-  (:func:`nnstudio.core.io.run_import.read_run`): its weights and curves become the session's
-  current model, which the Results, Predict and Export panels then show like any other.
+  (:func:`nnstudio.core.io.run_import.read_run`): its weights and curves become a new run of
+  the open project (kind ``import``) and the current model, which the Runs, Results, Predict
+  and Export panels then show like any other.
 
 Both read files in a worker thread (an ONNX graph or a data set may take a while) behind a
 progress dialog whose Cancel discards the result; a failure is one readable message.
@@ -122,15 +123,15 @@ class Interop(QObject):
                     str(Path(path).with_suffix(".nnsproj")), "nnstudio project (*.nnsproj)")
             if not target:
                 return
-            self.save_and_open(model, Path(target))
+            self.save_and_open(model, Path(target), path)
 
         self._run(lambda: import_onnx(path), then, f"Reading {Path(path).name}…")
 
-    def save_and_open(self, model: Any, target: Path) -> None:
+    def save_and_open(self, model: Any, target: Path, source: str | Path = "") -> None:
         from nnstudio.core.io.onnx_import import save_imported
 
         try:
-            proj, weights = save_imported(model, target)
+            proj = save_imported(model, target, Path(str(source)).name)
         except NNStudioError as e:
             self._failed(str(e))
             return
@@ -141,8 +142,8 @@ class Interop(QObject):
             # No data comes with it: the shapes are the model's (opening a project without a
             # dataset would otherwise keep the previous data's input shape).
             document.set_input_shape(tuple(model.input_shape))
-        self._message(f"Imported {len(model.spec.nodes)} layers into {proj.name}; the weights "
-                      f"are in {weights.name}" + ("" if opened else " (not opened)"))
+        self._message(f"Imported {len(model.spec.nodes)} layers into {proj.name} (the weights "
+                      "are its current run)" + ("" if opened else "; it could not be opened"))
 
     # -- a run of an exported PyTorch project ---------------------------------------------------
     def ask_run(self) -> None:
@@ -153,30 +154,46 @@ class Interop(QObject):
             self.start_run(folder)
 
     def start_run(self, folder: str | Path) -> None:
-        """Read the run in ``folder`` and make it the session's current model."""
+        """Read the run in ``folder``; it becomes a new, current run of the open project."""
         from nnstudio.core.io.run_import import read_run
 
         session = getattr(self.window, "session", None)
         prepared = getattr(session, "prepared", None)
 
         def read() -> Any:
-            try:
-                return read_run(folder, prepared)
-            except NNStudioError:
-                raise
-            except Exception:  # the session's data does not fit the run: its own metrics
-                return read_run(folder)
+            model = read_run(folder, prepared)
+            # the data fingerprint is hashed in the background when data loads: wait here
+            data_fp = session.data_fingerprint() if prepared is not None else ""
+            return model, data_fp
 
-        self._run(read, self.use_model, f"Reading {Path(folder).name}…")
+        self._run(read, lambda result: self.use_model(*result), f"Reading {Path(folder).name}…")
 
-    def use_model(self, model: Any) -> None:
-        session = getattr(self.window, "session", None)
-        if session is not None and hasattr(session, "set_model"):
-            session.set_model(model.network, model)
+    def use_model(self, model: Any, data_fp: str = "") -> None:
+        """Add ``model`` as an imported run of the session's project (the current model)."""
+        from nnstudio.core.io.run_import import import_as_run, project_of
+
+        session = self.window.session
+        document = getattr(self.window, "document", None)
+        design = document.to_network_dict() if document is not None else None
+        try:
+            run = import_as_run(session.project, model, data_fp, network=design)
+        except NNStudioError:
+            source = None
+            imported = model.summary.get("imported_from")
+            if imported:
+                try:
+                    source = project_of(imported)
+                except NNStudioError:
+                    source = None
+            hint = f" Open {source} first." if source is not None else ""
+            self._failed("This run was trained with another network than the open project's."
+                         + hint)
+            return
+        session.add_run(run, make_current=True)
         test = model.summary.get("metrics", {}).get("test", {})
         shown = ", ".join(f"{k} {v:.4g}" for k, v in test.items())
         self._message(f"Imported a run of {len(model.history.get('loss', []))} epochs trained "
-                      f"with PyTorch" + (f" (test: {shown})" if shown else ""))
+                      f"with PyTorch as {run.name!r}" + (f" (test: {shown})" if shown else ""))
 
     # -- plumbing -------------------------------------------------------------------------------
     def _run(self, fn: Callable[[], Any], then: Callable[[Any], None], text: str) -> None:

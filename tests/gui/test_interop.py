@@ -48,6 +48,7 @@ def test_export_dialog_writes_a_pytorch_project_that_trains(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: "Imported a run" in getattr(window.interop, "last_message", ""),
                     timeout=30_000)
     model = session.model
+    assert session.current_run.kind == "import" and len(session.runs) == 2
     assert model.summary["trained_with"] == "pytorch"
     assert len(model.history["loss"]) == 1
     metrics = json.loads((folder / "run" / "metrics.json").read_text())
@@ -71,7 +72,15 @@ def test_import_onnx_opens_the_network_on_the_canvas(qtbot, window, tmp_path):
     types = [window.document.node(n).type for n in window.document.node_ids]
     assert types == ["Input", "Dense", "ReLU", "Dense"]
     assert window.document.report.ok  # no leftover input shape of the old data
-    assert target.is_file() and (tmp_path / "net.npz").is_file()
+    assert target.is_file()
+    # the weights are the opened project's current run: the window's model
+    session = window.workflow.session
+    assert [r.kind for r in session.runs] == ["import"]
+    qtbot.waitUntil(lambda: session.model is not None, timeout=30_000)
+    x = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(session.model.output(x), want, rtol=1e-5, atol=1e-6)
 
 
 def test_import_of_a_broken_file_is_one_message(qtbot, window, tmp_path):

@@ -3,7 +3,7 @@
 ::
 
     model = import_onnx("net.onnx")             # a TrainedModel (no data preparation)
-    save_imported(model, "net.nnsproj")         # the project + net.npz beside it
+    save_imported(model, "net.nnsproj")         # a project whose current run is the model
 
 The graph is walked in ONNX order. Constant sub-graphs (shape arithmetic, the zero initial
 states PyTorch's exporter builds for recurrent layers) are evaluated with NumPy
@@ -17,7 +17,6 @@ dependency of nnstudio for the ONNX export as well).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -264,22 +263,20 @@ def _missing(name: str, label: str, where: str):
     raise ProjectError(f"{label}: input {name!r} is produced by no earlier node", where)
 
 
-def save_imported(model: Any, project_path: str | Path) -> tuple[Path, Path]:
-    """Write the project (network, loss; no dataset) and the model file beside it
-    (``<name>.npz``). Returns both paths."""
-    from nnstudio.core.io.atomic import atomic_write_text
-    from nnstudio.core.io.model_file import save_model
+def save_imported(model: Any, project_path: str | Path, source: str = "") -> Path:
+    """Write a project holding the imported network, with ``model`` as its first and current
+    run (the weights go into the project's runs folder, as for any trained run); returns the
+    project's path. ``source`` names the ONNX file in the run's note."""
+    from nnstudio.core.io.project import Project, save_project
+    from nnstudio.core.io.runs import RunHistory, run_from_model
+    from nnstudio.core.training.config import TrainingConfig
 
     proj = Path(project_path)
-    model_path = proj.with_suffix(".npz")
-    save_model(model, model_path)
-    doc = {"format": "nnstudio.project", "version": 1,
-           "title": f"{proj.stem} (imported from ONNX)",
-           "network": model.architecture_dict(),
-           "training": {"loss": model.loss, "optimizer": {"type": "adam",
-                                                          "learning_rate": 0.001}}}
-    try:
-        atomic_write_text(proj, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-    except OSError as e:
-        raise ProjectError(f"cannot be written ({e.strerror or e})", str(proj)) from None
-    return proj, model_path
+    runs = RunHistory()
+    run = run_from_model(runs, model, "import", name=f"Imported from {source or 'ONNX'}")
+    run.note = f"imported from the ONNX file {source}" if source else "imported from ONNX"
+    runs.add(run, make_current=True)
+    project = Project(network=model.architecture_dict(), training=TrainingConfig(loss=model.loss),
+                      meta={"title": f"{proj.stem} (imported from ONNX)"}, runs=runs)
+    save_project(project, proj)
+    return proj

@@ -105,6 +105,49 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
     return model
 
 
+def import_as_run(project: Any, model: TrainedModel, data_fp: str = "",
+                  name: str = "", network: dict | None = None) -> Any:
+    """A new :class:`~nnstudio.core.io.runs.Run` of kind ``import`` of ``project`` for
+    ``model`` (from :func:`read_run`), not added yet.
+
+    The run must be of the project's network (the same layers, settings and edges: canvas
+    positions may differ), else a :class:`ProjectError` says so. ``data_fp`` is the data
+    fingerprint of the project's data (:func:`data_fingerprint_of`); ``network`` the design
+    as it is now when it is not ``project.network`` (the GUI's canvas).
+    """
+    from nnstudio.core.io.runs import network_fingerprint, run_from_model
+
+    network = project.network if network is None else network
+    if network_fingerprint(network) != network_fingerprint(model.architecture_dict()):
+        raise ProjectError("the run's network is not the project's (the project was changed "
+                           "after the export): save the result as a model file instead",
+                           str(project.path) if project.path else None)
+    summary = model.summary
+    label = name or (f"PyTorch ({summary.get('world_size', 1)}× "
+                     f"{summary.get('device', 'cpu')})")
+    run = run_from_model(project.runs, model, "import", name=label, data_fp=data_fp,
+                         network=network)
+    run.note = f"trained with PyTorch; imported from {summary.get('imported_from', '')}"
+    return run
+
+
+def data_fingerprint_of(prepared: Any) -> str:
+    """The data fingerprint nnstudio's runs carry, of prepared data's train/validation."""
+    from nnstudio.core.insight.replay import data_fingerprint
+
+    val = (prepared.x_val, prepared.y_val) if len(prepared.x_val) else None
+    return data_fingerprint((prepared.x_train, prepared.y_train), val)
+
+
+def attach_run(project: Any, model: TrainedModel, prepared: Any = None, name: str = "") -> Any:
+    """:func:`import_as_run` added to ``project``'s history as its current run; returns the
+    run. The caller saves the project."""
+    data_fp = data_fingerprint_of(prepared) if prepared is not None else ""
+    run = import_as_run(project, model, data_fp, name)
+    project.runs.add(run, make_current=True)
+    return run
+
+
 def project_of(folder: str | Path) -> Path | None:
     """The project file the export was made from, when it still exists."""
     _, export = find_run(folder)

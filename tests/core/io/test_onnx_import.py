@@ -10,7 +10,7 @@ import pytest
 
 from nnstudio.cli import main as cli_main
 from nnstudio.core.errors import ProjectError
-from nnstudio.core.io import load_model, load_project
+from nnstudio.core.io import load_project
 from nnstudio.core.io.onnx_import import import_onnx
 from nnstudio.core.io.onnx_ops import OPS
 
@@ -148,7 +148,8 @@ def test_cli_import_writes_a_project_and_its_weights(tmp_path, capsys):
     project = load_project(out)
     assert project.network["nodes"][0]["type"] == "Input"
     assert project.training.loss == "cross_entropy"
-    model = load_model(tmp_path / "imported.npz")
+    assert [r.kind for r in project.runs] == ["import"]
+    model = project.trained_model()  # the weights are the project's current run
     x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
     assert rel_error(model.output(x), onnxruntime_output(path, x)) <= 1e-4
     assert model.task == "classification" and model.class_names == ["0", "1", "2"]

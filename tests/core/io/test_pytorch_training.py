@@ -120,6 +120,42 @@ def test_resume_continues_the_same_run(tmp_path):
         np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-6, err_msg=key)
 
 
+def test_import_run_adds_a_run_to_the_project(tmp_path, capsys):
+    """nnstudio train --save, export the project (its trained weights go along), train with
+    PyTorch, import-run: the project gets a new current run with its curves."""
+    from nnstudio.core.io import open_trained
+    from nnstudio.core.io.project import load_project, save_project
+
+    path = tmp_path / "house.nnsproj"
+    save_project(house_project(tmp_path), path)
+    assert cli_main(["train", str(path), "--save", "--epochs", "1", "--quiet"]) == 0
+    out = tmp_path / "torch"
+    assert cli_main(["export", str(path), "--format", "pytorch", "--out", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out / "weights.npz")["n1/W"],
+                                  load_project(path).trained_model().network
+                                  .state_dict()["n1/W"])
+    train_py(out, "--epochs", "2", "--init", str(out / "weights.npz"))
+    assert cli_main(["import-run", str(out)]) == 0
+    assert "current run" in capsys.readouterr().err
+    project = load_project(path)
+    assert [r.kind for r in project.runs] == ["train", "import"]
+    run = project.runs.current
+    assert run.kind == "import" and run.epochs == 2 and len(run.history["loss"]) == 2
+    assert run.data_fp == project.runs.runs[0].data_fp != ""  # the same data
+    x = load_data(project).x_test
+    with exported_modules(out) as m:
+        net = m.model.Net().eval()
+        m.nnstudio_layers.load_weights(net, out / "run" / "weights.npz")
+        with torch.no_grad():
+            want = net(torch.as_tensor(x)).numpy()
+    assert rel_error(open_trained(path).output(x), want) <= 1e-5
+    # a project whose network changed since is not given a run of another network
+    project.network["nodes"][1]["units"] = 4
+    save_project(project, path)
+    assert cli_main(["import-run", str(out)]) == 2
+    assert "not the project's" in capsys.readouterr().err
+
+
 def test_cli_export_errors_are_one_line(tmp_path, capsys):
     project = house_project(tmp_path)
     from nnstudio.core.io.project import save_project
