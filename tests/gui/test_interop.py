@@ -30,6 +30,9 @@ def test_export_dialog_writes_a_pytorch_project_that_trains(qtbot, window, tmp_p
     dialog.path.setText(str(folder))
     assert dialog.export(), dialog.error.text()
     assert "train.py" in dialog.banner.text()
+    info = json.loads((folder / "export.json").read_text())
+    assert info["project"] == (str(session.project.path.resolve()) if session.project.path
+                               else None)
     assert {"model.py", "train.py", "data.py", "weights.npz", "split.npz"} <= \
         {p.name for p in folder.iterdir()}
     # the split is the session's: the same test rows

@@ -87,7 +87,8 @@ def export_model(model, kind: str, path: str | Path, session: Session | None = N
 
         export_from_session(path, model, getattr(session, "dataset_spec", None),
                             getattr(session, "prepared", None),
-                            getattr(session, "run_record", None))
+                            getattr(session, "run_record", None),
+                            getattr(session, "project", None))
         return f"Wrote the folder {path} (run: python {path / 'train.py'}; see its README)."
     raise ValueError(f"unknown export format {kind!r}")
 

@@ -318,10 +318,12 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
 
 
 def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None,
-                        prepared: Any = None, run_record: Any = None) -> Path:
+                        prepared: Any = None, run_record: Any = None,
+                        project: Any = None) -> Path:
     """The GUI's export: the current model, with the loaded data's source and split when
-    there is one (``dataset_spec`` with absolute paths, its ``prepared`` data), starting
-    from the recorded run's initial weights when ``run_record`` fits the model."""
+    there is one (``dataset_spec``, its ``prepared`` data), starting from the recorded run's
+    initial weights when ``run_record`` fits the model. ``project`` (the open one) gives the
+    title and the path ``import-run`` brings the result back to."""
     if dataset_spec is None or prepared is None:
         return export_pytorch(folder, model=model)
     from nnstudio.core.io.project import Project
@@ -329,8 +331,10 @@ def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None
     config = TrainingConfig.from_dict(
         {k: v for k, v in model.training_config.items()
          if k in TrainingConfig.__dataclass_fields__}, "model training settings")
+    open_project = project
     project = Project(network=model.architecture_dict(), dataset=dataset_spec, training=config,
-                      meta={"title": "nnstudio network"})
+                      path=getattr(open_project, "path", None),
+                      meta=dict(getattr(open_project, "meta", None) or {}))
     if run_record is not None:
         try:
             _recorded_start(Network(model.spec, model.input_shape), run_record)
