@@ -78,7 +78,10 @@ def cmd_export_pytorch(args: argparse.Namespace) -> int:
         if getattr(args, "model", None):
             model = load_model(args.model)
         elif project.runs.current is not None:  # the project's trained model
-            model = project.trained_model()
+            try:
+                model = project.trained_model()
+            except NNStudioError as e:
+                print(f"note: exporting without trained weights: {e}", file=sys.stderr)
     else:
         model = load_model(src)
     record = None

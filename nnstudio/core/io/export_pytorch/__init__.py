@@ -242,9 +242,9 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
         The project's already loaded :class:`~nnstudio.core.data.PreparedData` (saves
         loading it again).
     run_record:
-        A recorded run (:class:`~nnstudio.core.insight.replay.RunRecord`, e.g. the project's
-        ``run``): ``init_weights.npz`` becomes that run's initial weights instead of the
-        initialization of the training seed.
+        A recorded run (:class:`~nnstudio.core.insight.replay.RunRecord`, e.g.
+        ``project.replay_record()``): ``init_weights.npz`` becomes that run's initial
+        weights instead of the initialization of the training seed.
     """
     if project is None and model is None:
         raise ExportError("give a project or a model to export")
