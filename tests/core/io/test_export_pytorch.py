@@ -191,6 +191,36 @@ def test_exported_data_is_nnstudios_prepared_data(tmp_path, datasets, mnist_npz)
             assert splits[split][0].dtype == x.dtype and splits[split][1].dtype == y.dtype
 
 
+def test_exported_data_reads_decimal_commas_and_date_parts_as_nnstudio(tmp_path):
+    """A European CSV: ';', decimal commas, a quoted thousands column, dates as year, day
+    of year and weekday, a categorical column with gaps filled."""
+    from nnstudio.core.io.pipeline import load_data
+
+    rng = np.random.default_rng(3)
+    lines = ["datum;temperatur;umsatz;laden;menge"]
+    for _ in range(120):
+        day = np.datetime64("2021-01-01") + int(rng.integers(0, 900))
+        shop = ["", "Nord", "Süd", "West"][int(rng.integers(0, 4))]
+        temp = f"{rng.normal(12, 8):.1f}".replace(".", ",")
+        sales = f"{rng.uniform(500, 50_000):,.2f}"
+        lines.append(f'{day};{temp};"{sales}";{shop};{int(rng.integers(1, 40))}')
+    (tmp_path / "laden.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    project = make_project(
+        {"source": "laden.csv", "target": "menge", "missing": "most_frequent",
+         "date_features": ["year", "day_of_year", "weekday"]},
+        chain("Input", ("Dense", {"units": 1})), base_dir=tmp_path)
+    prepared = load_data(project)
+    assert prepared.x_train.shape[1] == 1 + 2 + 2 + 1 + 1 + 3  # date parts, 2 numbers, shops
+    out = export_pytorch(tmp_path / "export", project=project, prepared=prepared)
+    assert json.loads((out / "data.json").read_text())["number_formats"] == {
+        "temperatur": ",", "umsatz": "grouped"}
+    with exported_modules(out) as m:
+        splits = m.data.load_splits(out)
+    np.testing.assert_array_equal(splits["train"][0], prepared.x_train)
+    np.testing.assert_array_equal(splits["test"][0], prepared.x_test)
+    np.testing.assert_array_equal(splits["validation"][1], prepared.y_val)
+
+
 def test_export_of_a_model_file_needs_data_then_splits_like_nnstudio(tmp_path):
     from nnstudio.core.io.pipeline import load_data, run_training
 

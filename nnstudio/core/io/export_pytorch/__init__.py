@@ -104,7 +104,7 @@ def _write_table_csv(table: Any, path: Path) -> None:
 
 def _data_files(project: Any, prepared: Any, folder: Path, dest: Path, copy_data: bool) -> dict:
     """Write ``data/`` and ``split.npz`` into ``folder``; return ``data.json``."""
-    from nnstudio.core.data import load_source
+    from nnstudio.core.data import decimals, load_source
 
     spec = project.dataset
     prep = prepared.preparation
@@ -129,6 +129,12 @@ def _data_files(project: Any, prepared: Any, folder: Path, dest: Path, copy_data
     else:
         table = load_source(spec, project.base_dir)
         names = [f["name"] for f in prep.features] + list(prep.targets)
+        # Columns nnstudio read as numbers written 39,1 or 1,234.5 (as its dataset builder).
+        formats = {} if getattr(spec, "decimal", None) == "." else decimals.detect(table)
+        if getattr(spec, "decimal", None) == ",":
+            formats = dict.fromkeys(formats, ",")
+        table = decimals.apply(table, formats)
+        out["number_formats"] = {n: f for n, f in formats.items() if n in names}
         out.update(kind="table", n_rows=int(table.n_rows),
                    column_kinds={n: table[n].kind for n in names},
                    reading={"delimiter": table.delimiter or ",",

@@ -2,7 +2,7 @@
 
 ``data.json`` beside this file says where the data is and how nnstudio read it (delimiter,
 header, encoding; the IDX or NPZ arrays), holds the preparation nnstudio fitted on the train
-split (per column: missing-value fill, scaling offset/divisor, categories; or one
+split (per column: missing-value fill, date parts, scaling offset/divisor, categories; or one
 offset/divisor for arrays) and the split; ``split.npz`` holds the row indices of the train,
 validation and test splits. :func:`load_splits` returns the three splits as NumPy arrays:
 
@@ -59,10 +59,17 @@ def format_number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e16 else repr(float(v))
 
 
-def parse_number(text: str) -> float:
-    """A float, NaN when missing or not a number."""
+def parse_number(text: str, fmt: str | None = None) -> float:
+    """A float, NaN when missing or not a number. ``fmt`` is how nnstudio read the column:
+    ``","`` a decimal comma (``1.234,5``), ``"grouped"`` thousands separators (``1,234.5``)."""
     if text.lower() in MISSING:
         return math.nan
+    if fmt == ",":
+        for sep in (".", " ", "'", "\u00a0"):
+            text = text.replace(sep, "")
+        text = text.replace(",", ".")
+    elif fmt == "grouped":
+        text = text.replace(",", "")
     try:
         v = float(text)
     except ValueError:
@@ -82,6 +89,41 @@ def parse_date(text: str) -> float:
                 return math.nan
             return (when - datetime.datetime(1970, 1, 1)).total_seconds() / 86400.0
     return math.nan
+
+
+#: Cyclic date parts and their period: each becomes (sin, cos) of 2π·k/period.
+CYCLIC = {"month": 12.0, "day_of_year": 365.25, "weekday": 7.0}
+
+
+def date_parts(days: np.ndarray, parts: list[str]) -> np.ndarray:
+    """float64 (N, inputs) of the chosen date parts of day numbers (no NaN): ``year``;
+    ``month``, ``day_of_year``, ``weekday`` (Monday = 0) as sin and cos; ``days``."""
+    whole = np.floor(days).astype(np.int64)
+    day = whole.astype("datetime64[D]")
+    cols = []
+    for p in parts:
+        if p == "days":
+            cols.append(days)
+            continue
+        if p == "year":
+            cols.append(day.astype("datetime64[Y]").astype(np.int64) + 1970.0)
+            continue
+        if p == "month":
+            k = day.astype("datetime64[M]").astype(np.int64) % 12
+        elif p == "day_of_year":
+            k = (day - day.astype("datetime64[Y]")).astype(np.int64)
+        else:  # weekday: 1970-01-01 was a Thursday
+            k = (whole + 3) % 7
+        angle = 2.0 * np.pi * k / CYCLIC[p]
+        cols += [np.sin(angle), np.cos(angle)]
+    return np.stack(cols, axis=1).astype(np.float64)
+
+
+def width(f: dict) -> int:
+    """Matrix columns of one prepared feature."""
+    if f["kind"] == "categorical":
+        return len(f["categories"])
+    return len(f["offset"]) if isinstance(f.get("offset"), list) else 1
 
 
 def as_text(text: str, column_kind: str) -> str:
@@ -141,9 +183,8 @@ def prepare_table(spec: dict, header: list[str], rows: list[list[str]], where: s
         col = index[name]
         return [r[col] if col < len(r) else "" for r in rows]
 
-    width = sum(len(f["categories"]) if f["kind"] == "categorical" else 1
-                for f in prep["features"])
-    x = np.zeros((len(rows), width), np.float32)
+    formats = spec.get("number_formats") or {}
+    x = np.zeros((len(rows), sum(width(f) for f in prep["features"])), np.float32)
     j = 0
     for f in prep["features"]:
         name = f["name"]
@@ -156,11 +197,20 @@ def prepare_table(spec: dict, header: list[str], rows: list[list[str]], where: s
                     x[i, j + k] = 1.0
             j += len(f["categories"])
             continue
-        parse = parse_date if f["kind"] == "date" else parse_number
-        raw = np.array([parse(t) for t in texts(name)], np.float64)
+        if f["kind"] == "date":
+            raw = np.array([parse_date(t) for t in texts(name)], np.float64)
+        else:
+            raw = np.array([parse_number(t, formats.get(name)) for t in texts(name)],
+                           np.float64)
         gaps = np.isnan(raw)
         if gaps.any():
             raw = np.where(gaps, _fill(f, where), raw)
+        if isinstance(f.get("offset"), list):  # a date as its parts (month, weekday, ...)
+            k = width(f)
+            wide = date_parts(raw, f.get("parts") or ["days"])
+            x[:, j:j + k] = (wide - np.asarray(f["offset"])) / np.asarray(f["divisor"])
+            j += k
+            continue
         x[:, j] = (raw - f["offset"]) / f["divisor"]
         j += 1
     targets = prep["targets"]
@@ -168,7 +218,8 @@ def prepare_table(spec: dict, header: list[str], rows: list[list[str]], where: s
         labels = [as_text(t, kinds[targets[0]]) for t in texts(targets[0])]
         y = encode_labels(prep, labels, where)
     else:
-        values = np.array([[parse_number(t) for t in texts(name)] for name in targets],
+        values = np.array([[parse_number(t, formats.get(name)) for t in texts(name)]
+                           for name in targets],
                           np.float64).T.reshape(len(rows), len(targets))
         y = standardize_targets(prep, values)
     return x, y
