@@ -135,9 +135,11 @@ def test_imported_model_predicts_what_onnxruntime_predicts(name, tmp_path):
     got = model.output(x.numpy())
     assert got.shape == want.shape
     assert rel_error(got, want) <= 1e-4
-    # laid out readably: every node placed, left to right along the edges
-    pos = {n["id"]: n["pos"] for n in model.architecture["nodes"]}
-    assert all(pos[a][0] < pos[b][0] for a, b in model.spec.edges)
+    # laid out readably: every node in its own place, edges going right (or on to the next
+    # row when a long chain wraps, like a page)
+    pos = {n["id"]: tuple(n["pos"]) for n in model.architecture["nodes"]}
+    assert len(set(pos.values())) == len(pos)
+    assert all(pos[a][0] < pos[b][0] or pos[a][1] < pos[b][1] for a, b in model.spec.edges)
 
 
 def test_cli_import_writes_a_project_and_its_weights(tmp_path, capsys):
