@@ -23,5 +23,7 @@ DATA_PACKAGES = ["nnstudio._resources"] + sorted(
 setup(
     packages=[*find_packages(include=["nnstudio", "nnstudio.*"]), *DATA_PACKAGES],
     package_dir={"nnstudio._resources": "resources"},
-    package_data={name: ["*"] for name in DATA_PACKAGES},
+    package_data={**{name: ["*"] for name in DATA_PACKAGES},
+                  # The PyTorch project export copies these files as they are (no package).
+                  "nnstudio.core.io.export_pytorch": ["project_files/*.py"]},
 )

@@ -12,7 +12,7 @@ import sys
 from nnstudio import __version__
 
 SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest", "serve", "monitor",
-               "outcomes")
+               "outcomes", "import", "import-run")
 
 
 def gui_parser() -> argparse.ArgumentParser:

@@ -78,9 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = add("export", "Export a model to ONNX or to a standalone NumPy folder.", cmd_export)
     x.add_argument("model", help=MODEL_HELP)
-    x.add_argument("--format", required=True, choices=("onnx", "numpy"))
+    x.add_argument("--format", required=True, choices=("onnx", "numpy", "pytorch"))
     x.add_argument("--out", required=True, metavar="PATH",
                    help="the .onnx file, or the folder for numpy")
+    from nnstudio.cli import interop  # PyTorch project export, ONNX import, import-run
+
+    interop.add_export_options(x)
+    interop.add_parsers(add)
 
     s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
             cmd_selftest)
@@ -362,6 +366,12 @@ def predictions_csv(pred: Any, kept: list[tuple[str, Any]] = ()) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from nnstudio.core.io import open_trained
 
+    if args.format == "pytorch":  # a project (its data, split, settings): cli/interop.py
+        from nnstudio.cli.interop import cmd_export_pytorch
+
+        args.model_or_project = args.model
+        args.model = getattr(args, "weights_model", None)
+        return cmd_export_pytorch(args)
     model = open_trained(args.model)
     if args.format == "onnx":
         from nnstudio.core.io.onnx_export import export_onnx

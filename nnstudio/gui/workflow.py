@@ -530,6 +530,8 @@ class Workflow(QObject):
         self.session.training = False
         if getattr(self.window, "deploy", None) is not None:
             self.window.deploy.shutdown()  # the model server and the monitor's thread
+        if getattr(self.window, "interop", None) is not None:
+            self.window.interop.runner.shutdown()  # File ▸ Import ONNX / Run (gui/interop.py)
 
 
 class MakeRunCurrent(Command):
@@ -630,5 +632,8 @@ def install(window: MainWindow) -> Workflow:
         from nnstudio.gui import help as help_menu
 
         help_menu.install(window)  # Getting Started, shortcuts, the offline guide
+    from nnstudio.gui import interop
+
+    interop.install(window)  # File ▸ Import ONNX… / Import Run…
     return wf
 

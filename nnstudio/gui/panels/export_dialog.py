@@ -44,6 +44,10 @@ FORMATS = {
     "numpy": ("Standalone NumPy folder",
               "predict.py and weights.npz: runs anywhere with only NumPy installed, "
               "preparation included.", "model-numpy", True),
+    "pytorch": ("PyTorch project",
+                "model.py, data.py, train.py and the weights: the same training on a GPU or "
+                "many machines with torchrun; bring the result back with File ▸ Import Run…",
+                "pytorch-project", True),
 }
 
 
@@ -54,7 +58,7 @@ FOLDER_KEY = "export/folder"
 def base_name(filename: str) -> str:
     """``house.onnx``, ``house.npz``, ``house-numpy`` → ``house`` (the name without what the
     format adds)."""
-    for ending in (".npz", ".onnx", "-numpy"):
+    for ending in (".npz", ".onnx", "-numpy", "-pytorch"):
         if filename.lower().endswith(ending) and len(filename) > len(ending):
             return filename[: -len(ending)]
     return filename
@@ -62,12 +66,13 @@ def base_name(filename: str) -> str:
 
 def export_name(base: str, kind: str) -> str:
     """The file or folder name of an export of ``base`` as ``kind``."""
-    return f"{base}-numpy" if kind == "numpy" else f"{base}.{kind}"
+    return f"{base}-{kind}" if FORMATS[kind][3] else f"{base}.{kind}"  # a folder: house-numpy
 
 
-def export_model(model, kind: str, path: str | Path) -> str:
-    """Write ``model`` as ``kind`` (``npz``, ``onnx``, ``numpy``) to ``path``; returns a
-    one-line description of what was written. Raises NNStudioError or OSError."""
+def export_model(model, kind: str, path: str | Path, session: Session | None = None) -> str:
+    """Write ``model`` as ``kind`` (``npz``, ``onnx``, ``numpy``, ``pytorch``) to ``path``;
+    returns a one-line description of what was written. Raises NNStudioError or OSError.
+    The PyTorch project takes the data and split from ``session`` when it has them."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -93,6 +98,17 @@ def export_model(model, kind: str, path: str | Path) -> str:
 
         export_numpy(model, path)
         return f"Wrote the folder {path} (run: python {path / 'predict.py'} input.csv)."
+    if kind == "pytorch":
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(errno.EEXIST, "is a file; a PyTorch project is a folder",
+                                  str(path))
+        from nnstudio.core.io.export_pytorch import export_from_session
+
+        export_from_session(path, model, getattr(session, "dataset_spec", None),
+                            getattr(session, "prepared", None),
+                            getattr(session, "run_record", None),
+                            getattr(session, "project", None))
+        return f"Wrote the folder {path} (run: python {path / 'train.py'}; see its README)."
     raise ValueError(f"unknown export format {kind!r}")
 
 
@@ -216,12 +232,12 @@ class ExportDialog(QDialog):
             return False
         kind = self.kind()
         path = expand_user(text)  # "~nosuchuser/x" stays as typed and fails readably
-        if kind != "numpy" and path.suffix.lower() != "." + kind:
+        if not FORMATS[kind][3] and path.suffix.lower() != "." + kind:
             path = path.with_name(path.name + "." + kind)
             self.path.setText(str(path))
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            message = export_model(model, kind, path)
+            message = export_model(model, kind, path, self.session)
         except (NNStudioError, OSError) as e:
             self.error.set_error(describe_error(e, path))
             return False

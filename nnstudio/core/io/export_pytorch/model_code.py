@@ -1,0 +1,165 @@
+"""``model.py`` of an exported PyTorch project: the canvas graph as one ``nn.Module``.
+
+The module holds one attribute per node (named after the node id, made a Python identifier)
+and a ``forward`` with one line per node in the engine's execution order, each merge taking
+its inputs in the order of its incoming edges. When the loss fuses with the final Softmax or
+Sigmoid (as nnstudio's trainer does), ``forward(x, logits=True)`` returns the values before
+that activation and ``train.py`` uses PyTorch's fused loss on them.
+
+Node ids, the title and every other text from the project reach the code only as ``repr``
+literals assigned to names (``TITLE``, ``NODES``), never inside a docstring or a comment;
+identifiers are rebuilt from the id's letters, digits and underscores only.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+
+from nnstudio import __version__
+from nnstudio.core.engine.layer import Layer
+from nnstudio.core.engine.network import NetworkSpec, infer_shapes, topological_order
+from nnstudio.core.errors import ExportError
+from nnstudio.core.io.export_pytorch.converters import converter
+
+#: Names the generated ``forward`` uses itself; a node id equal to one gets a ``_``.
+_RESERVED = {"self", "x", "logits", "torch", "nn", "super", "Net", "NODES"}
+
+
+@dataclass
+class ModelCode:
+    """The generated source and what else the exporter needs to know about it."""
+
+    source: str
+    attributes: dict[str, str]  # node id → attribute
+    fused: str | None  # "Softmax" / "Sigmoid" when the loss fuses with it
+    output_shape: tuple[int, ...]
+
+
+def identifiers(node_ids: list[str]) -> dict[str, str]:
+    """A distinct Python identifier for every node id (``"dense 1"`` → ``dense_1``)."""
+    used: set[str] = set()
+    out = {}
+    for node_id in node_ids:
+        base = re.sub(r"\W", "_", node_id, flags=re.ASCII) or "node"
+        if base[0].isdigit():
+            base = "n_" + base
+        if keyword.iskeyword(base) or base in _RESERVED or base.startswith("__"):
+            base += "_"
+        name, k = base, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        out[node_id] = name
+    return out
+
+
+def fused_activation(spec: NetworkSpec, loss: str) -> str | None:
+    """The final activation nnstudio's trainer fuses with ``loss`` (see
+    :func:`nnstudio.core.training.trainer.fusion_point`), or ``None``."""
+    wanted = {"cross_entropy": "Softmax", "binary_cross_entropy": "Sigmoid"}.get(loss)
+    succ, preds = spec.successors(), spec.predecessors()
+    outs = [n for n in spec.nodes if not succ[n.id]]
+    if wanted is None or len(outs) != 1 or outs[0].type != wanted:
+        return None
+    (pred,) = preds[outs[0].id]
+    return None if spec.node(pred).type == "Input" else wanted
+
+
+def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
+                 title: str = "") -> ModelCode:
+    """``model.py`` for ``spec`` on samples of ``input_shape``.
+
+    Raises :class:`ExportError` when the network cannot be built or holds a layer type
+    without a converter.
+    """
+    report = infer_shapes(spec, tuple(input_shape))
+    if not report.ok:
+        raise ExportError("the network cannot be built: " + "; ".join(report.errors))
+    order = topological_order(spec)
+    preds = spec.predecessors()
+    by_id = {n.id: n for n in spec.nodes}
+    attrs = identifiers(order)
+    shapes = {k: tuple(v.shape) for k, v in report.nodes.items()}
+    input_id = next(n.id for n in spec.nodes if n.type == "Input")
+    succ = spec.successors()
+    output_id = next(n for n in order if not succ[n])
+    fused = fused_activation(spec, loss)
+
+    used_modules: list[str] = []
+    init_lines, forward_lines = [], []
+    for node_id in order:
+        ns = by_id[node_id]
+        layer = Layer.from_config(ns.type, ns.id, ns.config)
+        index = next(i for i, n in enumerate(spec.nodes) if n.id == node_id)
+        conv = converter(ns.type, f"network.nodes[{index}] {node_id!r}")
+        if conv.module not in used_modules:
+            used_modules.append(conv.module)
+        in_shapes = [tuple(input_shape)] if node_id == input_id else \
+            [shapes[p] for p in preds[node_id]]
+        args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
+        attr = attrs[node_id]
+        init_lines.append(f"        self.{attr} = {conv.module}({args})")
+        inputs = "x" if node_id == input_id else ", ".join(attrs[p] for p in preds[node_id])
+        if node_id == output_id and fused:
+            forward_lines.append("        if logits:")
+            forward_lines.append(f"            return {inputs}")
+        forward_lines.append(f"        {attr} = self.{attr}({inputs})")
+    forward_lines.append(f"        return {attrs[output_id]}")
+
+    nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
+    fused_doc = (
+        f"\n\n        With ``logits=True`` the values before the final {fused} (the loss is\n"
+        f"        computed from them, as nnstudio does).\n        " if fused else ""
+    )
+    in_text = ", ".join(map(str, input_shape))
+    out_text = ", ".join(map(str, shapes[output_id]))
+    source = f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
+
+An ``nn.Module`` equal to the canvas graph: one attribute per node, and ``forward`` runs them
+in nnstudio's execution order. Weights in nnstudio's layout load with
+``nnstudio_layers.load_weights(model, "weights.npz")``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nnstudio_layers import {", ".join(sorted(used_modules))}
+
+TITLE = {title!r}
+#: nnstudio node id → attribute of :class:`Net`, in execution order.
+NODES = {{
+{nodes}
+}}
+#: Shape of one prepared sample, and of one output.
+INPUT_SHAPE = {tuple(input_shape)!r}
+OUTPUT_SHAPE = {shapes[output_id]!r}
+#: The final activation the loss is fused with ("Softmax", "Sigmoid") or None.
+FUSED_ACTIVATION = {fused!r}
+
+
+class Net(nn.Module):
+    """x ``(N, {in_text})`` → ``(N, {out_text})``."""
+
+    NODES = NODES
+
+    def __init__(self):
+        super().__init__()
+{chr(10).join(init_lines)}
+
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """The network's output for a batch of prepared samples.{fused_doc}"""
+{chr(10).join(forward_lines)}
+'''
+    return ModelCode(source, attrs, fused, shapes[output_id])
+
+
+def check_source(source: str) -> None:
+    """Refuse generated code that does not compile (a bug, never the user's fault)."""
+    try:
+        compile(source, "model.py", "exec")
+    except SyntaxError as e:  # pragma: no cover - would be a bug in the generator
+        raise ExportError(f"generated model.py does not compile ({e})") from None
