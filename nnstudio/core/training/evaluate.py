@@ -39,7 +39,9 @@ def evaluate(
     ``support`` lists.
     """
     loss = get_loss(loss_name)
-    pred = net.predict(np.asarray(x, net.dtype), batch_size)
+    # A lazy source (core/data/batches.py) is sliced batch by batch by predict().
+    pred = net.predict(x if getattr(x, "lazy_batches", False) else np.asarray(x, net.dtype),
+                       batch_size)
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
     if is_classification(loss_name):
