@@ -20,3 +20,9 @@ def datasets() -> Path:
     if not DATASETS.is_dir():
         pytest.skip(f"shared datasets not found at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture(autouse=True)
+def _media_cache(tmp_path_factory, monkeypatch):
+    """Decoded image/sound caches go to a temporary folder, never the user's ~/.cache."""
+    monkeypatch.setenv("NNSTUDIO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "media-cache"))
