@@ -399,5 +399,8 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui import media_workflow
+
+    media_workflow.install(wf)  # images and sounds: wizard, gallery, predict a file
     return wf
 
