@@ -25,6 +25,7 @@ The dB values are then scaled like any array (the train split's mean/std, by def
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -133,22 +134,24 @@ def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
     except OSError as e:
         raise SkipFile(f"cannot be read ({e.strerror or e})") from None
     try:
-        info = sf.info(path)
+        f = sf.SoundFile(path)  # the header only: rate, channels, length
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
         raise SkipFile(f"not a sound file soundfile can read ({_short(e)})") from None
-    if info.samplerate <= 0 or info.frames < 0:
-        raise SkipFile("the file's header is invalid")
-    seconds = info.frames / info.samplerate
-    if seconds > opts.max_seconds:
-        raise SkipFile(f"too long: {seconds:,.0f} s (the limit is {opts.max_seconds:g} s)")
-    if info.frames == 0:
-        raise SkipFile("the recording is empty (no samples)")
-    # Read only what the clip needs (plus a little for the resampling filter's edge).
-    need = min(info.frames, int(np.ceil(opts.duration * info.samplerate)) + 64)
-    try:
-        data, rate = sf.read(path, frames=need, dtype="float64", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-        raise SkipFile(f"corrupt or truncated recording ({_short(e)})") from None
+    with f:
+        rate, frames = f.samplerate, f.frames
+        if rate <= 0 or frames < 0:
+            raise SkipFile("the file's header is invalid")
+        seconds = frames / rate
+        if seconds > opts.max_seconds:
+            raise SkipFile(f"too long: {seconds:,.0f} s (the limit is {opts.max_seconds:g} s)")
+        if frames == 0:
+            raise SkipFile("the recording is empty (no samples)")
+        # Read only what the clip needs (plus a little for the resampling filter's edge).
+        need = min(frames, int(np.ceil(opts.duration * rate)) + 64)
+        try:
+            data = f.read(need, dtype="float64", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+            raise SkipFile(f"corrupt or truncated recording ({_short(e)})") from None
     if data.size == 0:
         raise SkipFile("the recording is empty (no samples)")
     x = data.mean(axis=1)
@@ -163,13 +166,28 @@ def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """``x`` resampled from ``rate_in`` to ``rate_out`` Hz (scipy's polyphase filter)."""
+    """``x`` resampled from ``rate_in`` to ``rate_out`` Hz (scipy's polyphase filter).
+
+    The same as ``resample_poly(x, up, down)`` with its default Kaiser window, but the
+    filter is designed once per rate pair (designing it took 10 ms of a 14 ms call).
+    """
     from math import gcd
 
     from scipy.signal import resample_poly
 
     g = gcd(int(rate_in), int(rate_out))
-    return resample_poly(x, rate_out // g, rate_in // g)
+    up, down = rate_out // g, rate_in // g
+    # resample_poly scales the filter it is given in place: pass a copy.
+    return resample_poly(x, up, down, window=_antialias(up, down).copy())
+
+
+@lru_cache(maxsize=8)
+def _antialias(up: int, down: int) -> np.ndarray:
+    """The FIR filter resample_poly designs by default for ``up``/``down``."""
+    from scipy.signal import firwin
+
+    rate = max(up, down)
+    return firwin(2 * 10 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
 
 
 def spectrogram(signal: np.ndarray, opts: AudioOptions) -> np.ndarray:

@@ -95,24 +95,24 @@ def _walk(folder: Path, extensions: frozenset[str], skipped: list[Skipped]) -> l
             skipped.append(Skipped(str(d), _os_reason(e)))
             continue
         subdirs = []
-        for e in entries:
+        splitext = os.path.splitext
+        for e in entries:  # plain strings: a Path per file costs more than the listing
             if e.name.startswith("."):
                 continue
-            p = Path(e.path)
             try:
                 is_dir = e.is_dir(follow_symlinks=True)
             except OSError as err:
-                skipped.append(Skipped(str(p), _os_reason(err)))
+                skipped.append(Skipped(e.path, _os_reason(err)))
                 continue
             if is_dir:
-                subdirs.append(p)
-            elif p.suffix.lower() in extensions:
-                if e.is_symlink() and not p.exists():
-                    skipped.append(Skipped(str(p), "broken symlink"))
+                subdirs.append(Path(e.path))
+            elif splitext(e.name)[1].lower() in extensions:
+                if e.is_symlink() and not os.path.exists(e.path):
+                    skipped.append(Skipped(e.path, "broken symlink"))
                 else:
-                    out.append(str(p))
-            elif e.is_symlink() and not p.exists():
-                skipped.append(Skipped(str(p), "broken symlink or symlink loop"))
+                    out.append(e.path)
+            elif e.is_symlink() and not os.path.exists(e.path):
+                skipped.append(Skipped(e.path, "broken symlink or symlink loop"))
         stack.extend(reversed(subdirs))
     return sorted(out)
 
