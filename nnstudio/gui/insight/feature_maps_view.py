@@ -29,8 +29,8 @@ from nnstudio.core.insight.feature_maps import conv_layers, feature_maps, first_
 from nnstudio.gui.insight.base import InsightView, caption
 from nnstudio.gui.media_images import image_qimage, montage, rgb_qimage
 
-#: Screen pixels of the longer side of one map tile, at most.
-TILE = 56
+#: Screen pixels of the longer side of one map tile, about.
+TILE = 48
 
 
 def _scaled(rgb: np.ndarray, tile_h: int, scale: int):
@@ -72,12 +72,12 @@ def maps_job(net, data, split: str, sample: int) -> dict[str, Any]:
                       1 + c * (kw + 1):1 + c * (kw + 1) + kw] = rgb[i].transpose(1, 2, 0)
         else:
             sheet = montage(tiles, columns=16)
-        scale = max(1, min(8, 160 // max(sheet.shape[:2])))
+        scale = max(2, min(12, 400 // max(sheet.shape[:2])))
         out["filters"] = (f"{node}: {w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}",
                           _scaled(sheet, w.shape[2], scale))
     for lm in layers:
         h, w = lm.maps.shape[1:]
-        scale = max(1, min(6, TILE // max(h, w)))
+        scale = max(1, min(6, round(TILE / max(h, w))))
         sheet = montage(lm.maps, columns=8)
         out["layers"].append((lm.title, _scaled(sheet, h, scale)))
     return out
