@@ -77,8 +77,17 @@ class Augmenter:
         self.rng = np.random.default_rng(options.seed)
         self.lo, self.hi = value_range
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        o, rng = self.o, self.rng
+    def __call__(self, x: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
+        """Augment ``x`` in place. With ``key`` (the batch's sample positions) the random
+        draws depend only on the seed and the key — no state carried between calls."""
+        import zlib
+
+        o = self.o
+        if key is None:
+            rng = self.rng
+        else:
+            crc = zlib.crc32(np.ascontiguousarray(key, np.int64).tobytes())
+            rng = np.random.default_rng([o.seed, crc, len(key)])
         b = x.shape[0]
         if o.flip:
             m = rng.random(b) < 0.5

@@ -84,6 +84,20 @@ class LazySamples:
         """The raw (unscaled) samples at positions ``idx`` of this split."""
         return np.asarray(self.raw[self.rows[idx]])
 
+    def digest(self) -> str:
+        """SHA-256 of what this split holds (raw rows, scaling, augmentation), read in chunks
+        from the cache: equal data, equal digest, without a float copy of the split."""
+        import hashlib
+
+        h = hashlib.sha256(f"{self.raw.dtype.str}{self.shape}{self.offset!r}"
+                           f"{self.divisor!r}".encode())
+        if self.augment is not None:
+            h.update(repr(self.augment.o).encode())
+        for lo in range(0, len(self.rows), _CHUNK):
+            chunk = np.ascontiguousarray(self.raw[self.rows[lo:lo + _CHUNK]])
+            h.update(memoryview(chunk.reshape(-1)).cast("B"))
+        return h.hexdigest()
+
     # ------------------------------------------------------------------ training
     def take_into(self, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the prepared (and, for training, augmented) samples ``idx`` into ``out``.
@@ -101,7 +115,9 @@ class LazySamples:
         np.take(self.raw, rows[order], 0, buf, "clip")
         out[order] = buf  # unsort while converting to float
         if self.augment is not None:
-            self.augment(out)
+            # Seeded by the batch itself: the same run (same batch order) draws the same
+            # transforms, also when it is replayed on this very object.
+            self.augment(out, key=idx)
         out -= self.offset
         out *= 1.0 / self.divisor
         return out

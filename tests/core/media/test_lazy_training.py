@@ -70,3 +70,21 @@ def test_augmenter_operations():
     bright = Augmenter(AugmentOptions(brightness=0.5, seed=2), (0, 255))
     w = bright(np.full((3, 1, 2, 2), 100, np.float32))
     assert w.min() >= 0 and w.max() <= 255 and len(np.unique(w[:, 0, 0, 0])) == 3
+
+
+def test_replaying_a_run_on_the_same_data_draws_the_same_augmentation(tmp_path):
+    from nnstudio.core.insight.replay import data_fingerprint
+
+    shapes(tmp_path / "d", n=8)
+    p = build_dataset(DatasetSpec(source=str(tmp_path / "d"),
+                                  augment={"rotate": 20, "brightness": 0.2, "seed": 1}))
+    a, b = _net(p.input_shape), _net(p.input_shape)
+    _run(a, p.x_train, p.y_train, p.x_val, p.y_val)
+    _run(b, p.x_train, p.y_train, p.x_val, p.y_val)  # the same prepared object again
+    np.testing.assert_array_equal(a.params, b.params)
+    q = build_dataset(DatasetSpec(source=str(tmp_path / "d"),
+                                  augment={"rotate": 20, "brightness": 0.2, "seed": 1}))
+    fp = data_fingerprint((p.x_train, p.y_train), (p.x_val, p.y_val))
+    assert fp == data_fingerprint((q.x_train, q.y_train), (q.x_val, q.y_val))
+    plain = build_dataset(DatasetSpec(source=str(tmp_path / "d")))
+    assert fp != data_fingerprint((plain.x_train, plain.y_train), (plain.x_val, plain.y_val))
