@@ -18,6 +18,51 @@ from nnstudio.gui.panels.predict_media import attach
 from nnstudio.gui.wizards.media_wizard import MediaWizard
 
 
+def build_with_progress(window: Any, spec: Any, base_dir: Any = None):
+    """``build_dataset`` of an image/sound spec in a thread, with a progress dialog and
+    Cancel; the GUI keeps painting. Raises what the build raised (DecodeCancelled too)."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop, QObject, Signal
+    from PySide6.QtWidgets import QProgressDialog
+
+    from nnstudio.core.data import build_dataset
+
+    class Relay(QObject):
+        progress = Signal(int, int)
+        done = Signal()
+
+    relay = Relay()
+    cancel = threading.Event()
+    box: dict = {}
+    dialog = QProgressDialog("Reading the images or sounds…", "Cancel", 0, 0, window)
+    dialog.setWindowTitle("Loading data")
+    dialog.setMinimumDuration(400)
+    dialog.canceled.connect(cancel.set)
+    relay.progress.connect(lambda d, t: (dialog.setMaximum(t), dialog.setValue(d)))
+    loop = QEventLoop()
+    relay.done.connect(loop.quit)
+
+    def run():
+        try:
+            box["prepared"] = build_dataset(
+                spec, base_dir, progress=lambda _s, d, t: relay.progress.emit(d, t),
+                cancelled=cancel.is_set)
+        except BaseException as e:  # re-raised on the GUI thread
+            box["error"] = e
+        relay.done.emit()
+
+    thread = threading.Thread(target=run, name="nnstudio-media-load", daemon=True)
+    thread.start()
+    if thread.is_alive():
+        loop.exec()
+    thread.join()
+    dialog.close()
+    if "error" in box:
+        raise box["error"]
+    return box["prepared"]
+
+
 def open_media_wizard(wf: Any) -> MediaWizard:
     """Show the image/sound wizard (modal when interactive); adopts its result."""
     wizard = MediaWizard(wf.window, preset=wf.session.dataset_spec)

@@ -277,10 +277,15 @@ class Workflow(QObject):
         if project.dataset is None:
             return False
         from nnstudio.core.data import build_dataset
+        from nnstudio.core.data.media_dataset import media_kind
+        from nnstudio.gui.media_workflow import build_with_progress
 
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            prepared = build_dataset(project.dataset, project.base_dir)
+            if media_kind(project.dataset, project.base_dir) is not None:  # decoded in a thread
+                prepared = build_with_progress(self.window, project.dataset, project.base_dir)
+            else:
+                prepared = build_dataset(project.dataset, project.base_dir)
         except NNStudioError as e:
             self.window.show_message(f"The project's data could not be loaded: {e}", 15000)
             self.training.banner.show_message(

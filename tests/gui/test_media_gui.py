@@ -195,3 +195,16 @@ def test_gallery_predict_with_a_file_and_feature_maps(qtbot, trained, tmp_path):
     assert titles[0].startswith("<b>conv2d_1 → relu_1 · 16 × 16 × 16")
     assert view.filters_title.text().startswith("Learned filters — conv2d_1: 16 filters of 3×3")
     assert not view.input_label.pixmap().isNull()
+
+
+def test_the_shapes_example_opens_with_its_images(qtbot, window):
+    from nnstudio.resources import resource_path
+
+    assert window.open_path(resource_path("examples", "shapes.nnsproj"), ask=False)
+    s = window.workflow.session
+    qtbot.waitUntil(lambda: s.prepared is not None, timeout=60_000)
+    assert s.prepared.media["kind"] == "image"
+    assert s.prepared.class_names == ["circle", "square", "triangle"]
+    assert window.document.input_shape == (3, 32, 32)
+    assert "load_media" in window.workflow.actions
+    assert window.workflow.actions["load_media"] in window.menus["data"].actions()
