@@ -7,8 +7,8 @@ operating system pages them in and out; the whole set is never copied into memor
 Layout, in the cache folder (see :func:`cache_dir`)::
 
     <key>.bin    raw array (N, *sample_shape) of dtype, C order
-    <key>.json   {"version", "shape", "dtype", "entries": [[path, size, mtime_ns, ok], ...],
-                  "reasons": {row: why it was skipped}}
+    <key>.files.npy  int64 (N, 3): size, mtime_ns and ok (0/1) of each file when decoded
+    <key>.json   {"version", "shape", "dtype", "reasons": {row: why it was skipped}}
 
 ``key`` hashes the decoding options and the ordered file list: other options or another set of
 files is another cache. When a file changed since it was decoded (size or modification time),
@@ -31,7 +31,7 @@ from nnstudio.core.errors import NNStudioError
 
 from .images import SkipFile
 
-VERSION = 1
+VERSION = 2
 
 
 class DecodeCancelled(NNStudioError):  # noqa: N818 (a user's choice, not an error)
@@ -109,6 +109,7 @@ class MediaCache:
             self.files[0] if self.files else None)
         self.bin_path = self.folder / f"{self.key}.bin"
         self.json_path = self.folder / f"{self.key}.json"
+        self.table_path = self.folder / f"{self.key}.files.npy"
         self.array: np.ndarray | None = None
         self.ok = np.zeros(len(self.files), bool)
         self.reasons: dict[int, str] = {}
@@ -123,40 +124,41 @@ class MediaCache:
         with :class:`DecodeCancelled` (a partial first build is discarded).
         """
         n = len(self.files)
-        stats = [_stat(f) for f in self.files]
+        stats = np.array([_stat(f) for f in self.files], np.int64).reshape(n, 2)
         index = self._read_index()
         if index is None:
             todo = list(range(n))
-            entries = [[f, s[0], s[1], False] for f, s in zip(self.files, stats, strict=True)]
+            table = np.zeros((n, 3), np.int64)  # size, mtime_ns, ok — per file
+            table[:, :2] = stats
             reasons: dict[int, str] = {}
             fresh = True
         else:
-            entries = index["entries"]
-            reasons = {int(k): v for k, v in index["reasons"].items()}
-            todo = [i for i, (e, s) in enumerate(zip(entries, stats, strict=True))
-                    if (e[1], e[2]) != s]
+            table, reasons = index
+            todo = np.flatnonzero((table[:, :2] != stats).any(axis=1)).tolist()
             fresh = False
         if todo:
-            self._decode_rows(todo, entries, stats, reasons, fresh, progress, cancelled)
+            self._decode_rows(todo, table, stats, reasons, fresh, progress, cancelled)
         elif progress is not None:
             progress(n, n)
         self.decoded = len(todo)
-        self.ok = np.array([bool(e[3]) for e in entries], bool)
+        self.ok = table[:, 2].astype(bool)
         self.reasons = reasons
         self.array = self._map("r")
         return self
 
     # ------------------------------------------------------------------ internals
-    def _read_index(self) -> dict | None:
+    def _read_index(self) -> tuple[np.ndarray, dict[int, str]] | None:
+        """``(table (N, 3) int64, reasons)`` of a valid cache, else None."""
         try:
             index = json.loads(self.json_path.read_text("utf-8"))
+            table = np.load(self.table_path, allow_pickle=False)
             if (index.get("version") != VERSION
                     or tuple(index["shape"]) != (len(self.files), *self.sample_shape)
                     or index["dtype"] != self.dtype.str
-                    or len(index["entries"]) != len(self.files)
+                    or table.shape != (len(self.files), 3) or table.dtype != np.int64
                     or self.bin_path.stat().st_size != self._nbytes()):
                 return None
-            return index
+            return table, {int(k): v for k, v in index["reasons"].items()}
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -169,7 +171,7 @@ class MediaCache:
             return np.zeros(shape, self.dtype)
         return np.memmap(path or self.bin_path, self.dtype, mode, shape=shape)
 
-    def _decode_rows(self, todo, entries, stats, reasons, fresh, progress, cancelled) -> None:
+    def _decode_rows(self, todo, table, stats, reasons, fresh, progress, cancelled) -> None:
         if fresh:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.key}.", suffix=".bin", dir=self.folder)
             os.close(fd)
@@ -199,13 +201,13 @@ class MediaCache:
                     out[i] = 0
                     ok = False
                     reasons[i] = str(e)
-                entries[i] = [path, stats[i][0], stats[i][1], ok]
+                table[i] = (stats[i, 0], stats[i, 1], ok)
             if isinstance(out, np.memmap):
                 out.flush()
             del out
             if fresh:
                 os.replace(target, self.bin_path)
-            self._write_index(entries, reasons)
+            self._write_index(table, reasons)
             if progress is not None:
                 progress(total, total)
         except BaseException:
@@ -215,12 +217,17 @@ class MediaCache:
                 self.json_path.unlink(missing_ok=True)
             else:
                 # Rows decoded before the cancel are valid; keep the index in step with them.
-                self._write_index(entries, reasons)
+                self._write_index(table, reasons)
             raise
 
-    def _write_index(self, entries, reasons) -> None:
+    def _write_index(self, table: np.ndarray, reasons: dict[int, str]) -> None:
+        """The per-file table (.npy), then the JSON header: each replaced atomically."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.key}.", suffix=".npy", dir=self.folder)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, table, allow_pickle=False)
+        os.replace(tmp, self.table_path)
         text = json.dumps({"version": VERSION, "shape": [len(self.files), *self.sample_shape],
-                           "dtype": self.dtype.str, "entries": entries,
+                           "dtype": self.dtype.str,
                            "reasons": {str(k): v for k, v in reasons.items()}})
         fd, tmp = tempfile.mkstemp(prefix=f".{self.key}.", suffix=".json", dir=self.folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

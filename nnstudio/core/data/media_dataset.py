@@ -218,7 +218,7 @@ def build_media_dataset(spec: Any, base_dir: str | Path | None = None, kind: str
                                labels if (labels is not None and spec.split.stratify) else None,
                                spec.split.shuffle)
     raw = cache.array
-    offset, divisor, stats = _fit_scaling(raw, rows[tr], spec.scaling)
+    offset, divisor, stats = _scaling_memo(cache, rows[tr], spec.scaling)
     augment = AugmentOptions.from_dict(spec.augment) if spec.augment else AugmentOptions()
     if augment.active:
         if kind != "image":
@@ -257,6 +257,36 @@ def build_media_dataset(spec: Any, base_dir: str | Path | None = None, kind: str
     prepared.media = {"kind": kind, "files": listing.files, "skipped": skipped, "raw": raw,
                       "decoded_now": cache.decoded, "cache": str(cache.bin_path), **media}
     return prepared
+
+
+def _scaling_memo(cache: MediaCache, rows: np.ndarray, scaling: str):
+    """:func:`_fit_scaling`, remembered beside the cache for these training rows and this
+    state of the cache (its index file's modification time), so reopening reads no pixels."""
+    import hashlib
+    import json
+    import os
+
+    try:
+        stamp = cache.json_path.stat().st_mtime_ns
+    except OSError:
+        return _fit_scaling(cache.array, rows, scaling)
+    h = hashlib.sha256(f"{cache.key}{stamp}{scaling}".encode())
+    h.update(np.ascontiguousarray(rows, np.int64).tobytes())
+    memo = cache.folder / f"{cache.key}.scaling-{h.hexdigest()[:16]}.json"
+    try:
+        d = json.loads(memo.read_text("utf-8"))
+        return d["offset"], d["divisor"], d["stats"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    offset, divisor, stats = _fit_scaling(cache.array, rows, scaling)
+    try:
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"offset": offset, "divisor": divisor, "stats": stats}),
+                       "utf-8")
+        os.replace(tmp, memo)
+    except OSError:
+        pass  # only a speed-up
+    return offset, divisor, stats
 
 
 def _fit_scaling(raw: np.ndarray, rows: np.ndarray, scaling: str) -> tuple[float, float, dict]:

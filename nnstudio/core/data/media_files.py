@@ -95,7 +95,6 @@ def _walk(folder: Path, extensions: frozenset[str], skipped: list[Skipped]) -> l
             skipped.append(Skipped(str(d), _os_reason(e)))
             continue
         subdirs = []
-        splitext = os.path.splitext
         for e in entries:  # plain strings: a Path per file costs more than the listing
             if e.name.startswith("."):
                 continue
@@ -106,7 +105,7 @@ def _walk(folder: Path, extensions: frozenset[str], skipped: list[Skipped]) -> l
                 continue
             if is_dir:
                 subdirs.append(Path(e.path))
-            elif splitext(e.name)[1].lower() in extensions:
+            elif e.name[e.name.rfind("."):].lower() in extensions:
                 if e.is_symlink() and not os.path.exists(e.path):
                     skipped.append(Skipped(e.path, "broken symlink"))
                 else:
