@@ -133,6 +133,7 @@ class PredictPanel(QWidget):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.predict)
         session.model_changed.connect(self.rebuild)
+        session.dataset_changed.connect(self.rebuild)
         session.training_started.connect(self._update_enabled)
         session.training_finished.connect(lambda *_: self._update_enabled())
         self.rebuild()
@@ -141,7 +142,7 @@ class PredictPanel(QWidget):
     @property
     def ready(self) -> bool:
         s = self.session
-        return s.model is not None and s.prepared is not None and not s.training
+        return s.model is not None and not s.training
 
     def rebuild(self) -> None:
         """Rebuild the form for the session's data and model."""
@@ -151,12 +152,13 @@ class PredictPanel(QWidget):
         self.field_kinds.clear()
         self.last = None
         self._clear_result()
-        prepared = self.session.prepared
-        if prepared is None:
+        self.error.set_error(None)  # another model or project: no stale message
+        preparation = self._preparation()
+        if preparation is None:
             self.hint.setText("Load a dataset and train a model to try it on new inputs.")
             self._update_enabled()
             return
-        info = prepared.preparation.feature_info()
+        info = preparation.feature_info()
         array_input = any(f["kind"] == "array" for f in info)
         for f in info:
             if f["kind"] == "array":
@@ -192,10 +194,22 @@ class PredictPanel(QWidget):
             self.hint.setText("Type a new sample; the prediction follows as you type.")
         self._fill_defaults()
         self._update_enabled()
+        if self.ready and self.fields:  # a model and a filled form: its prediction at once
+            self._schedule()
+
+    def _preparation(self):
+        """The model's own preparation (what it was trained with), else the loaded data's:
+        the inputs the form asks for."""
+        model = self.session.model
+        if model is not None and getattr(model, "preparation", None) is not None:
+            return model.preparation
+        prepared = self.session.prepared
+        return prepared.preparation if prepared is not None else None
 
     def _fill_defaults(self) -> None:
-        info = {f["name"]: f for f in self.session.prepared.preparation.feature_info()} \
-            if self.session.prepared is not None else {}
+        preparation = self._preparation()
+        info = {f["name"]: f for f in preparation.feature_info()} \
+            if preparation is not None else {}
         for name, w in self.fields.items():
             f = info.get(name, {})
             if isinstance(w, QComboBox):
