@@ -11,7 +11,9 @@ Usage::
    ``--rounds`` fresh processes each, and the ratio.
 2. **torchvision's ImageFolder** (what a PyTorch user would otherwise write) on the same
    folder: one pass of ``Grayscale → Resize(28) → ToTensor`` over every image (its loader
-   decodes every epoch: there is no cache), when torchvision is importable.
+   decodes every epoch: there is no cache), when torchvision is importable; and the same
+   per-item work in plain Pillow + NumPy (``default_loader``'s ``convert("RGB")``, then
+   grayscale, resize, float), which needs no torch.
 3. **Peak RSS** of ``nnstudio train`` (one epoch, a small CNN) on ``--rss-images`` 64×64 RGB
    PNGs, in a subprocess: the whole set as float32 would be ``N·12,288·4`` bytes.
 4. **Spectrogram throughput**: one-second 16 kHz clips per second on one core — the log-mel
@@ -90,6 +92,19 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "decoded": p.media["decod
                   "n": len(p.media["files"])}}))
 """
 
+_PILLOW = """
+import json, sys, time
+import numpy as np
+from pathlib import Path
+from PIL import Image
+files = sorted(str(p) for p in Path({folder!r}).rglob("*.png"))
+t = time.perf_counter()
+for f in files:  # what ImageFolder's default_loader + Grayscale/Resize/ToTensor do per item
+    img = Image.open(f).convert("RGB").convert("L").resize((28, 28), Image.Resampling.BILINEAR)
+    np.asarray(img, np.float32) / 255.0
+print(json.dumps({{"seconds": time.perf_counter() - t, "n": len(files)}}))
+"""
+
 _TORCH = """
 import json, sys, time, torch
 torch.set_num_threads(1)
@@ -134,6 +149,10 @@ def bench_decode(work: Path, n: int, rounds: int) -> dict:
     out = {"images": n, "first_decode_s": statistics.median(first),
            "images_per_s": n / statistics.median(first),
            "reopen_s": statistics.median(again), "reopen_speedup": statistics.median(ratios)}
+    # ImageFolder decodes every image every epoch; this is its per-item work without torch.
+    p = child(_PILLOW.format(folder=str(folder)))
+    out["pillow_per_epoch_loader_s"] = p["seconds"]
+    out["pillow_per_epoch_images_per_s"] = p["n"] / p["seconds"]
     try:
         t = child(_TORCH.format(folder=str(folder)))
         out["torchvision_imagefolder_pass_s"] = t["seconds"]

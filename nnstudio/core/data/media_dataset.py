@@ -294,8 +294,10 @@ def _fit_scaling(raw: np.ndarray, rows: np.ndarray, scaling: str) -> tuple[float
     total = total_sq = 0.0
     count = 0
     lo, hi = np.inf, -np.inf
-    for start in range(0, len(rows), _CHUNK):
-        chunk = np.asarray(raw[np.sort(rows[start:start + _CHUNK])], np.float64)
+    # Chunks of about 4 M values: a float64 copy of 4,096 RGB 64×64 images would be 400 MB.
+    step = max(1, 4_000_000 // max(1, int(np.prod(raw.shape[1:]))))
+    for start in range(0, len(rows), step):
+        chunk = np.asarray(raw[np.sort(rows[start:start + step])], np.float64)
         total += float(chunk.sum())
         total_sq += float(np.square(chunk).sum())
         count += chunk.size
