@@ -226,7 +226,10 @@ class Workflow(QObject):
     # -- data -----------------------------------------------------------------------------------
     def open_dataset_wizard(self) -> DatasetWizard:
         """Show the dataset wizard (modal); its result is adopted when accepted."""
-        wizard = DatasetWizard(self.window, preset=self.session.dataset_spec)
+        preset = self.session.dataset_spec
+        if getattr(preset, "images", None) is not None or getattr(preset, "sound", None):
+            preset = None  # images/sounds: Data ▸ Load Images or Sounds… presets those
+        wizard = DatasetWizard(self.window, preset=preset)
         wizard.dataset_accepted.connect(self.adopt_dataset)
         if self.window.interactive:
             wizard.exec()
