@@ -227,7 +227,8 @@ class Workflow(QObject):
     def open_dataset_wizard(self) -> DatasetWizard:
         """Show the dataset wizard (modal); its result is adopted when accepted."""
         preset = self.session.dataset_spec
-        if getattr(preset, "images", None) is not None or getattr(preset, "sound", None):
+        if (getattr(preset, "images", None) is not None
+                or getattr(preset, "sound", None) is not None):
             preset = None  # images/sounds: Data ▸ Load Images or Sounds… presets those
         wizard = DatasetWizard(self.window, preset=preset)
         wizard.dataset_accepted.connect(self.adopt_dataset)
