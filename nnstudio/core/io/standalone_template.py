@@ -435,6 +435,9 @@ def read_sound(media, path):
     try:
         import soundfile
 
+        info = soundfile.info(path)
+        if info.frames > media["max_seconds"] * info.samplerate:
+            raise InputError(f"{path}: too long ({info.frames / info.samplerate:.0f} s)")
         x, rate = soundfile.read(path, dtype="float64", always_2d=True)
     except ImportError:
         import wave
