@@ -173,3 +173,46 @@ def test_spoken_words_reach_90_percent_on_a_held_out_voice(tmp_path):
     assert theirs[1] == ours[1]
     np.testing.assert_allclose([float(v) for v in theirs[2:]], [float(v) for v in ours[2:]],
                                rtol=1e-4, atol=1e-6)
+
+
+def test_sound_model_onnx_takes_the_documented_spectrogram(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import soundfile as sf
+
+    from nnstudio.core.data.spectrogram import mel_filterbank
+
+    rng = np.random.default_rng(3)
+    t = np.arange(11025) / 22050
+    for cls, f in (("low", 250.0), ("high", 2000.0)):
+        (tmp_path / "tones" / cls).mkdir(parents=True)
+        for i in range(6):
+            x = 0.3 * np.sin(2 * np.pi * f * (1 + 0.03 * rng.standard_normal()) * t)
+            sf.write(tmp_path / "tones" / cls / f"{i}.wav", x, 22050)
+    sound = {"rate": 16000, "duration": 0.5, "window_ms": 25, "hop_ms": 20, "mels": 24}
+    proj = project(tmp_path / "t.nnsproj", {"source": "tones", "sound": sound},
+                   "spectrogram_cnn", (1, 24, 24), 2, epochs=2)
+    r = nnstudio("train", proj, "--out", tmp_path / "t.npz", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    one = tmp_path / "tones" / "high" / "0.wav"
+    assert nnstudio("predict", tmp_path / "t.npz", "--data", one, "--out", "p.csv",
+                    cwd=tmp_path).returncode == 0
+    ours = read_csv(tmp_path / "p.csv")[1]
+    assert nnstudio("export", tmp_path / "t.npz", "--format", "onnx", "--out", "t.onnx",
+                    cwd=tmp_path).returncode == 0
+    # The recipe of docs/files-and-cli.md, step by step.
+    from scipy.signal import resample_poly
+
+    x, rate = sf.read(one, dtype="float64", always_2d=True)
+    assert rate == 22050  # → 16000: up 320, down 441
+    x = resample_poly(x.mean(axis=1), 320, 441)[:8000]
+    x = np.pad(x, (0, 8000 - x.size))
+    frames = np.lib.stride_tricks.sliding_window_view(x, 400)[::320]
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)
+    spec = np.fft.rfft(frames * hann, n=512)
+    power = spec.real ** 2 + spec.imag ** 2
+    logmel = 10 * np.log10(power @ mel_filterbank(16000, 512, 24, 20.0, 8000.0) + 1e-10)
+    tensor = logmel.astype(np.float32)[None, None]  # (1, 1, frames, mels)
+    sess = onnxruntime.InferenceSession(str(tmp_path / "t.onnx"))
+    label, probs = sess.run(None, {"x": tensor})
+    assert label[0] == ours[1]
+    np.testing.assert_allclose(probs[0], [float(v) for v in ours[2:]], rtol=1e-3, atol=1e-5)
