@@ -239,7 +239,8 @@ class TrainedModel:
             if self.task == "classification":
                 out["accuracy"] = float(report["accuracy"])
                 return out
-            pred = self.network.predict(x)
+            lazy = getattr(x, "lazy_batches", False)
+            pred = self.network.predict(x, 256 if lazy else 1024)
             pred = pred.reshape(len(pred), -1)
             yy = np.asarray(y, np.float64).reshape(len(y), -1)
             if self.preparation is not None:
