@@ -182,7 +182,7 @@ def decode_image(path: str, size: tuple[int, int], color: str,
         try:
             img.seek(0)
             img.load()
-            img = ImageOps.exif_transpose(img) or img
+            ImageOps.exif_transpose(img, in_place=True)  # no copy when nothing to turn
             img = _convert(img, color)
             h, w = size
             if img.size != (w, h):

@@ -218,3 +218,15 @@ def test_spec_options_round_trip_and_are_checked(tmp_path):
             DatasetSpec.from_dict({"source": "x", "images": bad}, tmp_path)
     with pytest.raises(DataError, match=r"augment\.rotate"):
         DatasetSpec.from_dict({"source": "x", "augment": {"rotate": 400}}, tmp_path)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    a = np.zeros((10, 20), np.uint8)
+    a[:, :5] = 255  # a bright left edge, stored sideways by a "camera"
+    im = Image.fromarray(a)
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    im.save(tmp_path / "side.jpg", exif=exif, quality=100)
+    d = decode_image(str(tmp_path / "side.jpg"), (20, 10), "gray")
+    assert d.shape == (1, 20, 10)
+    assert d[0, :4].mean() > 240 and d[0, -4:].mean() < 15  # the edge is now on top
