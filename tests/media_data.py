@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: Voices for the spoken-word tests; the last is held out for testing.
-VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc")
+#: Voices for the spoken-word tests; the last (an accent none of the others has) is held out
+#: for testing. Some voices sound alike (en-us-nyc says "yes" exactly as en-us; en-gb-x-rp
+#: is close to en-gb), so those are not used; en-us+f3 is a higher, female variant.
+VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us+f3", "en-gb-x-gbclan")
 WORDS = ("yes", "no", "up", "down", "left", "right")
 
 
