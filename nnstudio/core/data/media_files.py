@@ -215,16 +215,14 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
     base = csv_path.parent
     skipped: list[Skipped] = []
     keep = np.zeros(len(table), bool)
-    files: list[str] = []
     paths = table[path_column].as_strings()
+    all_files = [str(_abs(rel, base)) for rel in paths.tolist()]
     for i, rel in enumerate(paths.tolist()):
         row = f"{where}, row {table.line_number(i)}"
         if not rel:
             skipped.append(Skipped(row, "no path given"))
             continue
-        p = Path(rel).expanduser()
-        p = p if p.is_absolute() else base / p
-        files.append(str(p))
+        p = Path(all_files[i])
         try:
             if not p.is_file():
                 skipped.append(Skipped(str(p), f"{'not a file' if p.exists() else 'file not found'}"
@@ -242,7 +240,7 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
         col = table[target]
         miss = col.missing
         for i in np.flatnonzero(miss & keep):
-            skipped.append(Skipped(files_at(paths, i, base),
+            skipped.append(Skipped(all_files[int(i)],
                                    f"no target value ({where}, row {table.line_number(int(i))})"))
         keep &= ~miss
         if col.kind == "numeric" and col.n_distinct > 10:
@@ -250,7 +248,6 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
         else:
             labels = col.as_strings()
     idx = np.flatnonzero(keep)
-    all_files = [str(_abs(paths[i], base)) for i in range(len(table))]
     if idx.size == 0:
         raise DataError(f"none of its {len(table):,} rows points at a readable {what} file",
                         where=where)
@@ -258,10 +255,6 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
                     None if labels is None else labels[idx],
                     None if values is None else values[idx], skipped, str(csv_path),
                     target or "class")
-
-
-def files_at(paths: np.ndarray, i: int, base: Path) -> str:
-    return str(_abs(paths[int(i)], base))
 
 
 def _abs(rel: str, base: Path) -> Path:
