@@ -41,36 +41,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "datasets" / "mnist-t10k"
+sys.path.insert(0, str(REPO / "benchmarks"))
+from mnist_project import mnist_project  # noqa: E402
+
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def project_dict() -> dict:
-    return {
-        "format": "nnstudio.project", "version": 2, "title": "MNIST MLP, 20 runs",
-        "dataset": {
-            "source": str(DATA / "t10k-images-idx3-ubyte.gz"),
-            "labels": str(DATA / "t10k-labels-idx1-ubyte.gz"),
-            "scaling": "standard",
-            "split": {"train": 0.7, "validation": 0.15, "test": 0.15, "seed": 0},
-        },
-        "network": {
-            "nodes": [
-                {"id": "in", "type": "Input", "pos": [0, 100]},
-                {"id": "flat", "type": "Flatten", "pos": [250, 100]},
-                {"id": "h1", "type": "Dense", "units": 256, "pos": [500, 100]},
-                {"id": "a1", "type": "ReLU", "pos": [750, 100]},
-                {"id": "h2", "type": "Dense", "units": 128, "pos": [1000, 100]},
-                {"id": "a2", "type": "ReLU", "pos": [1250, 100]},
-                {"id": "out", "type": "Dense", "units": 10, "pos": [1500, 100]},
-                {"id": "p", "type": "Softmax", "pos": [1750, 100]},
-            ],
-            "edges": [["in", "flat"], ["flat", "h1"], ["h1", "a1"], ["a1", "h2"],
-                      ["h2", "a2"], ["a2", "out"], ["out", "p"]],
-        },
-        "training": {"loss": "cross_entropy", "optimizer": {"type": "adam"},
-                     "batch_size": 64, "epochs": 1, "seed": 0},
-    }
+    """The MNIST MLP project (784 → 256 → 128 → 10)."""
+    return mnist_project((256, 128), title="MNIST MLP, 20 runs", version=2)
 
 
 # -- child: the core timings ------------------------------------------------------------------

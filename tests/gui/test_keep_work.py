@@ -56,6 +56,13 @@ def settle(qtbot, w) -> None:
                         timeout=30_000)
     # Predict answers a moment after its form is filled (it waits for typing to pause).
     qtbot.waitUntil(lambda: not w.workflow.predict._timer.isActive(), timeout=5_000)
+    # Inside the network: the Weights & gradients table of this model, computed off-thread.
+    w.insight_dock.raise_()
+    w.insight_panel.show_view("stats")
+    compute = w.insight_panel.source.compute
+    qtbot.wait(100)
+    qtbot.waitUntil(compute.idle, timeout=20_000)
+    qtbot.wait(100)
 
 
 def predicted(w, row=ROW) -> tuple[str, list[float]]:
@@ -86,6 +93,7 @@ def snapshot(w) -> dict:
         "predict.hint": p.hint.text(),
         "insight.network": None if ins.source.network is None else sorted(
             ins.source.network.layers),
+        "insight.stats": [row[0] for row in table(ins.stats.table)],
         "runs": [(run.name, run.reason) for run in w.session.runs],
         "canvas": sorted(n.id for n in w.document.nodes),
     }
