@@ -19,6 +19,8 @@ PY=${PYTHON:-python3}
 # bundles the shared libpython, which Debian's python3.X does not install by itself.
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 BUILD_PACKAGES="binutils libpython$PYVER"
+# The sound-dataset tests synthesise spoken words.
+TEST_PACKAGES="espeak-ng"
 
 need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -67,7 +69,7 @@ case "${1:-}" in
         ;;
     test)
         shift
-        apt_install $QT_PACKAGES $BUILD_PACKAGES
+        apt_install $QT_PACKAGES $BUILD_PACKAGES $TEST_PACKAGES
         setup_venv test
         export QT_QPA_PLATFORM=offscreen
         # Lint and tests both run, so one run reports everything; either failing fails it.

@@ -42,7 +42,7 @@ DEB_COMPRESSION = os.environ.get("NNSTUDIO_DEB_COMPRESSION", "zstd -z9").split()
 # what the bundled binaries really link to; a library missing here stops the build.
 # "a | a-t64": Debian 13 / Ubuntu 24.04 renamed some packages for 64-bit time_t.
 SYSTEM_LIBS = {
-    "libc6": "libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libutil.so.1 "
+    "libc6": "libc.so.6 libm.so.6 libmvec.so.1 libdl.so.2 libpthread.so.0 librt.so.1 libutil.so.1 "
              "ld-linux-x86-64.so.2 ld-linux-aarch64.so.1",
     "libstdc++6": "libstdc++.so.6",
     "libgcc-s1": "libgcc_s.so.1",

@@ -22,6 +22,12 @@ def datasets() -> Path:
     return DATASETS
 
 
+@pytest.fixture(autouse=True)
+def _media_cache(tmp_path_factory, monkeypatch):
+    """Decoded image/sound caches go to a temporary folder, never the user's ~/.cache."""
+    monkeypatch.setenv("NNSTUDIO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "media-cache"))
+
+
 # -- Hypothesis profiles -------------------------------------------------------------------------
 # "ci" (default): a fixed number of examples, derandomized (the same inputs every run, so CI
 # is reproducible) and no example database written into the checkout. "long": many more random

@@ -204,6 +204,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         _note(f"data: {prepared.summary()}")
         for col, why in getattr(prepared, "skipped_columns", {}).items():
             _note(f"column {col!r} not used: {why}")
+        skipped = (getattr(prepared, "media", None) or {}).get("skipped", [])
+        for item in skipped[:20]:
+            _note(f"skipped {item}")
+        if len(skipped) > 20:
+            _note(f"... and {len(skipped) - 20:,} more files skipped")
     control = TrainControl()
     interrupted = []
 
@@ -320,7 +325,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         _note(n)
     if args.keep and data.table is None:
         raise UsageError("--keep copies columns of a table; this model reads arrays")
-    kept = []
+    kept = [] if data.files is None else [("file", data.files)]
     for col in args.keep:
         if col not in data.table:
             raise DataError(f"--keep: no column named {col!r}", where=str(args.data))

@@ -39,6 +39,8 @@ class ModelData:
     y: np.ndarray | None
     table: object = None
     notes: list[str] = field(default_factory=list)
+    #: For image/sound models: the file of each sample (the predictions file names them).
+    files: list[str] | None = None
 
 
 def read_model_data(
@@ -50,6 +52,10 @@ def read_model_data(
     Raises :class:`DataError` naming the file (and row and column) for anything unusable.
     """
     p = Path(path)
+    if getattr(model.preparation, "media", None) is not None:
+        if not p.exists():
+            raise DataError("file not found", where=str(p))
+        return _read_media(model, p, need_targets)
     check_readable(p, DataError, "a data file")
     if labels is not None:
         check_readable(labels, DataError, "a labels file")
@@ -236,3 +242,59 @@ def _read_arrays(
         except DataError as e:
             raise DataError(e.message, where=f"{p}: labels") from None
     return ModelData(prep.transform_features(x_raw), y)
+
+
+def _read_media(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
+    """Image/sound files for a model trained on them: a folder (of class folders, to
+    evaluate), a CSV/TSV with a column of paths (and the target column, to evaluate), or one
+    file. Unusable files are skipped with a note naming each."""
+    from nnstudio.core.data.audio import AUDIO_EXTENSIONS
+    from nnstudio.core.data.images import IMAGE_EXTENSIONS
+    from nnstudio.core.data.media_dataset import decode_files
+    from nnstudio.core.data.media_files import list_files, read_path_csv, scan_class_folders
+
+    prep = model.preparation
+    media = prep.media
+    image = media["kind"] == "image"
+    ext = IMAGE_EXTENSIONS if image else AUDIO_EXTENSIONS
+    what = "image" if image else "sound"
+    labels = values = None
+    skipped = []
+    if p.is_dir():
+        if need_targets:
+            listing = scan_class_folders(p, ext, what)
+            files, labels, skipped = listing.files, listing.labels, list(listing.skipped)
+        else:
+            files = list_files(p, ext)
+            if not files:
+                raise DataError(f"holds no {what} files ({', '.join(sorted(ext))})",
+                                where=str(p))
+    elif p.suffix.lower() in ext:
+        if need_targets:
+            raise DataError(f"evaluating needs labelled {what}s: give a folder with one "
+                            "subfolder per class, or a CSV of paths and targets", where=str(p))
+        files = [str(p)]
+    else:
+        target = model.target_names[0] if need_targets else None
+        listing = read_path_csv(p, None, target, ext, what, need_target=need_targets)
+        files, skipped = listing.files, list(listing.skipped)
+        labels, values = listing.labels, listing.values
+    raw, ok, bad = decode_files(media, files)
+    skipped += bad
+    notes = [f"skipped {s}" for s in skipped[:20]]
+    if len(skipped) > 20:
+        notes.append(f"... and {len(skipped) - 20:,} more files skipped")
+    if len(ok) == 0:
+        first = f" ({skipped[0]})" if skipped else ""
+        raise DataError(f"none of the {what} files could be read{first}", where=str(p))
+    y = None
+    if need_targets:
+        if model.task == "classification":
+            lab = labels if labels is not None else np.asarray([str(v) for v in values])
+            y = prep.encode_labels(np.asarray(lab)[ok], where=str(p))
+        else:
+            if values is None:
+                raise DataError("has no numeric target values", where=str(p))
+            y = prep.transform_target(np.asarray(values)[ok])
+    kept = [files[i] for i in ok]
+    return ModelData(prep.transform_features(raw), y, None, notes, kept)

@@ -240,7 +240,11 @@ class Workflow(QObject):
     # -- data -----------------------------------------------------------------------------------
     def open_dataset_wizard(self) -> DatasetWizard:
         """Show the dataset wizard (modal); its result is adopted when accepted."""
-        wizard = DatasetWizard(self.window, preset=self.session.dataset_spec)
+        preset = self.session.dataset_spec
+        if (getattr(preset, "images", None) is not None
+                or getattr(preset, "sound", None) is not None):
+            preset = None  # images/sounds: Data ▸ Load Images or Sounds… presets those
+        wizard = DatasetWizard(self.window, preset=preset)
         wizard.dataset_accepted.connect(self.adopt_dataset)
         if self.window.interactive:
             wizard.exec()
@@ -320,10 +324,15 @@ class Workflow(QObject):
             self._update_actions()
             return True
         from nnstudio.core.data import build_dataset
+        from nnstudio.core.data.media_dataset import media_kind
+        from nnstudio.gui.media_workflow import build_with_progress
 
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            prepared = build_dataset(project.dataset, project.base_dir)
+            if media_kind(project.dataset, project.base_dir) is not None:  # decoded in a thread
+                prepared = build_with_progress(self.window, project.dataset, project.base_dir)
+            else:
+                prepared = build_dataset(project.dataset, project.base_dir)
         except NNStudioError as e:
             self._data_failed(str(e))
             return False
@@ -625,6 +634,10 @@ def install(window: MainWindow) -> Workflow:
     from nnstudio.gui import deploy
 
     deploy.install(window, wf.session)  # File ▸ Deploy… and the Monitor dock
+
+    from nnstudio.gui import media_workflow
+
+    media_workflow.install(wf)  # images and sounds: wizard, gallery, predict a file
     from nnstudio.gui.dock_tabs import keep_tab_names
 
     keep_tab_names(window)  # whole tab names at 1024 × 640 (no "Pr…")

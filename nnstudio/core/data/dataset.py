@@ -56,11 +56,16 @@ class PreparedData:
     skipped_columns : dict
         ``{column: reason}`` for columns left out automatically (free text, empty).
     indices : dict
-        ``{split: int64 row indices into the loaded table/arrays}``.
+        ``{split: int64 row indices into the loaded table/arrays}`` (for images and sounds:
+        into ``media["files"]``).
     notes : list of str
         What the builder decided that a user should know: columns read as numbers written
         with a decimal comma, a mostly numeric column treated as categories because of a
         few words in it.
+    media : dict or None
+        Image/sound datasets (see :mod:`.media_dataset`): ``kind``, ``files``, ``skipped``
+        (``Skipped(path, reason)`` list), ``raw`` (the cached raw samples) and the decoding
+        options. The ``x_*`` splits are then :class:`~.batches.LazySamples`.
     """
 
     x_train: np.ndarray
@@ -81,6 +86,7 @@ class PreparedData:
     indices: dict = field(default_factory=dict)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    media: dict | None = None
 
     @property
     def n_classes(self) -> int:
@@ -91,7 +97,8 @@ class PreparedData:
         parts = [f"{s} {self.counts[s]:,}" for s in SPLITS]
         text = " · ".join(parts)
         if self.counts.get("dropped"):
-            text += f" ({self.counts['dropped']:,} rows dropped)"
+            what = "files skipped" if self.media is not None else "rows dropped"
+            text += f" ({self.counts['dropped']:,} {what})"
         return text
 
 
@@ -113,7 +120,8 @@ def load_source(spec: DatasetSpec, base_dir: str | Path | None = None) -> Table 
     return load_table(path, spec.delimiter, spec.header, spec.encoding)
 
 
-def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None) -> PreparedData:
+def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
+                  **media_options) -> PreparedData:
     """Load the data, split it, fit the preparation on the train split, transform all splits.
 
     Parameters
@@ -121,6 +129,9 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None) -> Prep
     spec : DatasetSpec
     base_dir : str or Path, optional
         Folder relative ``source``/``labels`` paths start from (the project file's folder).
+    media_options
+        For image/sound datasets: ``progress``, ``cancelled``, ``cache_folder`` of
+        :func:`~.media_dataset.build_media_dataset`.
 
     Raises
     ------
@@ -128,6 +139,11 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None) -> Prep
         Any problem with the data or the spec, naming the file, row and column.
     """
     spec.validate()
+    from .media_dataset import build_media_dataset, media_kind
+
+    kind = media_kind(spec, base_dir)
+    if kind is not None:
+        return build_media_dataset(spec, base_dir, kind, **media_options)
     data = load_source(spec, base_dir)
     if isinstance(data, ArrayData):
         return _build_arrays(data, spec)

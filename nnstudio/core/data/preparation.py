@@ -103,6 +103,8 @@ class Preparation:
         self.array = array
         self.scaling = scaling
         self._class_index = {c: i for i, c in enumerate(class_names or [])}
+        #: Images/sounds: how files become the raw array (see media_dataset.decoder_for).
+        self.media: dict | None = None
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -509,7 +511,8 @@ class Preparation:
         return {"version": FORMAT_VERSION, "task": self.task, "targets": list(self.targets),
                 "class_names": self.class_names, "scaling": self.scaling,
                 "features": [dict(f) for f in self.features],
-                "target_stats": [dict(t) for t in self.target_stats], "array": self.array}
+                "target_stats": [dict(t) for t in self.target_stats], "array": self.array,
+                **({"media": dict(self.media)} if self.media is not None else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Preparation:
@@ -519,9 +522,15 @@ class Preparation:
 
         check_preparation(d, FORMAT_VERSION)
         feats = [dict(f) for f in d["features"]]
-        return cls(feats, d["task"], list(d["targets"]), d.get("class_names"),
+        prep = cls(feats, d["task"], list(d["targets"]), d.get("class_names"),
                    [dict(t) for t in d.get("target_stats") or []], d.get("array"),
                    d.get("scaling", "standard"))
+        media = d.get("media")
+        if media is not None:
+            if not isinstance(media, dict) or media.get("kind") not in ("image", "sound"):
+                raise DataError(f"unknown media description {media!r}")
+            prep.media = dict(media)
+        return prep
 
 
 def _scale_rows(x: np.ndarray, off: np.ndarray, div: np.ndarray) -> np.ndarray:

@@ -110,6 +110,11 @@ class DatasetSpec:
         Regression targets are standardized for training when "standard" (undone by
         ``Preparation.decode_target``).
     split : SplitSpec
+    images, sound : dict or None
+        An image or sound dataset (``source`` a folder of class folders or a CSV of paths):
+        the options of :class:`~.images.ImageOptions` / :class:`~.audio.AudioOptions`.
+    augment : dict or None
+        Training-split augmentation of images (:class:`~.augment.AugmentOptions`).
     """
 
     source: str | None = None
@@ -132,6 +137,9 @@ class DatasetSpec:
     header: bool | None = None
     encoding: str | None = None
     split: SplitSpec = field(default_factory=SplitSpec)
+    images: dict | None = None
+    sound: dict | None = None
+    augment: dict | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -173,6 +181,7 @@ class DatasetSpec:
         if both:
             raise DataError(f"{sorted(both)} cannot be both target and ignored", where=where)
         self.split.validate(f"{where}.split")
+        _validate_media(self, where)
 
     def resolve_source(self, base_dir: str | Path | None = None) -> Path | None:
         """The source as a Path, relative paths taken from ``base_dir`` (default: cwd)."""
@@ -202,6 +211,9 @@ class DatasetSpec:
         d.update(task=self.task, scaling=self.scaling, missing=self.missing,
                  missing_per_column=dict(self.missing_per_column),
                  target_scaling=self.target_scaling, split=self.split.to_dict())
+        for key in ("images", "sound", "augment"):
+            if getattr(self, key) is not None:
+                d[key] = dict(getattr(self, key))
         return d
 
     @classmethod
@@ -287,6 +299,24 @@ def _show(value: Any) -> str:
     """A short description of a wrong value for a message."""
     text = repr(value)
     return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}…"
+
+
+def _validate_media(spec: DatasetSpec, where: str) -> None:
+    """Image/sound/augmentation options: DataError naming the field."""
+    from .audio import AudioOptions
+    from .augment import AugmentOptions
+    from .images import ImageOptions
+
+    for key, cls in (("images", ImageOptions), ("sound", AudioOptions),
+                     ("augment", AugmentOptions)):
+        value = getattr(spec, key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise DataError("must be an object", where=f"{where}.{key}")
+        cls.from_dict(value, where=f"{where}.{key}")
+    if spec.images is not None and spec.sound is not None:
+        raise DataError("a dataset holds images or sound, not both", where=where)
 
 
 def _resolve(path: str | None, base_dir: str | Path | None,

@@ -92,6 +92,32 @@ def _templates() -> tuple[Template, ...]:
             default_outputs=10, input_kind="image", default_input=(1, 28, 28),
         ),
         Template(
+            "image_cnn", "Small image CNN",
+            "Two convolution + max-pooling stages (16 and 32 filters of 3×3), a Dense layer of "
+            "64 and a Softmax over the classes: a first network for a folder of photos.",
+            (("Conv2D", {"filters": 16, "kernel_size": [3, 3], "padding": "same"}), ("ReLU", {}),
+             (pool, {"pool_size": [2, 2]}),
+             ("Conv2D", {"filters": 32, "kernel_size": [3, 3], "padding": "same"}), ("ReLU", {}),
+             (pool, {"pool_size": [2, 2]}),
+             ("Flatten", {}), ("Dense", {"units": 64}), ("ReLU", {}),
+             ("Dense", {"units": OUTPUTS}), ("Softmax", {})),
+            default_outputs=2, input_kind="image", default_input=(3, 32, 32),
+        ),
+        Template(
+            "spectrogram_cnn", "Spectrogram CNN (sounds)",
+            "Three convolution + max-pooling stages over the log-mel spectrogram (time × mel "
+            "bands), a Dense layer of 64, Dropout and a Softmax over the classes.",
+            (("Conv2D", {"filters": 16, "kernel_size": [3, 3], "padding": "same"}), ("ReLU", {}),
+             (pool, {"pool_size": [2, 2]}),
+             ("Conv2D", {"filters": 32, "kernel_size": [3, 3], "padding": "same"}), ("ReLU", {}),
+             (pool, {"pool_size": [2, 2]}),
+             ("Conv2D", {"filters": 32, "kernel_size": [3, 3], "padding": "same"}), ("ReLU", {}),
+             (pool, {"pool_size": [2, 2]}),
+             ("Flatten", {}), ("Dense", {"units": 64}), ("ReLU", {}), ("Dropout", {"rate": 0.3}),
+             ("Dense", {"units": OUTPUTS}), ("Softmax", {})),
+            default_outputs=4, input_kind="image", default_input=(1, 98, 40),
+        ),
+        Template(
             "lstm", "LSTM over sequences",
             "An LSTM reads the sequence step by step; its last state feeds a Dense layer and a "
             "Softmax over the classes.",

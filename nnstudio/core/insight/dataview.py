@@ -162,10 +162,10 @@ class InsightData:
         validation split when there is no test split).
         """
         prep = prepared.preparation
-        x_tr = np.asarray(prepared.x_train)
-        x_te, y_te = np.asarray(prepared.x_test), np.asarray(prepared.y_test)
+        x_tr = _samples(prepared.x_train)
+        x_te, y_te = _samples(prepared.x_test), np.asarray(prepared.y_test)
         if len(x_te) == 0:
-            x_te, y_te = np.asarray(prepared.x_val), np.asarray(prepared.y_val)
+            x_te, y_te = _samples(prepared.x_val), np.asarray(prepared.y_val)
         task = prepared.task
         decode = None
         targets: list[str] = []
@@ -203,6 +203,11 @@ class InsightData:
         data.plot_names = names
         data.to_input = to_input
         return data
+
+
+def _samples(x: Any) -> Any:
+    """Image/sound splits stay lazy (read from their cache by index); others as arrays."""
+    return x if getattr(x, "lazy_batches", False) else np.asarray(x)
 
 
 def _affine_columns(prep: Any, x_train: np.ndarray) -> list[tuple[str, int, float, float]]:

@@ -250,12 +250,15 @@ class TrainedModel:
         if len(x) == 0:
             return {}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            report = evaluate(self.network, np.asarray(x, self.network.dtype), y, self.loss)
+            if not getattr(x, "lazy_batches", False):  # lazy sources are read by batch
+                x = np.asarray(x, self.network.dtype)
+            report = evaluate(self.network, x, y, self.loss)
             out = {"loss": float(report["loss"])}
             if self.task == "classification":
                 out["accuracy"] = float(report["accuracy"])
                 return out
-            pred = self.network.predict(np.asarray(x, self.network.dtype))
+            lazy = getattr(x, "lazy_batches", False)
+            pred = self.network.predict(x, 256 if lazy else 1024)
             pred = pred.reshape(len(pred), -1)
             yy = np.asarray(y, np.float64).reshape(len(y), -1)
             if self.preparation is not None:

@@ -88,6 +88,8 @@ def render_script(model: Any, source: str | None = None) -> str:
     needed: set[str] = set()
     for layer in model.network.layers.values():
         needed.update(BLOCKS.get(layer.type_name, (layer.type_name,)))
+    if getattr(model.preparation, "media", None) is not None:
+        needed.add("media")  # reading image/sound files
 
     def keep(m: re.Match) -> str:
         if m.group(1) not in needed:
@@ -110,6 +112,12 @@ def _header(model: Any) -> str:
     prep = model.preparation
     if prep is None:
         reads = "an .npy array of prepared inputs"
+    elif getattr(prep, "media", None) is not None:
+        kind = prep.media["kind"]
+        reads = (f"{kind} files: one file, a folder (every {kind} file in it) or a CSV with a "
+                 "column of paths; " + ("needs Pillow" if kind == "image" else
+                                        "needs soundfile (or wave for PCM WAV) and SciPy to "
+                                        "resample"))
     elif getattr(prep, "array", None) is not None:
         shape = "x".join(str(int(s)) for s in prep.array["sample_shape"])
         reads = (f"one sample per row ({shape} values, row-major; a header row is optional), "

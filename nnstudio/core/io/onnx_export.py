@@ -321,6 +321,9 @@ def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
                               for i in inputs]),
         "feature_names": json.dumps(model.feature_names),
     }
+    if getattr(prep, "media", None) is not None:
+        # How to turn an image/sound file into the input x (docs/files-and-cli.md).
+        meta["media"] = json.dumps(prep.media)
     onnx.helper.set_model_props(proto, meta)
     info = ExportInfo(OPSET, inputs, [o.name for o in outputs])
     return proto, info

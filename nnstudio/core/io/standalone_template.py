@@ -606,17 +606,155 @@ def prepare_arrays(prep, path):
     x = x.reshape((len(x), *shape))
     return ((x - np.asarray(a["offset"])) / np.asarray(a["divisor"])).astype(np.float32)
 
+# >>> layer media
+# Images and sounds: the same steps as nnstudio's core/data/images.py and audio.py. Images
+# need Pillow; sounds need soundfile (or, for PCM WAV, Python's wave) and SciPy when a
+# recording's rate differs from the model's.
+IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+SOUND_EXT = (".wav", ".flac", ".ogg", ".oga")
 
-def predict(path, folder=HERE):
+
+def media_files(media, path):
+    """The files to predict: one file, every file under a folder, or a CSV's path column."""
+    ext = IMAGE_EXT if media["kind"] == "image" else SOUND_EXT
+    path = Path(path)
+    if path.is_dir():
+        return sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in ext)
+    if path.suffix.lower() in ext:
+        return [str(path)]
+    header, rows = read_rows(path)
+    for col in range(len(header)):
+        vals = [r[col] for r in rows if col < len(r)]
+        if vals and sum(Path(v).suffix.lower() in ext for v in vals) * 2 > len(vals):
+            return [str(p if Path(p).is_absolute() else path.parent / p)
+                    for p in (v.strip() for v in vals)]
+    raise InputError(f"{path}: no column holds {media['kind']} file paths")
+
+
+def read_image(media, path):
+    """uint8 (C, H, W): first frame, EXIF orientation, colour (transparency over white),
+    resized to the model's size with its filter."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as img:
+        if img.size[0] * img.size[1] > 40_000_000:
+            raise InputError(f"{path}: too large ({img.size[0]} x {img.size[1]} pixels)")
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            a = np.asarray(img, np.float64)
+            top = 65535.0 if img.mode != "F" and a.max() > 255 else 255.0
+            img = Image.fromarray(np.clip(a * (255.0 / top), 0, 255).astype(np.uint8), "L")
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "RGB" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255,) * 4), rgba)
+            img = img.convert("RGB")
+        mode = "L" if media["color"] == "gray" else "RGB"
+        img = img if img.mode == mode else img.convert(mode)
+        h, w = media["size"]
+        if img.size != (w, h):
+            img = img.resize((w, h), getattr(Image.Resampling, media["filter"].upper()))
+        a = np.asarray(img, np.uint8)
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def read_sound(media, path):
+    """Log-mel spectrogram in the model's layout: mono, resampled, padded/trimmed."""
+    try:
+        import soundfile
+
+        info = soundfile.info(path)
+        if info.frames > media["max_seconds"] * info.samplerate:
+            raise InputError(f"{path}: too long ({info.frames / info.samplerate:.0f} s)")
+        x, rate = soundfile.read(path, dtype="float64", always_2d=True)
+    except ImportError:
+        import wave
+
+        with wave.open(str(path)) as w:
+            if w.getsampwidth() != 2:
+                raise InputError(f"{path}: install soundfile to read this file") from None
+            rate, ch = w.getframerate(), w.getnchannels()
+            x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, ch) / 32768.0
+    x = x.mean(axis=1)
+    if x.size / rate > media["max_seconds"]:
+        raise InputError(f"{path}: too long ({x.size / rate:.0f} s)")
+    if rate != media["rate"]:
+        from scipy.signal import resample_poly
+
+        g = math.gcd(int(rate), int(media["rate"]))
+        x = resample_poly(x, media["rate"] // g, rate // g)
+    n = round(media["rate"] * media["duration"])
+    x = x[:n] if x.size >= n else np.pad(x, (0, n - x.size))
+    win = max(8, round(media["rate"] * media["window_ms"] / 1000.0))
+    hop = max(1, round(media["rate"] * media["hop_ms"] / 1000.0))
+    frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop]
+    n_fft = 1 << (win - 1).bit_length()
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)
+    spec = np.fft.rfft(frames * hann, n=n_fft)
+    bank = mel_bank(media["rate"], n_fft, media["mels"], media["fmin"],
+                    media["fmax"] or media["rate"] / 2.0)
+    s = (10.0 * np.log10((spec.real ** 2 + spec.imag ** 2) @ bank + 1e-10)).astype(np.float32)
+    return s[None] if media["layout"] == "image" else s
+
+
+def mel_bank(rate, n_fft, mels, fmin, fmax):
+    """Slaney mel filter bank (n_fft // 2 + 1, mels), area-normalised."""
+    f_sp, min_hz = 200.0 / 3, 1000.0
+    min_mel, step = min_hz / f_sp, math.log(6.4) / 27.0
+
+    def to_mel(f):
+        f = np.asarray(f, np.float64)
+        return np.where(f >= min_hz, min_mel + np.log(np.maximum(f, 1e-12) / min_hz) / step,
+                        f / f_sp)
+
+    def to_hz(m):
+        return np.where(m >= min_mel, min_hz * np.exp(step * (m - min_mel)), m * f_sp)
+
+    freqs = np.linspace(0.0, rate / 2.0, n_fft // 2 + 1)
+    edges = to_hz(np.linspace(to_mel(fmin), to_mel(fmax), mels + 2))
+    width = np.diff(edges)
+    ramps = edges[:, None] - freqs[None, :]
+    bank = np.maximum(0.0, np.minimum(-ramps[:-2] / width[:-1, None], ramps[2:] / width[1:, None]))
+    return (bank * (2.0 / (edges[2:] - edges[:-2]))[:, None]).T
+
+
+def prepare_media(prep, path, files_out):
+    """float32 network inputs from image/sound files; their names go to ``files_out``."""
+    media, a = prep["media"], prep["array"]
+    read = read_image if media["kind"] == "image" else read_sound
+    files = media_files(media, path)
+    if not files:
+        raise InputError(f"{path}: no {media['kind']} files")
+    xs = []
+    for f in files:
+        try:
+            xs.append(read(media, f))
+        except InputError:
+            raise
+        except Exception as e:  # a corrupt file: name it
+            raise InputError(f"{f}: cannot be read ({e})") from None
+    files_out.extend(files)
+    x = np.stack(xs).astype(np.float64)
+    return ((x - np.asarray(a["offset"])) / np.asarray(a["divisor"])).astype(np.float32)
+# <<< layer media
+
+
+def predict(path, folder=HERE, files_out=None):
     """``(values, probabilities, class_names)`` for every row of the input file.
 
     ``values``: class names (classification) or float64 (N, k) in the target's units;
-    ``probabilities``: float (N, K) or None.
+    ``probabilities``: float (N, K) or None. For image/sound models ``path`` is a file, a
+    folder or a CSV of paths, and the files read are appended to ``files_out``.
     """
     model, params = load(folder)
     prep = model["preparation"]
     if prep is None:
         x = np.load(path, allow_pickle=False).astype(np.float32)
+    elif prep.get("media"):
+        x = prepare_media(prep, path, files_out if files_out is not None else [])
     elif prep.get("array"):
         x = prepare_arrays(prep, path)
     else:
@@ -638,16 +776,19 @@ def predict(path, folder=HERE):
     return y, None, []
 
 
-def write_csv(values, probs, names, targets, f):
+def write_csv(values, probs, names, targets, f, files=None):
     w = csv.writer(f, lineterminator="\n")
+    lead = ["file"] if files else []
+    files = files or [None] * len(values)
     if probs is not None:
-        w.writerow(["prediction"] + [f"p_{c}" for c in names])
-        for v, p in zip(values, probs):  # noqa: B905 (runs on Python < 3.10 too)
-            w.writerow([v] + [format(float(q), ".9g") for q in p])
+        w.writerow(lead + ["prediction"] + [f"p_{c}" for c in names])
+        for v, p, name in zip(values, probs, files):  # noqa: B905 (runs on Python < 3.10 too)
+            w.writerow(([name] if lead else []) + [v] + [format(float(q), ".9g") for q in p])
         return
-    w.writerow(["prediction"] if values.shape[1] == 1 else [f"prediction_{t}" for t in targets])
-    for row in values:
-        w.writerow([format(float(v), ".10g") for v in row])
+    w.writerow(lead + (["prediction"] if values.shape[1] == 1
+                       else [f"prediction_{t}" for t in targets]))
+    for row, name in zip(values, files):  # noqa: B905
+        w.writerow(([name] if lead else []) + [format(float(v), ".10g") for v in row])
 
 
 def main(argv=None):
@@ -663,18 +804,19 @@ def main(argv=None):
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python predict.py INPUT.csv [--out PREDICTIONS.csv]", file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2
+    files = []
     try:
-        values, probs, names = predict(args[0])
+        values, probs, names = predict(args[0], files_out=files)
     except (InputError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     targets = load()[0]["target_names"]
     if out is None:
-        write_csv(values, probs, names, targets, sys.stdout)
+        write_csv(values, probs, names, targets, sys.stdout, files)
     else:
         tmp = Path(out).with_name(Path(out).name + ".tmp")
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            write_csv(values, probs, names, targets, f)
+            write_csv(values, probs, names, targets, f, files)
         tmp.replace(out)
     return 0
 

@@ -8,6 +8,9 @@ from nnstudio.core.engine import metrics as m_
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 
+#: Largest inference batch for image/sound sources (see evaluate()).
+LAZY_BATCH = 256
+
 
 def is_classification(loss_name: str) -> bool:
     return loss_name in ("cross_entropy", "binary_cross_entropy")
@@ -39,7 +42,12 @@ def evaluate(
     ``support`` lists.
     """
     loss = get_loss(loss_name)
-    pred = net.predict(np.asarray(x, net.dtype), batch_size)
+    # A lazy source (core/data/batches.py) is sliced batch by batch by predict(), in batches
+    # of at most 256: its samples are images, and the layers keep scratch buffers per batch
+    # size (1,024 64×64 RGB images cost ~200 MB of them per conv layer).
+    lazy = getattr(x, "lazy_batches", False)
+    pred = net.predict(x if lazy else np.asarray(x, net.dtype),
+                       min(batch_size, LAZY_BATCH) if lazy else batch_size)
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
     if is_classification(loss_name):

@@ -135,7 +135,11 @@ def train(
     loss = get_loss(config.loss)
     x_tr, y_tr = train_data
     check_fit(net, config.loss, x_tr, y_tr, "training data")
-    x_tr = np.ascontiguousarray(x_tr, dtype=net.dtype)
+    # A lazy source (images/sounds read from a cache, core/data/batches.py) is read batch by
+    # batch into a float buffer: the whole set is never converted at once.
+    lazy = getattr(x_tr, "lazy_batches", False)
+    if not lazy:
+        x_tr = np.ascontiguousarray(x_tr, dtype=net.dtype)
     y_tr = prepare_targets(y_tr, config.loss, net.dtype)
     if val_data is not None and len(val_data[0]) == 0:
         val_data = None
@@ -174,7 +178,7 @@ def train(
     # The targets, and a small training set's samples, are put in the epoch's order once per
     # epoch, so that their batches are views; large samples are gathered batch by batch (no
     # second copy of them in memory). Without shuffling every batch is a view.
-    whole = x_tr.nbytes <= _WHOLE_EPOCH_BYTES or not config.shuffle
+    whole = not lazy and (x_tr.nbytes <= _WHOLE_EPOCH_BYTES or not config.shuffle)
     y_ep = np.empty_like(y_tr) if config.shuffle else y_tr
     x_ep = np.empty_like(x_tr) if whole and config.shuffle else x_tr
     x_buf: dict[int, np.ndarray] = {}
@@ -228,9 +232,12 @@ def train(
             else:
                 xb = x_buf.get(m)
                 if xb is None:
-                    xb = x_buf[m] = np.empty((m,) + x_tr.shape[1:], x_tr.dtype)
-                # mode="clip": the indices are valid; "raise" would buffer a copy of the batch
-                np.take(x_tr, order[lo:hi], 0, xb, "clip")
+                    xb = x_buf[m] = np.empty((m,) + x_tr.shape[1:], net.dtype)
+                if lazy:
+                    x_tr.take_into(order[lo:hi], xb)
+                else:
+                    # mode="clip": the indices are valid; "raise" would buffer a batch copy
+                    np.take(x_tr, order[lo:hi], 0, xb, "clip")
             # A diverging run overflows before its loss turns NaN; that is detected and
             # reported below, so NumPy's overflow warnings would only be noise. One errstate
             # per step: entering it costs microseconds, which a tiny network notices.

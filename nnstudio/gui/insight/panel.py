@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.engine.network import Network, infer_shapes
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.gui.insight.boundary_view import BoundaryView
+from nnstudio.gui.insight.feature_maps_view import FeatureMapsView
 from nnstudio.gui.insight.landscape_view import LandscapeView
 from nnstudio.gui.insight.neuron_view import NeuronView
 from nnstudio.gui.insight.source import InsightSource
@@ -52,6 +53,8 @@ class InsightPanel(QWidget):
         self.tabs.addTab(self.neurons, "Neurons")
         self.tabs.addTab(self.stats, "Weights && gradients")
         self.tabs.addTab(self.landscape, "Loss landscape")
+        self.feature_maps = FeatureMapsView(self.source)  # images and spectrograms
+        self.tabs.addTab(self.feature_maps, "Feature maps")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.steps)
@@ -69,7 +72,7 @@ class InsightPanel(QWidget):
 
     @property
     def views(self) -> list:
-        return [self.boundary, self.neurons, self.stats, self.landscape]
+        return [self.boundary, self.neurons, self.stats, self.landscape, self.feature_maps]
 
     def _retitle(self) -> None:
         data = self.source.data

@@ -63,7 +63,8 @@ class DataLoader(QObject):
 
         prepared, error = None, ""
         try:
-            prepared = build_dataset(spec, base_dir)
+            # Images and sounds stop decoding once this load is cancelled (tables ignore it).
+            prepared = build_dataset(spec, base_dir, cancelled=lambda: self.token != token)
         except NNStudioError as e:
             error = str(e)
         except MemoryError:

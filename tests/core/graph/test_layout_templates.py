@@ -51,7 +51,8 @@ def test_auto_arrange_stacks_separate_parts_and_no_overlap():
 
 def test_every_template_is_listed_and_chained():
     keys = [t.key for t in templates()]
-    assert keys == ["linear_regression", "logistic_regression", "mlp_classifier", "lenet", "lstm"]
+    assert keys == ["linear_regression", "logistic_regression", "mlp_classifier", "lenet",
+                    "image_cnn", "spectrogram_cnn", "lstm"]
     for t in templates():
         net = build_template(t.key)
         ids = [n["id"] for n in net["nodes"]]
