@@ -5,13 +5,17 @@ Importing this package registers every layer type in :data:`LAYERS`.
 
 from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)
     activations,
+    attention,
     conv,
     core_layers,
+    embedding,
     merge,
+    norm,
     pooling,
     recurrent,
     regularization,
     reshape,
+    seqpool,
 )
 from nnstudio.core.engine.layer import CATEGORIES, LAYERS, Layer, Setting, layer_class, register
 from nnstudio.core.engine.losses import LOSSES, get_loss

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.engine import metrics as m_
+from nnstudio.core.engine import sequence_loss
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 
@@ -21,7 +22,7 @@ def prepare_targets(y: np.ndarray, loss_name: str, dtype: np.dtype) -> np.ndarra
     """
     y = np.asarray(y)
     if loss_name == "cross_entropy":
-        if y.ndim == 1:
+        if y.ndim == 1 or (y.ndim == 2 and y.dtype.kind in "iu"):  # classes, or token ids
             return y.astype(np.int64, copy=False)
         return y.astype(dtype, copy=False)
     return np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
@@ -42,7 +43,10 @@ def evaluate(
     pred = net.predict(np.asarray(x, net.dtype), batch_size)
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
-    if is_classification(loss_name):
+    if pred.ndim == 3 and is_classification(loss_name):  # one distribution per position
+        right, counted = sequence_loss.accuracy_counts(pred, yy)
+        out["accuracy"] = right / counted if counted else float("nan")
+    elif is_classification(loss_name):
         classes = m_.predicted_classes(pred)
         truth = yy if yy.ndim == 1 else (
             (yy[:, 0] >= 0.5).astype(np.int64) if yy.shape[1] == 1 else yy.argmax(axis=1)
