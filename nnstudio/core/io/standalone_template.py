@@ -224,6 +224,87 @@ def recurrent(xs, p, cfg, in_shapes, out_shape, kind=None):
 # <<< layer Recurrent
 
 
+# >>> layer Embedding
+@layer("Embedding")
+def embedding(xs, p, cfg, in_shapes, out_shape):
+    """Token ids (N, T) → vectors (N, T, D); id 0 is padding (see forward's masks)."""
+    return p["E"][xs[0].astype(np.int64)]
+# <<< layer Embedding
+
+
+# >>> layer PositionalEmbedding
+@layer("PositionalEmbedding")
+def positional_embedding(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    t, d = x.shape[1], x.shape[2]
+    if "P" in p:
+        return x + p["P"][:t]
+    angle = np.arange(t)[:, None] / np.power(10000.0, np.arange(0, d, 2) / d)
+    table = np.zeros((t, d))
+    table[:, 0::2] = np.sin(angle)
+    table[:, 1::2] = np.cos(angle[:, : d // 2])
+    return x + table.astype(x.dtype)
+# <<< layer PositionalEmbedding
+
+
+# >>> layer LayerNorm
+@layer("LayerNorm")
+def layer_norm(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + cfg["epsilon"]) * p["gamma"] + p["beta"]
+# <<< layer LayerNorm
+
+
+# >>> layer MultiHeadAttention
+@layer("MultiHeadAttention")
+def attention(xs, p, cfg, in_shapes, out_shape):
+    """Self-attention; cfg["_mask"] (N, T) is True at real tokens (None: no padding)."""
+    x = xs[0]
+    n, t, d = x.shape
+    h = cfg["heads"]
+    k = cfg["key_dim"] or d // h
+    qkv = x @ p["Wqkv"] + (p["bqkv"] if "bqkv" in p else 0)
+    q, kk, v = qkv.reshape(n, t, 3, h, k).transpose(2, 0, 3, 1, 4)
+    s = q @ kk.transpose(0, 1, 3, 2) / np.sqrt(k)
+    blocked = np.zeros((n, 1, t, t), bool)
+    if cfg["causal"]:
+        blocked |= np.triu(np.ones((t, t), bool), 1)
+    if cfg.get("_mask") is not None:
+        blocked |= ~cfg["_mask"][:, None, None, :]
+    s = np.where(blocked, -1e9, s)
+    a = np.exp(s - s.max(axis=-1, keepdims=True))
+    a /= a.sum(axis=-1, keepdims=True)
+    o = (a @ v).transpose(0, 2, 1, 3).reshape(n, t, h * k)
+    return o @ p["Wo"] + (p["bo"] if "bo" in p else 0)
+# <<< layer MultiHeadAttention
+
+
+# >>> layer GlobalAvgPool1D
+@layer("GlobalAvgPool1D")
+def global_avg_pool_1d(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mask = cfg.get("_mask")
+    w = np.ones(x.shape[:2]) if mask is None else mask.astype(np.float64)
+    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+    return np.einsum("nt,ntd->nd", w.astype(x.dtype), x)
+# <<< layer GlobalAvgPool1D
+
+
+# >>> layer LastPosition
+@layer("LastPosition")
+def last_position(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mask = cfg.get("_mask")
+    if mask is None:
+        return x[:, -1]
+    t = x.shape[1]
+    last = np.where(mask.any(axis=1), t - 1 - np.argmax(mask[:, ::-1], axis=1), 0)
+    return x[np.arange(len(x)), last]
+# <<< layer LastPosition
+
+
 # -- the model ---------------------------------------------------------------------------------
 
 def load(folder=HERE):
@@ -241,13 +322,19 @@ def load(folder=HERE):
 def forward(model, params, x):
     """Network outputs ``(N, *output_shape)`` for prepared inputs ``x`` (float32)."""
     values = {}
+    masks = {}  # Embedding id → (N, T) bool, True at real tokens (id 0 is padding)
     shapes = {k: tuple(v) for k, v in model["shapes"].items()}
     for node in model["order"]:
         preds = node["inputs"]
         xs = [x] if not preds else [values[q] for q in preds]
         in_shapes = [tuple(model["input_shape"])] if not preds else [shapes[q] for q in preds]
+        cfg = node["config"]
+        if node.get("mask_from"):
+            cfg = dict(cfg, _mask=masks.get(node["mask_from"]))
+        if node["type"] == "Embedding" and cfg.get("mask_padding"):
+            masks[node["id"]] = xs[0] != 0
         values[node["id"]] = LAYERS[node["type"]](
-            xs, params.get(node["id"], {}), node["config"], in_shapes, shapes[node["id"]]
+            xs, params.get(node["id"], {}), cfg, in_shapes, shapes[node["id"]]
         )
     return values[model["output"]]
 
