@@ -183,7 +183,7 @@ class PositionalEmbedding(Layer):
 
     def _forward(self, inputs, training):
         x = inputs[0]
-        n, t, d = x.shape
+        _, t, d = x.shape
         y = self._buf.get("y", x.shape, self.dtype)
         np.add(x, self.table(t, d), out=y)
         return y

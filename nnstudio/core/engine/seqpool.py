@@ -76,7 +76,7 @@ class LastPosition(_SequencePool):
 
     def _forward(self, inputs, training):
         x = inputs[0]
-        n, t, d = x.shape
+        n, t, _ = x.shape
         valid = self._valid(n, t)
         if valid is None:
             idx = np.full(n, t - 1)

@@ -265,7 +265,7 @@ def attention(xs, p, cfg, in_shapes, out_shape):
     n, t, d = x.shape
     h = cfg["heads"]
     k = cfg["key_dim"] or d // h
-    qkv = x @ p["Wqkv"] + (p["bqkv"] if "bqkv" in p else 0)
+    qkv = x @ p["Wqkv"] + p.get("bqkv", 0)
     q, kk, v = qkv.reshape(n, t, 3, h, k).transpose(2, 0, 3, 1, 4)
     s = q @ kk.transpose(0, 1, 3, 2) / np.sqrt(k)
     blocked = np.zeros((n, 1, t, t), bool)
@@ -277,7 +277,7 @@ def attention(xs, p, cfg, in_shapes, out_shape):
     a = np.exp(s - s.max(axis=-1, keepdims=True))
     a /= a.sum(axis=-1, keepdims=True)
     o = (a @ v).transpose(0, 2, 1, 3).reshape(n, t, h * k)
-    return o @ p["Wo"] + (p["bo"] if "bo" in p else 0)
+    return o @ p["Wo"] + p.get("bo", 0)
 # <<< layer MultiHeadAttention
 
 

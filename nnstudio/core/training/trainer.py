@@ -71,7 +71,7 @@ def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where:
             where,
         )
     out = tuple(net.output_shape)
-    if loss_name == "cross_entropy" and (len(out) == 2 or y.ndim == 2 and y.dtype.kind in "iu"):
+    if loss_name == "cross_entropy" and (len(out) == 2 or (y.ndim == 2 and y.dtype.kind in "iu")):
         check_sequence_fit(out, y, where)
         return
     if y.ndim == 1 and loss_name == "cross_entropy":
