@@ -234,7 +234,7 @@ class TrainedModel:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             report = evaluate(self.network, np.asarray(x, self.network.dtype), y, self.loss)
             out = {"loss": float(report["loss"])}
-            if self.task == "classification":
+            if self.task in ("classification", "language_model"):
                 out["accuracy"] = float(report["accuracy"])
                 return out
             pred = self.network.predict(np.asarray(x, self.network.dtype))

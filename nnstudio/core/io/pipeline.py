@@ -117,6 +117,16 @@ def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
     loss = project.training.loss
     task = prepared.task
     k = int(prepared.output_size)
+    if task == "language_model":  # next-token windows (core/data/text_dataset.py)
+        t = int(prepared.input_shape[0])
+        if loss != "cross_entropy":
+            return [("training.loss", f"a language model trains with cross_entropy over "
+                     f"every position, not {loss!r}")]
+        if shape != (t, k):
+            return [(place, f"outputs {shape} but a language model needs one distribution "
+                     f"over the {k} tokens at each of the {t} positions: end the network with "
+                     f"Dense {k} + Softmax on the sequence (shape ({t}, {k}))")]
+        return []
     if task == "classification" and not is_classification(loss):
         return [("training.loss", f"{loss!r} is a regression loss but the data's target is "
                  f"a class ({k} classes): use cross_entropy (or binary_cross_entropy for 2)")]

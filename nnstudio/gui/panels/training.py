@@ -91,6 +91,8 @@ def auto_loss(task: str | None, output_units: int | None) -> str:
     """
     if task == "classification":
         return "binary_cross_entropy" if output_units == 1 else "cross_entropy"
+    if task == "language_model":  # cross-entropy at every position
+        return "cross_entropy"
     return "mse"
 
 
