@@ -90,10 +90,11 @@ def fit_corpus(text: str, options: dict[str, Any] | None, where: str):
     for name, block in blocks.items():
         if len(block) < t + 1:
             need = int(np.ceil((t + 1) / (SPLIT[1] if name != "train" else SPLIT[0])))
+            part = {"train": "first 90", "validation": "next 5",
+                    "test": "last 5"}[name]
             raise DataError(
                 f"the corpus has {n:,} {opts['tokens']} tokens: its {name} part (the "
-                f"{'first 90' if name == 'train' else 'next 5' if name == 'validation' else 'last 5'}"
-                f" %) has {len(block):,}, shorter than one window of {t} + 1; use a text of at "
+                f"{part} %) has {len(block):,}, shorter than one window of {t} + 1; use a text of at "
                 f"least {need:,} tokens or a shorter window",
                 where=where,
             )

@@ -87,7 +87,7 @@ def build_corpus(spec: DatasetSpec, base_dir=None):
     counts = {k: len(v[0]) for k, v in
               zip(("train", "validation", "test"), parts.values(), strict=True)}
     counts["dropped"] = 0
-    counts["tokens"] = {k: int(len(v)) for k, v in ids.items()}
+    counts["tokens"] = {k: len(v) for k, v in ids.items()}
     (xt, yt), (xv, yv), (xs, ys) = parts["train"], parts["validation"], parts["test"]
     return PreparedData(
         xt, yt, xv, yv, xs, ys, LANGUAGE_MODEL, [], (c["window"],), len(tprep.vocab), prep,

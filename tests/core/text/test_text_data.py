@@ -4,6 +4,8 @@ file; and one clear message for each kind of bad text input."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -30,7 +32,7 @@ def _mlp(n_in_hidden=32, classes=2) -> dict:
     nodes = [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": n_in_hidden},
              {"id": "r", "type": "ReLU"}, {"id": "o", "type": "Dense", "units": classes},
              {"id": "s", "type": "Softmax"}]
-    return {"nodes": nodes, "edges": [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])]}
+    return {"nodes": nodes, "edges": [[a["id"], b["id"]] for a, b in itertools.pairwise(nodes)]}
 
 
 def test_normalisation_and_tokens():
