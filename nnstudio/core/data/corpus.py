@@ -94,8 +94,8 @@ def fit_corpus(text: str, options: dict[str, Any] | None, where: str):
                     "test": "last 5"}[name]
             raise DataError(
                 f"the corpus has {n:,} {opts['tokens']} tokens: its {name} part (the "
-                f"{part} %) has {len(block):,}, shorter than one window of {t} + 1; use a text of at "
-                f"least {need:,} tokens or a shorter window",
+                f"{part} %) has {len(block):,}, shorter than one window of {t} + 1; use a "
+                f"text of at least {need:,} tokens or a shorter window",
                 where=where,
             )
     vocab = Vocabulary.fit([blocks["train"]], opts["max_size"], opts["min_count"], where)
