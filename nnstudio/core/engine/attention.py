@@ -57,6 +57,7 @@ class MultiHeadAttention(Layer):
         self.mask_from: Layer | None = None
         #: Attention weights ``(N, h, T, T)`` of the last forward pass.
         self.weights: np.ndarray | None = None
+        self._causal: np.ndarray | None = None
 
     def describe(self) -> str:
         return f"Attention ×{self.config['heads']}" + (" causal" if self.config["causal"] else "")
@@ -106,16 +107,40 @@ class MultiHeadAttention(Layer):
                 self.params[b].fill(0.0)
 
     # -- masks -----------------------------------------------------------------------------
-    def _mask(self, n: int, t: int) -> np.ndarray | None:
-        """``(N or 1, 1, T, T)`` bool, True where a query may not look at a key; or None."""
-        blocked = None
+    def _mask(self, n: int, t: int) -> list[np.ndarray]:
+        """Additive masks (0 or a large negative number) to add to the scores ``(N, h, T, T)``:
+        ``(1, 1, T, T)`` causal, ``(N, 1, 1, T)`` padding keys; empty when nothing is masked."""
+        out = []
+        dt = self.dtype
         if self.config["causal"]:
-            blocked = np.triu(np.ones((t, t), bool), 1)[None, None]
+            c = self._causal
+            if c is None or c.shape[-1] != t or c.dtype != dt:
+                c = self._causal = np.where(np.triu(np.ones((t, t), bool), 1), dt.type(_MASKED),
+                                            dt.type(0))[None, None]
+            out.append(c)
         src = self.mask_from.mask if self.mask_from is not None else None
         if src is not None and src.shape == (n, t) and not src.all():
-            pad = ~src[:, None, None, :]
-            blocked = pad if blocked is None else (blocked | pad)
-        return blocked
+            pad = self._buf.get("pad", (n, 1, 1, t), dt)
+            np.multiply(~src[:, None, None, :], dt.type(_MASKED), out=pad)
+            out.append(pad)
+        return out
+
+    def _rows(self, a: np.ndarray, op, out: np.ndarray) -> np.ndarray:
+        """``op``-reduce (np.maximum / np.add) over the last axis into ``out`` (…, 1).
+
+        NumPy's reductions along a short contiguous axis cost ~3 ns an element; halving the
+        rows with whole-array ufunc calls (log2 T of them) is several times faster.
+        """
+        cur = a
+        while cur.shape[-1] > 1 and cur.shape[-1] % 2 == 0:
+            half = cur.shape[-1] // 2
+            nxt = out if half == 1 else self._buf.get(f"half{half}", (*a.shape[:-1], half),
+                                                      a.dtype)
+            op(cur[..., :half], cur[..., half:], out=nxt)
+            cur = nxt
+        if cur is not out:
+            op.reduce(cur, axis=-1, keepdims=True, out=out)
+        return out
 
     # -- running -------------------------------------------------------------------------
     def _forward(self, inputs, training):
@@ -130,22 +155,26 @@ class MultiHeadAttention(Layer):
         np.dot(x2, self.params["Wqkv"], out=qkv)
         if "bqkv" in self.params:
             np.add(qkv, self.params["bqkv"], out=qkv)
-        # (N, T, 3, h, k) → (3, N, h, T, k): each head's rows contiguous for the batched GEMMs.
-        heads = self._buf.get("heads", (3, n, h, t, k), dt)
-        np.copyto(heads, qkv.reshape(n, t, 3, h, k).transpose(2, 0, 3, 1, 4))
-        q, kk, v = heads[0], heads[1], heads[2]
+        # Batched GEMMs need C-contiguous operands (a transposed view takes NumPy's slow
+        # loop): Q and V as (N, h, T, k), K already transposed as (N, h, k, T).
+        q5 = qkv.reshape(n, t, 3, h, k)
+        q = self._buf.get("q", (n, h, t, k), dt)
+        kt = self._buf.get("kt", (n, h, k, t), dt)
+        v = self._buf.get("v", (n, h, t, k), dt)
+        np.multiply(q5[:, :, 0].transpose(0, 2, 1, 3), dt.type(1.0 / math.sqrt(k)), out=q)
+        np.copyto(kt, q5[:, :, 1].transpose(0, 2, 3, 1))
+        np.copyto(v, q5[:, :, 2].transpose(0, 2, 1, 3))
         a = self._buf.get("a", (n, h, t, t), dt)
-        np.matmul(q, kk.transpose(0, 1, 3, 2), out=a)
-        np.multiply(a, 1.0 / math.sqrt(k), out=a)
-        blocked = self._mask(n, t)
-        if blocked is not None:
-            np.copyto(a, _MASKED, where=np.broadcast_to(blocked, a.shape))
+        np.matmul(q, kt, out=a)  # scores, already scaled by 1/sqrt(k) through q
+        for m in self._mask(n, t):
+            np.add(a, m, out=a)
         red = self._buf.get("red", (n, h, t, 1), dt)
-        np.max(a, axis=-1, keepdims=True, out=red)
+        self._rows(a, np.maximum, red)
         np.subtract(a, red, out=a)
         np.exp(a, out=a)
-        np.sum(a, axis=-1, keepdims=True, out=red)
-        np.divide(a, red, out=a)
+        self._rows(a, np.add, red)
+        np.divide(1.0, red, out=red)
+        np.multiply(a, red, out=a)
         self.weights = a
         rate = self.config["dropout"]
         ad = a
@@ -175,40 +204,59 @@ class MultiHeadAttention(Layer):
         x2, ad, o2f, (n, t, d, h, k) = self._cache
         hk = h * k
         dt = self.dtype
-        heads = self._buf.get("heads", (3, n, h, t, k), dt)
-        q, kk, v = heads[0], heads[1], heads[2]
+        scale = dt.type(1.0 / math.sqrt(k))
+        q, kt, v = (self._buf.get(name, shape, dt) for name, shape in
+                    (("q", (n, h, t, k)), ("kt", (n, h, k, t)), ("v", (n, h, t, k))))
         a = self._buf.get("a", (n, h, t, t), dt)
         g2 = grad.reshape(n * t, d)
         np.dot(o2f.T, g2, out=self.grads["Wo"])
         if "bo" in self.grads:
-            np.sum(g2, axis=0, out=self.grads["bo"])
+            ones = self._buf.get("ones", (n * t,), dt)
+            ones.fill(1.0)
+            np.dot(ones, g2, out=self.grads["bo"])
         do2 = self._buf.get("do2", (n * t, hk), dt)
         np.dot(g2, self.params["Wo"].T, out=do2)
+        # dO transposed (N, h, k, T), contiguous: dVᵀ = dOᵀ·A and, below, dKᵀ = Qᵀ·dS.
+        dot_ = self._buf.get("doT", (n, h, k, t), dt)
+        np.copyto(dot_, do2.reshape(n, t, h, k).transpose(0, 2, 3, 1))
+        dvt = self._buf.get("dvt", (n, h, k, t), dt)
+        np.matmul(dot_, ad, out=dvt)
+        # dA = dO·Vᵀ with Vᵀ contiguous.
         do = self._buf.get("do", (n, h, t, k), dt)
         np.copyto(do, do2.reshape(n, t, h, k).transpose(0, 2, 1, 3))
-        # Gradients of Q, K, V go straight into one (3, N, h, T, k) buffer.
-        dheads = self._buf.get("dheads", (3, n, h, t, k), dt)
-        np.matmul(ad.transpose(0, 1, 3, 2), do, out=dheads[2])  # dV = Aᵀ·dO
+        vt = self._buf.get("vt", (n, h, k, t), dt)
+        np.copyto(vt, v.transpose(0, 1, 3, 2))
         da = self._buf.get("da", (n, h, t, t), dt)
-        np.matmul(do, v.transpose(0, 1, 3, 2), out=da)  # dA = dO·Vᵀ
+        np.matmul(do, vt, out=da)
         if self._drop is not None:
             np.multiply(da, self._drop, out=da)
-        # Softmax backward: dS = A ⊙ (dA − Σ_j dA·A), then the 1/sqrt(k) scale.
+        # Softmax backward: dS = A ⊙ (dA − Σ_j dA·A).
         red = self._buf.get("red", (n, h, t, 1), dt)
         tmp = self._buf.get("tmp", (n, h, t, t), dt)
         np.multiply(da, a, out=tmp)
-        np.sum(tmp, axis=-1, keepdims=True, out=red)
+        self._rows(tmp, np.add, red)
         np.subtract(da, red, out=da)
         np.multiply(da, a, out=da)
-        np.multiply(da, 1.0 / math.sqrt(k), out=da)
-        np.matmul(da, kk, out=dheads[0])  # dQ = dS·K
-        np.matmul(da.transpose(0, 1, 3, 2), q, out=dheads[1])  # dK = dSᵀ·Q
+        # Scores were (scale·Q)·Kᵀ: dQ = scale·dS·K, dKᵀ = (scale·Q)ᵀ·dS.
+        kk = self._buf.get("k", (n, h, t, k), dt)
+        np.copyto(kk, kt.transpose(0, 1, 3, 2))
+        dq = self._buf.get("dq", (n, h, t, k), dt)
+        np.matmul(da, kk, out=dq)
+        np.multiply(dq, scale, out=dq)
+        qt = self._buf.get("qt", (n, h, k, t), dt)
+        np.copyto(qt, q.transpose(0, 1, 3, 2))
+        dkt = self._buf.get("dkt", (n, h, k, t), dt)
+        np.matmul(qt, da, out=dkt)
         dqkv = self._buf.get("dqkv", (n, t, 3, h, k), dt)
-        np.copyto(dqkv, dheads.transpose(1, 3, 0, 2, 4))
+        np.copyto(dqkv[:, :, 0], dq.transpose(0, 2, 1, 3))
+        np.copyto(dqkv[:, :, 1], dkt.transpose(0, 3, 1, 2))
+        np.copyto(dqkv[:, :, 2], dvt.transpose(0, 3, 1, 2))
         dq2 = dqkv.reshape(n * t, 3 * hk)
         np.dot(x2.T, dq2, out=self.grads["Wqkv"])
         if "bqkv" in self.grads:
-            np.sum(dq2, axis=0, out=self.grads["bqkv"])
+            ones = self._buf.get("ones", (n * t,), dt)
+            ones.fill(1.0)
+            np.dot(ones, dq2, out=self.grads["bqkv"])
         dx = self._buf.get("dx", (n, t, d), dt)
         np.dot(dq2, self.params["Wqkv"].T, out=dx.reshape(n * t, d))
         return [dx]
