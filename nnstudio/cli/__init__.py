@@ -11,7 +11,7 @@ import sys
 
 from nnstudio import __version__
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest")
+SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest", "generate")
 
 
 def gui_parser() -> argparse.ArgumentParser:

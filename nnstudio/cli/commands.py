@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, metavar="PATH",
                    help="the .onnx file, or the folder for numpy")
 
+    from .generate_cmd import add_generate
+
+    add_generate(add)
+
     s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
             cmd_selftest)
     s.add_argument("--json", action="store_true", help="print the checks as one JSON object")

@@ -139,3 +139,59 @@ def _last_position(g, layer, inputs, in_shapes, out_shape):
                           _i64(g, f"{n}/zero", 0)], f"{n}/last")
     hit = g.node("Equal", [_i64(g, f"{n}/positions", np.arange(t)[None]), last], f"{n}/hit")
     return _weighted_sum(g, n, g.node("Cast", [hit], f"{n}/onehot", to=1), inputs[0])
+
+
+# -- text preparation and language-model outputs ------------------------------------------------
+
+def prep_text(g, prep, prep_table) -> tuple[list, str]:
+    """ONNX inputs of a model that reads text, and the network's input tensor.
+
+    Standard ONNX cannot tokenise text, so the file takes what the tokenizer makes:
+    ``token_ids`` ``tensor(int64)`` ``[N, T]`` (token sequences and language models: the ids
+    of the vocabulary in ``metadata_props["text_preparation"]``, right-padded with 0, unknown
+    tokens 1), or for bag-of-words / TF-IDF models ``<column>_vector`` ``tensor(float)``
+    ``[N, V]`` (the encoded vector) after the table inputs of the other columns.
+    """
+    from nnstudio.core.io.onnx_export import OnnxInput, _onnx_type
+
+    text = prep.text
+    if text.encoding == "sequence":
+        g.reserve("token_ids")
+        x = g.node("Cast", ["token_ids"], "prep/x", to=_onnx_type("float"))
+        return [OnnxInput("token_ids", "int64", [None, text.n_features], [text.column])], x
+    name = f"{text.column}_vector"
+    g.reserve(name)
+    vec = OnnxInput(name, "float", [None, text.n_features], [text.column])
+    if not prep.features:
+        return [vec], g.node("Identity", [name], "prep/x")
+    inputs, x = prep_table(g, prep)
+    return [*inputs, vec], g.node("Concat", [x, name], "prep/x_text", axis=1)
+
+
+def text_feeds(model, data) -> dict[str, np.ndarray]:
+    """The ONNX inputs for a table (or, for a sequence model, raw texts) of a text model."""
+    prep = model.preparation
+    text = prep.text
+    if isinstance(data, (list, tuple)):
+        x = text.transform(list(data))
+    else:
+        x = prep.transform_features(data)
+    if text.encoding == "sequence":
+        return {"token_ids": x.astype(np.int64)}
+    feeds: dict[str, np.ndarray] = {}
+    if prep.features:
+        from nnstudio.core.io.onnx_export import onnx_feeds
+
+        feeds.update(onnx_feeds(model, data, skip_text=True))
+    feeds[f"{text.column}_vector"] = np.ascontiguousarray(x[:, -text.n_features:])
+    return feeds
+
+
+def lm_outputs(g, model, y: str) -> list:
+    """A language model's output: ``probabilities`` ``[N, T, V]`` (next-token distributions)."""
+    from onnx import TensorProto, helper
+
+    g.reserve("probabilities")
+    g.nodes.append(helper.make_node("Identity", [y], ["probabilities"]))
+    t, v = (int(s) for s in model.network.output_shape)
+    return [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, t, v])]

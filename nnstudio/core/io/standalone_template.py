@@ -409,7 +409,92 @@ def prepare_table(prep, path):
             vals.append(v)
         scaled = (np.array(vals, np.float64) - f["offset"]) / f["divisor"]
         blocks.append(scaled.astype(np.float32).reshape(-1, 1))
+    tp = prep.get("text")
+    if tp is not None:  # a free-text column: bag/TF-IDF block, or token ids as the input
+        if tp["column"] not in index:
+            raise InputError(f"{path}: missing column {tp['column']!r}")
+        col = index[tp["column"]]
+        texts = [(r[col] if col < len(r) else "").strip() for r in rows]
+        texts = ["" if t.lower() in MISSING else t for t in texts]
+        block = encode_texts(tp, texts)
+        if tp["options"]["encoding"] == "sequence":
+            return block
+        blocks.append(block)
     return np.concatenate(blocks, axis=1) if rows else np.zeros((0, 0), np.float32)
+
+
+# -- text (see nnstudio/core/data/text.py: the same steps) ---------------------------------------
+
+def text_tokens(tp, text):
+    """NFKC, lowercase and punctuation stripping as trained, then word or char tokens."""
+    import unicodedata
+
+    o = tp["options"]
+    text = unicodedata.normalize("NFKC", text)
+    if o["lowercase"]:
+        text = text.lower()
+    if o["strip_punctuation"]:
+        text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
+    return list(text) if o["tokens"] == "char" else re.findall(r"\w+|[^\w\s]", text)
+
+
+def text_ids(tp, text):
+    index = tp.get("_index")
+    if index is None:
+        index = tp["_index"] = {t: i + 2 for i, t in enumerate(tp["tokens"])}
+    return [index.get(t, 1) for t in text_tokens(tp, text)]
+
+
+def encode_texts(tp, texts):
+    """float32 (N, length) token ids, or (N, V) bag-of-words / TF-IDF vectors."""
+    o = tp["options"]
+    v = len(tp["tokens"]) + 2
+    if o["encoding"] == "sequence":
+        out = np.zeros((len(texts), o["length"]), np.float32)
+        for i, t in enumerate(texts):
+            ids = text_ids(tp, t)[: o["length"]]
+            out[i, :len(ids)] = ids
+        return out
+    out = np.zeros((len(texts), v - 2), np.float32)
+    idf = None if tp.get("idf") is None else np.asarray(tp["idf"])[2:]
+    for i, t in enumerate(texts):
+        ids = text_ids(tp, t)
+        row = np.bincount(np.asarray(ids, np.int64), minlength=v)[2:] / max(len(ids), 1)
+        if idf is not None:
+            row = row * idf
+            norm = np.sqrt(np.dot(row, row))
+            row = row / norm if norm > 0 else row
+        out[i] = row
+    return out
+
+
+def generate(prompt, length=200, temperature=1.0, top_k=0, seed=None, folder=HERE):
+    """A language model's continuation of ``prompt`` (as nnstudio generate)."""
+    model, params = load(folder)
+    tp = model["preparation"]["text"]
+    ids = text_ids(tp, prompt)
+    if tp["options"]["tokens"] == "char" and 1 in ids:
+        raise InputError("the prompt has characters the model never saw in training")
+    t = model["input_shape"][0]
+    rng = np.random.default_rng(seed)
+    sep = " " if tp["options"]["tokens"] == "word" else ""
+    out = []
+    for _ in range(length):
+        window = ids[-t:]
+        x = np.zeros((1, t), np.float32)
+        x[0, :len(window)] = window
+        p = np.asarray(forward(model, params, x)[0, len(window) - 1], np.float64)
+        p[:2] = 0.0
+        if temperature != 1.0:
+            with np.errstate(divide="ignore"):
+                logp = np.log(p) / temperature
+            p = np.exp(logp - logp.max())
+        if 0 < top_k < len(p):
+            p[p < np.partition(p, -top_k)[-top_k]] = 0.0
+        nxt = int(rng.choice(len(p), p=p / p.sum()))
+        ids.append(nxt)
+        out.append(tp["tokens"][nxt - 2])
+    return sep.join(out) if not sep else sep + sep.join(out)
 
 
 def _as_number_text(t):
@@ -516,6 +601,17 @@ def main(argv=None):
             return 2
         out = args[i + 1]
         del args[i:i + 2]
+    if "--prompt" in args:  # a language model: python predict.py --prompt TEXT [--length N]
+        opts = dict(zip(args[::2], args[1::2]))  # noqa: B905
+        try:
+            text = generate(opts["--prompt"], int(opts.get("--length", 200)),
+                            float(opts.get("--temperature", 1.0)), int(opts.get("--top-k", 0)),
+                            int(opts["--seed"]) if "--seed" in opts else None)
+        except (InputError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(opts["--prompt"] + text)
+        return 0
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python predict.py INPUT.csv [--out PREDICTIONS.csv]", file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2
