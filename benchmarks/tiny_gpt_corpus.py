@@ -63,9 +63,8 @@ def export_web(dest: Path, n_bytes: int) -> None:
 
 def project(corpus: Path) -> dict:
     sys.path.insert(0, str(ROOT))
-    from nnstudio.core.graph.text_templates import transformer_network
-
     from nnstudio.core.data import DatasetSpec, build_dataset
+    from nnstudio.core.graph.text_templates import transformer_network
 
     dataset = {"source": str(corpus), "corpus": {"tokens": "char", "window": 64, "stride": 32}}
     vocab = build_dataset(DatasetSpec.from_dict(dataset)).output_size

@@ -74,7 +74,7 @@ def test_text_classifier_exports_match_nnstudio_predict(kind, tmp_path):
     np.testing.assert_allclose(out["probabilities"], ours, rtol=1e-4, atol=1e-6)
 
     export_numpy(model, tmp_path / "exp")
-    values, probs, _ = _script(tmp_path / "exp").predict(str(data), folder=tmp_path / "exp")
+    _, probs, _ = _script(tmp_path / "exp").predict(str(data), folder=tmp_path / "exp")
     np.testing.assert_allclose(probs, ours, rtol=1e-4, atol=1e-6)
 
 
