@@ -261,6 +261,10 @@ class TrainingPanel(QWidget):
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.plots, 1)
+        from nnstudio.gui.text.sampler import EpochSampler
+
+        self.sampler = EpochSampler(self)  # language models: a sample after every epoch
+        right_layout.addWidget(self.sampler.view)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
