@@ -265,6 +265,9 @@ class ResultsPanel(QWidget):
             self.pages.setCurrentWidget(self.empty_page)
             return
         r = res.splits[name]
+        if res.task == "classification" and r.confusion is None:  # a language model
+            self.pages.setCurrentWidget(self.empty_page)
+            return
         if res.task == "classification":
             self.pages.setCurrentWidget(self.classification_page)
             self.confusion.set_data(r.confusion, res.class_names)

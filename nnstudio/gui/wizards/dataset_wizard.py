@@ -169,6 +169,8 @@ class DatasetWizard(QWizard):
             if ok:
                 self.source_info = self.source_page.info
                 self.prepared, self._prepared_key = None, None
+                preset = self.preset.text if self.preset is not None else None
+                self.prepare_page.text_box.offer(self.source_info, preset)
             return ok
         return super().validateCurrentPage()
 

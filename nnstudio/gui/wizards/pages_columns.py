@@ -267,10 +267,8 @@ class PreparePage(QWizardPage):
             self.target_scaling.setChecked(preset.target_scaling == "standard")
         tabular = info.kind == "table"
         self.missing.setEnabled(tabular)
-        if self.text_box.column.count() == 0 or preset is not None:
-            self.text_box.set_columns(
-                [c.name for c in info.columns if c.kind == "text"] if tabular else [],
-                getattr(preset, "text", None) if preset is not None else None)
+        if not tabular:
+            self.text_box.set_columns([])
         prepared = wiz.prepared
         self.target_scaling.setVisible(prepared is not None and prepared.task == "regression")
         cols = wiz.columns_page.features() if tabular else []

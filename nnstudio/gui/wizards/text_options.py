@@ -107,6 +107,19 @@ class TextOptionsBox(QGroupBox):
         elif current in names:
             self.column.setCurrentText(current)
 
+    def offer(self, info, preset: dict | None = None) -> None:
+        """Offer the free-text columns of a newly chosen source (``SourceInfo``). Checked at
+        once when a preset says so, or when text is all there is to learn from (a column of
+        messages and a label): free text is no longer silently left out."""
+        from nnstudio.gui.wizards.dataset_source import default_ignored
+
+        tabular = getattr(info, "kind", None) == "table"
+        names = [c.name for c in info.columns if c.kind == "text"] if tabular else []
+        self.set_columns(names, preset)
+        if preset is None and names:
+            skip = set(default_ignored(info)) | {info.default_target}
+            self.setChecked(not [c for c in info.columns if c.name not in skip])
+
     def options(self) -> dict | None:
         """The ``dataset.text`` section, or None when unchecked or hidden."""
         if not self.isChecked() or not self.column.count() or self.isHidden():
