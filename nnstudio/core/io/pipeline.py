@@ -133,6 +133,9 @@ def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
     if task == "regression" and is_classification(loss):
         return [("training.loss", f"{loss!r} is a classification loss but the data's target "
                  "is a number: use mse or mae")]
+    if task == "classification" and shape is not None and len(shape) == 2:
+        return [(place, f"outputs one vector per position {shape} but the data has one class "
+                 "per sample: add Flatten (or GlobalAvgPool1D) before the last Dense")]
     if task == "classification" and loss == "cross_entropy" and shape != (k,):
         return [(place, f"outputs {shape} but the data has {k} classes: end the network with "
                  f"Dense {k} + Softmax")]
