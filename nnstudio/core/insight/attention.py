@@ -6,9 +6,9 @@
   that looks, column = the token looked at (rows sum to 1; padding and, under the causal
   mask, later tokens get 0).
 * :func:`token_influence`: for a text classifier (any encoding), how much each token raised
-  the predicted class's probability: the probability with the text as it is minus the
-  probability with that one token left out (occlusion). Positive = it pushed towards the
-  predicted class.
+  the predicted class: its log-odds ``ln(p / (1 − p))`` with the text as it is minus with that
+  one token left out (occlusion). Log-odds, not probabilities: a confident prediction
+  (p = 0.9999) still shows which words carry it. Positive = it pushed towards the class.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def attention_maps(model: Any, text: str) -> AttentionMaps:
 
 
 def token_influence(model: Any, text: str, top: int = 10) -> tuple[str, list[tuple[str, float]]]:
-    """``(predicted class, [(token, Δp)])`` for the ``top`` tokens that most raised it."""
+    """``(predicted class, [(token, Δ log-odds)])`` for the ``top`` tokens that most raised
+    it, largest first."""
     prep = text_preparation(model)
     if is_language_model(model):
         raise DataError("token influence is for text classifiers")
@@ -77,6 +78,8 @@ def token_influence(model: Any, text: str, top: int = 10) -> tuple[str, list[tup
     pred = model.predict_raw([{prep.column: v} for v in variants])
     probs = np.asarray(pred.probabilities, np.float64)
     k = int(np.argmax(probs[0]))
-    delta = probs[0, k] - probs[1:, k]
+    p = np.clip(probs[:, k], 1e-12, 1 - 1e-12)
+    logit = np.log(p) - np.log1p(-p)
+    delta = logit[0] - logit[1:]
     order = np.argsort(-delta, kind="stable")[:top]
     return pred.class_names[k], [(tokens[i], float(delta[i])) for i in order]

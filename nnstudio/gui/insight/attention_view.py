@@ -65,6 +65,7 @@ class AttentionView(QWidget):
         self.image = pg.ImageItem()
         self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.plot.addItem(self.image)
+        self.plot.getAxis("left").setWidth(90)  # token labels, not numbers
         self.influence = QLabel("")
         self.influence.setObjectName("attentionInfluence")
         self.influence.setWordWrap(True)
@@ -129,8 +130,9 @@ class AttentionView(QWidget):
                             "column = the token it looks at; brighter = more attention.")
         if infl is not None:
             cls, top = infl
-            self.influence.setText(f"Predicted “{cls}”. Tokens that raised it most: " + ", ".join(
-                f"{t!r} {d:+.3f}" for t, d in top))
+            self.influence.setText(
+                f"Predicted “{cls}”. Tokens that raised it most (log-odds lost when the token "
+                "is left out): " + ", ".join(f"{t!r} {d:+.2f}" for t, d in top))
         else:
             self.influence.setText("")
         self._redraw()

@@ -441,7 +441,7 @@ class TrainingPanel(QWidget):
                record: RunRecord, status: str) -> bool:
         prepared = self.session.prepared
         self._loss_in_use = cfg.loss
-        metric = "accuracy" if prepared.task == "classification" else "r2"
+        metric = "accuracy" if prepared.task in ("classification", "language_model") else "r2"
         self.plots.reset(metric, cfg.epochs)
         self.progress.setValue(0)
         self.status.setText(status)
@@ -648,7 +648,8 @@ class TrainingPanel(QWidget):
                 self.batch_size.setValue(max(1, min(32, n)))
             self.status.setText(f"Ready · {n:,} training samples")
             if not len(self.plots.history):  # no run's curves on show: title for the task
-                self.plots.set_metric("accuracy" if prepared.task == "classification" else "r2")
+                self.plots.set_metric("accuracy" if prepared.task in (
+                    "classification", "language_model") else "r2")
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 

@@ -74,6 +74,7 @@ class GenerateBox(QWidget):
         self.output.setObjectName("lmOutput")
         self.output.setReadOnly(True)
         self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.output.setMinimumHeight(220)
         form = QFormLayout()
         form.addRow("Prompt", self.prompt)
         form.addRow("Length (tokens)", self.length)

@@ -95,8 +95,8 @@ def test_spam_ham_transformer_on_token_sequences(tmp_path):
 
 def test_tiny_gpt_learns_a_small_corpus(tmp_path):
     path = tmp_path / "story.txt"
-    path.write_text(corpus_text(400), encoding="utf-8")
-    dataset = {"source": str(path), "corpus": {"tokens": "char", "window": 24, "stride": 12}}
+    path.write_text(corpus_text(300), encoding="utf-8")
+    dataset = {"source": str(path), "corpus": {"tokens": "char", "window": 16, "stride": 8}}
     prepared = build_dataset(DatasetSpec.from_dict(dataset))
     assert prepared.task == "language_model"
     assert prepared.y_train.shape == prepared.x_train.shape and prepared.y_train.dtype == np.int64
@@ -105,7 +105,7 @@ def test_tiny_gpt_learns_a_small_corpus(tmp_path):
     from nnstudio.core.graph.text_templates import transformer_network
 
     v = prepared.output_size
-    net = transformer_network("gpt", (24,), v, blocks=1, width=32, heads=2)
+    net = transformer_network("gpt", (16,), v, blocks=1, width=24, heads=2)
     project = _project(dataset, net, epochs=4, batch_size=32)
     model = run_training(project, prepared)
     losses = model.history["val_loss"]
