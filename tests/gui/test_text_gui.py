@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QWizard
 
 from nnstudio.gui.wizards.dataset_wizard import DatasetWizard
 from tests.core.text.corpora import corpus_text, write_messages_csv
-from tests.gui.test_wizard import answers, window  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -24,7 +23,9 @@ def _train(qtbot, window, epochs=2):
     qtbot.waitUntil(lambda: window.workflow.session.model is not None, timeout=20_000)
 
 
-def test_spam_ham_through_the_wizard_template_predict_and_attention(qtbot, window, tmp_path):
+def test_spam_ham_through_the_wizard_template_predict_and_attention(qtbot, workflow_window,
+                                                                  tmp_path):
+    window = workflow_window
     csv = tmp_path / "sms.csv"
     write_messages_csv(csv, 300)
     wiz = window.workflow.open_dataset_wizard()
@@ -66,7 +67,8 @@ def test_spam_ham_through_the_wizard_template_predict_and_attention(qtbot, windo
     assert "Predicted" in view.influence.text()
 
 
-def test_tiny_gpt_corpus_samples_and_generation(qtbot, window, tmp_path):
+def test_tiny_gpt_corpus_samples_and_generation(qtbot, workflow_window, tmp_path):
+    window = workflow_window
     path = tmp_path / "story.txt"
     path.write_text(corpus_text(200), encoding="utf-8")
     dialog = window.workflow.open_corpus_dialog()
@@ -98,7 +100,8 @@ def test_tiny_gpt_corpus_samples_and_generation(qtbot, window, tmp_path):
     assert "never saw in training" in box.error.text()
 
 
-def test_corpus_dialog_reports_bad_text(qtbot, window, tmp_path):
+def test_corpus_dialog_reports_bad_text(qtbot, workflow_window, tmp_path):
+    window = workflow_window
     path = tmp_path / "bad.txt"
     path.write_bytes(b"abc\xff" * 10)
     dialog = window.workflow.open_corpus_dialog()

@@ -93,6 +93,7 @@ def test_spam_ham_transformer_on_token_sequences(tmp_path):
     assert probs["spam"] > 0.5 and abs(sum(probs.values()) - 1) < 1e-5
 
 
+@pytest.mark.slow
 def test_tiny_gpt_learns_a_small_corpus(tmp_path):
     path = tmp_path / "story.txt"
     path.write_text(corpus_text(300), encoding="utf-8")
