@@ -41,38 +41,17 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from mnist_project import mnist_project  # noqa: E402
+
 DATA = REPO.parent / "shared" / "datasets" / "mnist-t10k"
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TICK_MS = 10
 
 
 def project_dict(epochs: int, batch_size: int) -> dict:
-    """The MNIST MLP project (data paths absolute: the file lives in a temp folder)."""
-    return {
-        "format": "nnstudio.project", "version": 1, "title": "MNIST MLP benchmark",
-        "dataset": {
-            "source": str(DATA / "t10k-images-idx3-ubyte.gz"),
-            "labels": str(DATA / "t10k-labels-idx1-ubyte.gz"),
-            "scaling": "standard",
-            "split": {"train": 0.7, "validation": 0.15, "test": 0.15, "seed": 0},
-        },
-        "network": {
-            "nodes": [
-                {"id": "in", "type": "Input", "pos": [0, 100]},
-                {"id": "flat", "type": "Flatten", "pos": [250, 100]},
-                {"id": "h1", "type": "Dense", "units": 128, "pos": [500, 100]},
-                {"id": "a1", "type": "ReLU", "pos": [750, 100]},
-                {"id": "out", "type": "Dense", "units": 10, "pos": [1000, 100]},
-                {"id": "p", "type": "Softmax", "pos": [1250, 100]},
-            ],
-            "edges": [["in", "flat"], ["flat", "h1"], ["h1", "a1"], ["a1", "out"],
-                      ["out", "p"]],
-        },
-        "training": {
-            "loss": "cross_entropy", "optimizer": {"type": "adam", "learning_rate": 0.001},
-            "batch_size": batch_size, "epochs": epochs, "seed": 0,
-        },
-    }
+    """The MNIST MLP project (784 → 128 → 10)."""
+    return mnist_project((128,), epochs, batch_size)
 
 
 # -- one GUI run (child process) -----------------------------------------------------------------

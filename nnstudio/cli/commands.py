@@ -15,6 +15,7 @@ import io
 import json
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from nnstudio.core.errors import DataError, NNStudioError
 from nnstudio.core.io.jsonfmt import finite_json
 
 EXIT_OK, EXIT_FAULT, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+MODEL_HELP = "the model file (.npz), or a project with a trained model (.nnsproj)"
 
 
 class UsageError(NNStudioError):
@@ -50,28 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    t = add("train", "Train a project's network and save the model file.", cmd_train)
+    t = add("train", "Train a project's network; save the model file (--out) and/or keep the "
+            "run in the project (--save).", cmd_train)
     t.add_argument("project", help="the project file (.nnsproj)")
-    t.add_argument("--out", required=True, metavar="MODEL", help="the model file to write (.npz)")
+    t.add_argument("--out", metavar="MODEL", help="the model file to write (.npz)")
+    t.add_argument("--save", action="store_true",
+                   help="add the run to the project's run history (it becomes the current "
+                   "model) and save the project")
     t.add_argument("--epochs", type=int, metavar="N", help="override training.epochs")
     t.add_argument("--json", action="store_true", help="end stdout with one JSON summary line")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
     e = add("evaluate", "Score a model on a labelled data file.", cmd_evaluate)
-    e.add_argument("model", help="the model file (.npz)")
+    e.add_argument("model", help=MODEL_HELP)
     e.add_argument("--data", required=True, metavar="FILE", help="CSV/TSV, IDX or NPZ with targets")
     e.add_argument("--labels", metavar="FILE", help="IDX labels file for IDX images")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     r = add("predict", "Predict every row of a data file into a CSV file.", cmd_predict)
-    r.add_argument("model", help="the model file (.npz)")
+    r.add_argument("model", help=MODEL_HELP)
     r.add_argument("--data", required=True, metavar="FILE", help="CSV/TSV, IDX or NPZ inputs")
     r.add_argument("--out", required=True, metavar="CSV", help="the predictions file to write")
     r.add_argument("--keep", action="append", default=[], metavar="COLUMN",
                    help="copy this input column (e.g. an id) into the output; repeatable")
 
     x = add("export", "Export a model to ONNX or to a standalone NumPy folder.", cmd_export)
-    x.add_argument("model", help="the model file (.npz)")
+    x.add_argument("model", help=MODEL_HELP)
     x.add_argument("--format", required=True, choices=("onnx", "numpy"))
     x.add_argument("--out", required=True, metavar="PATH",
                    help="the .onnx file, or the folder for numpy")
@@ -169,13 +175,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .progress import Progress
 
-    out = _check_out_file(args.out)
+    if not args.out and not args.save:
+        raise UsageError("say where the trained model goes: --out MODEL.npz and/or --save "
+                         "(keep the run in the project)")
+    out = _check_out_file(args.out) if args.out else None
     if args.epochs is not None and args.epochs < 0:
         raise UsageError(f"--epochs must be 0 or more (got {args.epochs})")
     project = load_project(args.project)
     try:
         prepared = load_data(project)
-        build_network(project, prepared)  # every design problem before any output
+        net = build_network(project, prepared)  # every design problem before any output
     except NNStudioError as e:
         raise _in_file(e, args.project) from None
     if not args.quiet:
@@ -197,14 +206,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = None if args.quiet else Progress(
         stream, tty=stream.isatty(), epochs=args.epochs or project.training.epochs
     )
+    record = _record_start(project, prepared, net, args.epochs) if args.save else None
+    started = time.time()
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        model = run_training(project, prepared, control, progress, epochs=args.epochs)
+        model = run_training(project, prepared, control, progress, epochs=args.epochs,
+                             network=net)
     except NNStudioError as e:
         raise _in_file(e, args.project) from None
     finally:
         signal.signal(signal.SIGINT, old)
-    save_model(model, out)
+    if out is not None:
+        save_model(model, out)
+    if args.save:
+        _keep_run(project, model, record, started)
     s = model.summary
     if args.json:
         _print_json({
@@ -217,19 +232,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"trained {s['epochs']} epoch(s) in {s['seconds']:.1f} s{how}; best epoch "
               f"{s['best_epoch']}")
         print("\n".join(_metrics_lines(s["metrics"])))
-        print(f"saved {out}")
+        if out is not None:
+            print(f"saved {out}")
+        if args.save:
+            run = project.runs.last
+            print(f"kept as {run.name} in {project.path} (now the current model)")
     return EXIT_INTERRUPTED if s["reason"] == "stopped" and interrupted else EXIT_OK
+
+
+def _record_start(project: Any, prepared: Any, net: Any, epochs: int | None) -> Any:
+    """The run's start (initial weights, split, settings) for the run history's Replay."""
+    import dataclasses
+
+    from nnstudio.core.insight.replay import RunRecord, data_fingerprint
+    from nnstudio.core.io.pipeline import split_arrays
+
+    cfg = project.training
+    if epochs is not None:
+        cfg = dataclasses.replace(cfg, epochs=int(epochs))
+    splits = split_arrays(prepared)
+    val = splits["validation"] if len(splits["validation"][0]) else None
+    split = getattr(getattr(project.dataset, "split", None), "to_dict", dict)()
+    return RunRecord.capture(net, cfg, split=split,
+                             split_indices=getattr(prepared, "indices", None),
+                             data_fp=data_fingerprint(splits["train"], val))
+
+
+def _keep_run(project: Any, model: Any, record: Any, started: float) -> None:
+    """Add the finished run to the project's history and save the project."""
+    import datetime as dt
+
+    from nnstudio.core.io.project import save_project
+    from nnstudio.core.io.runs import run_from_model
+
+    when = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run = run_from_model(project.runs, model, "train", record=record, started=when,
+                         data_fp=record.data_fingerprint if record is not None else "",
+                         network=project.network)
+    project.runs.add(run)
+    save_project(project, project.path)
 
 
 # -- evaluate / predict -----------------------------------------------------------------------
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from nnstudio.core.io.model_file import load_model
+    from nnstudio.core.io import open_trained
 
     from .datafiles import read_model_data
 
-    model = load_model(args.model)
+    model = open_trained(args.model)
     data = read_model_data(model, args.data, args.labels, need_targets=True)
     for n in data.notes:
         _note(n)
@@ -243,13 +295,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from nnstudio.core.io import open_trained
     from nnstudio.core.io.atomic import atomic_write_text
-    from nnstudio.core.io.model_file import load_model
 
     from .datafiles import read_model_data
 
     out = _check_out_file(args.out)
-    model = load_model(args.model)
+    model = open_trained(args.model)
     data = read_model_data(model, args.data)
     for n in data.notes:
         _note(n)
@@ -294,9 +346,9 @@ def predictions_csv(pred: Any, kept: list[tuple[str, Any]] = ()) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from nnstudio.core.io.model_file import load_model
+    from nnstudio.core.io import open_trained
 
-    model = load_model(args.model)
+    model = open_trained(args.model)
     if args.format == "onnx":
         from nnstudio.core.io.onnx_export import export_onnx
 

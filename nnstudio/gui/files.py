@@ -4,7 +4,13 @@ Files are read and written by :mod:`nnstudio.core.io.project`; this module only 
 desktop editor needs around it: dialogs, recent files, the title, and a tolerant open that
 still shows a design with graph problems (an unconnected layer, two outputs) so the user can
 fix it on the canvas — only a file that is not a readable project is refused, with its
-:class:`~nnstudio.core.errors.ProjectError` message and nothing changed.
+:class:`~nnstudio.core.errors.ProjectError` message and nothing changed. A model file
+(``.npz``) opens too: its network on the canvas, its training record as the current run of
+an untitled project (Save turns it into a project).
+
+Every way of leaving the current work (New, Open, Recover, closing the window) asks first:
+"training is running: stop it?" while a run goes (the partial run is kept as a stopped run),
+then Save / Discard / Cancel when anything is unsaved.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 
 SUFFIX = ".nnsproj"
 FILE_FILTER = "nnstudio projects (*.nnsproj);;All files (*)"
+OPEN_FILTER = ("Projects and models (*.nnsproj *.npz);;nnstudio projects (*.nnsproj);;"
+               "Model files (*.npz);;All files (*)")
 MAX_RECENT = 8
 
 
@@ -98,12 +106,13 @@ class FilesMixin:
     # -- state -----------------------------------------------------------------------------------
     @property
     def is_modified(self: MainWindow) -> bool:
-        """Unsaved changes: design edits since the last save, or :meth:`mark_modified`."""
-        return not self.undo_stack.isClean() or self._extra_modified
+        """Unsaved changes: design edits since the last save, or the session's (data,
+        training settings, runs)."""
+        return not self.undo_stack.isClean() or self.session.modified
 
     def mark_modified(self: MainWindow, modified: bool = True) -> None:
         """Flag changes that are not design edits (data, training settings) as unsaved."""
-        self._extra_modified = modified
+        self.session.set_modified(modified)
         self._update_title()
 
     def _update_title(self: MainWindow) -> None:
@@ -113,12 +122,8 @@ class FilesMixin:
         self.setWindowModified(self.is_modified)
 
     def current_project(self: MainWindow) -> Project:
-        """``self.project`` with the canvas's network and the session's last run record
-        written into it."""
+        """``self.project`` with the canvas's network written into it."""
         self.project.network = self.document.to_network_dict()
-        session = getattr(self, "session", None)
-        if session is not None:
-            self.project.run = session.run_record
         return self.project
 
     # -- new / open ------------------------------------------------------------------------------
@@ -135,16 +140,19 @@ class FilesMixin:
             return False
         start = str(Path(self.project.path).parent) if self.project.path else str(
             self.settings.value("last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project or model", start, OPEN_FILTER)
         return bool(path) and self.open_path(path, ask=False)
 
     def open_path(self: MainWindow, path: str | Path, ask: bool = True) -> bool:
-        """Open a project file; a broken file shows its message and changes nothing.
+        """Open a project file or a model file; a broken file shows its message and changes
+        nothing.
 
-        ``ask`` first offers to save unsaved changes.
+        ``ask`` first offers to stop a run and to save unsaved changes.
         """
         if ask and not self.maybe_save():
             return False
+        if str(path).lower().endswith(".npz"):
+            return self.open_model_file(path)
         try:
             project = read_project(path)
         except NNStudioError as e:
@@ -160,26 +168,41 @@ class FilesMixin:
         self.show_message(f"Opened {Path(path).name}")
         return True
 
+    def open_model_file(self: MainWindow, path: str | Path) -> bool:
+        """Open a model file as an untitled project whose current run is the model."""
+        from nnstudio.core.io.model_file import load_model
+        from nnstudio.gui.model_project import project_from_model
+
+        try:
+            project = project_from_model(load_model(path), path)
+            self.set_project(project, modified=False)
+        except NNStudioError as e:
+            self.show_error("Cannot open the model", str(e))
+            return False
+        self.settings.setValue("last_dir", str(Path(path).resolve().parent))
+        self.show_message(f"Opened the model {Path(path).name} — File ▸ Save As keeps it as a "
+                          "project", 10000)
+        return True
+
     def set_project(self: MainWindow, project: Project, modified: bool = False) -> None:
-        """Show ``project`` (its network on the canvas); clears undo history.
+        """Make ``project`` the session's and show it (its network on the canvas, every
+        panel reset to it); clears undo history.
 
         Raises :class:`~nnstudio.core.errors.GraphError` (and changes nothing) when its
         network cannot be edited.
         """
         self.document.replace(project.network)
         shape = getattr(project.dataset, "known_input_shape", None)
-        if shape:
-            self.document.set_input_shape(tuple(shape))
-        self.project = project
+        # No data known yet: the previous project's data shape must not linger.
+        self.document.set_input_shape(tuple(shape) if shape else None)
         self.undo_stack.clear()
         self.undo_stack.setClean()
-        self._extra_modified = modified
+        self.session.replace_project(project)
+        self.session.set_modified(modified)
         self._update_title()
         self.canvas.zoom_to_fit()
+        # The workflow loads the project's data and the current run's weights now.
         self.project_loaded.emit(project)
-        session = getattr(self, "session", None)
-        if session is not None:  # after the panels adopted the project's data and settings
-            session.set_run_record(project.run, project.run_problem)
 
     # -- save ------------------------------------------------------------------------------------
     def save(self: MainWindow) -> bool:
@@ -209,7 +232,7 @@ class FilesMixin:
             self.show_error("Cannot save the project", str(e))
             return False
         self.undo_stack.setClean()
-        self._extra_modified = False
+        self.session.set_modified(False)
         self._update_title()
         self.add_recent(project.path)
         self.settings.setValue("last_dir", str(Path(path).resolve().parent))
@@ -226,7 +249,12 @@ class FilesMixin:
             return False
 
     def maybe_save(self: MainWindow) -> bool:
-        """Ask Save / Discard / Cancel when there are unsaved changes; True to go on."""
+        """Before the work is left (close, New, Open, Recover): offer to stop a running
+        training (kept as a stopped run), then ask Save / Discard / Cancel when there are
+        unsaved changes; True to go on."""
+        workflow = getattr(self, "workflow", None)
+        if workflow is not None and not workflow.stop_training_first():
+            return False
         if not self.is_modified:
             return True
         name = Path(self.project.path).name if self.project.path else "Untitled"

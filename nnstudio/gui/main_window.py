@@ -2,9 +2,11 @@
 
 The window owns one :class:`~nnstudio.core.graph.document.GraphDocument` for its whole life
 (opening a file replaces its content, not the object), the undo stack that every edit goes
-through, and the current :class:`~nnstudio.core.io.project.Project`. Workflow panels (data,
-training, results...) are added by :func:`nnstudio.gui.workflow.install` at the end of
-``__init__`` with :meth:`MainWindow.add_dock` and the menus in :attr:`MainWindow.menus`.
+through, and the :class:`~nnstudio.gui.session.Session` — the one state of the work: the
+current :class:`~nnstudio.core.io.project.Project`, its data, runs and current model. Workflow
+panels (data, training, results...) are added by :func:`nnstudio.gui.workflow.install` at the
+end of ``__init__`` with :meth:`MainWindow.add_dock` and the menus in
+:attr:`MainWindow.menus`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -36,6 +38,7 @@ from nnstudio.gui.layout_barrier import LayoutBarrier
 from nnstudio.gui.panels.palette import PalettePanel
 from nnstudio.gui.panels.properties import PropertiesPanel
 from nnstudio.gui.recovery import RecoveryManager
+from nnstudio.gui.session import Session
 from nnstudio.gui.theme import apply_theme
 from nnstudio.gui.undo import QtUndoStack
 
@@ -60,9 +63,12 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         The network being designed (GUI-free; read it, edit it only through ``push``).
     undo_stack:
         :class:`~nnstudio.gui.undo.QtUndoStack`; ``push_command(core_command)``.
+    session:
+        The :class:`~nnstudio.gui.session.Session`: project, data, runs, current model.
     project:
-        The current :class:`~nnstudio.core.io.project.Project` (its ``network`` is refreshed
-        from the document by :meth:`current_project` and before saving).
+        ``session.project``, the current :class:`~nnstudio.core.io.project.Project` (its
+        ``network`` is refreshed from the document by :meth:`current_project` and before
+        saving).
     scene, canvas, palette, properties:
         The canvas scene and view and the two panels.
     menus:
@@ -95,12 +101,12 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self.interactive = True
         self.design_locked = False
         self.output_units: int | None = None
-        self._extra_modified = False
         self._paste_count = 0
         self.menus: dict = {}
         self.docks: dict[str, QDockWidget] = {}
+        self.setAcceptDrops(True)
 
-        self.project = Project()
+        self.session = Session(self._network_source, self)
         self.document = GraphDocument()
         self.document.replace(self.project.network)
         self.undo_stack = QtUndoStack(self)
@@ -127,6 +133,7 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self.canvas.customContextMenuRequested.connect(self.show_canvas_menu)
         self.canvas.zoom_changed.connect(self._on_zoom)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.session.modified_changed.connect(lambda _m: self._update_title())
         self.undo_stack.indexChanged.connect(self._on_index_changed)
         self.document.shapes_changed.connect(self._update_status)
         self._update_status(self.document.report)
@@ -143,6 +150,15 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
 
             workflow.install(self)
         self._restore_layout()
+
+    @property
+    def project(self) -> Project:
+        """The session's project (one place: :attr:`session`)."""
+        return self.session.project
+
+    def _network_source(self):
+        doc = self.document
+        return doc.spec(), doc.input_shape
 
     # -- docks and status bar -------------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str,
@@ -331,6 +347,36 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
             self, "About nnstudio",
             f"<h3>nnstudio {__version__}</h3><p>Design neural networks visually, train them "
             "while you watch, and ship the result.</p>")
+
+    # -- drag and drop of files -------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_file(event) is not None and not self.design_locked:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_file(event)
+        if path is None or self.design_locked:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # After the drop returns: a dialog inside a drop handler blocks the drag source.
+        QTimer.singleShot(0, lambda: self.open_path(path))
+
+    @staticmethod
+    def _dropped_file(event) -> str | None:
+        """The one project or model file a drag carries, else ``None``."""
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if len(files) != 1 or not files[0].lower().endswith((".nnsproj", ".npz")):
+            return None
+        return files[0]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.io.project import Project, run_arrays_path, save_project
+from nnstudio.core.io.runs import runs_dir
 
 if TYPE_CHECKING:
     from nnstudio.gui.main_window import MainWindow
@@ -84,18 +86,22 @@ class RecoveryManager(QObject):
             current, meta={**current.meta, META_KEY: {"source": source, "time": time.time()}})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            save_project(snapshot, self.path)
+            # A copy: the project's runs keep pointing at its own files.
+            save_project(snapshot, self.path, copy_only=True)
         except (NNStudioError, OSError):
             return None  # autosave must never disturb the user; the next tick tries again
         return self.path
 
     def discard(self) -> None:
-        """Remove the recovery file and the run record's arrays beside it (after a clean
-        save or close)."""
+        """Remove the recovery file and the runs' files beside it (after a clean save or
+        close)."""
         for path in (self.path, run_arrays_path(self.path)):
             # Already gone, or not ours to remove: there is nothing left to recover either way.
             with contextlib.suppress(OSError):
                 path.unlink()
+        folder = runs_dir(self.path)
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
 
     def pending(self) -> Path | None:
         """The recovery file when it should be offered: it exists and is newer than its source."""

@@ -8,8 +8,11 @@ Training menus, File ▸ Export, toolbar buttons, and wires them to the window:
   data's shape, and an output layer that does not fit the task is fixed (after asking) by one
   undoable command;
 * the design is locked while a run goes;
-* a project's dataset and training settings are loaded with it and saved with it;
-* closing the window mid-run stops the worker and joins its thread.
+* a project's dataset is loaded with it, then its current run's weights (in a background
+  thread) and the current model is scored on every split (in a worker thread) — so Results,
+  Predict and Inside the network show the saved model without retraining;
+* a run made current (Runs panel) brings back its network, settings and weights, undoably;
+* leaving the work while a run goes asks to stop it first (the partial run is kept).
 """
 
 from __future__ import annotations
@@ -17,22 +20,23 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QByteArray, QDeadlineTimer, QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from nnstudio.core.errors import NNStudioError
-from nnstudio.core.graph.commands import SetConfig
+from nnstudio.core.graph.commands import Command, ReplaceAll, SetConfig
+from nnstudio.core.training import TrainingConfig
 from nnstudio.gui import insight
 from nnstudio.gui.icons import SvgIconEngine
 from nnstudio.gui.panels.export_dialog import ExportDialog
 from nnstudio.gui.panels.predict import PredictPanel
 from nnstudio.gui.panels.results import ResultsPanel
-from nnstudio.gui.panels.training import TrainingPanel, auto_loss
-from nnstudio.gui.session import Session
+from nnstudio.gui.panels.training import TrainingPanel
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.dataset_wizard import DatasetWizard
 from nnstudio.gui.wizards.output_fix import output_fix_command, output_mismatch
+from nnstudio.gui.workers.data_loader import DataLoader
 
 if TYPE_CHECKING:
     from nnstudio.gui.main_window import MainWindow
@@ -67,18 +71,22 @@ class Workflow(QObject):
     training, results, predict:
         The three panels (each in a dock of :attr:`docks`).
     actions:
-        ``{"load_data", "train", "pause", "stop", "replay", "evaluate", "export"}`` →
-        ``QAction``.
+        ``{"load_data", "train", "continue", "pause", "stop", "replay", "evaluate",
+        "export"}`` → ``QAction``.
     """
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
-        self.session = Session(self._network_source, self)
+        self.session = window.session
         self.training = TrainingPanel(self.session)
+        self.training.architecture_source = window.document.to_network_dict
         self.results = ResultsPanel(self.session)
         self.predict = PredictPanel(self.session)
-        self._architecture: dict | None = None
+        self.data_loader = DataLoader(self)
+        self._data_project = None  # the project whose data is loading
+        self.data_loader.loaded.connect(self._on_data_loaded)
+        self.data_loader.failed.connect(self._on_data_failed)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
             "training": window.add_dock(self.training, "Training", bottom, "training"),
@@ -101,11 +109,14 @@ class Workflow(QObject):
         s.training_finished.connect(self._on_training_finished)
         s.dataset_changed.connect(self._update_actions)
         s.model_changed.connect(self._update_actions)
+        s.model_changed.connect(self._schedule_scoring)
+        s.dataset_changed.connect(self._schedule_scoring)
         s.run_record_changed.connect(self._update_actions)
+        s.weights_loaded.connect(self._on_weights_loaded)
         self.training.runner.pause_changed.connect(self._on_pause_changed)
         self.results.busy_changed.connect(lambda _busy: self._update_actions())
-        self.training.run_started.connect(self._remember_architecture)
         window.project_loaded.connect(self._on_project_loaded)
+        window.document.changed.connect(self._update_actions)
         window.project_about_to_save.connect(self._on_about_to_save)
         window.document.changed.connect(self.training.refresh)
         window.installEventFilter(self)
@@ -130,7 +141,11 @@ class Workflow(QObject):
             "load_data": self._action("&Load Dataset…", self.open_dataset_wizard, "data",
                                       ["Ctrl+Shift+D"], "Load, prepare and split a dataset"),
             "train": self._action("&Start Training", self.start_training, "train", ["F5"],
-                                  "Train the network on the loaded data (F5)"),
+                                  "Train the network from new weights on the loaded data "
+                                  "(F5); the current model stays in the run history"),
+            "continue": self._action("&Continue Training", self.continue_training, None,
+                                     ["Ctrl+F5"], "Train the current model further, as a "
+                                     "new run (Ctrl+F5)"),
             "pause": self._action("&Pause", self.training.toggle_pause, "pause", ["F6"],
                                   "Pause or resume the run (F6)"),
             "stop": self._action("S&top", self.training.stop, "stop", ["Shift+F5"],
@@ -153,7 +168,7 @@ class Workflow(QObject):
                                         "model (tiny GPT)")
         data.addAction(a["load_corpus"])
         train = w.menus["training"] = _insert_menu(bar, "T&raining", before)
-        train.addActions([a["train"], a["pause"], a["stop"], a["replay"]])
+        train.addActions([a["train"], a["continue"], a["pause"], a["stop"], a["replay"]])
         train.addSeparator()
         train.addAction(a["evaluate"])
         train.addSeparator()
@@ -185,6 +200,7 @@ class Workflow(QObject):
         s = self.session
         self.actions["load_data"].setEnabled(not running)
         self.actions["train"].setEnabled(s.has_data and not running)
+        self.actions["continue"].setEnabled(self.training.can_continue())
         self.actions["pause"].setEnabled(running)
         self.actions["stop"].setEnabled(running)
         self.actions["replay"].setEnabled(
@@ -192,6 +208,9 @@ class Workflow(QObject):
         self.actions["evaluate"].setEnabled(s.network is not None and not running
                                             and not self.results.busy)
         self.actions["export"].setEnabled(s.network is not None and not running)
+        if self.data_loader.busy:  # the project's data is on its way: nothing to train on yet
+            self.actions["train"].setEnabled(False)
+            self.actions["continue"].setEnabled(False)
 
     def _default_layout(self) -> None:
         """First start: a tall enough Training dock, the editor's side docks at their width."""
@@ -207,14 +226,6 @@ class Workflow(QObject):
         dock = self.docks[key]
         dock.show()
         dock.raise_()
-
-    # -- the network ---------------------------------------------------------------------------
-    def _network_source(self):
-        doc = self.window.document
-        return doc.spec(), doc.input_shape
-
-    def _remember_architecture(self) -> None:
-        self._architecture = self.window.document.to_network_dict()
 
     # -- data -----------------------------------------------------------------------------------
     def open_corpus_dialog(self):
@@ -238,8 +249,7 @@ class Workflow(QObject):
     def adopt_dataset(self, spec, prepared, ask: bool = True) -> None:
         """Use new data: session, Input shape, output layer check, project."""
         w = self.window
-        self.session.set_dataset(spec, prepared)
-        w.project.dataset = spec
+        self.session.set_dataset(spec, prepared, modified=True)
         w.output_units = int(prepared.output_size)
         self._fit_input(tuple(prepared.input_shape))
         w.document.set_input_shape(tuple(prepared.input_shape))
@@ -287,49 +297,127 @@ class Workflow(QObject):
         self.training.refresh()
         return True
 
-    def load_project_data(self) -> bool:
-        """Build the project's dataset (if any) into the session; False on a data error."""
+    def load_project_data(self, wait: bool | None = None) -> bool:
+        """Build the project's dataset (if any) into the session; False on a data error.
+
+        Small data (a built-in example, files up to :data:`QUICK_BYTES`) loads at once; larger
+        data loads in a background thread (``wait=False``) while the window stays usable — a
+        banner says so and offers Cancel — and joins the session when it is ready.
+        """
         project = self.window.project
         if project.dataset is None:
             return False
+        if wait is None:
+            wait = _quick_to_load(project)
+        if not wait:
+            self.data_loader.start(project.dataset, project.base_dir)
+            self._data_project = project
+            name = _data_name(project)
+            self.training.status.setText("Loading data…")
+            self.training.banner.show_message(
+                "info", "Loading the project's data…",
+                f"{name}: reading and preparing it. The design, the runs and the settings can "
+                "be used meanwhile; training starts once the data is there.",
+                action=("Cancel", self.cancel_data_load))
+            self._update_actions()
+            return True
         from nnstudio.core.data import build_dataset
 
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             prepared = build_dataset(project.dataset, project.base_dir)
         except NNStudioError as e:
-            self.window.show_message(f"The project's data could not be loaded: {e}", 15000)
-            self.training.banner.show_message(
-                "error", "The project's data could not be loaded",
-                f"{e}. Use Data ▸ Load Dataset… to choose it again.")
+            self._data_failed(str(e))
             return False
         finally:
             QGuiApplication.restoreOverrideCursor()
+        self._adopt_project_data(prepared)
+        return True
+
+    def cancel_data_load(self) -> None:
+        """Stop waiting for the project's data (the project stays open without it)."""
+        if self.data_loader.busy:
+            self.data_loader.cancel()
+            self._data_project = None
+            self.training.banner.show_message(
+                "info", "Data not loaded",
+                "Loading was cancelled. Use Data ▸ Load Dataset… to load data.")
+            self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
+            self._update_actions()
+
+    def _on_data_loaded(self, _token: int, prepared) -> None:
+        if self._data_project is not self.window.project:
+            return  # another project opened meanwhile
+        self._data_project = None
+        self.training.banner.clear()
+        self._adopt_project_data(prepared)
+        self.training.show_project_settings()
+
+    def _on_data_failed(self, _token: int, message: str) -> None:
+        if self._data_project is self.window.project:
+            self._data_project = None
+            self._data_failed(message)
+
+    def _data_failed(self, message: str) -> None:
+        self.window.show_message(f"The project's data could not be loaded: {message}", 15000)
+        self.training.banner.show_message(
+            "error", "The project's data could not be loaded",
+            f"{message}. Use Data ▸ Load Dataset… to choose it again.")
+        self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
+        self._update_actions()
+
+    def _adopt_project_data(self, prepared) -> None:
+        project = self.window.project
         self.session.set_dataset(project.dataset, prepared)
         self.window.output_units = int(prepared.output_size)
         self.window.document.set_input_shape(tuple(prepared.input_shape))
         self.training.refresh()
-        return True
+        self._update_actions()
 
     def _on_project_loaded(self, project) -> None:
+        """The session holds a new project (the panels have reset): load its data, show its
+        settings, then read the current run's weights in the background."""
         if self.training.running:
             self.training.shutdown()
-        self.session.set_dataset(None, None)
-        cfg = project.training
-        self.training.set_config(cfg)
-        self.session.training_config = cfg
-        if project.dataset is not None and self.load_project_data():
-            auto = auto_loss(self.session.task, self.training._output_units())
-            if cfg.loss != auto:  # the file asks for another loss than the automatic one
-                self.training.loss.setCurrentIndex(self.training.loss.findData(cfg.loss))
-            else:
-                self.training.loss.setCurrentIndex(0)
+        self.data_loader.cancel()  # the previous project's data, if it is still loading
+        self._data_project = None
+        if project.dataset is not None:
+            self.load_project_data()
+        self.training.show_project_settings()
+        self.session.load_current_weights()
+        self._update_actions()
+
+    def _on_weights_loaded(self, _run_id: str, error: str) -> None:
+        if error:
+            self.training.banner.show_message(
+                "error", "The current model's weights could not be read",
+                f"{error}. The design and the run history opened without them; train again "
+                "or make another run current (Runs panel).")
 
     def _on_about_to_save(self, project) -> None:
         if self.session.dataset_spec is not None:
             project.dataset = self.session.dataset_spec
-        with contextlib.suppress(NNStudioError):
-            project.training = self.training.config()
+        if not self.training.running:
+            with contextlib.suppress(NNStudioError):
+                project.training = self.training.config()
+
+    def _schedule_scoring(self) -> None:
+        # After the other listeners of this change ran: a run's own results arrive with it.
+        QTimer.singleShot(0, self, self._score_current_model)
+
+    def _score_current_model(self) -> None:
+        """The current model has no results yet (opened, made current): score it on the
+        loaded data in a worker thread; without data show the metrics its run recorded."""
+        s = self.session
+        if s.model is None or s.results is not None or s.training or self.results.busy:
+            return
+        if s.prepared is not None and tuple(s.prepared.input_shape) == tuple(
+                s.model.input_shape):
+            self.results.evaluate_now()
+        elif s.current_run is not None:
+            from nnstudio.gui.workers.evaluation import results_from_run
+
+            s.set_results(results_from_run(s.current_run, s.model))
 
     # -- training -------------------------------------------------------------------------------
     def start_training(self) -> bool:
@@ -339,6 +427,56 @@ class Workflow(QObject):
     def replay_training(self) -> bool:
         self.show_dock("training")
         return self.training.replay()
+
+    def continue_training(self) -> bool:
+        self.show_dock("training")
+        return self.training.continue_training()
+
+    def make_run_current(self, run_id: str) -> bool:
+        """Make a run the current model: its network comes back on the canvas, its settings
+        in the Training panel, its weights everywhere — one undoable step (Edit ▸ Undo)."""
+        if self.training.running:
+            return False
+        run = self.session.runs.get(run_id)
+        if run is None or run_id == self.session.runs.current_id:
+            return False
+        if not run.has_weights and run.model is None:
+            self.window.show_error("Cannot make the run current",
+                                   f"The weights of {run.name} were not kept; only its curves "
+                                   "and metrics are.")
+            return False
+        try:
+            command = MakeRunCurrent(self, run_id)
+            self.window.undo_stack.push_command(command)
+        except NNStudioError as e:
+            self.window.show_error("Cannot make the run current", str(e))
+            return False
+        self.window.show_message(f"{run.name} is the current model (Edit ▸ Undo to go back).")
+        return True
+
+    def stop_training_first(self) -> bool:
+        """Leaving the work while a run goes: ask to stop it; True when nothing runs (any
+        more). A stopped run is kept in the history as a stopped run."""
+        if not self.training.running:
+            return True
+        if self.window.interactive:
+            answer = QMessageBox.question(
+                self.window, "Training is running",
+                "Training is running. Stop it and go on?\n\nThe run so far is kept in the "
+                "run history as a stopped run.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        return self.stop_and_wait()
+
+    def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
+        """Stop the run and process events until it has ended and joined the history."""
+        self.training.stop()
+        deadline = QDeadlineTimer(timeout_ms)
+        while (self.training.running or self.session.training) and not deadline.hasExpired():
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self.training.running
 
     def _on_training_started(self) -> None:
         self.window.set_design_locked(True)
@@ -350,9 +488,6 @@ class Workflow(QObject):
         self._update_actions()
         if outcome is None:
             return
-        model = self.session.model
-        if model is not None and self._architecture is not None:
-            model.architecture = self._architecture
         fin = outcome.finished
         if fin.reason == "diverged":
             self.window.show_message("Training diverged — see the Training panel.", 10000)
@@ -395,6 +530,76 @@ class Workflow(QObject):
         self.training.shutdown()
         self.results.shutdown()
         self.session.training = False
+
+
+class MakeRunCurrent(Command):
+    """Undoable "make this run current": the network, the training settings and the current
+    run change together."""
+
+    def __init__(self, workflow: Workflow, run_id: str):
+        window = workflow.window
+        super().__init__(window.document)
+        self.workflow = workflow
+        session = workflow.session
+        run = session.runs.get(run_id)
+        self.text = f"Make {run.name} Current"
+        self.new_id, self.old_id = run_id, session.runs.current_id
+        self.old_settings = session.project.training
+        try:
+            self.new_settings = TrainingConfig.from_dict(dict(run.settings))
+        except (NNStudioError, TypeError, ValueError):
+            self.new_settings = self.old_settings
+        network = run.network or window.document.to_network_dict()
+        self.replace = ReplaceAll(window.document, network, self.text)
+
+    def do(self) -> None:
+        self.replace.do()
+        self._show(self.new_id, self.new_settings)
+
+    def undo(self) -> None:
+        self.replace.undo()
+        self._show(self.old_id, self.old_settings)
+
+    def _show(self, run_id, settings) -> None:
+        session = self.workflow.session
+        session.project.training = settings
+        self.workflow.training.show_project_settings()
+        session.make_current(run_id)
+        self.workflow.training.refresh()
+
+
+#: Data files up to this size load at once on Open; larger ones in a background thread.
+QUICK_BYTES = 256 * 1024
+
+
+def _source_files(project) -> list:
+    from pathlib import Path
+
+    spec = project.dataset
+    files = []
+    for name in (getattr(spec, "source", None), getattr(spec, "labels", None)):
+        if name:
+            p = Path(name)
+            if not p.is_absolute() and project.base_dir is not None:
+                p = project.base_dir / p
+            files.append(p)
+    return files
+
+
+def _quick_to_load(project) -> bool:
+    """A built-in example or small files: loading takes less than a frame or two."""
+    total = 0
+    for p in _source_files(project):
+        try:
+            total += p.stat().st_size if p.is_file() else QUICK_BYTES + 1
+        except OSError:
+            return True  # missing: the (quick) error says so at once
+    return total <= QUICK_BYTES
+
+
+def _data_name(project) -> str:
+    files = _source_files(project)
+    return files[0].name if files else "the data"
 
 
 def _insert_menu(bar, title: str, before):

@@ -218,8 +218,8 @@ def _edit(project: Path, change) -> Path:
 @pytest.mark.parametrize("case, change, fragments", [
     ("units", lambda d: d["network"]["nodes"][1].update(units=0),
      ["network.nodes[1] 'out': Dense needs 'units' ≥ 1 (got 0)"]),
-    ("newer", lambda d: d.update(version=3),
-     ["was written by a newer nnstudio (format version 3; this version reads up to 1)"]),
+    ("newer", lambda d: d.update(version=99),
+     ["was written by a newer nnstudio (format version 99; this version reads up to 2)"]),
     ("target", lambda d: d["dataset"].update(target="salary"),
      ["Salary_Data.csv", "no column named 'salary'", "did you mean 'Salary'"]),
     ("source", lambda d: d["dataset"].update(source="nowhere.csv"),
@@ -247,7 +247,7 @@ def test_corrupt_project_json(tmp_path):
 @pytest.mark.parametrize("args, fragments", [
     (["train", "missing.nnsproj", "--out", "m.npz"], ["missing.nnsproj: no such file"]),
     (["train", "x.nnsproj", "--out", "no/such/dir/m.npz"], ["--out", "does not exist"]),
-    (["train", "x.nnsproj"], ["required: --out"]),
+    (["train", "x.nnsproj"], ["--out MODEL.npz and/or --save"]),
     (["train", "x.nnsproj", "--out", "m.npz", "--epochs", "-1"], ["--epochs"]),
     (["evaluate", "missing.npz", "--data", "d.csv"], ["missing.npz: no such file"]),
     (["predict", "junk.npz", "--data", "d.csv", "--out", "p.csv"],

@@ -64,7 +64,7 @@ def _forget_changes(w) -> None:
     """Close without the unsaved-changes question (qtbot closes windows after a test)."""
     try:
         w.undo_stack.setClean()
-        w._extra_modified = False
+        w.session.set_modified(False)
         w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # later tests restyle fewer widgets
     except RuntimeError:  # already deleted
         pass

@@ -105,8 +105,13 @@ def test_a_diverging_run_stops_says_so_and_keeps_finite_weights(qtbot, window):
     assert panel.banner.kind == "error"
     text = panel.banner.text()
     assert "diverged" in text and "lower learning rate" in text and "Traceback" not in text
-    net = window.workflow.session.network
-    assert net is not None and np.all(np.isfinite(net.params))
+    # Kept in the history, marked diverged, with its last good (finite) weights; it does not
+    # become the current model.
+    session = window.workflow.session
+    run = session.runs.last
+    assert run.reason == "diverged" and run.model is not None
+    assert np.all(np.isfinite(run.model.network.params))
+    assert session.current_run is None and session.network is None
     assert not window.design_locked
 
 

@@ -76,8 +76,10 @@ def test_replay_after_save_and_reopen(qtbot, opened, tmp_path, monkeypatch):
     w, first = opened
     path = tmp_path / "xor.nnsproj"
     assert w.save_to(path)
-    assert (tmp_path / "xor.run.npz").is_file()
-    assert json.loads(path.read_text())["run"]["arrays"] == "xor.run.npz"
+    item = json.loads(path.read_text())["runs"]["items"][-1]
+    assert item["start"]["arrays"].startswith("xor.runs/")
+    assert (tmp_path / item["start"]["arrays"]).is_file()
+    assert (tmp_path / item["weights"]).is_file()
     w.workflow.shutdown()
 
     other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat),

@@ -9,7 +9,11 @@ project
 model_file
     ``TrainedModel`` (``predict_raw(rows)``, ``predict_prepared(x)``, ``metrics(x, y)``,
     ``from_training(network, prepared, config, spec)``), ``Predictions``,
-    ``save_model(model, path)``, ``load_model(path)``.
+    ``save_model(model, path)``, ``load_model(path)``; ``open_trained(path)`` reads a model
+    file or a project's current trained run.
+runs
+    ``Run``, ``RunHistory`` (the project's runs, the current one, lazy weights),
+    ``run_from_model``, ``runs_dir``.
 pipeline
     ``load_data(project)``, ``build_network(project, prepared)``,
     ``run_training(project, prepared, control, on_event, epochs)``,
@@ -37,8 +41,41 @@ __all__ = [
     "load_data",
     "load_model",
     "load_project",
+    "open_trained",
     "run_training",
     "save_model",
     "save_project",
     "training_events",
 ]
+
+
+def open_trained(path):
+    """The trained model of a model file (``.npz``) or of a project's current run.
+
+    Raises :class:`~nnstudio.core.errors.ProjectError` (one sentence) for a project without a
+    trained model, unreadable weights, or a file that is neither.
+    """
+    from pathlib import Path
+
+    from nnstudio.core.errors import ProjectError
+
+    p = Path(path)
+    if p.suffix.lower() == ".nnsproj" or _looks_like_json(p):
+        try:
+            project = load_project(p)
+        except ProjectError as e:
+            if p.suffix.lower() != ".nnsproj":
+                raise ProjectError("is neither an nnstudio model file (.npz) nor a project "
+                                   "(.nnsproj)", str(p)) from None
+            raise e from None
+        return project.trained_model()
+    return load_model(p)
+
+
+def _looks_like_json(p) -> bool:
+    try:
+        with open(p, "rb") as f:
+            head = f.read(64).lstrip()
+    except OSError:
+        return False
+    return head.startswith((b"{", b"\xef\xbb\xbf{"))

@@ -31,11 +31,42 @@ def finite_json(obj: Any) -> Any:
     return obj
 
 
+def _one_line(obj: Any, budget: int) -> str | None:
+    """``json.dumps(obj)`` if it is at most ``budget`` characters long, else ``None`` — found
+    without writing out more than ``budget`` characters (a long run history would otherwise be
+    dumped once for every level it is nested in)."""
+    if isinstance(obj, dict):
+        parts, used = [], 2
+        for k, v in obj.items():
+            key = json.dumps(str(k), ensure_ascii=False)
+            val = _one_line(v, budget - used - len(key) - 2)
+            if val is None:
+                return None
+            parts.append(f"{key}: {val}")
+            used += len(key) + 2 + len(val) + (2 if len(parts) > 1 else 0)
+            if used > budget:
+                return None
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(obj, list):
+        parts, used = [], 2
+        for v in obj:
+            val = _one_line(v, budget - used)
+            if val is None:
+                return None
+            parts.append(val)
+            used += len(val) + (2 if len(parts) > 1 else 0)
+            if used > budget:
+                return None
+        return "[" + ", ".join(parts) + "]"
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    return text if len(text) <= budget else None
+
+
 def _fmt(obj: Any, level: int, width: int, indent: int) -> str:
-    one_line = json.dumps(obj, ensure_ascii=False, allow_nan=False)
     if not isinstance(obj, (dict, list)) or not obj:
-        return one_line
-    if level * indent + len(one_line) <= width - 2:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    one_line = _one_line(obj, width - 2 - level * indent)
+    if one_line is not None:
         return one_line
     pad = " " * ((level + 1) * indent)
     if isinstance(obj, dict):

@@ -223,12 +223,13 @@ def run_training(
     control: TrainControl | None = None,
     on_event: Callable[[Event], None] | None = None,
     epochs: int | None = None,
+    network: Network | None = None,
 ) -> TrainedModel:
     """Train and return the :class:`TrainedModel`, calling ``on_event`` for every event.
 
     See :func:`training_events` for the parameters and errors.
     """
-    gen = training_events(project, prepared, control, epochs)
+    gen = training_events(project, prepared, control, epochs, network)
     while True:
         try:
             event = next(gen)

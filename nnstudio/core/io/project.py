@@ -2,7 +2,7 @@
 
 Minimal form (a contract: users script these files; fields may be added, never required)::
 
-    {"format": "nnstudio.project", "version": 1,
+    {"format": "nnstudio.project", "version": 2,
      "dataset": {"source": "iris.csv", "target": "species", ...},
      "network": {"nodes": [{"id": "in", "type": "Input"}, ...], "edges": [["in", "h1"], ...]},
      "training": {"loss": "cross_entropy", "optimizer": {"type": "adam"}, ...}}
@@ -14,12 +14,14 @@ migrated from older format versions (:data:`MIGRATIONS`), and validated section 
 ``(place, message)`` pairs for a front end that wants to point at them). A file written by a
 newer nnstudio is refused with a clear message. Saving is atomic.
 
-The optional ``run`` section is the record of the last training run (seed, split, settings,
-architecture — :class:`~nnstudio.core.insight.replay.RunRecord`) so the run can be replayed
-bit for bit; its arrays (the initial weights) live in an ``.npz`` beside the project file
-(``house.nnsproj`` → ``house.run.npz``, named by ``run.arrays``, read with
-``allow_pickle=False``). A missing or malformed record never stops a project from loading: it
-loads without it, and :attr:`Project.run_problem` says why in one sentence.
+The optional ``runs`` section (version 2) is the project's run history
+(:mod:`nnstudio.core.io.runs`): every training run with its settings, curves and metrics, which
+run is current, and the names of the files beside the project that hold each run's trained
+weights and start (``house.nnsproj`` → ``house.runs/``, read with ``allow_pickle=False``).
+A version-1 file's ``run`` section (the record of the last run, arrays in ``house.run.npz``)
+becomes the first run of the history. A malformed runs section or a missing or damaged run
+file never stops a project from loading: it loads without them, and
+:attr:`Project.run_problem` says why in one sentence.
 
 Extra top-level fields nnstudio keeps (in :attr:`Project.meta`): ``title``, ``description``,
 ``gui`` (an object the GUI may use for view state) and any field whose name starts with
@@ -29,8 +31,9 @@ silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import io
+import dataclasses
 import json
 import zipfile
 from collections.abc import Callable
@@ -39,18 +42,19 @@ from pathlib import Path
 from typing import Any
 
 from nnstudio.core.errors import NNStudioError, ProjectError
-from nnstudio.core.io.atomic import atomic_write_bytes, atomic_write_text
+from nnstudio.core.io.atomic import atomic_write_text
 from nnstudio.core.io.jsonfmt import dumps
 from nnstudio.core.io.netcheck import Problem, check_network, format_problems
+from nnstudio.core.io.runs import RunHistory, remove_orphans, write_run_files
 from nnstudio.core.training.config import TrainingConfig
 
 #: The ``format`` value of every project file.
 PROJECT_FORMAT = "nnstudio.project"
 #: The format version this nnstudio writes (and the newest it reads).
-PROJECT_VERSION = 1
+PROJECT_VERSION = 2
 #: Top-level fields kept in :attr:`Project.meta` (plus every ``x_...`` field).
 META_FIELDS = ("title", "description", "gui")
-_SECTIONS = ("format", "version", "dataset", "network", "training", "run")
+_SECTIONS = ("format", "version", "dataset", "network", "training", "runs")
 #: Suffix of the file beside a project that holds its run record's arrays.
 RUN_ARRAYS_SUFFIX = ".run.npz"
 
@@ -66,10 +70,36 @@ def _migrate_0_to_1(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+#: The id version-1 records get as the first run of the history.
+V1_RUN_ID = "r0001-000000"
+
+
+def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 keeps every run (``runs``); version 1 kept only the record of the last run
+    (``run``, arrays in ``<name>.run.npz``), which becomes the history's first run — known by
+    its start and settings, with no trained weights (version 1 never saved them)."""
+    d = dict(d)
+    run = d.pop("run", None)
+    if run is not None and "runs" not in d:
+        item: dict[str, Any] = {"id": V1_RUN_ID, "name": "Run 1 (recorded)", "kind": "train",
+                                "reason": "recorded", "start": run}
+        if isinstance(run, dict):
+            if isinstance(run.get("training"), dict):
+                item["settings"] = run["training"]
+            if isinstance(run.get("architecture"), dict):
+                item["network"] = run["architecture"]
+            if isinstance(run.get("data_fingerprint"), str):
+                item["data_fp"] = run["data_fingerprint"]
+        d["runs"] = {"current": None, "items": [item]}
+    d["version"] = 2
+    return d
+
+
 #: ``MIGRATIONS[v]`` turns a version-``v`` record into a version-``v + 1`` record. To change
 #: the format: bump :data:`PROJECT_VERSION`, add the step here, and add a test that loads an
 #: old file.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def _default_network() -> dict[str, Any]:
@@ -95,11 +125,11 @@ class Project:
         to its folder.
     meta:
         ``title``, ``description``, ``gui`` and ``x_...`` fields, kept as they are.
-    run:
-        The :class:`~nnstudio.core.insight.replay.RunRecord` of the last run, or ``None``.
+    runs:
+        The :class:`~nnstudio.core.io.runs.RunHistory`: every run and the current one.
     run_problem:
-        Why the file's run record could not be read (the rest of the project loaded
-        without it), or ``None``.
+        Why the file's runs (or a run's start or weights) could not be read (the rest of the
+        project loaded without them), or ``None``.
     """
 
     network: dict[str, Any] = field(default_factory=_default_network)
@@ -107,7 +137,7 @@ class Project:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     path: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    run: Any = None
+    runs: RunHistory = field(default_factory=RunHistory)
     run_problem: ProjectError | None = None
 
     @property
@@ -126,12 +156,49 @@ class Project:
 
         return NetworkSpec.from_dict(self.network)
 
+    def replay_run(self):
+        """The run Replay trains again: the current run, else the newest run with a start
+        (``None`` when no run kept one)."""
+        cur = self.runs.current
+        if cur is not None and cur.has_start:
+            return cur
+        return next((r for r in reversed(self.runs.runs) if r.has_start), None)
+
+    def replay_record(self):
+        """The :class:`~nnstudio.core.insight.replay.RunRecord` of :meth:`replay_run`, read
+        from its file if needed; ``None`` (and :attr:`run_problem` set) when it cannot be."""
+        run = self.replay_run()
+        if run is None:
+            return None
+        try:
+            return self.runs.load_record(run)
+        except ProjectError as e:
+            where = e.where or ""
+            if self.path is not None and not where.startswith(str(self.path.parent)):
+                where = f"{self.path}: {where}" if where else str(self.path)
+            self.run_problem = ProjectError(e.message, where or None)
+            return None
+
+    def trained_model(self):
+        """The current run's :class:`~nnstudio.core.io.model_file.TrainedModel`.
+
+        Raises :class:`ProjectError` (one sentence) when the project has no trained model or
+        its weights cannot be read.
+        """
+        where = str(self.path) if self.path else None
+        run = self.runs.current
+        if run is None:
+            raise ProjectError(
+                "has no trained model yet: train it in nnstudio, or with "
+                "`nnstudio train PROJECT --save`", where)
+        return self.runs.load_model(run)
+
     def to_dict(self, base_dir: Path | None = None) -> dict[str, Any]:
         """The project as the JSON-able record of the current format version.
 
         ``base_dir`` is the folder of the file being written; data paths are written relative
         to it when possible (default: :attr:`base_dir`).
-        The run record is not part of it: :func:`save_project` writes it (JSON and arrays).
+        The run history is not part of it: :func:`save_project` writes it (JSON and files).
         """
         base = base_dir if base_dir is not None else self.base_dir
         out: dict[str, Any] = {"format": PROJECT_FORMAT, "version": PROJECT_VERSION}
@@ -198,14 +265,14 @@ class Project:
             err.problems = problems
             raise err
         meta = {k: copy.deepcopy(v) for k, v in d.items() if k not in _SECTIONS}
-        run, run_problem = None, None
-        if d.get("run") is not None:
+        runs, run_problem = RunHistory(), None
+        if d.get("runs") is not None:
             try:
-                run = read_run_record(d["run"], base, where)
+                runs = RunHistory.from_dict(d["runs"], base)
             except ProjectError as e:
-                run_problem = e
+                run_problem = ProjectError(e.message, f"{where}: {e.where}" if where else e.where)
         return cls(network=copy.deepcopy(network), dataset=dataset, training=training,
-                   meta=meta, run=run, run_problem=run_problem)
+                   meta=meta, runs=runs, run_problem=run_problem)
 
 
 # -- the run record --------------------------------------------------------------------------
@@ -222,36 +289,6 @@ def _arrays_fingerprint(arrays: dict[str, Any]) -> str:
     from nnstudio.core.insight.replay import fingerprint
 
     return fingerprint(*(arrays[k] for k in sorted(arrays)))
-
-
-def read_run_record(d: Any, base_dir: Path | None, where: str | None = None):
-    """The ``run`` section and its ``.npz`` as a
-    :class:`~nnstudio.core.insight.replay.RunRecord`.
-
-    Raises
-    ------
-    ProjectError
-        One sentence naming the place: the JSON field (``<file>: run.seed``) or the
-        ``.npz`` file.
-    """
-    from nnstudio.core.insight.replay import RunRecord
-
-    place = f"{where}: run" if where else "run"
-    if not isinstance(d, dict):
-        raise ProjectError(f"must be an object (got {type(d).__name__})", place)
-    name = d.get("arrays")
-    if not isinstance(name, str) or not name or Path(name).name != name:
-        raise ProjectError(f"must name the .npz file beside the project (got {name!r})",
-                           f"{place}.arrays")
-    npz = (base_dir / name) if base_dir is not None else Path(name)
-    arrays = read_npz(npz, "the run record's initial weights")
-    expected = d.get("arrays_fingerprint")
-    if expected is not None and expected != _arrays_fingerprint(arrays):
-        raise ProjectError(
-            "holds other arrays than the project's run record (saved at another time, or "
-            "copied without its project file)", str(npz))
-    body = {k: v for k, v in d.items() if k not in ("arrays", "arrays_fingerprint")}
-    return RunRecord.from_dict(body, arrays, place)
 
 
 def read_npz(path: Path, what: str) -> dict[str, Any]:
@@ -276,22 +313,6 @@ def read_npz(path: Path, what: str) -> dict[str, Any]:
             "number arrays)", str(path)) from None
     except OSError as e:
         raise ProjectError(f"cannot be read ({e.strerror or e})", str(path)) from None
-
-
-def _write_run_record(record, project_path: Path) -> dict[str, Any]:
-    """Write the record's arrays beside the project (atomically); its JSON section."""
-    import numpy as np
-
-    arrays = record.arrays()
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    npz = run_arrays_path(project_path)
-    try:
-        atomic_write_bytes(npz, buf.getvalue())
-    except OSError as e:
-        raise ProjectError(f"cannot be written ({e.strerror or e})", str(npz)) from None
-    return {**record.to_dict(), "arrays": npz.name,
-            "arrays_fingerprint": _arrays_fingerprint(arrays)}
 
 
 def migrate(d: dict[str, Any], where: str | None = None) -> dict[str, Any]:
@@ -420,21 +441,38 @@ def load_project(path: str | Path) -> Project:
     return project
 
 
-def save_project(project: Project, path: str | Path) -> None:
+def save_project(project: Project, path: str | Path, copy_only: bool = False) -> None:
     """Write ``project`` to ``path`` atomically and set ``project.path``.
 
     Data paths are written relative to the new file's folder when they are below it (or
-    beside it), absolute otherwise. A run record's arrays go to :func:`run_arrays_path`.
+    beside it), absolute otherwise. The runs' files go to the runs folder beside ``path``
+    (:func:`~nnstudio.core.io.runs.runs_dir`) first — only those not there yet —, then the
+    JSON (atomically), then files of ours that the JSON no longer names are removed. A crash
+    at any point leaves the previous save readable.
+
+    ``copy_only`` writes a copy (the autosave): ``project`` and its runs keep pointing at
+    their own file.
     """
     p = Path(path)
-    d = project.to_dict(base_dir=p.resolve().parent)
-    if project.run is not None:
-        # The arrays first: a crash between the two writes leaves the old project file, whose
-        # record then no longer matches its arrays — reported on load, never misread.
-        d["run"] = _write_run_record(project.run, p)
+    base = p.resolve().parent
+    d = project.to_dict(base_dir=base)
+    runs = project.runs
+    if copy_only:
+        runs = RunHistory([dataclasses.replace(r) for r in runs.runs], runs.current_id,
+                          runs.keep_weights)
+    write_run_files(runs, p)
+    if len(runs) or runs.keep_weights is not None:
+        d["runs"] = runs.to_dict(base)
     text = dumps(d)
     try:
         atomic_write_text(p, text)
     except OSError as e:
         raise ProjectError(f"cannot be written ({e.strerror or e})", str(p)) from None
-    project.path = p
+    remove_orphans(runs, p)
+    legacy = run_arrays_path(p)  # a version-1 record's arrays, now in the runs folder
+    if legacy.exists() and not any(r.start_path is not None and r.start_path.resolve()
+                                   == legacy.resolve() for r in runs):
+        with contextlib.suppress(OSError):
+            legacy.unlink()
+    if not copy_only:
+        project.path = p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -24,6 +25,9 @@ class TrainControl:
         #: (paused, or a step budget used up): the GUI worker sends the progress it held back,
         #: so a paused run shows exactly where it stands. ``None``: nothing to do.
         self.before_wait: Callable[[], None] | None = None
+        #: Seconds the trainer spent waiting (paused, or between steps): the trainer's
+        #: elapsed time leaves them out, so "elapsed" and "time left" count work only.
+        self.waited = 0.0
 
     @property
     def stopped(self) -> bool:
@@ -74,4 +78,6 @@ class TrainControl:
             hook = self.before_wait
             if hook is not None and not self._running.is_set():
                 hook()
+            t0 = time.perf_counter()
             self._running.wait()
+            self.waited += time.perf_counter() - t0

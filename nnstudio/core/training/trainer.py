@@ -207,7 +207,7 @@ def train(
     def finish(reason: str, message: str = "") -> TrainingFinished:
         return TrainingFinished(
             reason, epoch if reason != "diverged" else epoch - 1, best_epoch,
-            time.perf_counter() - start, message, history,
+            time.perf_counter() - start - control.waited, message, history,
         )
 
     # Plain Dense chains take a compiled step with the same arithmetic (see engine/chain.py).
@@ -283,7 +283,8 @@ def train(
                 right, counted = sequence_loss.accuracy_counts(pred, yb)
                 seq_hits[0] += right
                 seq_hits[1] += counted
-            yield BatchEnd(epoch, b + 1, n_batches, value, lr, perf_counter() - start)
+            yield BatchEnd(epoch, b + 1, n_batches, value, lr,
+                           perf_counter() - start - control.waited)
 
         train_loss = total / n
         # Regression metrics of the training split come from evaluate(), not from batches.
@@ -322,7 +323,7 @@ def train(
             history.setdefault(k, []).append(v)
         yield EpochEnd(
             epoch, config.epochs, train_loss, val_loss, metrics, val_metrics, lr,
-            time.perf_counter() - start, improved, best_epoch,
+            time.perf_counter() - start - control.waited, improved, best_epoch,
         )
         if patience is not None and waited >= patience:
             reason = "early_stopping"

@@ -164,7 +164,11 @@ def connect_session(panel: InsightPanel, session: Any, window: Any = None) -> No
         if runner is not None:
             source.attach_runner(runner)
 
-    session.dataset_changed.connect(sync_data)
+    def data_changed() -> None:
+        sync_data()
+        sync_model()  # the designed network takes the data's shape
+
+    session.dataset_changed.connect(data_changed)
     session.model_changed.connect(sync_model)
     document = getattr(window, "document", None)
     if document is not None and hasattr(document, "changed"):
@@ -246,6 +250,6 @@ def install(window: Any, session: Any) -> InsightPanel:
 
     panels = window.findChildren(TrainingPanel)
     if panels:
-        panel.steps.start_handler = panels[0].start
+        panel.steps.start_handler = panels[0].step_start
         panel.steps.update_state()
     return panel

@@ -115,6 +115,10 @@ class StatsView(InsightView):
 
     def rebuild(self) -> None:
         net, data = self.source.network, self.source.data
+        # Another network or data: nothing of the previous one stays on show.
+        self.stats = None
+        self.table.setRowCount(0)
+        self.warnings.clear()
         if net is None or data is None:
             self.show_message("Load data and build a network to see its weights and gradients.")
             return

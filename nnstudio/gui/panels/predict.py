@@ -137,6 +137,7 @@ class PredictPanel(QWidget):
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.predict)
         session.model_changed.connect(self.rebuild)
+        session.dataset_changed.connect(self.rebuild)
         session.training_started.connect(self._update_enabled)
         session.training_finished.connect(lambda *_: self._update_enabled())
         self.rebuild()
@@ -145,7 +146,7 @@ class PredictPanel(QWidget):
     @property
     def ready(self) -> bool:
         s = self.session
-        return s.model is not None and s.prepared is not None and not s.training
+        return s.model is not None and not s.training
 
     def rebuild(self) -> None:
         """Rebuild the form for the session's data and model."""
@@ -155,23 +156,24 @@ class PredictPanel(QWidget):
         self.field_kinds.clear()
         self.last = None
         self._clear_result()
-        prepared = self.session.prepared
-        if prepared is None:
+        self.error.set_error(None)  # another model or project: no stale message
+        preparation = self._preparation()
+        if preparation is None:
             self.hint.setText("Load a dataset and train a model to try it on new inputs.")
             self._update_enabled()
             return
-        language_model = prepared.task == "language_model"
+        language_model = preparation.task == "language_model"
         for w in (self.form_box, self.card, self.predict_button, self.reset_button,
                   self.file_button, self.inputs_title):
             w.setVisible(not language_model)
         self.generate_box.setVisible(language_model)
         if language_model:
             self.hint.setText("A language model continues a prompt: type the beginning of a "
-                              "text and press Generate." if self.session.network is not None
+                              "text and press Generate." if self.session.model is not None
                               else "Train the language model first; then it writes here.")
             self.generate_box.setEnabled(self.ready)
             return
-        info = prepared.preparation.feature_info()
+        info = preparation.feature_info()
         array_input = any(f["kind"] == "array" for f in info)
         for f in info:
             if f["kind"] == "array":
@@ -210,10 +212,22 @@ class PredictPanel(QWidget):
             self.hint.setText("Type a new sample; the prediction follows as you type.")
         self._fill_defaults()
         self._update_enabled()
+        if self.ready and self.fields:  # a model and a filled form: its prediction at once
+            self._schedule()
+
+    def _preparation(self):
+        """The model's own preparation (what it was trained with), else the loaded data's:
+        the inputs the form asks for."""
+        model = self.session.model
+        if model is not None and getattr(model, "preparation", None) is not None:
+            return model.preparation
+        prepared = self.session.prepared
+        return prepared.preparation if prepared is not None else None
 
     def _fill_defaults(self) -> None:
-        info = {f["name"]: f for f in self.session.prepared.preparation.feature_info()} \
-            if self.session.prepared is not None else {}
+        preparation = self._preparation()
+        info = {f["name"]: f for f in preparation.feature_info()} \
+            if preparation is not None else {}
         for name, w in self.fields.items():
             f = info.get(name, {})
             if isinstance(w, QComboBox):
@@ -232,8 +246,8 @@ class PredictPanel(QWidget):
         for w in (self.predict_button, self.reset_button, self.file_button):
             w.setEnabled(ready)
         self.form_box.setEnabled(ready)
-        prepared = self.session.prepared
-        lm = prepared is not None and prepared.task == "language_model"
+        preparation = self._preparation()
+        lm = preparation is not None and preparation.task == "language_model"
         self.card.setVisible((ready or self.last is not None) and not lm)
 
     def set_value(self, name: str, value: Any) -> None:

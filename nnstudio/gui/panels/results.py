@@ -120,6 +120,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.pages, 1)
 
         session.results_changed.connect(self.set_results)
+        session.project_replaced.connect(self.banner.clear)
         session.model_changed.connect(self._update_enabled)
         session.training_started.connect(self._update_enabled)
         session.training_finished.connect(lambda *_: self._update_enabled())
@@ -157,10 +158,11 @@ class ResultsPanel(QWidget):
         """
         s = self.session
         net, prepared, cfg = s.network, s.prepared, s.training_config
-        if net is None or prepared is None or cfg is None or s.training:
+        loss = getattr(s.model, "loss", None) or getattr(cfg, "loss", None)
+        if net is None or prepared is None or loss is None or s.training:
             return False
         self.banner.clear()
-        return self.evaluator.start(net, prepared, cfg.loss)
+        return self.evaluator.start(net, prepared, loss)
 
     def shutdown(self) -> None:
         """Wait for an evaluation that still runs (the window is closing)."""
@@ -265,7 +267,8 @@ class ResultsPanel(QWidget):
             self.pages.setCurrentWidget(self.empty_page)
             return
         r = res.splits[name]
-        if res.task == "classification" and r.confusion is None:  # a language model
+        if r.confusion is None and r.y_true is None:
+            # Scores a run recorded (or a language model's): no chart to draw.
             self.pages.setCurrentWidget(self.empty_page)
             return
         if res.task == "classification":

@@ -7,9 +7,16 @@ and the session announces it (the workflow locks the design).
 
 Every run is recorded as it starts (:class:`~nnstudio.core.insight.replay.RunRecord`: initial
 weights, seed, split, settings, data fingerprint) — on the GUI thread, before the trainer
-thread exists, so the weights are exactly the run's start. When the run ends the record
-becomes the session's (and is saved with the project); "Replay with same initialization"
-trains it again through the same worker and draws the same curves.
+thread exists, so the weights are exactly the run's start. When the run ends it joins the
+session's run history (:class:`~nnstudio.core.io.runs.Run`, saved with the project) with its
+curves, metrics and weights; it becomes the current model unless it diverged. "Replay with
+same initialization" trains the current run again from its recorded start; "Continue
+training" trains the current model further as a new run whose parent is the current one; the
+step buttons of Inside the network continue from the current model too.
+
+The settings are the project's (``session.project.training``): an edit is written there at
+once and marks the project modified; a new project's settings and its current run's curves
+are shown when the session's project is replaced.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from PySide6.QtWidgets import (
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.insight.replay import RunRecord
-from nnstudio.core.training import TrainingConfig, TrainingFinished
+from nnstudio.core.io.runs import network_fingerprint, run_from_model
+from nnstudio.core.training import EpochEnd, TrainingConfig, TrainingFinished
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
     CompactDoubleSpinBox,
@@ -124,11 +132,28 @@ class TrainingPanel(QWidget):
         self.runner.pause_changed.connect(self._on_pause_changed)
         self._loss_in_use = "mse"
         self._pending_job: TrainingJob | None = None
-        #: The record of the run going on (the session's once it ended).
+        #: The record of the run going on (it joins the session's runs when it ends).
         self._run_record: RunRecord | None = None
+        #: ``(kind, parent id, start time)`` of the run going on.
+        self._run_info: tuple[str, str | None, str] = ("train", None, "")
+        self._syncing = False  # showing the project's settings: not an edit
+        self._finishing = False  # a run is handing its model over: its live curves stay
+        self._curves_of: str | None = None  # the stored run whose curves the plots show
+        #: ``() -> dict``: the design's network section with canvas positions (the window's
+        #: document); kept with each run so "make current" brings the layout back.
+        self.architecture_source: Any = None
+        self._architecture: dict | None = None
         self._build()
+        for box in (self.loss, self.optimizer, self.schedule):
+            box.currentIndexChanged.connect(self._on_settings_edited)
+        for box in (self.learning_rate, self.batch_size, self.epochs, self.patience, self.seed,
+                    self.weight_decay, self.clip_norm, self.clip_value):
+            box.valueChanged.connect(self._on_settings_edited)
+        self.early_stopping.toggled.connect(self._on_settings_edited)
         session.dataset_changed.connect(self._on_dataset_changed)
         session.run_record_changed.connect(self._on_run_record_changed)
+        session.project_replaced.connect(self._on_project_replaced)
+        session.model_changed.connect(self._on_model_changed)
         self._on_dataset_changed()
 
     # -- building ----------------------------------------------------------------------------
@@ -200,7 +225,7 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.start_button.setToolTip("Train the network on the training split (F5)")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda _checked=False: self.start())
         self.pause_button = QPushButton("Pause")
         self.pause_button.setEnabled(False)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -208,9 +233,15 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setToolTip("Stop after the current batch and keep the weights so far")
         self.stop_button.clicked.connect(self.stop)
-        self.replay_button = QPushButton("Replay with same initialization")
+        self.replay_button = QPushButton("Replay")
         self.replay_button.setEnabled(False)
         self.replay_button.clicked.connect(self.replay)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setEnabled(False)
+        self.continue_button.setToolTip(
+            "Train the current model further from its weights (a new run whose parent is "
+            "the current one), with the settings above")
+        self.continue_button.clicked.connect(lambda _checked=False: self.continue_training())
 
         settings = QWidget()
         settings_layout = QVBoxLayout(settings)
@@ -232,7 +263,7 @@ class TrainingPanel(QWidget):
         buttons = QVBoxLayout()
         buttons.setContentsMargins(8, 0, 8, 0)
         buttons.addLayout(hbox(self.start_button, self.pause_button, self.stop_button))
-        buttons.addWidget(self.replay_button)
+        buttons.addLayout(hbox(self.continue_button, self.replay_button))
         left_layout.addLayout(buttons)
 
         self.progress = ThinProgress()
@@ -334,8 +365,18 @@ class TrainingPanel(QWidget):
         return cfg
 
     def set_config(self, cfg: TrainingConfig, loss_auto: bool = True) -> None:
-        """Show ``cfg`` in the fields (``loss_auto`` keeps the loss on Automatic)."""
-        if not loss_auto:
+        """Show ``cfg`` in the fields (``loss_auto`` keeps the loss on Automatic); not an
+        edit of the project's settings."""
+        syncing, self._syncing = self._syncing, True
+        try:
+            self._show_config(cfg, loss_auto)
+        finally:
+            self._syncing = syncing
+
+    def _show_config(self, cfg: TrainingConfig, loss_auto: bool) -> None:
+        if loss_auto:
+            self.loss.setCurrentIndex(0)
+        else:
             self.loss.setCurrentIndex(max(0, self.loss.findData(cfg.loss)))
         opt = str(cfg.optimizer.get("type", "adam")).lower()
         if opt == "sgd" and cfg.optimizer.get("momentum"):
@@ -354,14 +395,32 @@ class TrainingPanel(QWidget):
         self.clip_norm.setValue(float(cfg.clip_norm or 0.0))
         self.clip_value.setValue(float(cfg.clip_value or 0.0))
 
+    def show_project_settings(self) -> None:
+        """Show the project's settings; the loss stays on Automatic when that gives the
+        project's loss."""
+        cfg = self.session.project.training
+        self.set_config(cfg)
+        if cfg.loss != auto_loss(self.session.task, self._output_units()):
+            self.set_config(cfg, loss_auto=False)
+
+    def _on_settings_edited(self, *_args) -> None:
+        if self._syncing or self.running:
+            return
+        try:
+            cfg = self.config()
+        except NNStudioError:
+            return  # a combination the next edit fixes; Start says what is wrong
+        self.session.set_training_settings(cfg)
+
     # -- running -----------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         """True from :meth:`start` until the run's end was reported."""
         return self.runner.running or self._pending_job is not None
 
-    def start(self) -> bool:
-        """Start a run from the current settings; False (and a message) when it cannot."""
+    def start(self, kind: str = "train") -> bool:
+        """Start a run from new weights with the current settings; False (and a message)
+        when it cannot. The current model stays in the run history."""
         if self.running or self.session.training:
             return False
         self.banner.clear()
@@ -382,7 +441,70 @@ class TrainingPanel(QWidget):
         record = RunRecord.capture(net, cfg, split=split,
                                    split_indices=getattr(prepared, "indices", None),
                                    data_fp=self.session.data_fingerprint())
-        return self._begin(net, cfg, train_data, val_data, record, "Starting…")
+        return self._begin(net, cfg, train_data, val_data, record, "Starting…", kind)
+
+    def continue_training(self, kind: str = "continue") -> bool:
+        """Train the current model further (a copy of its weights; the current run is kept
+        as it is) with the current settings, as a new run whose parent is the current run.
+
+        Refuses, saying why, without a current model or when the design or the data are not
+        the current run's.
+        """
+        if self.running or self.session.training:
+            return False
+        self.banner.clear()
+        s = self.session
+        run, model, prepared = s.current_run, s.model, s.prepared
+        if run is None or model is None:
+            return self._refuse("Nothing to continue", "Train the network first (Start): "
+                                "Continue trains the current model further.")
+        if prepared is None:
+            return self._refuse("No data yet", "Load the data of the current model first "
+                                "(Data ▸ Load dataset…).")
+        try:
+            cfg = self.config()
+            train_data, val_data = self._run_data(prepared)
+        except NNStudioError as e:
+            return self._refuse("Cannot continue training", str(e))
+        problem = self._continue_problem(run, model, prepared)
+        if problem:
+            return self._refuse("Cannot continue training", problem)
+        net = _copy_network(model.network)
+        split = getattr(getattr(s.dataset_spec, "split", None), "to_dict", dict)()
+        record = RunRecord.capture(net, cfg, split=split,
+                                   split_indices=getattr(prepared, "indices", None),
+                                   data_fp=s.data_fingerprint())
+        return self._begin(net, cfg, train_data, val_data, record, "Continuing…", kind,
+                           parent=run.id)
+
+    def _continue_problem(self, run, model, prepared) -> str:
+        """Why the current model cannot be trained further on this design and data."""
+        if tuple(model.input_shape) != tuple(prepared.input_shape):
+            return (f"the current model ({run.name}) takes inputs of shape "
+                    f"{tuple(model.input_shape)}, the loaded data has "
+                    f"{tuple(prepared.input_shape)}. Press Start to train a new model.")
+        if self.session.network_source is not None:
+            spec, _ = self.session.network_source()
+            if network_fingerprint(spec.to_dict()) != network_fingerprint(
+                    model.network.spec.to_dict()):
+                return (f"the network on the canvas is not the current model's ({run.name}); "
+                        "make that run current again to continue it (Runs panel), or press "
+                        "Start to train the changed design from new weights.")
+        return ""
+
+    def can_continue(self) -> bool:
+        s = self.session
+        return (s.current_run is not None and s.model is not None and s.prepared is not None
+                and not self.running
+                and not self._continue_problem(s.current_run, s.model, s.prepared))
+
+    def step_start(self) -> bool:
+        """The step buttons of Inside the network with no run going: continue the current
+        model (a "step" run of its own), or start from new weights when there is none to
+        continue."""
+        if self.can_continue():
+            return self.continue_training(kind="step")
+        return self.start(kind="step")
 
     def replay(self) -> bool:
         """Train the last recorded run again: its initial weights, seed, split and settings.
@@ -428,7 +550,7 @@ class TrainingPanel(QWidget):
         # Show the settings that run, leaving the loss on Automatic when that is what it gives.
         auto = self.loss.currentData() == "auto" and self.resolved_loss() == cfg.loss
         self.set_config(cfg, loss_auto=auto)
-        return self._begin(net, cfg, train_data, val_data, record, "Replaying…")
+        return self._begin(net, cfg, train_data, val_data, record, "Replaying…", "replay")
 
     @staticmethod
     def _run_data(prepared):
@@ -438,11 +560,20 @@ class TrainingPanel(QWidget):
         return train_data, val_data
 
     def _begin(self, net: Network, cfg: TrainingConfig, train_data, val_data,
-               record: RunRecord, status: str) -> bool:
+               record: RunRecord, status: str, kind: str = "train",
+               parent: str | None = None) -> bool:
+        from nnstudio.core.io.runs import now_iso
+
         prepared = self.session.prepared
+        self._run_info = (kind, parent, now_iso())
+        # The design with its canvas positions, as it trains (it is locked until the end).
+        src = self.architecture_source
+        self._architecture = src() if src is not None else None
+        self.banner.clear()
         self._loss_in_use = cfg.loss
         metric = "accuracy" if prepared.task in ("classification", "language_model") else "r2"
         self.plots.reset(metric, cfg.epochs)
+        self._curves_of = None
         self.progress.setValue(0)
         self.status.setText(status)
         self.time_left.setText("")
@@ -508,6 +639,7 @@ class TrainingPanel(QWidget):
         record, prepared = self.session.run_record, self.session.prepared
         self.replay_button.setEnabled(
             record is not None and prepared is not None and not self.running)
+        self.continue_button.setEnabled(self.can_continue())
         if record is None:
             tip = "Every run records how it started; train once to replay it"
         else:
@@ -550,18 +682,29 @@ class TrainingPanel(QWidget):
         the event loop (each step is short, so the window never freezes for their sum)."""
         self.plots.flush()
         record, self._run_record = self._run_record, None
-        if record is not None:  # the run happened (to its end, a stop or a divergence)
-            self.session.set_run_record(record)
         self._set_running(False)
         fin = outcome.finished
-        self.time_left.setText(f"{elapsed_text(fin.elapsed)} in all")
-        self._report(outcome)
-        self.session.set_model(outcome.network, self._make_model(outcome))
-        QTimer.singleShot(0, self, lambda: self._finish_results(outcome))
-
-    def _finish_results(self, outcome: TrainingOutcome) -> None:
-        if outcome.results is not None:
-            self.session.set_results(outcome.results)
+        self.time_left.setText(f"{elapsed_text(fin.elapsed)} of training")
+        model = self._make_model(outcome)
+        previous = self.session.current_run
+        became = False
+        if model is not None and record is not None:
+            kind, parent, started = self._run_info
+            run = run_from_model(self.session.runs, model, kind, record=record, parent=parent,
+                                 started=started, seconds=fin.elapsed,
+                                 data_fp=record.data_fingerprint, network=self._architecture)
+            self._finishing = True
+            try:
+                became = self.session.add_run(run, results=outcome.results)
+            finally:
+                self._finishing = False
+            self._report(outcome, run, None if became else previous)
+            if became:
+                self.status.setText(self._run_line(run))
+        else:
+            self._report(outcome)
+        if not became and self.session.model is not None:
+            self._show_run_status()
         QTimer.singleShot(0, self, lambda: self._finish_run(outcome))
 
     def _finish_run(self, outcome: TrainingOutcome) -> None:
@@ -571,36 +714,42 @@ class TrainingPanel(QWidget):
     def _make_model(self, outcome: TrainingOutcome):
         """The core ``TrainedModel`` for predict/export (``None`` when it cannot be built)."""
         try:
-            return evaluation.trained_model(
+            model = evaluation.trained_model(
                 outcome.network, self.session.prepared, self.session.training_config,
                 self.session.dataset_spec, outcome,
             )
         except NNStudioError:
             return None
+        if self._architecture is not None:
+            model.architecture = self._architecture
+        return model
 
-    def _report(self, outcome: TrainingOutcome) -> None:
+    def _report(self, outcome: TrainingOutcome, run=None, kept=None) -> None:
         fin = outcome.finished
         summary = self._summary(outcome)
+        name = f"{run.name}: " if run is not None else ""
         if fin.reason == "diverged":
-            self.status.setText(f"Diverged after {fin.epochs_run} epoch(s)")
+            self.status.setText(f"{name}diverged after {fin.epochs_run} epoch(s)")
+            still = (f" It is kept in the run history, marked diverged; the current model is "
+                     f"still {kept.name}." if kept is not None else "")
             self.banner.show_message(
                 "error", "Training diverged and was stopped",
-                f"{_sentence(fin.message)} Then press Start again.",
+                f"{_sentence(fin.message)}{still} Then press Start again.",
             )
         elif fin.reason == "stopped":
-            self.status.setText(f"Stopped after {fin.epochs_run} epoch(s)")
+            self.status.setText(f"{name}stopped after {fin.epochs_run} epoch(s)")
             self.banner.show_message(
                 "info", "Stopped", f"You stopped the run after {fin.epochs_run} complete "
                 f"epoch(s); the weights of the last complete epoch were kept. {summary}",
             )
         elif fin.reason == "early_stopping":
             self.progress.setValue(1000)
-            self.status.setText(f"Stopped early after {fin.epochs_run} epochs")
+            self.status.setText(f"{name}stopped early after {fin.epochs_run} epochs")
             self.banner.show_message("success", "Finished (early stopping)",
                                      f"{_sentence(fin.message)} {summary}")
         else:
             self.progress.setValue(1000)
-            self.status.setText(f"Finished {fin.epochs_run} epochs")
+            self.status.setText(f"{name}finished {fin.epochs_run} epochs")
             self.banner.show_message("success", "Finished", summary)
         if outcome.results_error:
             self.banner.show_message(self.banner.kind, self.banner.title,
@@ -623,6 +772,7 @@ class TrainingPanel(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._run_record = None
+        self._pending_job = None
         self._set_running(False)
         self.status.setText("Not trained")
         self._show_error("Training could not run", message)
@@ -656,6 +806,74 @@ class TrainingPanel(QWidget):
     def refresh(self) -> None:
         """Re-read the design (the automatic loss depends on the output layer)."""
         self._refresh_auto_label()
+        self._update_replay_button()
+
+    # -- the session's project and current run -------------------------------------------------
+    def _on_project_replaced(self) -> None:
+        """Another project: exactly what a fresh panel shows for it (its settings; its current
+        run's curves once its weights are there)."""
+        self.banner.clear()
+        self.plots.reset(None, None)
+        self._curves_of = None
+        self.progress.setValue(0)
+        self.time_left.setText("")
+        self.time_left.setToolTip("")
+        self.show_project_settings()
+        self._on_dataset_changed()
+        self._show_run_status()
+
+    def _on_model_changed(self) -> None:
+        if not self.running and not self._finishing:
+            self._show_run_status()
+        self._update_replay_button()
+
+    def _show_run_status(self) -> None:
+        """The current run's curves and a line about it (nothing without one)."""
+        run = self.session.current_run
+        if run is None or self.running:
+            return
+        metric = "accuracy" if ("accuracy" in run.history or "val_accuracy" in run.history) \
+            else "r2"
+        if self._curves_of != run.id:  # drawn once per run, not again when its weights arrive
+            self.show_history(run.history, metric, run.best_epoch)
+            self._curves_of = run.id
+        self.progress.setValue(1000 if run.reason in ("completed", "early_stopping") else 0)
+        self.status.setText(self._run_line(run))
+        self.time_left.setText(f"{elapsed_text(run.seconds)} of training")
+
+    @staticmethod
+    def _run_line(run) -> str:
+        """``Current model: Run 3 · 40 epoch(s) · validation accuracy 97.5 %``."""
+        label, value = run.headline("validation")
+        score = ""
+        if label == "accuracy":
+            score = f" · validation accuracy {100 * value:.1f} %"
+        elif label == "r2":
+            score = f" · validation R² {value:.3f}"
+        return f"Current model: {run.name} · {run.epochs} epoch(s){score}"
+
+    def show_history(self, history: dict, metric: str, best_epoch: int = 0) -> None:
+        """Draw a stored run's per-epoch curves (``Run.history``)."""
+        n = len(history.get("loss", []))
+        self.plots.reset(metric, n or None)
+
+        def col(name: str, i: int) -> float:
+            values = history.get(name) or []
+            return float(values[i]) if i < len(values) else math.nan
+
+        for i in range(n):
+            m = {metric: col(metric, i)} if metric in history else {}
+            vm = {metric: col("val_" + metric, i)} if "val_" + metric in history else {}
+            self.plots.add_epoch(EpochEnd(i + 1, n, col("loss", i), col("val_loss", i), m, vm,
+                                          col("learning_rate", i), 0.0, False, best_epoch))
+        self.plots.flush()
+
+
+def _copy_network(net: Network) -> Network:
+    """An independent network with ``net``'s weights and state (a run trains its own)."""
+    copy = Network(net.spec, tuple(net.input_shape), dtype=net.dtype, seed=0)
+    copy.load_state_dict(net.state_dict())
+    return copy
 
 
 def _optional_number(tip: str, maximum: float) -> CompactDoubleSpinBox:

@@ -4,6 +4,7 @@ metric card and a section title, all drawn with the current theme's colours."""
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -52,15 +54,26 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
+        #: The banner's one optional button (e.g. Cancel while data load).
+        self.button = QPushButton()
+        self.button.setVisible(False)
+        self.button.clicked.connect(self._on_button)
+        self._action = None
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(self.label)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.setVisible(False)
 
-    def show_message(self, kind: str, title: str, text: str = "") -> None:
-        """Show ``title`` (bold) and ``text`` in the colours of ``kind``."""
+    def show_message(self, kind: str, title: str, text: str = "",
+                     action: tuple[str, Any] | None = None) -> None:
+        """Show ``title`` (bold) and ``text`` in the colours of ``kind``; ``action`` is an
+        optional ``(button text, callable)``."""
         if kind not in _KINDS:
             raise ValueError(kind)
+        self._action = action[1] if action else None
+        self.button.setText(action[0] if action else "")
+        self.button.setVisible(action is not None)
         self.kind, self._title, self._text = kind, title, text
         fg, bg, border = _banner_colors(kind)
         self.setStyleSheet(
@@ -87,8 +100,15 @@ class Banner(QFrame):
 
     def clear(self) -> None:
         self._title = self._text = ""
+        self._action = None
+        self.button.setVisible(False)
         self.label.clear()
         self.setVisible(False)
+
+    def _on_button(self) -> None:
+        action = self._action
+        if action is not None:
+            action()
 
 
 class FieldError(QLabel):

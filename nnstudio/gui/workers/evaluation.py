@@ -161,3 +161,25 @@ def trained_model(network: Network, prepared: Any, config: Any, spec: Any,
             summary["samples"] = {name: r.n for name, r in res.splits.items()}
     return TrainedModel.from_training(network, prepared, config, spec, summary=summary,
                                       history=history)
+
+
+def results_from_run(run: Any, model: Any = None) -> Results:
+    """The scores a run recorded (``Run.metrics``), without the charts that need data: what
+    Results shows for a model opened without its data."""
+    task = "classification" if any("accuracy" in m for m in run.metrics.values()) \
+        else "regression"
+    loss = getattr(model, "loss", None) or run.settings.get("loss") or (
+        "cross_entropy" if task == "classification" else "mse")
+    samples = (getattr(model, "summary", {}) or {}).get("samples") or {}
+    splits = {}
+    for name in SPLITS:
+        m = run.metrics.get(name)
+        if not m:
+            continue
+        scores = {k: v for k, v in m.items() if k in ("loss", "accuracy", "mae", "rmse", "r2")}
+        original = {k: v for k, v in m.items() if k in ("mae", "rmse", "r2")} \
+            if task == "regression" else {}
+        splits[name] = SplitResult(name, int(samples.get(name, 0) or 0), scores, original)
+    names = list(getattr(model, "class_names", None) or [])
+    targets = list(getattr(model, "target_names", None) or ["target"])
+    return Results(task, loss, names, targets, splits)

@@ -87,7 +87,8 @@ class EvaluationRunner(ThreadOwner):
     @Slot(object)
     def _relay_finished(self, results: Any) -> None:
         worker = self.sender()
-        if worker is self.worker:
+        # After shutdown() a late signal finds no current worker: dropped, as intended.
+        if worker is not None and worker is self.worker:
             self._retire()
             self.finished.emit(results, worker.network)
 

@@ -45,7 +45,7 @@ class ThreadOwner(QObject):
 
     @Slot(str)
     def _relay_failed(self, message: str) -> None:
-        if self.sender() is self.worker:
+        if self.worker is not None and self.sender() is self.worker:
             self._retire()
             self.failed.emit(message)
 

@@ -258,10 +258,10 @@ def test_output_must_fit_the_data(units, loss, expected, tmp_path):
 
 
 def test_newer_version_is_refused(tmp_path):
-    d = dict(MINIMAL, version=3)
+    d = dict(MINIMAL, version=99)
     assert problems_of(d, tmp_path).endswith(
-        "p.nnsproj: was written by a newer nnstudio (format version 3; this version reads up "
-        "to 1): update nnstudio"
+        "p.nnsproj: was written by a newer nnstudio (format version 99; this version reads up "
+        "to 2): update nnstudio"
     )
 
 
@@ -324,6 +324,6 @@ def test_saved_file_is_readable_json(tmp_path):
     save_project(project, tmp_path / "s.nnsproj")
     text = (tmp_path / "s.nnsproj").read_text()
     d = json.loads(text)
-    assert d["format"] == "nnstudio.project" and d["version"] == 1
+    assert d["format"] == "nnstudio.project" and d["version"] == PROJECT_VERSION == 2
     assert '["in", "h1"]' in text  # short lists stay on one line
     assert text.endswith("\n")
