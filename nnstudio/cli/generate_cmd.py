@@ -14,7 +14,7 @@ def add_generate(add) -> None:
     """Register the subcommand with ``build_parser``'s ``add``."""
     g = add("generate", "Continue a prompt with a language model (trained on a text corpus).",
             cmd_generate)
-    g.add_argument("model", help="the model file (.npz)")
+    g.add_argument("model", help="the model file (.npz) or a project with a trained model")
     g.add_argument("--prompt", required=True, help="the text to continue")
     g.add_argument("--length", type=int, default=200, metavar="N", help="new tokens (200)")
     g.add_argument("--temperature", type=float, default=1.0,
@@ -25,10 +25,10 @@ def add_generate(add) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from nnstudio.core.io import open_trained
     from nnstudio.core.io.generate import generate
-    from nnstudio.core.io.model_file import load_model
 
-    model = load_model(args.model)
+    model = open_trained(args.model)
     out = sys.stdout
 
     def show(piece: str) -> None:
