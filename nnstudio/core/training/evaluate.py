@@ -40,13 +40,12 @@ def evaluate(
     ``support`` lists.
     """
     loss = get_loss(loss_name)
+    if len(net.output_shape) == 2 and is_classification(loss_name):
+        return _evaluate_sequences(net, x, y, batch_size)
     pred = net.predict(np.asarray(x, net.dtype), batch_size)
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
-    if pred.ndim == 3 and is_classification(loss_name):  # one distribution per position
-        right, counted = sequence_loss.accuracy_counts(pred, yy)
-        out["accuracy"] = right / counted if counted else float("nan")
-    elif is_classification(loss_name):
+    if is_classification(loss_name):
         classes = m_.predicted_classes(pred)
         truth = yy if yy.ndim == 1 else (
             (yy[:, 0] >= 0.5).astype(np.int64) if yy.shape[1] == 1 else yy.argmax(axis=1)
@@ -59,3 +58,22 @@ def evaluate(
     else:
         out.update(m_.regression_report(yy, pred.reshape(len(pred), -1)))
     return out
+
+
+def _evaluate_sequences(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
+    """Loss and per-position accuracy of a sequence output ``(N, T, V)``, batch by batch:
+    the predictions of a whole corpus split (N·T·V floats) are never held at once."""
+    yy = np.asarray(y).astype(np.int64, copy=False)
+    total, right, counted = 0.0, 0, 0
+    bs = max(1, min(batch_size, 256))
+    for lo in range(0, len(x), bs):
+        pred = net.forward(np.asarray(x[lo:lo + bs], net.dtype))
+        yb = yy[lo:lo + bs]
+        n_b = int(np.count_nonzero(yb >= 0))
+        total += sequence_loss.value(pred, yb) * n_b
+        r, c = sequence_loss.accuracy_counts(pred, yb)
+        right += r
+        counted += c
+    nan = float("nan")
+    return {"loss": total / counted if counted else nan,
+            "accuracy": right / counted if counted else nan}
