@@ -76,7 +76,7 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
     input_shape = tuple(prepared.input_shape) if prepared is not None else None
     problems = check_network(project.network, input_shape)
     if not problems and prepared is not None:
-        problems = _output_problems(project, prepared)
+        problems = _output_problems(project, prepared) + _vocabulary_problems(project, prepared)
     if problems:
         err = ProjectError(format_problems(problems), where)
         err.problems = problems
@@ -84,6 +84,22 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
     if input_shape is None:
         raise ProjectError("the network's input shape is unknown without data", where)
     return Network(project.network_spec(), input_shape, dtype=dtype, seed=project.training.seed)
+
+
+def _vocabulary_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
+    """An Embedding whose table is smaller than the text's vocabulary (token ids past its
+    end) is a design problem, reported before training at the Embedding."""
+    text = getattr(getattr(prepared, "preparation", None), "text", None)
+    if text is None:
+        return []
+    v = len(text.vocab)
+    out = []
+    for i, n in enumerate(project.network_spec().nodes):
+        size = n.config.get("vocab_size", 1000) if n.type == "Embedding" else None
+        if size is not None and int(size) < v:
+            out.append((node_place(i, n.id), f"vocab_size is {size} but the text's vocabulary "
+                        f"has {v} tokens: set vocab_size to {v}"))
+    return out
 
 
 def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:

@@ -178,3 +178,14 @@ def test_prompt_with_unknown_characters_and_too_long_sequences(tmp_path):
             node["max_length"] = 8
     with pytest.raises(NNStudioError, match="16 positions but max_length allows 8"):
         run_training(_project(dataset, net, epochs=1), prepared)
+
+
+def test_embedding_smaller_than_the_vocabulary_is_named_before_training(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text(corpus_text(60), encoding="utf-8")
+    dataset = {"source": str(path), "corpus": {"window": 8}}
+    prepared = build_dataset(DatasetSpec.from_dict(dataset))
+    net = build_template("tiny_gpt", (8,), prepared.output_size, vocab_size=5)
+    with pytest.raises(NNStudioError, match=f"vocab_size is 5 but the text's vocabulary has "
+                                            f"{prepared.output_size} tokens"):
+        run_training(_project(dataset, net, epochs=1), prepared)
