@@ -103,7 +103,6 @@ def wizard_shots(window) -> None:
     wiz.next()
     page = wiz.columns_page
     page.set_role("price", "Target")
-    page.set_role("date", "Ignore")
     page.set_category("zipcode")
     shot(wiz, "wizard-columns.png")
     wiz.next()

@@ -62,11 +62,15 @@ def read_model_data(
 
 
 def _read_table(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
-    from nnstudio.core.data import load_table
+    from nnstudio.core.data import decimals, load_table
 
     table = load_table(p)
     prep = model.preparation
     notes: list[str] = []
+    formats = {n: f for n, f in decimals.detect(table).items() if n in model.feature_names}
+    if formats:  # "39,1" as training read it (see nnstudio.core.data.decimals)
+        table = decimals.apply(table, formats)
+        notes.append(decimals.describe(formats))
     missing_cols = [f for f in model.feature_names if f not in table]
     if missing_cols:
         raise DataError(
@@ -99,6 +103,9 @@ def _read_table(model: TrainedModel, p: Path, need_targets: bool) -> ModelData:
             "they count as none of the known categories"
         )
     _check_kinds(table, prep, p)
+    if hasattr(prep, "dates_out_of_range"):
+        notes += prep.dates_out_of_range({f["name"]: table[f["name"]].as_days()
+                                          for f in prep.features if f["kind"] == "date"})
     x = prep.transform_features(table)
     return ModelData(x, y, table, notes)
 

@@ -119,6 +119,13 @@ class Workflow(QObject):
         window.document.changed.connect(self._update_actions)
         window.project_about_to_save.connect(self._on_about_to_save)
         window.document.changed.connect(self.training.refresh)
+        if hasattr(window, "properties"):  # the memory estimate uses the training settings
+            tp = self.training
+            window.properties.training_settings = lambda: (
+                tp.batch_size.value(), str(tp.optimizer.currentData() or "adam"))
+            for box in (tp.batch_size, tp.optimizer):
+                signal = getattr(box, "valueChanged", None) or box.currentIndexChanged
+                signal.connect(window.properties._update_memory)
         window.installEventFilter(self)
         self._update_actions()
 
@@ -620,5 +627,12 @@ def install(window: MainWindow) -> Workflow:
     window.workflow = wf
     window.session = wf.session
     insight.install(window, wf.session)  # the "Inside the network" dock
+    from nnstudio.gui.dock_tabs import keep_tab_names
+
+    keep_tab_names(window)  # whole tab names at 1024 × 640 (no "Pr…")
+    if "help" in getattr(window, "menus", {}) and hasattr(window.actions, "about"):
+        from nnstudio.gui import help as help_menu
+
+        help_menu.install(window)  # Getting Started, shortcuts, the offline guide
     return wf
 

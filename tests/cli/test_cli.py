@@ -45,7 +45,7 @@ def write_project(path: Path, dataset: dict, nodes: list, edges: list, **trainin
     train = {"loss": "mse", "optimizer": {"type": "adam", "learning_rate": 0.01},
              "batch_size": 32, "epochs": 20, "seed": 0}
     train.update(training)
-    d = {"format": "nnstudio.project", "version": 1, "dataset": dataset,
+    d = {"format": "nnstudio.project", "version": 2, "dataset": dataset,
          "network": {"nodes": nodes, "edges": edges}, "training": train}
     path.write_text(json.dumps(d, indent=2))
     return path

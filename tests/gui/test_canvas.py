@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
@@ -242,3 +244,44 @@ def test_the_canvas_shows_the_grid(window):
     image = window.canvas.viewport().grab().toImage()
     colours = {image.pixel(x, y) for x in range(0, 200) for y in range(0, 120)}
     assert len(colours) > 2  # background, dots and their anti-aliased edges
+
+
+def test_undoing_a_template_keeps_the_network_in_view(qtbot, window):
+    """After Undo of a template the canvas shows the design that came back."""
+    from nnstudio.core.graph import ReplaceAll
+
+    far = {"nodes": [{"id": "in", "type": "Input", "pos": [5000, 4000]},
+                     {"id": "d", "type": "Dense", "units": 3, "pos": [5250, 4000]}],
+           "edges": [["in", "d"]]}
+    window.undo_stack.push_command(ReplaceAll(window.document, far))
+    window.canvas.zoom_to_fit()
+    window.apply_template("mlp_classifier")
+    qtbot.wait(20)
+    view = window.canvas
+    window.undo_stack.undo()
+    qtbot.wait(20)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert any(visible.intersects(item.sceneBoundingRect())
+               for item in view.canvas.node_items.values())
+    window.undo_stack.redo()
+    qtbot.wait(20)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert any(visible.intersects(item.sceneBoundingRect())
+               for item in view.canvas.node_items.values())
+
+
+def test_auto_arrange_lays_a_long_chain_out_in_readable_rows(qtbot, window):
+    from nnstudio.core.graph import ReplaceAll
+
+    nodes = [{"id": "in", "type": "Input"}] + [
+        {"id": f"d{i}", "type": "Dense", "units": 4} for i in range(60)]
+    ids = [n["id"] for n in nodes]
+    window.undo_stack.push_command(ReplaceAll(window.document, {
+        "nodes": nodes, "edges": [[a, b] for a, b in itertools.pairwise(ids)]}))
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    window.auto_arrange()
+    qtbot.wait(20)
+    rows = {round(window.document.node(n).pos[1]) for n in ids}
+    assert len(rows) > 3
+    assert window.canvas.zoom >= 0.3  # one row of 61 nodes fitted at 15 %

@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,3 +156,32 @@ def test_export_needs_a_model(qtbot, window):
     assert window.workflow.open_export_dialog() is None
     assert errors and "Train" in errors[0]
     assert not window.workflow.actions["export"].isEnabled()
+
+
+def test_the_dialog_keeps_the_projects_name_and_remembers_the_folder(qtbot, window,
+                                                                     tmp_path):
+    import stat
+
+    project = tmp_path / "proj" / "house_price.nnsproj"
+    project.parent.mkdir()
+    window.project.path = str(project)
+    dialog = trained(qtbot, window, "house_price", REGRESSOR, epochs=2)
+    assert Path(dialog.path.text()).name == "house_price.npz"
+    dialog.set_format("onnx")
+    assert Path(dialog.path.text()).name == "house_price.onnx"  # not model.onnx
+    dialog.set_format("numpy")
+    assert Path(dialog.path.text()).name == "house_price-numpy"
+    out = tmp_path / "exports"
+    out.mkdir()
+    dialog.path.setText(str(out / "house_price-numpy"))
+    old = os.umask(0o022)
+    try:
+        assert dialog.export()
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((out / "house_price-numpy").stat().st_mode)
+    assert mode == 0o755  # the umask's, not mkdtemp's 0700
+    # A new dialog starts in the folder of the last export, with the project's name.
+    again = window.workflow.open_export_dialog()
+    qtbot.addWidget(again)
+    assert Path(again.path.text()) == out / "house_price.npz"

@@ -108,7 +108,7 @@ def test_three_features_pick_two_and_fix_the_rest(qtbot, panel):
     view = panel.boundary
     view.set_features(2, 0)
     settle(qtbot, panel, view)
-    assert "other 1 feature" in view.fixed_label.text()
+    assert "other numeric feature stays at its training mean" in view.fixed_label.text()
     probs = view.last_result["probs"]
     pts = grid_points(view.x_range, view.y_range, view.resolution, 3, (2, 0), data.means())
     np.testing.assert_allclose(probs.reshape(-1, 2), net.predict(pts), atol=1e-6)
@@ -263,7 +263,7 @@ def test_landscape_centre_is_the_current_loss(qtbot, panel, salary):
     r = len(s.xs)
     assert s.loss[r // 2, r // 2] == s.center_loss
     # The one-neuron model's plane is w and b: the axes say so, the star is at (w, b).
-    assert s.directions.labels == ("w₁₁ (out)", "b₁ (out)")
+    assert s.directions.labels == ("w₀₀ (out)", "b₀ (out)")
     assert view.end.data["x"][0] == pytest.approx(net.param_views["out"]["W"][0, 0])
     view.mode_combo.setCurrentIndex(1)  # random directions
     qtbot.waitUntil(lambda: view.last_result["slice"].directions.kind == "random",

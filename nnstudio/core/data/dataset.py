@@ -10,8 +10,10 @@ import numpy as np
 
 from nnstudio.core.errors import DataError
 
+from . import decimals as _decimals
 from . import kinds as _kinds
 from .csv_reader import load_table
+from .dates import DEFAULT_PARTS as DEFAULT_DATE_PARTS
 from .examples import EXAMPLES
 from .idx import is_idx, load_idx
 from .npz import load_npz
@@ -54,6 +56,10 @@ class PreparedData:
         ``{column: reason}`` for columns left out automatically (free text, empty).
     indices : dict
         ``{split: int64 row indices into the loaded table/arrays}``.
+    notes : list of str
+        What the builder decided that a user should know: columns read as numbers written
+        with a decimal comma, a mostly numeric column treated as categories because of a
+        few words in it.
     """
 
     x_train: np.ndarray
@@ -73,6 +79,7 @@ class PreparedData:
     skipped_columns: dict = field(default_factory=dict)
     indices: dict = field(default_factory=dict)
     source: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:
@@ -174,7 +181,40 @@ def _class_names(labels: np.ndarray) -> list[str]:
         return [str(u) for u in uniq.tolist()]
 
 
+def _number_formats(table: Table, spec: DatasetSpec) -> tuple[Table, list[str]]:
+    """Read decimal-comma / thousands-separated columns as numbers (see :mod:`.decimals`)."""
+    found = _decimals.detect(table)
+    if not found:
+        return table, []
+    if spec.decimal == ".":
+        return table, [f"{', '.join(map(repr, found))} look like numbers written with a "
+                       "decimal comma or thousands separators, but the decimal mark is set "
+                       "to '.': they are read as text"]
+    if spec.decimal == ",":
+        found = dict.fromkeys(found, ",")
+    return _decimals.apply(table, found), [_decimals.describe(found)]
+
+
+def _mostly_numbers(table: Table, name: str) -> str | None:
+    """A note when a categorical column is numbers but for a few words (``5, six, 0``)."""
+    col = table[name]
+    if col.kind not in ("categorical", "text"):
+        return None
+    values = col.values[~col.missing]
+    if values.size == 0:
+        return None
+    _numbers, _, invalid = _kinds.parse_numbers(values)
+    words = np.unique(values[invalid])
+    if words.size > 0 and invalid.sum() <= 0.5 * values.size:
+        shown = ", ".join(repr(str(w)) for w in words[:3])
+        return (f"{name!r} holds numbers but also {shown}: it is treated as categories (one "
+                f"input per value); correct {'that value' if words.size == 1 else 'those'} "
+                "or ignore the column to use it as a number")
+    return None
+
+
 def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
+    table, notes = _number_formats(table, spec)
     where = table.where()
     targets = spec.targets
     if not targets:
@@ -298,7 +338,8 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
     missing = {n: spec.missing_per_column.get(n, spec.missing) for n in features}
     prep = Preparation.fit_table(table, split_rows["train"], kinds, targets, task,
                                  class_names or None, spec.scaling, missing,
-                                 spec.target_scaling)
+                                 spec.target_scaling,
+                                 spec.date_features or DEFAULT_DATE_PARTS)
     columns = {n: raw_feature(table, n, kinds[n])[rows] for n in features}
     if text_col is not None:
         from .text_dataset import fit_text_column
@@ -315,7 +356,8 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
     return PreparedData(
         x_all[tr], y_all[tr], x_all[va], y_all[va], x_all[te], y_all[te], task, class_names,
         prep.input_shape, prep.output_size, prep, list(features), counts, dropped, skipped,
-        split_rows, where)
+        split_rows, where,
+        notes + [n for n in (_mostly_numbers(table, f) for f in features) if n])
 
 
 def _unparsed_dates(table: Table, name: str, kind: str) -> np.ndarray:

@@ -6,12 +6,15 @@ prediction applies exactly the steps training used.
 Feature matrix columns (the order is part of the contract)
 -----------------------------------------------------------
 Input columns come in ``feature_names`` order (the spec's ``features`` list, else file order).
-A numeric or date column gives one matrix column; a categorical column gives one column per
-category seen in the train split, categories sorted as strings (``location=city``,
-``location=rural``, ...). :meth:`Preparation.output_names` lists them.
+A numeric column gives one matrix column; a date column one per derived input of the date
+parts chosen (:mod:`.dates`: ``date:year``, ``date:month_sin``, ``date:month_cos``, ...; a
+model saved before date parts existed has the one column ``days``); a categorical column gives
+one column per category seen in the train split, categories sorted as strings
+(``location=city``, ``location=rural``, ...). :meth:`Preparation.output_names` lists them.
 
 Per column, in order: dates become days since 1970-01-01; missing values are filled (mean,
-median or most frequent of the train rows) unless the strategy is ``drop``; numbers are scaled
+median or most frequent of the train rows) unless the strategy is ``drop``; a date's day number
+becomes its date parts; numbers are scaled
 (``standard``: (x - mean) / std, ``minmax``: (x - min) / (max - min); a constant column uses
 1 as divisor); categories are one-hot encoded, and a category never seen in training encodes
 as all zeros (no crash). Array data (images) is scaled with one offset/divisor for the whole
@@ -35,6 +38,7 @@ import numpy as np
 
 from nnstudio.core.errors import DataError
 
+from . import dates as _dates
 from . import kinds as _kinds
 from .table import Table
 from .text import TextPreparation, text_values
@@ -56,6 +60,16 @@ def _mode_num(values: np.ndarray) -> float | None:
         return None
     uniq, counts = np.unique(values, return_counts=True)
     return float(uniq[np.argmax(counts)])
+
+
+def date_parts(feature: Mapping) -> list[str]:
+    """The date parts of a date feature (``["days"]`` for models saved before parts)."""
+    return list(feature.get("parts") or ["days"])
+
+
+def _multi(feature: Mapping) -> bool:
+    """True for a date feature whose parts give a matrix column each (list offsets)."""
+    return feature["kind"] == "date" and isinstance(feature.get("offset"), list)
 
 
 def raw_feature(table: Table, name: str, kind: str) -> np.ndarray:
@@ -109,7 +123,8 @@ class Preparation:
     def fit_table(cls, table: Table, rows: np.ndarray, features: Mapping[str, str],
                   targets: Sequence[str], task: str, class_names: list[str] | None,
                   scaling: str = "standard", missing: Mapping[str, str] | None = None,
-                  target_scaling: str = "standard") -> Preparation:
+                  target_scaling: str = "standard",
+                  date_features=_dates.DEFAULT_PARTS) -> Preparation:
         """Fit on ``table`` rows ``rows`` (the train split).
 
         Parameters
@@ -118,7 +133,12 @@ class Preparation:
             Input columns in matrix order; kind ``numeric``, ``date`` or ``categorical``.
         missing : {name: strategy}
             ``drop``, ``mean``, ``median`` or ``most_frequent`` per feature (default drop).
+            A categorical column is filled with its most frequent category whatever the
+            strategy (a mean of categories does not exist); ``fill_note`` says so.
+        date_features : list of str
+            The :mod:`.dates` parts every date column becomes.
         """
+        date_features = _dates.check_parts(list(date_features))
         missing = dict(missing or {})
         feats = []
         for name, kind in features.items():
@@ -130,6 +150,9 @@ class Preparation:
                 info["categories"] = sorted(set(present.tolist()))
                 if how != "drop":
                     info["fill"] = _mode_str(raw)
+                    if how in ("mean", "median"):
+                        info["fill_note"] = (f"{how} of a category does not exist: filled "
+                                             f"with the most frequent, {info['fill']!r}")
                 info["most_frequent"] = _mode_str(raw)
             else:
                 present = raw[~np.isnan(raw)]
@@ -146,13 +169,16 @@ class Preparation:
                     info["fill"] = stats["median"]
                 elif how == "most_frequent":
                     info["fill"] = _mode_num(raw)
-                if scaling == "standard":
-                    info["offset"], info["divisor"] = stats["mean"], stats["std"] or 1.0
-                elif scaling == "minmax":
-                    span = stats["max"] - stats["min"]
-                    info["offset"], info["divisor"] = stats["min"], span or 1.0
+                if kind == "date":
+                    info["parts"] = list(date_features)
+                if kind == "date" and info["parts"] != ["days"]:
+                    wide = _dates.expand(present, info["parts"])
+                    offs, divs = zip(*(_scale(c.mean(), c.std(), c.min(), c.max(), scaling)
+                                       for c in wide.T), strict=True)
+                    info["offset"], info["divisor"] = list(offs), list(divs)
                 else:
-                    info["offset"], info["divisor"] = 0.0, 1.0
+                    info["offset"], info["divisor"] = _scale(
+                        stats["mean"], stats["std"], stats["min"], stats["max"], scaling)
             feats.append(info)
         target_stats = []
         if task == "regression":
@@ -221,6 +247,8 @@ class Preparation:
         for f in self.features:
             if f["kind"] == "categorical":
                 names += [f"{f['name']}={c}" for c in f["categories"]]
+            elif _multi(f):
+                names += _dates.part_names(f["name"], date_parts(f))
             else:
                 names.append(f["name"])
         if self.text is not None:
@@ -253,6 +281,12 @@ class Preparation:
                 if miss.any():
                     _missing_error(f, miss, where, line_of)
                     raw = np.where(miss, f["fill"], raw)
+                if _multi(f):
+                    wide = _dates.expand(raw, date_parts(f))
+                    k = wide.shape[1]
+                    out[:, j:j + k] = (wide - np.asarray(f["offset"])) / np.asarray(f["divisor"])
+                    j += k
+                    continue
                 out[:, j] = (raw - f["offset"]) / f["divisor"]
                 j += 1
         if self.text is not None:
@@ -343,6 +377,34 @@ class Preparation:
                     out[f["name"]] = new
         return out
 
+    def dates_out_of_range(self, columns: Mapping[str, np.ndarray]) -> list[str]:
+        """Warnings for dates outside the training rows' range, one per date column.
+
+        ``columns`` maps a date column to its days since 1970 (float (N,), NaN = missing).
+        A network has seen no date outside [first, last] training date: what it predicts
+        there is extrapolation (a trend in ``year``/``days`` goes on, or stops, unseen).
+        """
+        out = []
+        for f in self.features:
+            if f["kind"] != "date" or f["name"] not in columns:
+                continue
+            days = np.asarray(columns[f["name"]], np.float64)
+            days = days[~np.isnan(days)]
+            outside = days[(days < f["min"]) | (days > f["max"])]
+            if outside.size:
+                first, last = _dates.format_date(f["min"]), _dates.format_date(f["max"])
+                out.append(f"{outside.size:,} date{'s' if outside.size > 1 else ''} in "
+                           f"{f['name']!r} {'are' if outside.size > 1 else 'is'} outside the "
+                           f"training range {first} … {last} (e.g. "
+                           f"{_dates.format_date(outside[0])}): the network never saw such "
+                           "dates; treat the prediction with care")
+        return out
+
+    def fill_notes(self) -> dict[str, str]:
+        """Per column, what filling a missing value really does when it differs from the
+        strategy's name (a categorical column filled with its most frequent category)."""
+        return {f["name"]: f["fill_note"] for f in self.features if f.get("fill_note")}
+
     def feature_info(self) -> list[dict]:
         """Per input column, for a predict form: name, kind, categories, mean, min, max."""
         if self.array is not None:
@@ -350,7 +412,7 @@ class Preparation:
             return [{"name": a["name"], "kind": "array", "shape": tuple(a["sample_shape"]),
                      "categories": None, "mean": a["mean"], "min": a["min"], "max": a["max"]}]
         info = [{"name": f["name"], "kind": "categorical" if f["kind"] == "categorical"
-                 else "numeric", "date": f["kind"] == "date",
+                 else "numeric", "date": f["kind"] == "date", "fill": f.get("fill"),
                  "categories": list(f.get("categories") or []) or None,
                  "mean": f.get("mean"), "min": f.get("min"), "max": f.get("max")}
                 for f in self.features]
@@ -433,6 +495,8 @@ class Preparation:
         """The preparation as plain steps, in application order, for exporters.
 
         Feature steps: ``("date_to_days", column)``, ``("fill", column, value)``,
+        ``("date_parts", column, parts)`` (see :mod:`.dates`; then the scalings below take
+        one value per derived input),
         ``("standardize", column, mean, std)``, ``("minmax", column, min, max)``,
         ``("onehot", column, categories)`` (unknown -> all zeros), and for arrays
         ``("affine", offset, divisor)`` meaning (x - offset) / divisor. Target steps:
@@ -448,6 +512,8 @@ class Preparation:
                 steps.append(("date_to_days", name))
             if f["fill"] is not None:
                 steps.append(("fill", name, f["fill"]))
+            if _multi(f):
+                steps.append(("date_parts", name, date_parts(f)))
             if f["kind"] == "categorical":
                 steps.append(("onehot", name, list(f["categories"])))
             elif self.scaling == "standard":
@@ -489,6 +555,15 @@ class Preparation:
             return prep
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DataError(f"the stored preparation is malformed ({e!r})") from None
+
+
+def _scale(mean: float, std: float, lo: float, hi: float, scaling: str) -> tuple[float, float]:
+    """(offset, divisor) of one matrix column; a constant column divides by 1."""
+    if scaling == "standard":
+        return float(mean), float(std) or 1.0
+    if scaling == "minmax":
+        return float(lo), float(hi - lo) or 1.0
+    return 0.0, 1.0
 
 
 def _missing_error(f: dict, miss: np.ndarray, where: str, line_of) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from nnstudio.core.errors import DataError
 
 from .csv_reader import _column_names
+from .decimals import column_format, parse
 from .sniff import sniff
 from .table import Column
 
@@ -48,6 +49,9 @@ class Preview:
         Issues seen in the sample (ragged rows, non-numbers in numeric columns).
     top_values : dict {column: list of (value, count)}
         The most frequent sampled values (up to 10) of categorical, text and date columns.
+    number_formats : dict {column: format}
+        Columns that are numbers written with a decimal comma (``","``) or thousands
+        separators (``"grouped"``), see :mod:`.decimals`; their ``kinds`` say ``numeric``.
     """
 
     path: Path
@@ -65,6 +69,7 @@ class Preview:
     exact: bool
     problems: list[str] = field(default_factory=list)
     top_values: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    number_formats: dict[str, str] = field(default_factory=dict)
 
     @property
     def note(self) -> str:
@@ -104,23 +109,27 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
     names = _column_names(header_row, ncols)
     for i, row in enumerate(data):
         if len(row) != ncols and len(problems) < 5:
-            problems.append(f"row {i + 1 + dialect.has_header} has {len(row)} fields, "
-                            f"expected {ncols}")
+            # Numbered as the preview grid numbers its rows (data rows from 1).
+            problems.append(f"row {i + 1} has {len(row)} fields, expected {ncols}")
     size = path.stat().st_size
     if not data and complete:
         raise DataError("has a header line but no data rows" if dialect.has_header
                         else "is empty", where=str(path))
-    kinds, n_missing, n_distinct, top = {}, {}, {}, {}
+    kinds, n_missing, n_distinct, top, formats = {}, {}, {}, {}, {}
     for j, name in enumerate(names):
         values = np.array([r[j] if j < len(r) else "" for r in data], dtype=str)
         col = Column.from_strings(name, values)
+        fmt = column_format(values, dialect.delimiter)
+        if fmt is not None:  # "39,1": numbers, as the dataset builder will read them
+            formats[name] = fmt
+            col = Column(name, "numeric", parse(values, fmt))
         kinds[name], n_missing[name], n_distinct[name] = col.kind, col.n_missing, col.n_distinct
         if col.kind in ("categorical", "text", "date"):
             uniq, counts = np.unique(col.values[~col.missing], return_counts=True)
             order = np.argsort(-counts, kind="stable")[:10]
             top[name] = [(str(uniq[i]), int(counts[i])) for i in order]
         if col.n_invalid and len(problems) < 10:
-            row = int(col.invalid_rows[0]) + 1 + dialect.has_header
+            row = int(col.invalid_rows[0]) + 1
             problems.append(f"row {row}, column {name!r}: {col.invalid_values[0]!r} is not a "
                             "number")
     if complete:
@@ -130,4 +139,5 @@ def preview(path: str | Path, n_rows: int = 50, delimiter: str | None = None,
         estimated = round(len(data) * size / max(used, 1))
     return Preview(path, names, kinds, n_missing, n_distinct,
                    [list(r) for r in data[:n_rows]], dialect.delimiter, dialect.has_header,
-                   dialect.encoding, size, len(data), estimated, complete, problems, top)
+                   dialect.encoding, size, len(data), estimated, complete, problems, top,
+                   formats)

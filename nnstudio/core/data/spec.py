@@ -92,6 +92,13 @@ class DatasetSpec:
     missing : "drop", "mean", "median" or "most_frequent"
         Default handling of missing feature values; ``missing_per_column`` overrides it per
         column. Mean/median on a categorical column fall back to the most frequent category.
+    date_features : list of str or None
+        What every date column becomes (:mod:`.dates`: ``year``, ``month``,
+        ``day_of_year``, ``weekday``, ``days``); None = the default, month and weekday.
+    decimal : None, "," or "."
+        Numbers written ``39,1`` or ``1,234.5`` (see :mod:`.decimals`): None detects and
+        reads them as numbers, "," reads every such column with a decimal comma, "." keeps
+        them as text (the builder says so either way).
     target_scaling : "standard" or "none"
         Regression targets are standardized for training when "standard" (undone by
         ``Preparation.decode_target``).
@@ -112,6 +119,8 @@ class DatasetSpec:
     missing: str = "drop"
     missing_per_column: dict[str, str] = field(default_factory=dict)
     target_scaling: str = "standard"
+    date_features: list[str] | None = None
+    decimal: str | None = None
     delimiter: str | None = None
     header: bool | None = None
     encoding: str | None = None
@@ -150,6 +159,13 @@ class DatasetSpec:
             _str_list(self.target, f"{where}.target")
             if not self.target:
                 raise DataError("give at least one target column", where=f"{where}.target")
+        if self.date_features is not None:
+            from .dates import check_parts
+
+            check_parts(self.date_features, f"{where}.date_features")
+        if self.decimal not in (None, ".", ","):
+            raise DataError(f"must be '.' or ',' (got {self.decimal!r})",
+                            where=f"{where}.decimal")
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise DataError(f"must be one character (got {self.delimiter!r})",
                             where=f"{where}.delimiter")
@@ -193,13 +209,15 @@ class DatasetSpec:
             d["source"] = _relative(self.source, base_dir)
         if self.labels is not None:
             d["labels"] = _relative(self.labels, base_dir)
-        for key in ("x_key", "y_key", "delimiter", "header", "encoding"):
+        for key in ("x_key", "y_key", "delimiter", "header", "encoding", "decimal"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         d["target"] = self.target if isinstance(self.target, str | None) else list(self.target)
         d["features"] = None if self.features is None else list(self.features)
         d["ignore"] = list(self.ignore)
         d["categorical"] = list(self.categorical)
+        if self.date_features is not None:
+            d["date_features"] = list(self.date_features)
         d.update(task=self.task, scaling=self.scaling, missing=self.missing,
                  missing_per_column=dict(self.missing_per_column),
                  target_scaling=self.target_scaling, split=self.split.to_dict())

@@ -4,9 +4,17 @@ Nodes are put in columns by the length of the longest path that reaches them (so
 left to right and every edge goes forward), ordered inside a column by the mean position of
 their neighbours (fewer crossings), and each weakly connected part of the graph gets its own
 band, one below the other.
+
+A long network (a chain of 61 layers) in one row would be a thin strip that only fits the
+view at 15 % zoom. Past :data:`WRAP_AFTER` columns the columns are wrapped into rows, read
+left to right and top to bottom like a page, with about as many columns per row as makes the
+whole picture the shape of a screen (16:10); the edge from a row's last column to the next
+row's first goes back across, below the row it leaves.
 """
 
 from __future__ import annotations
+
+import math
 
 from nnstudio.core.graph.document import GraphDocument, Pos
 
@@ -16,6 +24,10 @@ NODE_HEIGHT = 66.0
 #: Space between columns and between nodes of one column.
 COLUMN_GAP = 44.0
 ROW_GAP = 28.0
+#: Networks with more columns than this are wrapped into rows.
+WRAP_AFTER = 10
+#: The width / height the wrapped picture aims at (a screen).
+ASPECT = 1.6
 
 
 def auto_arrange(
@@ -48,15 +60,34 @@ def arrange(
     y0 = origin[1]
     for comp in _components(ids, edges):
         cols = _columns(comp, [e for e in edges if e[0] in comp])
-        tallest = max(len(c) for c in cols)
-        height = tallest * h + (tallest - 1) * gy
-        for ci, col in enumerate(cols):
-            col_h = len(col) * h + (len(col) - 1) * gy
-            top = y0 + (height - col_h) / 2
-            for ri, node_id in enumerate(col):
-                out[node_id] = (origin[0] + ci * (w + gx), top + ri * (h + gy))
-        y0 += height + 2 * gy
+        for band in _wrap(cols, w + gx, h + gy):
+            tallest = max(len(c) for c in band)
+            height = tallest * h + (tallest - 1) * gy
+            for ci, col in enumerate(band):
+                col_h = len(col) * h + (len(col) - 1) * gy
+                top = y0 + (height - col_h) / 2
+                for ri, node_id in enumerate(col):
+                    out[node_id] = (origin[0] + ci * (w + gx), top + ri * (h + gy))
+            y0 += height + 2 * gy
     return out
+
+
+def columns_per_row(n_columns: int, tallest: int, column_width: float,
+                    row_height: float) -> int:
+    """How many columns a row holds so that the wrapped picture is about :data:`ASPECT`
+    wide per unit of height; ``n_columns`` when the network is short enough for one row."""
+    if n_columns <= WRAP_AFTER:
+        return n_columns
+    band = tallest * row_height + 2 * ROW_GAP
+    per_row = math.ceil(math.sqrt(ASPECT * n_columns * band / column_width))
+    return max(4, min(n_columns, per_row))
+
+
+def _wrap(cols: list[list[str]], column_width: float, row_height: float
+          ) -> list[list[list[str]]]:
+    """The columns cut into rows of :func:`columns_per_row` columns."""
+    per_row = columns_per_row(len(cols), max(len(c) for c in cols), column_width, row_height)
+    return [cols[i:i + per_row] for i in range(0, len(cols), per_row)]
 
 
 def _components(ids: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:

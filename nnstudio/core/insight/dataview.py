@@ -59,6 +59,9 @@ class InsightData:
     class_names: list[str] = field(default_factory=list)
     target_names: list[str] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
+    #: Categorical inputs the plots hold fixed, ``{column: most frequent training category}``
+    #: (their one-hot columns are not plottable; see ``_base_input``).
+    held_categories: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.x_test is None:
@@ -68,7 +71,7 @@ class InsightData:
             self.plot_train, self.plot_test = self.x_train, self.x_test
             self.to_input = None
         if self.plot_train is not None and not self.plot_names:
-            self.plot_names = [f"x{i + 1}" for i in range(self.plot_train.shape[1])]
+            self.plot_names = [f"x{i}" for i in range(self.plot_train.shape[1])]
         if not self.input_names and self.x_train.ndim == 2:
             same = self.plot_train is self.x_train or (
                 self.to_input is None and self.plot_train is not None
@@ -179,7 +182,7 @@ class InsightData:
         columns = _affine_columns(prep, x_tr)
         if x_tr.ndim == 2:
             data.input_names = (list(prep.output_names()) if getattr(prep, "array", None) is None
-                                else [f"x{i + 1}" for i in range(x_tr.shape[1])])
+                                else [f"x{i}" for i in range(x_tr.shape[1])])
         if x_tr.ndim != 2 or not columns:
             return data
         names = [c[0] for c in columns]
@@ -187,6 +190,7 @@ class InsightData:
         off = np.array([c[2] for c in columns], np.float64)
         div = np.array([c[3] for c in columns], np.float64)
         base = _base_input(prep, x_tr)
+        data.held_categories = _held_categories(prep, x_tr)
 
         def to_input(points: np.ndarray) -> np.ndarray:
             p = np.asarray(points, np.float64)
@@ -217,10 +221,52 @@ def _affine_columns(prep: Any, x_train: np.ndarray) -> list[tuple[str, int, floa
         if feat["kind"] == "categorical":
             j += len(feat.get("categories") or [])
             continue
+        if isinstance(feat["offset"], list):  # a date as its parts: one column each
+            from nnstudio.core.data import dates
+            from nnstudio.core.data.preparation import date_parts
+
+            names = dates.part_names(feat["name"], date_parts(feat))
+            for k, name in enumerate(names):
+                out.append((name, j + k, float(feat["offset"][k]), float(feat["divisor"][k])))
+            j += len(names)
+            continue
         name = feat["name"] + (" (days)" if feat["kind"] == "date" else "")
         out.append((name, j, float(feat["offset"]), float(feat["divisor"])))
         j += 1
     return out
+
+
+def _held_categories(prep: Any, x_train: np.ndarray) -> dict[str, str]:
+    """``{column: category}``: the category each categorical input is held at (its most
+    frequent in the training rows), as ``_base_input`` encodes it."""
+    out: dict[str, str] = {}
+    j = 0
+    for feat in getattr(prep, "features", []) or []:
+        if feat["kind"] != "categorical":
+            j += len(feat["offset"]) if isinstance(feat["offset"], list) else 1
+            continue
+        cats = list(feat.get("categories") or [])
+        if cats:
+            block = np.asarray(x_train)[:, j:j + len(cats)]
+            out[feat["name"]] = str(cats[int(np.argmax(block.sum(axis=0)))])
+        j += len(cats)
+    return out
+
+
+def fixed_inputs_text(n_numeric_others: int, held: dict[str, str]) -> str:
+    """What a plot over one or two features does with the other inputs, in words."""
+    parts = []
+    if n_numeric_others == 1:
+        parts.append("the other numeric feature stays at its training mean")
+    elif n_numeric_others > 1:
+        parts.append(f"the other {n_numeric_others} numeric features stay at their training "
+                     "means")
+    if held:
+        cats = ", ".join(f"{k} = {v}" for k, v in held.items())
+        parts.append(("categorical inputs stay" if len(held) > 1 else "the categorical input "
+                      "stays") + f" at the most frequent training category ({cats})")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def _base_input(prep: Any, x_train: np.ndarray) -> np.ndarray:
@@ -231,7 +277,7 @@ def _base_input(prep: Any, x_train: np.ndarray) -> np.ndarray:
     j = 0
     for feat in prep.features:
         if feat["kind"] != "categorical":
-            j += 1
+            j += len(feat["offset"]) if isinstance(feat["offset"], list) else 1
             continue
         cats = list(feat.get("categories") or [])
         block = slice(j, j + len(cats))

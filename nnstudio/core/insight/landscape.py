@@ -56,11 +56,14 @@ def param_label(net: Network, index: int) -> str:
 
 
 def param_symbol(net: Network, index: int) -> str:
-    """The course's symbol for a Dense parameter: ``w₁₂`` (input 1 → unit 2) or ``b₂``."""
+    """The course's symbol for a Dense parameter: ``w₀₂`` (input 0 → unit 2) or ``b₂``.
+
+    Counted from 0, like the units in the neuron inspector and ``W[0, 2]`` in the selector.
+    """
     label = param_label(net, index)
     node, rest = label.split(" ", 1)
     name, pos = rest.split("[", 1)
-    nums = [int(p) + 1 for p in pos.rstrip("]").split(", ")]
+    nums = [int(p) for p in pos.rstrip("]").split(", ")]
     symbol = name.lower() + "".join(sub(n) for n in nums) if len(nums) <= 2 else label
     return f"{symbol} ({node})"
 

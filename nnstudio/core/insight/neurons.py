@@ -2,7 +2,14 @@
 
 A *unit* is one output of a Dense layer: column ``unit`` of ``W (in, units)`` and entry
 ``unit`` of ``b``. Its activation is the output of the element-wise activation layer right
-after the Dense layer (ReLU, Sigmoid, ...), or ``z`` itself when there is none.
+after the Dense layer (ReLU, Sigmoid, ...), or ``z`` itself when there is none. A Softmax
+after the layer is not element-wise: each unit's output is its share ``e^zᵢ / Σₖ e^zₖ`` of
+the whole vector of logits, and the formula says so.
+
+One index convention everywhere: units count from 0 (the unit selector, the headings, the
+engine), so the inputs of a hidden unit are ``a₀ … a_{F−1}``, ``aₖ`` being unit ``k`` of the
+layer before; unnamed features are ``x₀ …`` likewise. A one-hot input column
+``island=Dream`` is written ``[island is Dream]``: 1 when the sample's island is Dream, else 0.
 """
 
 from __future__ import annotations
@@ -56,15 +63,17 @@ class NeuronReport:
     activation: float
     activation_name: str
     input_names: list[str]
+    #: ``(units,)`` every unit's z of this layer (the logits a Softmax normalizes together).
+    logits: np.ndarray | None = None
 
     def formula(self, max_terms: int = 6) -> list[str]:
         """The computation with the numbers, one step per line.
 
-        ``["z = 0.42·x₁ − 1.3·x₂ + 0.1", "  = 0.42·1 − 1.3·2 + 0.1", "  = −2.08",
+        ``["z = 0.42·x₀ − 1.3·x₁ + 0.1", "  = 0.42·1 − 1.3·2 + 0.1", "  = −2.08",
         "a = σ(−2.08) = 0.111"]``. With more than ``max_terms`` inputs the largest weights
         are written out and ``…`` stands for the sum of the others (a last line says so).
         """
-        names = self.input_names
+        names = [readable_input(n) for n in self.input_names]
         order = np.argsort(-np.abs(self.weights), kind="stable")
         shown = sorted(order[:max_terms]) if len(order) > max_terms else list(range(len(order)))
         rest = len(self.weights) - len(shown)
@@ -83,13 +92,45 @@ class NeuronReport:
             f"  = {num(self.z)}",
         ]
         fn = _FN.get(self.activation_name, self.activation_name)
-        if fn:
+        if self.activation_name == "Softmax" and self.logits is not None:
+            lines += self._softmax_lines()
+        elif fn:
             lines.append(f"a = {fn}({num(self.z)}) = {num(self.activation)}")
         else:
             lines.append(f"a = z = {num(self.activation)}  (no activation: linear output)")
         if rest:
             lines.append(f"(… is the sum of the other {rest} terms, the smaller weights)")
+        onehot = [readable_input(n) for n in self.input_names if "=" in n]
+        if onehot:
+            lines.append(f"({onehot[0]} is 1 when it holds for the sample, else 0: a one-hot "
+                         "input)")
         return lines
+
+    def _softmax_lines(self, max_terms: int = 4) -> list[str]:
+        """``a = softmax(z)₂ = e^z₂ / Σₖ e^zₖ = e^6.89 / (e^0.2 + e^−1.5 + e^6.89) = 0.998``."""
+        z = np.asarray(self.logits, np.float64)
+        u = self.unit
+        k = len(z)
+        if k <= max_terms:
+            denom = " + ".join(f"e^{num(v)}" for v in z)
+        else:
+            denom = f"e^{num(z[0])} + … + e^{num(z[-1])}  ({k} terms)"
+        shares = np.exp(z - z.max())
+        shares /= shares.sum()
+        return [
+            f"a = softmax(z){sub(u)} = e^z{sub(u)} / Σₖ e^zₖ over the {k} units of this layer",
+            f"  = e^{num(z[u])} / ({denom})",
+            f"  = {num(self.activation)}  (this unit's share of the {k} outputs; they sum to "
+            f"1, the largest is unit {int(np.argmax(shares))})",
+        ]
+
+
+def readable_input(name: str) -> str:
+    """``island=Dream`` (a one-hot column) → ``[island is Dream]``; other names unchanged."""
+    if "=" in name:
+        col, _, cat = name.partition("=")
+        return f"[{col} is {cat}]"
+    return name
 
 
 def _value(v: float) -> str:
@@ -100,15 +141,15 @@ def _value(v: float) -> str:
 def input_names(
     net: Network, node_id: str, feature_names: Sequence[str] | None = None
 ) -> list[str]:
-    """Names of a unit layer's inputs: ``x₁ … x_F`` (or the feature names) for the first
-    layer, ``a₁ … a_F`` of the layer before it otherwise."""
+    """Names of a unit layer's inputs: ``x₀ … x_{F−1}`` (or the feature names) for the first
+    layer, ``a₀ … a_{F−1}`` of the layer before it otherwise (``aₖ`` is its unit ``k``)."""
     (src,) = net.preds[node_id]
     width = net.layers[node_id].params["W"].shape[0]
     if src == net.input_id:
         if feature_names is not None and len(feature_names) == width:
             return [str(n) for n in feature_names]
-        return [f"x{sub(i + 1)}" for i in range(width)]
-    return [f"a{sub(i + 1)}" for i in range(width)]
+        return [f"x{sub(i)}" for i in range(width)]
+    return [f"a{sub(i)}" for i in range(width)]
 
 
 def _sample(net: Network, sample: np.ndarray) -> np.ndarray:
@@ -162,6 +203,7 @@ def neuron_report(
         activation=a,
         activation_name=act_name,
         input_names=input_names(net, node_id, feature_names),
+        logits=np.asarray(net.values[node_id][0], np.float64).reshape(-1).copy(),
     )
 
 

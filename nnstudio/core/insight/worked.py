@@ -24,7 +24,7 @@ from nnstudio.core.training.trainer import fusion_point
 
 _FN = {"Linear": "", "Sigmoid": "σ", "Tanh": "tanh", "ReLU": "ReLU", "LeakyReLU": "LeakyReLU"}
 _LOSS_FORMULA = {
-    "mse": "C = (ŷ − y)²",
+    "mse": "C = (y − ŷ)²",
     "mae": "C = |ŷ − y|",
     "binary_cross_entropy": "C = −[y·log ŷ + (1 − y)·log(1 − ŷ)]",
 }
@@ -92,13 +92,7 @@ class WorkedExample:
             f"{_LOSS_FORMULA.get(self.loss_name, 'C = loss(ŷ, y)')} with y = {num(self.y)}: "
             f"C = {num(self.loss)}",
         ]
-        chain_z = f" · ∂ŷ/∂z ({num(self.dyhat_dz)})" if fn else ""
-        out.append(
-            f"∂C/∂w = ∂C/∂ŷ ({num(self.dc_dyhat)}){chain_z} · ∂z/∂w (x = {num(self.x)}) "
-            f"= {num(self.dc_dw)}"
-        )
-        if self.has_bias:
-            out.append(f"∂C/∂b = ∂C/∂ŷ{' · ∂ŷ/∂z' if fn else ''} · 1 = {num(self.dc_db)}")
+        out += self._chain_lines(fn)
         a = num(self.learning_rate)
         if self.optimizer == "sgd":
             out.append(
@@ -114,6 +108,34 @@ class WorkedExample:
                 f"{self.optimizer} step (α = {a}): w → {num(self.w_new)}"
                 + (f", b → {num(self.b_new)}" if self.has_bias else "")
             )
+        return out
+
+
+    def _chain_lines(self, fn: str) -> list[str]:
+        """The course's chain: ∂C/∂ŷ with its formula and numbers, ∂ŷ/∂w, their product."""
+        y, yh, dc = num(self.y), _paren(self.y_hat), _paren(self.dc_dyhat)
+        if self.loss_name == "mse":
+            first = f"∂C/∂ŷ = −2(y − ŷ) = −2·({y} − {yh}) = {num(self.dc_dyhat)}"
+        elif self.loss_name == "mae":
+            first = f"∂C/∂ŷ = sign(ŷ − y) = sign({num(self.y_hat)} − {_paren(self.y)}) = " \
+                    f"{num(self.dc_dyhat)}"
+        else:
+            first = f"∂C/∂ŷ = (ŷ − y) / (ŷ·(1 − ŷ)) = {num(self.dc_dyhat)}"
+        out = [first]
+        if fn:
+            dyw = self.dyhat_dz * self.x
+            out.append(f"∂ŷ/∂z = {fn}′(z) = {num(self.dyhat_dz)}, ∂z/∂w = x = {num(self.x)}")
+            out.append(f"∂ŷ/∂w = ∂ŷ/∂z · ∂z/∂w = {num(self.dyhat_dz)}·{_paren(self.x)} = "
+                       f"{num(dyw)}")
+            dyb, dyb_text = self.dyhat_dz, f"∂ŷ/∂b = ∂ŷ/∂z · 1 = {num(self.dyhat_dz)}"
+        else:
+            dyw = self.x
+            out.append(f"∂ŷ/∂w = x = {num(self.x)}")
+            dyb, dyb_text = 1.0, "∂ŷ/∂b = 1"
+        out.append(f"∂C/∂w = ∂C/∂ŷ · ∂ŷ/∂w = {dc}·{_paren(dyw)} = {num(self.dc_dw)}")
+        if self.has_bias:
+            out.append(f"{dyb_text}, so ∂C/∂b = ∂C/∂ŷ · ∂ŷ/∂b = {dc}·{_paren(dyb)} = "
+                       f"{num(self.dc_db)}")
         return out
 
 

@@ -72,6 +72,13 @@ def atomic_open(
     _fsync_dir(folder)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _copy_mode(dest: Path, tmp: Path) -> None:
     """Give the new file the old file's permissions, or the usual ones for a new file."""
     try:
@@ -109,6 +116,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     if dest.exists() and not dest.is_dir():
         raise FileExistsError(f"{dest} exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder))
+    # mkdtemp makes it 0700; the finished folder gets what any new folder gets (the umask).
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         old = None

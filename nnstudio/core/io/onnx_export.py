@@ -9,7 +9,10 @@ Table models:
 
 ``features``: ``tensor(double)`` ``[N, F]``
     The numeric columns, in the model's feature order (the file's order unless the project
-    lists ``features``). A date column is given as days since 1970-01-01. A missing value is
+    lists ``features``). A date column is given as days since 1970-01-01 when the model
+    was trained on the day number, else as the date parts it was trained on, one column each
+    (``date:month_sin``, ``date:month_cos``, ...; :func:`onnx_feeds` computes them, and
+    ``metadata_props["inputs"]`` lists the names). A missing value is
     ``NaN`` (filled as in training when the project filled missing values; otherwise the
     prediction is ``NaN``). Absent when the model has no numeric column.
 one ``tensor(string)`` ``[N, 1]`` input per categorical column, named after the column
@@ -121,23 +124,48 @@ class GraphBuilder:
 # -- preparation --------------------------------------------------------------------------------
 
 
+def _numeric_columns(prep: Any) -> list[tuple[str, float, float, float]]:
+    """``(name, fill, offset, divisor)`` of every column of the ``features`` input.
+
+    A date trained on its parts gives one column per part; its fill is the parts of the
+    filled day.
+    """
+    from nnstudio.core.data import dates
+    from nnstudio.core.data.preparation import date_parts
+
+    out = []
+    for f in prep.features:
+        if f["kind"] == "categorical":
+            continue
+        fill = np.nan if f["fill"] is None else float(f["fill"])
+        if isinstance(f["offset"], list):
+            parts = date_parts(f)
+            fills = (np.full(dates.width(parts), np.nan) if np.isnan(fill)
+                     else dates.expand(np.array([fill]), parts)[0])
+            out += list(zip(dates.part_names(f["name"], parts), fills.tolist(), f["offset"],
+                            f["divisor"], strict=True))
+        else:
+            out.append((f["name"], fill, f["offset"], f["divisor"]))
+    return out
+
+
 def _prep_table(g: GraphBuilder, prep: Any) -> tuple[list[OnnxInput], str]:
     """Inputs and the prepared float tensor ``[N, F']`` of a table model."""
     feats = prep.features
-    numeric = [f for f in feats if f["kind"] != "categorical"]
+    numeric = _numeric_columns(prep)
     inputs: list[OnnxInput] = []
     num_scaled = None
     if numeric:
         g.reserve("features")
         inputs.append(OnnxInput("features", "double", [None, len(numeric)],
-                                [f["name"] for f in numeric]))
+                                [c[0] for c in numeric]))
         x = "features"
-        fill = np.array([np.nan if f["fill"] is None else f["fill"] for f in numeric], np.float64)
+        fill = np.array([c[1] for c in numeric], np.float64)
         if not np.isnan(fill).all():
             x = g.node("Where", [g.node("IsNaN", [x], "prep/missing"),
                                  g.const("prep/fill", fill), x], "prep/filled")
-        offset = np.array([f["offset"] for f in numeric], np.float64)
-        divisor = np.array([f["divisor"] for f in numeric], np.float64)
+        offset = np.array([c[2] for c in numeric], np.float64)
+        divisor = np.array([c[3] for c in numeric], np.float64)
         x = g.node("Sub", [x, g.const("prep/offset", offset)], "prep/centered")
         x = g.node("Div", [x, g.const("prep/divisor", divisor)], "prep/scaled64")
         num_scaled = g.node("Cast", [x], "prep/scaled", to=_onnx_type("float"))
@@ -153,8 +181,9 @@ def _prep_table(g: GraphBuilder, prep: Any) -> tuple[list[OnnxInput], str]:
 
     for f in feats:
         if f["kind"] != "categorical":
-            run.append(j)
-            j += 1
+            k = len(f["offset"]) if isinstance(f["offset"], list) else 1
+            run.extend(range(j, j + k))
+            j += k
             continue
         flush()
         name = f["name"]
@@ -329,14 +358,24 @@ def onnx_feeds(model: Any, data: Any, skip_text: bool = False) -> dict[str, np.n
         from nnstudio.core.io.onnx_text import text_feeds
 
         return text_feeds(model, data)
-    from nnstudio.core.data.preparation import raw_feature
+    from nnstudio.core.data import dates
+    from nnstudio.core.data.preparation import date_parts, raw_feature
 
-    numeric = [f for f in prep.features if f["kind"] != "categorical"]
+    blocks = []
+    for f in prep.features:
+        if f["kind"] == "categorical":
+            continue
+        raw = np.asarray(raw_feature(data, f["name"], f["kind"]), np.float64)
+        if isinstance(f["offset"], list):  # date parts; a missing day stays NaN in each
+            wide = np.full((raw.shape[0], len(f["offset"])), np.nan)
+            ok = ~np.isnan(raw)
+            wide[ok] = dates.expand(raw[ok], date_parts(f))
+            blocks.append(wide)
+        else:
+            blocks.append(raw.reshape(-1, 1))
     feeds: dict[str, np.ndarray] = {}
-    if numeric:
-        feeds["features"] = np.stack(
-            [raw_feature(data, f["name"], f["kind"]) for f in numeric], axis=1
-        ).astype(np.float64)
+    if blocks:
+        feeds["features"] = np.concatenate(blocks, axis=1).astype(np.float64)
     for f in prep.features:
         if f["kind"] == "categorical":
             values = raw_feature(data, f["name"], "categorical")

@@ -77,7 +77,8 @@ V1_RUN_ID = "r0001-000000"
 def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     """Version 2 keeps every run (``runs``); version 1 kept only the record of the last run
     (``run``, arrays in ``<name>.run.npz``), which becomes the history's first run — known by
-    its start and settings, with no trained weights (version 1 never saved them)."""
+    its start and settings, with no trained weights (version 1 never saved them). Version 1
+    read dates as days since 1970: a version-1 dataset keeps that (``date_features``)."""
     d = dict(d)
     run = d.pop("run", None)
     if run is not None and "runs" not in d:
@@ -91,6 +92,11 @@ def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
             if isinstance(run.get("data_fingerprint"), str):
                 item["data_fp"] = run["data_fingerprint"]
         d["runs"] = {"current": None, "items": [item]}
+    dataset = d.get("dataset")
+    if isinstance(dataset, dict) and "date_features" not in dataset:
+        # Version 1 turned every date column into days since 1970; version 2's default is
+        # month and weekday. An old project keeps training on what it trained on.
+        d["dataset"] = {**dataset, "date_features": ["days"]}
     d["version"] = 2
     return d
 

@@ -356,6 +356,27 @@ def parse_date(text):
     return math.nan
 
 
+CYCLE = {"month": 12.0, "day_of_year": 365.25, "weekday": 7.0}
+
+
+def date_parts(days, parts):
+    """The model's date inputs of one day number: year, (sin, cos) of month, day of year and
+    weekday (Monday = 0), days since 1970; in the order of ``parts``."""
+    day = datetime.date(1970, 1, 1) + datetime.timedelta(days=math.floor(days))
+    out = []
+    for p in parts:
+        if p == "days":
+            out.append(days)
+        elif p == "year":
+            out.append(float(day.year))
+        else:
+            k = {"month": day.month - 1, "day_of_year": day.timetuple().tm_yday - 1,
+                 "weekday": day.weekday()}[p]
+            angle = 2.0 * math.pi * k / CYCLE[p]
+            out += [math.sin(angle), math.cos(angle)]
+    return out
+
+
 def read_rows(path):
     """Header and rows of a CSV/TSV file, with the delimiter sniffed."""
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -407,6 +428,12 @@ def prepare_table(prep, path):
                 raise InputError(f"{path}, row {line}, column {f['name']!r}: {t!r} is not a "
                                  f"{'date' if f['kind'] == 'date' else 'number'}")
             vals.append(v)
+        if isinstance(f["offset"], list):  # a date given as its parts (year, month, ...)
+            wide = np.array([date_parts(v, f["parts"]) for v in vals], np.float64)
+            wide = wide.reshape(len(vals), len(f["offset"]))
+            scaled = (wide - np.array(f["offset"])) / np.array(f["divisor"])
+            blocks.append(scaled.astype(np.float32))
+            continue
         scaled = (np.array(vals, np.float64) - f["offset"]) / f["divisor"]
         blocks.append(scaled.astype(np.float32).reshape(-1, 1))
     tp = prep.get("text")

@@ -25,6 +25,7 @@ from nnstudio.core.training.config import TrainingConfig
 from nnstudio.core.training.control import TrainControl
 from nnstudio.core.training.evaluate import evaluate, is_classification, prepare_targets
 from nnstudio.core.training.events import BatchEnd, EpochEnd, TrainingFinished
+from nnstudio.core.training.memory import check_trainable
 
 Event = BatchEnd | EpochEnd | TrainingFinished
 
@@ -154,6 +155,7 @@ def train(
     weights restored; early stopping restores the best weights by validation loss.
     """
     config.validate()
+    check_trainable(net.n_params)
     control = control or TrainControl()
     loss = get_loss(config.loss)
     x_tr, y_tr = train_data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -57,6 +57,21 @@ class CanvasView(QGraphicsView):
         self._was_empty = len(scene.node_items) <= 1
         self._hint_mode()
         scene.document.changed.connect(self._repaint_hint)
+        # A whole new design (a template, its undo, an opened file): if none of it is in
+        # view, show it, instead of leaving the user on an empty patch of canvas.
+        scene.document.reset.connect(self._after_reset)
+
+    def _after_reset(self) -> None:
+        QTimer.singleShot(0, self, self.keep_network_in_view)
+
+    def keep_network_in_view(self) -> None:
+        """Zoom to fit when no node of the network is in the visible part of the canvas."""
+        items = list(self.canvas.node_items.values())
+        if not items or not self.isVisible():
+            return
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not any(visible.intersects(item.sceneBoundingRect()) for item in items):
+            self.zoom_to_fit()
 
     def _repaint_hint(self) -> None:
         """Repaint everything when the empty-canvas hint appears or goes."""

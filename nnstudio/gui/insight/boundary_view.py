@@ -4,7 +4,8 @@ Two features: the predicted class probabilities as a colour map behind the train
 (filled dots) and test points (ringed dots), with the decision boundary drawn where the
 predicted class changes. One feature: the fitted curve over the points (the salary line),
 or the class probabilities along the feature. With more features the learner picks the two
-to plot; the others stay at their training means.
+to plot; the other numeric features stay at their training means and categorical inputs at
+their most frequent category (the caption says which).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
-from nnstudio.core.insight.dataview import InsightData
+from nnstudio.core.insight.dataview import InsightData, fixed_inputs_text
 from nnstudio.gui.insight import colors
 from nnstudio.gui.insight.base import (
     InsightView,
@@ -27,8 +29,14 @@ from nnstudio.gui.insight.base import (
     grid_rect,
     plot_widget,
 )
+from nnstudio.gui.insight.colorbar import (
+    ColorBar,
+    ContourLabels,
+    contour_label_points,
+    value_scale,
+)
 from nnstudio.gui.insight.compute import Snapshot
-from nnstudio.gui.insight.contours import class_boundaries
+from nnstudio.gui.insight.contours import class_boundaries, contour_segments
 
 #: Most points drawn per split (a fixed random subset beyond).
 MAX_POINTS = 1500
@@ -66,8 +74,14 @@ def boundary_job(net, data: InsightData, fx: int, fy: int | None, xr, yr, resolu
     if data.decode_target is not None:
         values = np.asarray(data.decode_target(values.reshape(-1, 1))).reshape(values.shape)
     image = colors.to_qimage(colors.value_image(values, *value_range, background), size)
+    # Contour lines of the fitted value at five levels of the colour scale, each labelled.
+    lo, hi = value_range
+    per_level = [(float(v), *contour_segments(values, v, gx, gy))
+                 for v in np.linspace(lo, hi, 7)[1:-1]] if hi > lo else []
+    lx = np.concatenate([x for _, x, _ in per_level]) if per_level else np.zeros(0)
+    ly = np.concatenate([y for _, _, y in per_level]) if per_level else np.zeros(0)
     return {"kind": "map", "values": values, "image": image, "xs": gx, "ys": gy,
-            "lines": (np.zeros(0),) * 2}
+            "lines": (lx, ly), "labels": contour_label_points(per_level)}
 
 
 class BoundaryView(InsightView):
@@ -96,18 +110,31 @@ class BoundaryView(InsightView):
         for item in (self.image, self.lines, self.train_points, self.test_points):
             self.plot.addItem(item)
         self.caption = caption()
+        self.fixed_label.setWordWrap(True)
+        # Combos as narrow as a short name: the row fits a dock of ~420 px.
+        for combo in (self.x_combo, self.y_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(5)
         row = QHBoxLayout()
         row.addWidget(QLabel("Horizontal:"))
         row.addWidget(self.x_combo, 1)
         row.addWidget(QLabel("Vertical:"))
         row.addWidget(self.y_combo, 1)
-        row.addWidget(QLabel("Grid:"))
-        row.addWidget(self.res_combo)
+        under = QHBoxLayout()  # what the others are held at, and the grid's fineness
+        under.addWidget(QLabel("Grid:"), 0, Qt.AlignmentFlag.AlignTop)
+        under.addWidget(self.res_combo, 0, Qt.AlignmentFlag.AlignTop)
+        under.addWidget(self.fixed_label, 1)
+        self.colorbar = ColorBar()
+        self.labels = ContourLabels(self.plot)
+        plot_row = QHBoxLayout()
+        plot_row.addWidget(self.plot, 1)
+        plot_row.addWidget(self.colorbar)
         layout = QVBoxLayout(self.page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(row)
-        layout.addWidget(self.fixed_label)
-        layout.addWidget(self.plot, 1)
+        layout.addLayout(under)
+        layout.addLayout(plot_row, 1)
         layout.addWidget(self.caption)
         self.x_combo.currentIndexChanged.connect(self._features_changed)
         self.y_combo.currentIndexChanged.connect(self._features_changed)
@@ -175,11 +202,9 @@ class BoundaryView(InsightView):
         both = np.concatenate([pts_tr, pts_te]) if len(pts_te) else pts_tr
         self.x_range = padded_range(both[:, fx], 0.08)
         others = data.n_features - (1 if fy is None else 2)
-        self.fixed_label.setText(
-            f"The other {others} feature{'s' if others > 1 else ''} stay at their training "
-            "means." if others > 0 else ""
-        )
-        self.fixed_label.setVisible(others > 0)
+        text = fixed_inputs_text(others, data.held_categories)
+        self.fixed_label.setText(text)
+        self.fixed_label.setVisible(bool(text))
         t = colors.theme()
         item = self.plot.getPlotItem()
         item.setLabel("bottom", data.plot_names[fx], color=t.text)
@@ -188,6 +213,8 @@ class BoundaryView(InsightView):
         self.curves = []
         self.image.clear()
         self.lines.setData([], [])
+        self.labels.set([])
+        self.colorbar.setVisible(False)
         if fy is None:
             self._setup_curve(data, fx, pts_tr, pts_te)
         else:
@@ -293,3 +320,10 @@ class BoundaryView(InsightView):
         xs, ys = result["xs"], result["ys"]
         self.image.set_image(result["image"], grid_rect(xs, ys))
         self.lines.setData(*result["lines"])
+        self.labels.set(result.get("labels", []))
+        if "values" in result:  # a fitted function: its colour scale, in the target's units
+            lo, hi = getattr(self, "value_range", (0.0, 1.0))
+            name = self.data.target_names[0] if self.data.target_names else "prediction"
+            self.colorbar.set_scale(lo, hi, name, value_scale(colors.theme().base))
+        else:
+            self.colorbar.setVisible(False)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from nnstudio.core.insight.common import num
 from nnstudio.core.insight.landscape import (
     loss_slice,
     param_label,
@@ -42,6 +43,12 @@ from nnstudio.gui.insight.base import (
     set_axes,
     set_ranges,
     set_text,
+)
+from nnstudio.gui.insight.colorbar import (
+    ColorBar,
+    ContourLabels,
+    contour_label_points,
+    viridis,
 )
 from nnstudio.gui.insight.compute import Snapshot
 from nnstudio.gui.insight.contours import contour_segments
@@ -76,15 +83,23 @@ def landscape_job(net, x, y, loss, mode, a, b, resolution, path, size=None):
     norm = np.nan_to_num((logl - lo) / (hi - lo if hi > lo else 1.0), nan=1.0)
     image = pg.colormap.get("viridis").map(norm, mode="byte")
     image = colors.to_qimage(image.reshape((*norm.shape, 4)), size)
-    xs_, ys_ = [], []
+    xs_, ys_, per_level = [], [], []
     logloss = np.log10(np.maximum(s.loss, 1e-12))
     for level in colors.loss_levels(s.loss, 7):
         x, y = contour_segments(logloss, np.log10(level), s.xs, s.ys)
         xs_.append(x)
         ys_.append(y)
+        per_level.append((float(level), x, y))
     lx = np.concatenate(xs_) if xs_ else np.zeros(0)
     ly = np.concatenate(ys_) if ys_ else np.zeros(0)
-    return {"slice": s, "image": image, "lines": (lx, ly)}
+    # The colour bar's values: the contour levels, placed on the log scale of the image.
+    ticks = [(float((np.log10(v) - lo) / (hi - lo)) if hi > lo else 0.5, num(v))
+             for v, _, _ in per_level[::2]]
+    return {"slice": s, "image": image, "lines": (lx, ly),
+            "labels": contour_label_points(per_level), "scale": (10**lo, 10**hi, ticks)}
+
+
+SHRINK = QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
 
 
 class LandscapeView(InsightView):
@@ -124,23 +139,35 @@ class LandscapeView(InsightView):
                    self.end):
             self.plot.addItem(it)
         self.info = QLabel()
+        self.info.setWordWrap(True)  # a narrow dock wraps it instead of scrolling sideways
         self.info.setStyleSheet(f"color: {t.text};")
         self.caption = caption()
+        # Two rows, so the view fits a dock of ~420 px (the window at 1280 × 800).
+        for combo in (self.mode_combo, self.w1, self.w2):
+            combo.setSizeAdjustPolicy(SHRINK)
+            combo.setMinimumContentsLength(6)
         row = QHBoxLayout()
         row.addWidget(QLabel("Plane:"))
-        row.addWidget(self.mode_combo)
+        row.addWidget(self.mode_combo, 1)
         row.addWidget(self.w1, 1)
         row.addWidget(self.w2, 1)
-        row.addStretch(0)
         self._row = row
-        row.addWidget(QLabel("Grid:"))
-        row.addWidget(self.res_spin)
-        row.addWidget(self.follow)
-        row.addWidget(self.compute_button)
+        row2 = QHBoxLayout()
+        row2.addWidget(QLabel("Grid:"))
+        row2.addWidget(self.res_spin)
+        row2.addWidget(self.follow)
+        row2.addStretch(1)
+        row2.addWidget(self.compute_button)
+        self.colorbar = ColorBar()
+        self.labels = ContourLabels(self.plot)
+        plot_row = QHBoxLayout()
+        plot_row.addWidget(self.plot, 1)
+        plot_row.addWidget(self.colorbar)
         layout = QVBoxLayout(self.page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(row)
-        layout.addWidget(self.plot, 1)
+        layout.addLayout(row2)
+        layout.addLayout(plot_row, 1)
         layout.addWidget(self.info)
         layout.addWidget(self.caption)
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
@@ -232,6 +259,8 @@ class LandscapeView(InsightView):
         self.image.clear()
         for it in (self.contours, self.path_line, self.path_dots, self.start, self.end):
             it.setData([], [])
+        self.labels.set([])
+        self.colorbar.setVisible(False)
         set_text(self.info, text)
         self.last_result = None
 
@@ -240,6 +269,10 @@ class LandscapeView(InsightView):
         dx, dy = s.xs[1] - s.xs[0], s.ys[1] - s.ys[0]
         self.image.set_image(result["image"], grid_rect(s.xs, s.ys))
         self.contours.setData(*result["lines"])
+        self.labels.set(result.get("labels", []))
+        if "scale" in result:
+            low, high, ticks = result["scale"]
+            self.colorbar.set_scale(low, high, "loss", viridis, ticks)
         if s.path is not None and len(s.path):
             self.path_line.setData(s.path[:, 0], s.path[:, 1])
             self.path_dots.setData(s.path[:, 0], s.path[:, 1])

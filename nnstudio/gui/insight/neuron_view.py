@@ -47,6 +47,8 @@ from nnstudio.gui.insight.base import (
 )
 from nnstudio.gui.insight.compute import Snapshot
 
+#: Below this width the diagram goes above the numbers instead of beside them.
+NARROW = 640
 #: Units drawn per layer in the diagram (the rest are reachable with the unit box).
 MAX_DRAWN = 16
 MAP_RESOLUTION = 60
@@ -346,6 +348,9 @@ class NeuronView(InsightView):
         super().__init__(source, parent)
         self.diagram = NetworkDiagram(self.select)
         self.layer_combo = QComboBox()
+        self.layer_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer_combo.setMinimumContentsLength(8)
         self.unit_spin = QSpinBox()
         self.sample_spin = QSpinBox()
         self.sample_label = QLabel()
@@ -373,8 +378,9 @@ class NeuronView(InsightView):
             self.map_plot.addItem(it)
         self.map_caption = caption("The unit's activation over the input plane (blue high, "
                                    "orange low); the star is the chosen sample.")
-        self.worked_box = QGroupBox("The course's worked example: one gradient step on this sample")
+        self.worked_box = QGroupBox("Worked example: one gradient step")
         self.worked = QLabel()
+        self.worked.setWordWrap(True)  # long chain-rule lines wrap in a narrow dock
         self.worked.setFont(mono)
         self.worked.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.worked_note = caption()
@@ -410,6 +416,12 @@ class NeuronView(InsightView):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
+        self.split = split
+        split.setChildrenCollapsible(False)
+        # Stacked is the narrowest it needs: the dock may shrink to that, and resizeEvent
+        # puts the diagram beside the numbers again when there is room (NARROW).
+        split.setMinimumWidth(max(left.minimumSizeHint().width(),
+                                  right.minimumSizeHint().width()))
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 5)
         layout = QVBoxLayout(self.page)
@@ -446,7 +458,7 @@ class NeuronView(InsightView):
             units = net.layers[node_id].params["W"].shape[1]
             self.layer_combo.addItem(f"{node_id} — Dense {units}, {act}", node_id)
         self.sample_spin.setRange(0, max(0, len(data.x_train) - 1))
-        in_names = data.input_names or [f"x{i + 1}" for i in range(net.input_shape[0])]
+        in_names = data.input_names or [f"x{i}" for i in range(net.input_shape[0])]
         cols = [("", net.input_shape[0], "inputs")]
         for node_id in layers:
             _, act = activation_of(net, node_id)
@@ -459,6 +471,14 @@ class NeuronView(InsightView):
         self.select(first, self.selected[1] if first == self.selected[0] else 0, refresh=False)
         self.show_page()
         self._describe_sample()
+
+    def resizeEvent(self, event) -> None:
+        """Diagram beside the numbers when there is room, above them in a narrow dock."""
+        super().resizeEvent(event)
+        want = (Qt.Orientation.Horizontal if event.size().width() >= NARROW
+                else Qt.Orientation.Vertical)
+        if self.split.orientation() != want:
+            self.split.setOrientation(want)
 
     def select(self, node_id: str, unit: int, refresh: bool = True) -> None:
         """Inspect ``unit`` of Dense node ``node_id`` (what clicking it in the diagram does)."""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.engine.network import Network
+from nnstudio.core.engine.network import Network, infer_shapes
 from nnstudio.core.insight.dataview import InsightData
 from nnstudio.gui.insight.boundary_view import BoundaryView
 from nnstudio.gui.insight.landscape_view import LandscapeView
@@ -107,6 +107,10 @@ def _find_runner(window: Any, session: Any) -> Any:
     return found[0] if found else None
 
 
+#: Designs with more parameters are not built for the views before training.
+DESIGN_PREVIEW_PARAMS = 2_000_000
+
+
 def _designed_network(session: Any) -> Network | None:
     """An untrained network from the editor's design (to look inside before training)."""
     source = getattr(session, "network_source", None)
@@ -116,6 +120,10 @@ def _designed_network(session: Any) -> Network | None:
         spec, shape = source()
         if shape is None and session.prepared is not None:
             shape = tuple(session.prepared.input_shape)
+        # Building (allocating, initializing) a huge design on every edit would stop the
+        # window for seconds: such a network is looked inside once it is trained.
+        if infer_shapes(spec, shape).total_params > DESIGN_PREVIEW_PARAMS:
+            return None
         config = getattr(session, "training_config", None)
         return Network(spec, shape, seed=config.seed if config is not None else 0)
     except Exception:  # a half-built design: nothing to show yet

@@ -95,6 +95,7 @@ class InsightSource(QObject):
             self.config = config
         if network is not self.network:
             self.network = network
+            self._fit_key = ()  # holds the old network: let a closed project's arrays go
             self.blueprint = Blueprint.of(network) if network is not None else None
             self.path.clear()
             self.history.clear()
@@ -107,6 +108,7 @@ class InsightSource(QObject):
 
     def set_data(self, data: InsightData | None) -> None:
         self.data = data
+        self._fit_key = ()
         self.data_changed.emit()
         self.refresh()
 

@@ -51,7 +51,11 @@ class StepControls(QWidget):
         self.status = QLabel()
         self.status.setStyleSheet(f"color: {colors.theme().muted};")
         # Its text changes with every snapshot: the width must not follow it (no relayout).
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # Two lines of fixed height: a long text wraps in a narrow dock instead of being cut,
+        # and a new text still causes no relayout.
+        self.status.setWordWrap(True)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 2)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Step:"))

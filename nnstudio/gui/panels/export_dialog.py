@@ -46,6 +46,24 @@ FORMATS = {
 }
 
 
+#: Settings key of the folder of the last export.
+FOLDER_KEY = "export/folder"
+
+
+def base_name(filename: str) -> str:
+    """``house.onnx``, ``house.npz``, ``house-numpy`` → ``house`` (the name without what the
+    format adds)."""
+    for ending in (".npz", ".onnx", "-numpy"):
+        if filename.lower().endswith(ending) and len(filename) > len(ending):
+            return filename[: -len(ending)]
+    return filename
+
+
+def export_name(base: str, kind: str) -> str:
+    """The file or folder name of an export of ``base`` as ``kind``."""
+    return f"{base}-numpy" if kind == "numpy" else f"{base}.{kind}"
+
+
 def export_model(model, kind: str, path: str | Path) -> str:
     """Write ``model`` as ``kind`` (``npz``, ``onnx``, ``numpy``) to ``path``; returns a
     one-line description of what was written. Raises NNStudioError or OSError."""
@@ -144,7 +162,14 @@ class ExportDialog(QDialog):
         self.export_button.clicked.connect(self.export)
         close.clicked.connect(self.reject)
         layout.addWidget(buttons)
-        self._folder = Path.home()
+        # The folder of the last export (remembered across dialogs and sessions), and the
+        # project's name: an export of house_price.nnsproj is house_price.onnx, not model.onnx.
+        self.settings = getattr(parent, "settings", None)
+        remembered = self.settings.value(FOLDER_KEY, "") if self.settings is not None else ""
+        self._folder = Path(remembered) if remembered and Path(remembered).is_dir() else \
+            Path.home()
+        project = getattr(getattr(parent, "project", None), "path", None)
+        self._name = Path(project).stem if project else "model"
         self.radios["npz"].setChecked(True)
 
     def kind(self) -> str:
@@ -157,7 +182,8 @@ class ExportDialog(QDialog):
         kind = self.kind()
         current = self.path.text().strip()
         folder = Path(current).parent if current else self._folder
-        self.path.setText(str(folder / FORMATS[kind][2]))
+        name = base_name(Path(current).name) if current else self._name
+        self.path.setText(str(folder / export_name(name, kind)))
         self.error.set_error(None)
         self.banner.clear()
 
@@ -167,7 +193,8 @@ class ExportDialog(QDialog):
             path = QFileDialog.getExistingDirectory(self, "Folder to create the export in",
                                                     str(Path(self.path.text()).parent))
             if path:
-                self.path.setText(str(Path(path) / FORMATS[kind][2]))
+                self.path.setText(str(Path(path) / export_name(
+                    base_name(Path(self.path.text()).name) or self._name, kind)))
             return
         filt = {"npz": "Model file (*.npz)", "onnx": "ONNX model (*.onnx)"}[kind]
         path, _ = QFileDialog.getSaveFileName(self, "Export", self.path.text(), filt)
@@ -200,6 +227,8 @@ class ExportDialog(QDialog):
         finally:
             QGuiApplication.restoreOverrideCursor()
         self._folder = path.parent
+        if self.settings is not None:
+            self.settings.setValue(FOLDER_KEY, str(path.parent.resolve()))
         self.banner.show_message("success", "Exported", message)
         self.exported.emit(kind, str(path))
         return True

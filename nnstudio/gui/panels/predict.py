@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.io.atomic import atomic_write_text
+from nnstudio.gui.panels.predict_notes import filled_fields, prediction_notes
 from nnstudio.gui.panels.workflow_widgets import FieldError, hbox, section_title
 from nnstudio.gui.session import Session
 from nnstudio.gui.theme import current_theme
@@ -282,11 +283,18 @@ class PredictPanel(QWidget):
         except NNStudioError as e:
             self.error.set_error(str(e).replace("row 1, ", ""))
             self._mark_invalid(str(e))
+            self.last = None  # no stale prediction under a new error
+            self._clear_result()
             return None
         self.error.set_error(None)
         self._mark_invalid("")
         self.last = pred
         self._show(pred)
+        prep = getattr(self.session.model, "preparation", None)  # the model's own steps
+        notes = prediction_notes(prep, self.row())
+        self.result_detail.setText("\n".join([self.result_detail.text(), *notes]).strip())
+        for name, value in filled_fields(prep, self.row()).items():
+            self.fields[name].setPlaceholderText(f"filled: {value}")
         self.predicted.emit(pred)
         return pred
 

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.graph import Command, GraphDocument, SetConfig, format_shape
+from nnstudio.core.training.memory import check_training_fits, estimate_training_memory
 from nnstudio.gui.icons import layer_icon
 from nnstudio.gui.panels.editors import SettingEditor, make_editor
+from nnstudio.gui.theme import current_theme
 
 
 def pretty(name: str) -> str:
@@ -52,6 +54,10 @@ class PropertiesPanel(QScrollArea):
         self.editors: dict[str, SettingEditor] = {}
         self.field_errors: dict[str, QLabel] = {}
         self.locked = False
+        #: ``() -> (batch_size, optimizer type)`` for the memory estimate; the workflow sets
+        #: it to the Training panel's fields (default: batch 32, Adam).
+        self.training_settings: Callable[[], tuple[int, str]] | None = None
+        self.memory = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._body: QWidget | None = None
@@ -112,6 +118,10 @@ class PropertiesPanel(QScrollArea):
         self.overview.setObjectName("propSubtitle")
         self.overview.setWordWrap(True)
         layout.addWidget(self.overview)
+        self.memory_label = QLabel()
+        self.memory_label.setObjectName("propMemory")
+        self.memory_label.setWordWrap(True)
+        layout.addWidget(self.memory_label)
         self.problems = QLabel()
         self.problems.setObjectName("propError")
         self.problems.setWordWrap(True)
@@ -133,9 +143,36 @@ class PropertiesPanel(QScrollArea):
             f"{n} layer{'s' if n != 1 else ''} · {len(doc.edges)} connection"
             f"{'s' if len(doc.edges) != 1 else ''}<br>{report.total_params:,} trainable "
             f"parameters<br>{data}")
+        self._update_memory()
         problems = doc.problems if n else []
         self.problems.setVisible(bool(problems))
         self.problems.setText("<br>".join("⚠ " + html.escape(p) for p in problems[:8]))
+
+    def _update_memory(self) -> None:
+        """The estimated memory of training, with a warning or refusal (see
+        :mod:`nnstudio.core.training.memory`)."""
+        label = getattr(self, "memory_label", None)
+        if label is None:
+            return
+        report = self.document.report
+        if not len(self.document) or self.document.input_shape is None:
+            label.setVisible(False)
+            return
+        batch, optimizer = (self.training_settings() if self.training_settings is not None
+                            else (32, "adam"))
+        self.memory = estimate_training_memory(report, batch, optimizer)
+        try:
+            warning = check_training_fits(self.memory)
+        except NNStudioError as e:
+            label.setText(f"<span style='color:{current_theme().error}'>⛔ {html.escape(str(e))}"
+                          "</span>")
+        else:
+            text = "Training memory " + html.escape(self.memory.describe())
+            if warning:
+                text = f"<span style='color:{current_theme().warning}'>⚠ {html.escape(warning)}" \
+                       "</span>"
+            label.setText(text)
+        label.setVisible(True)
 
     def _build_node(self, layout: QVBoxLayout) -> None:
         node = self.document.node(self.node_id)

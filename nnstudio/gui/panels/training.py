@@ -44,6 +44,7 @@ from nnstudio.core.errors import NNStudioError
 from nnstudio.core.insight.replay import RunRecord
 from nnstudio.core.io.runs import network_fingerprint, run_from_model
 from nnstudio.core.training import EpochEnd, TrainingConfig, TrainingFinished
+from nnstudio.core.training.memory import training_fit
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
     CompactDoubleSpinBox,
@@ -55,6 +56,7 @@ from nnstudio.gui.panels.workflow_widgets import (
 from nnstudio.gui.plots.training_plots import TrainingPlots
 from nnstudio.gui.session import Session, split_data
 from nnstudio.gui.workers import evaluation
+from nnstudio.gui.workers.network_builder import OFF_THREAD_PARAMS, NetworkBuilder
 from nnstudio.gui.workers.training_worker import (
     BatchProgress,
     TrainingJob,
@@ -132,6 +134,10 @@ class TrainingPanel(QWidget):
         self.runner.pause_changed.connect(self._on_pause_changed)
         self._loss_in_use = "mse"
         self._pending_job: TrainingJob | None = None
+        self.builder = NetworkBuilder(self)
+        self.builder.built.connect(self._on_built)
+        self.builder.failed.connect(self._on_build_failed)
+        self._built_for = None
         #: The record of the run going on (it joins the session's runs when it ends).
         self._run_record: RunRecord | None = None
         #: ``(kind, parent id, start time)`` of the run going on.
@@ -255,7 +261,11 @@ class TrainingPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # The run's buttons stay in view below the settings, however short the dock.
         left = QWidget()
-        left.setMinimumWidth(300)
+        left.setMinimumWidth(250)  # the window works at 1024 px (issue 20)
+        for combo in settings.findChildren(QComboBox):  # a long choice must not widen it
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 8)
         left_layout.setSpacing(6)
@@ -416,7 +426,8 @@ class TrainingPanel(QWidget):
     @property
     def running(self) -> bool:
         """True from :meth:`start` until the run's end was reported."""
-        return self.runner.running or self._pending_job is not None
+        return (self.runner.running or self._pending_job is not None
+                or self.builder.busy)
 
     def start(self, kind: str = "train") -> bool:
         """Start a run from new weights with the current settings; False (and a message)
@@ -432,10 +443,33 @@ class TrainingPanel(QWidget):
         try:
             cfg = self.config()
             spec, _ = self.session.network_source()
-            net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed)
+            # Refuse a network with nothing to learn or too big for memory, before building.
+            fit = training_fit(spec, tuple(prepared.input_shape), cfg)
             train_data, val_data = self._run_data(prepared)
+            if fit.params >= OFF_THREAD_PARAMS:  # seconds of NumPy: not on the GUI thread
+                self._built_for = (cfg, train_data, val_data, kind)
+                self.builder.start(spec, tuple(prepared.input_shape), cfg.seed)
+                self.status.setText(f"Building the network ({fit.params:,} parameters)…")
+                self._set_running(True)
+                return True
+            net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed)
         except NNStudioError as e:
             return self._refuse("Cannot start training", str(e))
+        return self._start_built(net, cfg, train_data, val_data, kind)
+
+    def _on_built(self, net: Network) -> None:
+        cfg, train_data, val_data, kind = self._built_for
+        self._built_for = None
+        self._start_built(net, cfg, train_data, val_data, kind)
+
+    def _on_build_failed(self, message: str) -> None:
+        self._built_for = None
+        self._set_running(False)
+        self._refuse("Cannot start training", message)
+
+    def _start_built(self, net: Network, cfg: TrainingConfig, train_data, val_data,
+                     kind: str = "train") -> bool:
+        prepared = self.session.prepared
         # Recorded here, before the trainer thread exists: these are the run's first weights.
         split = getattr(getattr(self.session.dataset_spec, "split", None), "to_dict", dict)()
         record = RunRecord.capture(net, cfg, split=split,
@@ -611,7 +645,12 @@ class TrainingPanel(QWidget):
 
     def stop(self) -> None:
         """Stop after the current batch; the run finishes with the weights so far."""
-        if self._pending_job is not None:  # not begun yet: nothing to keep
+        if self.builder.busy:  # still building the network: drop it
+            self.builder.cancel()
+            self._built_for = None
+            self._set_running(False)
+            self.status.setText("Stopped before the first batch")
+        elif self._pending_job is not None:  # not begun yet: nothing to keep
             self._pending_job = None
             self._run_record = None
             self._set_running(False)
@@ -624,6 +663,7 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         """Stop and join the worker thread at once (the window is closing)."""
         self._pending_job = None
+        self.builder.shutdown()
         self.runner.shutdown()
 
     # -- worker reports ----------------------------------------------------------------------

@@ -96,7 +96,7 @@ class TrainingPlots(QWidget):
         self.readout = QLabel("Hover over a plot to read the values of an epoch")
         self.readout.setObjectName("plotReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setMinimumWidth(120)
+        self.readout.setMinimumWidth(90)
         export = QToolButton()
         export.setText("Export")
         export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -53,6 +53,9 @@ class SourceInfo:
     default_target: str | None = None
     samples: np.ndarray | None = None  # a few array samples, for thumbnails
     description: str = ""
+    #: Columns of numbers written with a decimal comma / thousands separators (see
+    #: nnstudio.core.data.decimals): read as numbers unless the user says otherwise.
+    number_formats: dict[str, str] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -111,7 +114,8 @@ def inspect_source(path: str | None = None, example: str | None = None,
     rows = f"{pv.estimated_rows:,} rows" if pv.exact else f"about {pv.estimated_rows:,} rows"
     return SourceInfo("table", path=str(p), columns=cols, rows=pv.rows,
                       n_rows_text=f"{rows} · {len(cols)} columns", note=pv.note,
-                      problems=list(pv.problems), default_target=pv.columns[-1] if cols else None)
+                      problems=list(pv.problems), default_target=pv.columns[-1] if cols else None,
+                      number_formats=dict(pv.number_formats))
 
 
 def _inspect_example(name: str) -> SourceInfo:

@@ -109,6 +109,8 @@ class DatasetWizard(QWizard):
             features=features, ignore=ignore, categorical=cols.categorical(),
             missing_per_column={k: v for k, v in prep.missing_per_column().items()
                                 if k in features},
+            date_features=prep.chosen_date_parts() or None,
+            decimal=self.preview_page.decimal(),
             **common,
         )
 

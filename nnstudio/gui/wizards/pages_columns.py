@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from nnstudio.core.data import dates as _dates
 from nnstudio.gui.panels.workflow_widgets import FieldError, section_title
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.dataset_source import SourceInfo, default_ignored
@@ -65,6 +67,11 @@ class ColumnsPage(QWizardPage):
         for key, text in TASKS.items():
             self.task.addItem(text, key)
         self.task_error = FieldError()
+        #: Why Next is disabled (no target, no feature), shown under the table.
+        self.missing_hint = QLabel("")
+        self.missing_hint.setObjectName("columnsMissing")
+        self.missing_hint.setWordWrap(True)
+        self.missing_hint.setStyleSheet(f"color: {current_theme().muted};")
         form = QFormLayout()
         form.addRow("Task", self.task)
         form.addRow("", self.task_error)
@@ -73,6 +80,7 @@ class ColumnsPage(QWizardPage):
         layout.addWidget(self.arrays_text)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.table_error)
+        layout.addWidget(self.missing_hint)
         layout.addLayout(form)
 
     # -- filling -----------------------------------------------------------------------------
@@ -93,9 +101,12 @@ class ColumnsPage(QWizardPage):
         else:
             self.table.setVisible(True)
             self.arrays_text.setVisible(False)
-            self._fill(info, preset)
-        if preset is not None:
+            self._fill(info, preset if _same_source(info, preset) else None)
+        if preset is not None and _same_source(info, preset):
             self.task.setCurrentIndex(max(0, self.task.findData(preset.task)))
+        else:
+            self.task.setCurrentIndex(0)
+        self._update_hint()
 
     def _fill(self, info: SourceInfo, preset) -> None:
         self.roles.clear()
@@ -114,7 +125,11 @@ class ColumnsPage(QWizardPage):
                             and c.name not in preset.targets}
         for i, c in enumerate(cols):
             self.table.setItem(i, self.COL_NAME, QTableWidgetItem(c.name))
-            self.table.setItem(i, self.COL_KIND, QTableWidgetItem(c.kind))
+            kind = c.kind
+            if c.name in info.number_formats:
+                kind = ("numeric (decimal comma)" if info.number_formats[c.name] == ","
+                        else "numeric (1,234.5)")
+            self.table.setItem(i, self.COL_KIND, QTableWidgetItem(kind))
             miss = QTableWidgetItem(f"{c.n_missing:,}" if c.n_missing else "–")
             miss.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             self.table.setItem(i, self.COL_MISSING, miss)
@@ -152,7 +167,24 @@ class ColumnsPage(QWizardPage):
                     combo.blockSignals(True)
                     combo.setCurrentText("Feature")
                     combo.blockSignals(False)
+        self._update_hint()
         self.completeChanged.emit()
+
+    def _update_hint(self) -> None:
+        self.missing_hint.setText(self.missing_text())
+
+    def missing_text(self) -> str:
+        """What keeps Next disabled, in words ('' when nothing does)."""
+        if self.info is None or self.info.kind == "arrays":
+            return ""
+        if self.target() is None and not self.features():
+            return "To go on: choose a target column (Use as → Target) and keep a feature."
+        if self.target() is None:
+            return ("To go on: choose the column to predict — set “Use as” to Target on "
+                    "one row.")
+        if not self.features():
+            return "To go on: keep at least one column as a Feature to learn from."
+        return ""
 
     # -- reading -----------------------------------------------------------------------------
     def set_role(self, column: str, role: str) -> None:
@@ -204,6 +236,35 @@ class ColumnsPage(QWizardPage):
         return self.wizard().check_build(self)
 
 
+_DATE_TIPS = {
+    "year": "The calendar year as a number (a trend over the years)",
+    "month": "The month as a point on a circle (sin, cos): December is next to January",
+    "day_of_year": "The day of the year as a point on a circle (sin, cos): the season",
+    "weekday": "The weekday as a point on a circle (sin, cos): Monday … Sunday",
+    "days": "Days since 1970-01-01 as one number (a trend over time)",
+}
+
+
+def _same_source(info: SourceInfo, preset) -> bool:
+    """Whether ``preset`` (the project's dataset) describes the file the wizard shows now.
+
+    Column roles and preparation are carried over only for the same file or example: a new
+    file starts fresh.
+    """
+    if preset is None:
+        return False
+    if info.example is not None or preset.example is not None:
+        return info.example == preset.example
+    if info.path is None or preset.source is None:
+        return False
+    from pathlib import Path
+
+    try:
+        return Path(info.path).resolve() == Path(preset.source).resolve()
+    except OSError:
+        return False
+
+
 class PreparePage(QWizardPage):
     """Scaling, missing values, one-hot encoding."""
 
@@ -220,6 +281,7 @@ class PreparePage(QWizardPage):
         self.missing.setObjectName("missing")
         for key, text in MISSING.items():
             self.missing.addItem(text, key)
+        self.missing.currentIndexChanged.connect(self._update_fill_notes)
         self.target_scaling = QCheckBox("Standardize the target while training (predictions "
                                         "are given back in its own units)")
         self.target_scaling.setChecked(True)
@@ -237,6 +299,27 @@ class PreparePage(QWizardPage):
         self.skipped = QLabel("")
         self.skipped.setWordWrap(True)
         self.skipped.setStyleSheet(f"color: {current_theme().muted};")
+        self.fill_notes = QLabel("")
+        self.fill_notes.setObjectName("fillNotes")
+        self.fill_notes.setWordWrap(True)
+        # Date parts: what every date column becomes (see nnstudio.core.data.dates).
+        self.date_parts: dict[str, QCheckBox] = {}
+        self.dates_row = QWidget()
+        dates_lay = QHBoxLayout(self.dates_row)
+        dates_lay.setContentsMargins(0, 0, 0, 0)
+        for part in _dates.PARTS:
+            box = QCheckBox(_dates.LABELS[part])
+            box.setObjectName(f"date_{part}")
+            box.setChecked(part in _dates.DEFAULT_PARTS)
+            box.setToolTip(_DATE_TIPS[part])
+            box.toggled.connect(self._dates_changed)
+            dates_lay.addWidget(box)
+            self.date_parts[part] = box
+        dates_lay.addStretch(1)
+        self.dates_text = QLabel("")
+        self.dates_text.setObjectName("datesText")
+        self.dates_text.setWordWrap(True)
+        self.dates_title = section_title("Dates")
 
         form = QFormLayout()
         form.addRow("Numbers", self.scaling)
@@ -247,6 +330,10 @@ class PreparePage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.per_column, 1)
+        layout.addWidget(self.fill_notes)
+        layout.addWidget(self.dates_title)
+        layout.addWidget(self.dates_row)
+        layout.addWidget(self.dates_text)
         layout.addWidget(section_title("Categories"))
         layout.addWidget(self.onehot)
         layout.addWidget(self.skipped)
@@ -261,7 +348,10 @@ class PreparePage(QWizardPage):
         wiz = self.wizard()
         info: SourceInfo = wiz.source_info
         preset = wiz.preset
-        if preset is not None and self._columns_key is None:
+        if preset is not None and self._columns_key is None and _same_source(info, preset):
+            if preset.date_features:
+                for part, box in self.date_parts.items():
+                    box.setChecked(part in preset.date_features)
             self.scaling.setCurrentIndex(max(0, self.scaling.findData(preset.scaling)))
             self.missing.setCurrentIndex(max(0, self.missing.findData(preset.missing)))
             self.target_scaling.setChecked(preset.target_scaling == "standard")
@@ -272,6 +362,12 @@ class PreparePage(QWizardPage):
         prepared = wiz.prepared
         self.target_scaling.setVisible(prepared is not None and prepared.task == "regression")
         cols = wiz.columns_page.features() if tabular else []
+        self.date_columns = [c.name for c in info.columns
+                             if c.name in cols and c.kind == "date"
+                             and c.name not in wiz.columns_page.categorical()]
+        for w in (self.dates_title, self.dates_row, self.dates_text):
+            w.setVisible(bool(self.date_columns))
+        self._dates_changed()
         with_missing = [c for c in info.columns if c.name in cols and c.n_missing]
         key = tuple(c.name for c in with_missing)
         if key != self._columns_key:
@@ -284,11 +380,16 @@ class PreparePage(QWizardPage):
                 self.per_column.setItem(i, 1, QTableWidgetItem(f"{c.n_missing:,}"))
                 combo = QComboBox()
                 combo.addItem("As above", None)
+                categorical = (c.kind in ("categorical", "text")
+                               or c.name in wiz.columns_page.categorical())
                 for k, text in MISSING.items():
-                    combo.addItem(text, k)
+                    if categorical and k in ("mean", "median"):
+                        continue  # no mean of categories: offer what is really done
+                    combo.addItem(text.replace("value", "category") if categorical else text, k)
                 want = old.get(c.name) or (preset.missing_per_column.get(c.name)
                                            if preset is not None else None)
                 combo.setCurrentIndex(max(0, combo.findData(want)))
+                combo.currentIndexChanged.connect(self._update_fill_notes)
                 self.per_column.setCellWidget(i, 2, combo)
                 self.per_column_combos[c.name] = combo
         self.per_column.setVisible(bool(with_missing))
@@ -311,9 +412,53 @@ class PreparePage(QWizardPage):
                                 "divisor, fitted on the training split.")
         else:
             self.onehot.setText("No categorical inputs.")
+        self._update_fill_notes()
         skipped = getattr(prepared, "skipped_columns", {}) or {}
-        self.skipped.setText("Left out: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())
-                             if skipped else "")
+        lines = ["Left out: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())] \
+            if skipped else []
+        lines += list(getattr(prepared, "notes", []) or [])
+        self.skipped.setText("\n".join(lines))
+
+    def _update_fill_notes(self) -> None:
+        """Say what filling really does where it differs from the strategy's name."""
+        wiz = self.wizard()
+        info = wiz.source_info if wiz is not None else None
+        notes = []
+        if info is not None and info.kind == "table":
+            chosen = wiz.columns_page.features()
+            forced = set(wiz.columns_page.categorical())
+            per_column = self.missing_per_column()
+            for c in info.columns:
+                if c.name not in chosen or not c.n_missing:
+                    continue
+                if c.kind not in ("categorical", "text") and c.name not in forced:
+                    continue
+                how = per_column.get(c.name, self.missing.currentData())
+                if how in ("mean", "median"):
+                    notes.append(f"{c.name}: {how} of a category does not exist: filled "
+                                 "with its most frequent category in the training rows")
+        self.fill_notes.setText("Missing values — " + "; ".join(notes) + "." if notes else "")
+        self.fill_notes.setVisible(bool(notes))
+
+    def chosen_date_parts(self) -> list[str]:
+        """The date parts ticked, in :data:`nnstudio.core.data.dates.PARTS` order."""
+        return [p for p, box in self.date_parts.items() if box.isChecked()]
+
+    def _dates_changed(self) -> None:
+        parts = self.chosen_date_parts()
+        cols = getattr(self, "date_columns", [])
+        if not parts:
+            self.dates_text.setText("Tick at least one part, or ignore the date column.")
+        else:
+            self.dates_text.setText("; ".join(_dates.describe(c, parts) for c in cols) + "."
+                                    + (" Year and days since 1970 let the network learn "
+                                       "a trend over time: predictions for dates outside "
+                                       "the training range are flagged."
+                                       if {"year", "days"} & set(parts) else ""))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return not getattr(self, "date_columns", []) or bool(self.chosen_date_parts())
 
     def missing_per_column(self) -> dict[str, str]:
         return {n: c.currentData() for n, c in self.per_column_combos.items()

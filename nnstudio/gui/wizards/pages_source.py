@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -258,10 +259,16 @@ class PreviewPage(QWizardPage):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.thumbs = QLabel()
         self.thumbs.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        #: Offered when columns hold numbers written "39,1" or "1,234.5" (ticked: read them
+        #: as numbers; unticked: they stay text and the builder says so).
+        self.number_formats = QCheckBox("")
+        self.number_formats.setObjectName("numberFormats")
+        self.number_formats.setChecked(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.note)
         layout.addWidget(self.problems)
+        layout.addWidget(self.number_formats)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.thumbs)
 
@@ -275,6 +282,12 @@ class PreviewPage(QWizardPage):
                                        "\n".join("• " + p for p in info.problems[:6]))
         else:
             self.problems.clear()
+        formats = info.number_formats if info.kind == "table" else {}
+        self.number_formats.setVisible(bool(formats))
+        if formats:
+            from nnstudio.core.data.decimals import describe
+
+            self.number_formats.setText(describe(formats))
         if info.kind == "table":
             self.table.setVisible(True)
             self.thumbs.setVisible(False)
@@ -282,6 +295,13 @@ class PreviewPage(QWizardPage):
         else:
             self.table.setVisible(info.columns != [])
             self._fill_arrays(info)
+
+    def decimal(self) -> str | None:
+        """The spec's ``decimal``: None (detect, the default) or "." when unticked."""
+        info = self.wizard().source_info if self.wizard() else None
+        if info is None or not info.number_formats or self.number_formats.isChecked():
+            return None
+        return "."
 
     def _fill_table(self, info: SourceInfo) -> None:
         cols = info.columns
@@ -291,7 +311,11 @@ class PreviewPage(QWizardPage):
         headers = []
         for c in cols:
             missing = f"{c.n_missing:,} missing" if c.n_missing else "none missing"
-            headers.append(f"{c.name}\n{c.kind} · {missing}")
+            kind = c.kind
+            if c.name in info.number_formats:
+                kind = ("numeric (39,1)" if info.number_formats[c.name] == ","
+                        else "numeric (1,234.5)")
+            headers.append(f"{c.name}\n{kind} · {missing}")
         self.table.setHorizontalHeaderLabels(headers)
         error = current_theme().error
         for j, c in enumerate(cols):

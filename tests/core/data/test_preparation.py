@@ -173,10 +173,10 @@ def test_feature_info_and_steps(houses):
     assert steps[-1][0] == "destandardize"
 
 
-def test_date_feature_becomes_days(write):
+def test_date_feature_becomes_days_when_asked(write):
     lines = ["when,y"] + [f"2020-01-{d:02d},{d * 2}" for d in range(1, 31)]
     data = build_dataset(DatasetSpec(source=str(write("d.csv", "\n".join(lines) + "\n")),
-                                     target="y", scaling="none"))
+                                     target="y", scaling="none", date_features=["days"]))
     assert data.feature_names == ["when"]
     x = data.preparation.transform_raw_rows([{"when": "2020-01-02"}])
     assert x[0, 0] == pytest.approx(18263.0)  # days from 1970-01-01

@@ -44,7 +44,8 @@ def test_king_county_regression_dataset(shared):
 
 def test_king_county_zipcode_as_category_and_date_as_days(shared):
     spec = DatasetSpec(source=str(shared / KC), target="price", ignore=["id"],
-                       features=["sqft_living", "zipcode", "date"], categorical=["zipcode"])
+                       features=["sqft_living", "zipcode", "date"], categorical=["zipcode"],
+                       date_features=["days"])
     data = build_dataset(spec)
     names = data.preparation.output_names()
     assert names[0] == "sqft_living" and names[-1] == "date"

@@ -91,3 +91,26 @@ def test_image_and_sequence_templates_work_for_their_data(key):
     doc = GraphDocument.from_network_dict(build_template(key, data), data)
     assert doc.nodes[1].type == "Reshape"
     assert doc.report.ok, doc.report.errors
+
+
+def test_a_long_chain_is_wrapped_into_rows_the_shape_of_a_screen():
+    from nnstudio.core.graph.layout import NODE_HEIGHT, NODE_WIDTH, arrange
+
+    ids = [f"n{i}" for i in range(61)]
+    edges = list(itertools.pairwise(ids))
+    pos = arrange(ids, edges)
+    xs = sorted({p[0] for p in pos.values()})
+    ys = sorted({p[1] for p in pos.values()})
+    assert 5 <= len(ys) <= 10 and len(xs) * len(ys) >= 61  # rows, not one strip
+    width = xs[-1] + NODE_WIDTH - xs[0]
+    height = ys[-1] + NODE_HEIGHT - ys[0]
+    assert 1.0 <= width / height <= 2.5
+    # Read like a page: left to right in a row, rows top to bottom.
+    order = sorted(ids, key=lambda n: (pos[n][1], pos[n][0]))
+    assert order == ids
+    # No two nodes overlap.
+    boxes = sorted(pos.values())
+    assert len(set(boxes)) == 61
+    # A short chain stays in one row.
+    short = arrange(ids[:8], edges[:7])
+    assert len({p[1] for p in short.values()}) == 1

@@ -36,7 +36,7 @@ def test_two_chosen_weights_give_the_loss_with_those_weights_set():
     b = param_index(net, "out", "b", (0,))
     assert param_label(net, a) == "h1 W[0, 1]" and param_label(net, b) == "out b[0]"
     d = weight_directions(net, a, b)
-    assert d.labels == ("w₁₂ (h1)", "b₁ (out)")
+    assert d.labels == ("w₀₁ (h1)", "b₀ (out)")
     s = loss_slice(net, x, y, "mse", d, span=0.5, resolution=5)
     w0, b0 = net.params[a], net.params[b]
     np.testing.assert_allclose(s.xs, w0 + np.linspace(-0.5, 0.5, 5))

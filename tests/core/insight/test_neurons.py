@@ -5,6 +5,7 @@ import pytest
 
 from nnstudio.core.insight import all_neuron_maps, neuron_map, neuron_report, unit_activations
 from nnstudio.core.insight.boundary import grid_points
+from nnstudio.core.insight.common import num
 from tests.core.insight.nets import mlp
 
 
@@ -19,7 +20,7 @@ def test_first_layer_unit_matches_hand_formula():
     assert r.z == pytest.approx(x @ W[:, 3] + b[3], abs=1e-12)
     assert r.activation == pytest.approx(np.tanh(r.z), abs=1e-12)
     assert r.activation_name == "Tanh"
-    assert r.input_names == ["x₁", "x₂"]
+    assert r.input_names == ["x₀", "x₁"]  # counted from 0, like the units
 
 
 def test_hidden_unit_reads_previous_activations_and_engine_values():
@@ -30,7 +31,7 @@ def test_hidden_unit_reads_previous_activations_and_engine_values():
     np.testing.assert_allclose(r.inputs, net.values["a1"][0])
     assert r.z == net.values["h2"][0, 1]
     assert r.activation == max(r.z, 0.0)
-    assert r.input_names[0] == "a₁"
+    assert r.input_names[0] == "a₀"  # unit 0 of the layer before
 
 
 def test_formula_shows_the_numbers():
@@ -39,7 +40,7 @@ def test_formula_shows_the_numbers():
     net.param_views["h1"]["b"][0] = 0.1
     r = neuron_report(net, "h1", 0, np.array([1.0, 2.0]))
     lines = r.formula()
-    assert lines[0] == "z = 0.42·x₁ − 1.3·x₂ + 0.1"
+    assert lines[0] == "z = 0.42·x₀ − 1.3·x₁ + 0.1"
     assert lines[1] == "  = 0.42·1 − 1.3·2 + 0.1"
     assert lines[2] == "  = −2.08"
     assert lines[3].startswith("a = σ(−2.08) = 0.111")
@@ -85,3 +86,27 @@ def test_unit_activations_of_every_layer():
     acts = unit_activations(net, np.array([0.3, -0.7]))
     assert set(acts) == {"h1", "out"}
     np.testing.assert_allclose(acts["out"].sum(), 1.0)  # softmax after the output layer
+
+
+def test_softmax_unit_is_its_share_of_the_vector_of_logits():
+    net = mlp(widths=(4,), n_out=3, out="Softmax")
+    x = np.array([0.3, -1.2])
+    r = neuron_report(net, "out", 2, x)
+    net.forward(x[None])
+    z = net.values["out"][0].astype(np.float64)
+    share = np.exp(z[2]) / np.exp(z).sum()
+    assert r.activation == pytest.approx(share, rel=1e-5)
+    np.testing.assert_allclose(r.logits, z)
+    text = "\n".join(r.formula())
+    assert "softmax(z)₂ = e^z₂ / Σₖ e^zₖ over the 3 units" in text
+    assert "softmax(" + num(r.z) + ")" not in text  # never the softmax of one number
+    assert "this unit's share of the 3 outputs" in text
+
+
+def test_one_hot_inputs_read_as_a_statement():
+    net = mlp(widths=(2,), n_in=3)
+    r = neuron_report(net, "h1", 0, np.array([0.2, 1.0, 0.0]),
+                      feature_names=["bill", "island=Dream", "island=Biscoe"])
+    lines = r.formula()
+    assert "[island is Dream]" in lines[0] and "island=Dream" not in lines[0]
+    assert any("is 1 when it holds for the sample, else 0" in line for line in lines)

@@ -28,7 +28,15 @@ def test_linear_mse_matches_the_course_by_hand():
     assert net.param_views["lin"]["W"][0, 0] == 0.5
     text = "\n".join(ex.lines())
     assert "ŷ = w·x + b = 0.5·2 + 0.2 = 1.2" in text
-    assert "C = (ŷ − y)²" in text and "w ← w − α·∂C/∂w = 0.5 − 0.1·(−7.2) = 1.22" in text
+    assert "C = (y − ŷ)²" in text and "w ← w − α·∂C/∂w = 0.5 − 0.1·(−7.2) = 1.22" in text
+    # The course's chain, step by step, with the numbers.
+    assert ex.lines()[2:6] == [
+        "∂C/∂ŷ = −2(y − ŷ) = −2·(3 − 1.2) = −3.6",
+        "∂ŷ/∂w = x = 2",
+        "∂C/∂w = ∂C/∂ŷ · ∂ŷ/∂w = (−3.6)·2 = −7.2",
+        "∂ŷ/∂b = 1, so ∂C/∂b = ∂C/∂ŷ · ∂ŷ/∂b = (−3.6)·1 = −3.6",
+    ]
+    assert ex.dc_dyhat == pytest.approx(-2 * (3.0 - y_hat))
 
 
 def test_dc_dw_equals_the_engines_gradient():

@@ -26,7 +26,7 @@ def make_project(dataset: dict, nodes: list, edges: list | None = None, base_dir
     train = {"loss": "mse", "optimizer": {"type": "adam", "learning_rate": 0.01},
              "batch_size": 64, "epochs": 2, "seed": 0}
     train.update(training)
-    d = {"format": "nnstudio.project", "version": 1, "dataset": dataset,
+    d = {"format": "nnstudio.project", "version": 2, "dataset": dataset,
          "network": {"nodes": nodes, "edges": edges}, "training": train}
     return Project.from_dict(d, base_dir=base_dir, where="test project")
 

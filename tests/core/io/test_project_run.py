@@ -401,3 +401,12 @@ def test_kill_9_during_save_leaves_a_readable_project(xor, tmp_path):
     save_project(loaded, path)
     used = {Path(p).name for r in loaded.runs for p in (r.weights_path, r.start_path) if p}
     assert {p.name for p in runs_dir(path).iterdir()} == used
+
+
+def test_a_version_1_dataset_keeps_reading_dates_as_days():
+    d = {"format": "nnstudio.project", "version": 1,
+         "dataset": {"source": "w.csv", "target": "rain"},
+         "network": {"nodes": [{"id": "in", "type": "Input"}], "edges": []}}
+    assert Project.from_dict(d).dataset.date_features == ["days"]
+    d2 = dict(d, version=2)
+    assert Project.from_dict(d2).dataset.date_features is None  # the new default
