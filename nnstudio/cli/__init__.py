@@ -12,7 +12,7 @@ import sys
 from nnstudio import __version__
 
 SUBCOMMANDS = ("train", "evaluate", "predict", "export", "selftest", "serve", "monitor",
-               "outcomes", "import", "import-run")
+               "outcomes", "import", "import-run", "generate")
 
 
 def gui_parser() -> argparse.ArgumentParser:

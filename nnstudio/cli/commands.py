@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     interop.add_export_options(x)
     interop.add_parsers(add)
 
+    from .generate_cmd import add_generate
+
+    add_generate(add)
+
     s = add("selftest", "Train, export and reload a tiny model: a quick health check.",
             cmd_selftest)
     s.add_argument("--json", action="store_true", help="print the checks as one JSON object")

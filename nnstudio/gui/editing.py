@@ -31,6 +31,7 @@ from nnstudio.core.graph import (
     template,
 )
 from nnstudio.core.graph.layout import COLUMN_GAP
+from nnstudio.core.graph.text_templates import text_vocab_size
 from nnstudio.gui.canvas.node_item import NodeItem
 from nnstudio.gui.icons import action_icon, layer_icon
 
@@ -138,7 +139,9 @@ class EditingMixin:
     def apply_template(self: MainWindow, key: str) -> None:
         """Replace the design by a template, built for the loaded data when known."""
         t = template(key)
-        network = build_template(key, self.document.input_shape, self.output_units)
+        session = getattr(getattr(self, "workflow", None), "session", None)
+        network = build_template(key, self.document.input_shape, self.output_units,
+                                 vocab_size=text_vocab_size(getattr(session, "prepared", None)))
         if self.push(ReplaceAll(self.document, network, f"Template: {t.title}")):
             self.canvas.zoom_to_fit()
             self.show_message(f"Built “{t.title}”. Edit ▸ Undo brings back the previous design.")

@@ -176,6 +176,10 @@ class Workflow(QObject):
         before = w.menus["help"].menuAction() if "help" in w.menus else None
         data = w.menus["data"] = _insert_menu(bar, "&Data", before)
         data.addAction(a["load_data"])
+        a["load_corpus"] = self._action("Load Text &Corpus…", self.open_corpus_dialog, None, [],
+                                        "A plain .txt file as next-token data for a language "
+                                        "model (tiny GPT)")
+        data.addAction(a["load_corpus"])
         train = w.menus["training"] = _insert_menu(bar, "T&raining", before)
         train.addActions([a["train"], a["continue"], a["pause"], a["stop"], a["replay"]])
         train.addSeparator()
@@ -238,6 +242,16 @@ class Workflow(QObject):
         dock.raise_()
 
     # -- data -----------------------------------------------------------------------------------
+    def open_corpus_dialog(self):
+        """Data ▸ Load Text Corpus… (see ``wizards/corpus_dialog.py``)."""
+        from nnstudio.gui.wizards.corpus_dialog import CorpusDialog
+
+        dialog = CorpusDialog(self.window, preset=self.session.dataset_spec)
+        dialog.dataset_accepted.connect(self.adopt_dataset)
+        if self.window.interactive:
+            dialog.exec()
+        return dialog
+
     def open_dataset_wizard(self) -> DatasetWizard:
         """Show the dataset wizard (modal); its result is adopted when accepted."""
         preset = self.session.dataset_spec
@@ -274,6 +288,8 @@ class Workflow(QObject):
     def _offer_output_fix(self, prepared, ask: bool) -> bool:
         doc = self.window.document
         task, k = prepared.task, int(prepared.output_size)
+        if task == "language_model":  # a distribution over the vocabulary at each position
+            task = "classification"
         problem = output_mismatch(doc, task, k)
         if problem is None:
             return False

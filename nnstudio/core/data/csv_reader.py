@@ -248,6 +248,12 @@ def _read_general(path: Path, dialect: Dialect, names: list[str]) -> Table:
                 "the file as UTF-8 or choose its encoding (e.g. cp1252)",
                 where=f"{where}, row {line}") from None
         except csv.Error as e:
+            if "field larger than field limit" in str(e):  # e.g. a whole book in one cell
+                raise DataError(
+                    f"a value is longer than {csv.field_size_limit():,} characters; texts "
+                    "that long cannot be one sample: split them into rows, or train a "
+                    "language model on the text as a corpus (.txt)",
+                    where=f"{where}, row {prev_line + 1}") from None
             raise DataError(f"cannot be parsed ({e})", where=f"{where}, row {prev_line + 1}"
                             ) from None
     if rows:

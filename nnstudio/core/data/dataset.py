@@ -139,6 +139,10 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
         Any problem with the data or the spec, naming the file, row and column.
     """
     spec.validate()
+    if spec.corpus is not None:  # a plain-text corpus for a language model
+        from .text_dataset import build_corpus
+
+        return build_corpus(spec, base_dir)
     from .media_dataset import build_media_dataset, media_kind
 
     kind = media_kind(spec, base_dir)
@@ -266,7 +270,14 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
             if clash:
                 raise DataError(f"{sorted(clash)} cannot be both feature and {label}",
                                 where="dataset.features")
-    if not features:
+    text_col = None
+    if spec.text is not None:  # a free-text column as input (text_dataset.py)
+        from .text_dataset import choose_text_column
+
+        text_col = choose_text_column(table, spec, targets)
+        features = [f for f in features if f != text_col]
+        skipped.pop(text_col, None)
+    if not features and text_col is None:
         raise DataError("no feature columns are left to learn from", where=where)
 
     kinds: dict[str, str] = {}
@@ -356,8 +367,13 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
                                  class_names or None, spec.scaling, missing,
                                  spec.target_scaling,
                                  spec.date_features or DEFAULT_DATE_PARTS)
-    x_all = prep._encode({n: raw_feature(table, n, kinds[n])[rows] for n in features},
-                         rows.size, where, lambda i: table.line_number(int(rows[i])))
+    columns = {n: raw_feature(table, n, kinds[n])[rows] for n in features}
+    if text_col is not None:
+        from .text_dataset import fit_text_column
+
+        columns[text_col] = fit_text_column(prep, table, text_col, spec, split_rows["train"],
+                                            bool(features))[rows]
+    x_all = prep._encode(columns, rows.size, where, lambda i: table.line_number(int(rows[i])))
     if task == "classification":
         y_all = prep.encode_labels(labels, where)
     else:

@@ -41,6 +41,7 @@ from nnstudio.core.errors import DataError
 from . import dates as _dates
 from . import kinds as _kinds
 from .table import Table
+from .text import TextPreparation, text_values
 
 FORMAT_VERSION = 1
 
@@ -105,6 +106,9 @@ class Preparation:
         self._class_index = {c: i for i, c in enumerate(class_names or [])}
         #: Images/sounds: how files become the raw array (see media_dataset.decoder_for).
         self.media: dict | None = None
+        #: A fitted text column or corpus (see text.py): a bag/TF-IDF block after the other
+        #: features, or token-id sequences as the whole input.
+        self.text: TextPreparation | None = None
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -230,13 +234,17 @@ class Preparation:
     @property
     def feature_names(self) -> list[str]:
         """Input columns (or the array name), in matrix order."""
-        return [f["name"] for f in self.features] if self.array is None else [self.array["name"]]
+        if self.array is not None:
+            return [self.array["name"]]
+        return [f["name"] for f in self.features] + ([self.text.column] if self.text else [])
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one prepared sample."""
         if self.array is not None:
             return tuple(self.array["sample_shape"])
+        if self.text is not None and self.text.encoding == "sequence":
+            return (self.text.n_features,)
         return (len(self.output_names()),)
 
     def output_names(self) -> list[str]:
@@ -251,6 +259,8 @@ class Preparation:
                 names += _dates.part_names(f["name"], date_parts(f))
             else:
                 names.append(f["name"])
+        if self.text is not None:
+            names += self.text.feature_names()
         return names
 
     def _encode(self, columns: Mapping[str, np.ndarray], n: int, where: str,
@@ -287,6 +297,12 @@ class Preparation:
                     continue
                 out[:, j] = (raw - f["offset"]) / f["divisor"]
                 j += 1
+        if self.text is not None:
+            block = self.text.transform(text_values(columns[self.text.column]), where,
+                                        line_of=line_of)
+            if self.text.encoding == "sequence":
+                return block
+            out[:, j:] = block
         return out
 
     def transform_features(self, data: Table | np.ndarray) -> np.ndarray:
@@ -311,6 +327,11 @@ class Preparation:
             off, div = np.asarray(self.array["offset"]), np.asarray(self.array["divisor"])
             return _scale_rows(x, off, div)
         cols = {f["name"]: raw_feature(data, f["name"], f["kind"]) for f in self.features}
+        if self.text is not None:
+            if self.text.column not in data:
+                raise DataError(f"has no column {self.text.column!r} (the text the model "
+                                "reads)", where=data.where())
+            cols[self.text.column] = data[self.text.column].values
         return self._encode(cols, data.n_rows, data.where(), data.line_number)
 
     def transform_raw_rows(self, rows: Table | Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -348,6 +369,9 @@ class Preparation:
                         raise DataError(f"{text!r} is not a number",
                                         where=f"row {i + 1}, column {f['name']!r}") from None
             cols[f["name"]] = np.array(vals, dtype=str if f["kind"] == "categorical" else float)
+        if self.text is not None:
+            # A list, not a str array: NumPy would pad every text to the longest one.
+            cols[self.text.column] = [str(row.get(self.text.column) or "") for row in rows]
         return self._encode(cols, len(rows), "input")
 
     def unknown_categories(self, data: Table) -> dict[str, list[str]]:
@@ -395,11 +419,15 @@ class Preparation:
             a = self.array
             return [{"name": a["name"], "kind": "array", "shape": tuple(a["sample_shape"]),
                      "categories": None, "mean": a["mean"], "min": a["min"], "max": a["max"]}]
-        return [{"name": f["name"], "kind": "categorical" if f["kind"] == "categorical"
+        info = [{"name": f["name"], "kind": "categorical" if f["kind"] == "categorical"
                  else "numeric", "date": f["kind"] == "date", "fill": f.get("fill"),
                  "categories": list(f.get("categories") or []) or None,
                  "mean": f.get("mean"), "min": f.get("min"), "max": f.get("max")}
                 for f in self.features]
+        if self.text is not None:
+            info.append({"name": self.text.column, "kind": "text", "date": False,
+                         "categories": None, "mean": None, "min": None, "max": None})
+        return info
 
     # ------------------------------------------------------------------ targets
     @property
@@ -407,6 +435,8 @@ class Preparation:
         """Number of classes, or number of regression targets."""
         if self.task == "classification":
             return len(self.class_names or [])
+        if self.task == "language_model" and self.text is not None:
+            return len(self.text.vocab)
         return len(self.target_stats)
 
     def encode_labels(self, labels: np.ndarray, where: str = "target") -> np.ndarray:
@@ -512,7 +542,8 @@ class Preparation:
                 "class_names": self.class_names, "scaling": self.scaling,
                 "features": [dict(f) for f in self.features],
                 "target_stats": [dict(t) for t in self.target_stats], "array": self.array,
-                **({"media": dict(self.media)} if self.media is not None else {})}
+                **({"media": dict(self.media)} if self.media is not None else {}),
+                **({"text": self.text.to_dict()} if self.text is not None else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Preparation:
@@ -530,6 +561,8 @@ class Preparation:
             if not isinstance(media, dict) or media.get("kind") not in ("image", "sound"):
                 raise DataError(f"unknown media description {media!r}")
             prep.media = dict(media)
+        if d.get("text") is not None:
+            prep.text = TextPreparation.from_dict(d["text"])
         return prep
 
 

@@ -140,6 +140,13 @@ class DatasetSpec:
     images: dict | None = None
     sound: dict | None = None
     augment: dict | None = None
+    #: Free-text column(s) as input: ``{"columns": [name], "encoding": "bag" | "tfidf" |
+    #: "sequence", "tokens": "word" | "char", ...}`` (see :mod:`.text`); None = free text is
+    #: left out as before.
+    text: dict | None = None
+    #: The source is a plain-text corpus for a language model: ``{"tokens": "char",
+    #: "window": 64, "stride": 0, ...}`` (see :mod:`.corpus`).
+    corpus: dict | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -182,6 +189,25 @@ class DatasetSpec:
             raise DataError(f"{sorted(both)} cannot be both target and ignored", where=where)
         self.split.validate(f"{where}.split")
         _validate_media(self, where)
+        if self.text is not None:
+            from .text import check_options
+
+            if not isinstance(self.text, dict):
+                raise DataError("must be an object", where=f"{where}.text")
+            check_options(self.text, f"{where}.text")
+            cols = self.text.get("columns")
+            if cols is not None:
+                _str_list(cols, f"{where}.text.columns")
+                if len(cols) > 1:
+                    raise DataError("one text column per dataset for now (got "
+                                    f"{len(cols)}); ignore the others",
+                                    where=f"{where}.text.columns")
+        if self.corpus is not None:
+            from .corpus import check_corpus_options
+
+            if not isinstance(self.corpus, dict):
+                raise DataError("must be an object", where=f"{where}.corpus")
+            check_corpus_options(self.corpus, f"{where}.corpus")
 
     def resolve_source(self, base_dir: str | Path | None = None) -> Path | None:
         """The source as a Path, relative paths taken from ``base_dir`` (default: cwd)."""
@@ -211,7 +237,7 @@ class DatasetSpec:
         d.update(task=self.task, scaling=self.scaling, missing=self.missing,
                  missing_per_column=dict(self.missing_per_column),
                  target_scaling=self.target_scaling, split=self.split.to_dict())
-        for key in ("images", "sound", "augment"):
+        for key in ("images", "sound", "augment", "text", "corpus"):
             if getattr(self, key) is not None:
                 d[key] = dict(getattr(self, key))
         return d

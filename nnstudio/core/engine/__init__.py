@@ -6,14 +6,17 @@ Importing this package registers every layer type in :data:`LAYERS`.
 from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer types)
     activations,
     activations_smooth,
+    attention,
     bidirectional,
     conv,
     conv1d,
     conv_transpose,
     core_layers,
     depthwise,
+    embedding,
     merge,
     merge_elementwise,
+    norm,
     permute,
     pooling,
     pooling_global,
@@ -21,6 +24,7 @@ from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer
     recurrent,
     regularization,
     reshape,
+    seqpool,
     upsampling,
 )
 from nnstudio.core.engine.layer import CATEGORIES, LAYERS, Layer, Setting, layer_class, register

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnstudio.core.engine import sequence_loss
 from nnstudio.core.engine.layer import Buffers
 from nnstudio.core.errors import ConfigError
 
@@ -152,7 +153,10 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     fuses_with = "Softmax"
 
+    # A sequence output (N, T, V) with token-id targets (N, T): see sequence_loss.py.
     def value(self, pred, y):
+        if pred.ndim == 3:
+            return sequence_loss.value(pred, y)
         n = pred.shape[0]
         if y.ndim == 1:
             return float(-np.mean(np.log(np.clip(pred[np.arange(n), y], _EPS, None))))
@@ -161,6 +165,8 @@ class CrossEntropy(Loss):
     def grad(self, pred, y):
         n = pred.shape[0]
         g = self._buf.get("g", pred.shape, pred.dtype)
+        if pred.ndim == 3:
+            return sequence_loss.grad(pred, y, g)
         g.fill(0.0)
         if y.ndim == 1:
             rows = np.arange(n)
@@ -169,7 +175,14 @@ class CrossEntropy(Loss):
             np.divide(-y, np.clip(pred, _EPS, None) * n, out=g)
         return g
 
+    def fused_grad(self, pred, y):
+        if pred.ndim == 3:
+            return sequence_loss.fused_grad(pred, y, self._buf.get("sg", pred.shape, pred.dtype))
+        return super().fused_grad(pred, y)
+
     def fused_value(self, logits, y):
+        if logits.ndim == 3:
+            return sequence_loss.fused_value(logits, y)
         n = logits.shape[0]
         # lse = log Σ e^z computed as m + log Σ e^(z − m), in scratch buffers.
         m = self._buf.get("fm", (n, 1), logits.dtype)

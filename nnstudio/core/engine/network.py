@@ -302,8 +302,24 @@ class Network:
                                                   for p in self.preds.get(node_id, []))
         for node_id in self.order:
             layer = self.layers[node_id]
-            if hasattr(layer, "skip_input_grad"):
+            if hasattr(layer, "skip_input_grad") and layer.type_name != "Embedding":
                 layer.skip_input_grad = not any(self.needs_grad[p] for p in self.preds[node_id])
+            if hasattr(layer, "mask_from"):  # attention, sequence pooling: padding mask
+                layer.mask_from = self._mask_source(node_id)
+
+    def _mask_source(self, node_id: str) -> Layer | None:
+        """The nearest Embedding upstream of ``node_id`` that masks padding, or None."""
+        seen, todo = set(), list(self.preds[node_id])
+        while todo:
+            p = todo.pop(0)
+            if p in seen:
+                continue
+            seen.add(p)
+            layer = self.layers[p]
+            if layer.type_name == "Embedding":
+                return layer if layer.config["mask_padding"] else None
+            todo.extend(self.preds[p])
+        return None
 
     def initialize(self, seed: int | None) -> None:
         """(Re)draw every parameter from ``seed`` and reset normalization state."""

@@ -47,6 +47,9 @@ class Template:
     input_kind: str = "any"
     default_input: tuple[int, ...] | None = None
     needs: tuple[str, ...] = field(default=())
+    #: Builds the whole ``network`` dict for graphs that are not a chain (residual
+    #: branches): ``builder(input_shape, n_outputs, vocab_size) -> dict``.
+    builder: Any = None
 
     @property
     def available(self) -> bool:
@@ -124,6 +127,35 @@ def _templates() -> tuple[Template, ...]:
             (("LSTM", {"units": 64}), ("Dense", {"units": OUTPUTS}), ("Softmax", {})),
             default_outputs=10, input_kind="sequence", default_input=(28, 28),
         ),
+        *_text_templates(),
+    )
+
+
+def _text_templates() -> tuple[Template, ...]:
+    from nnstudio.core.graph.text_templates import transformer_network
+
+    return (
+        Template(
+            "transformer_classifier", "Transformer text classifier",
+            "Token ids → Embedding + positions → 2 Transformer blocks (LayerNorm, 4-head "
+            "attention, residual Add, Dense–ReLU–Dense) → average over the tokens → Softmax "
+            "over the classes. Load a text column encoded as token sequences.",
+            (("Embedding", {}), ("PositionalEmbedding", {}), ("LayerNorm", {}),
+             ("MultiHeadAttention", {}), ("Add", {}), ("GlobalAvgPool1D", {}),
+             ("Dense", {}), ("Softmax", {})),
+            default_outputs=2, input_kind="tokens", default_input=(64,),
+            builder=lambda shape, k, v: transformer_network("classifier", shape, k, v),
+        ),
+        Template(
+            "tiny_gpt", "Tiny GPT (characters)",
+            "A language model: token ids → Embedding + positions → 2 Transformer blocks with "
+            "causal attention → a Softmax over the vocabulary at every position. Load a .txt "
+            "corpus and watch it learn to spell.",
+            (("Embedding", {}), ("PositionalEmbedding", {}), ("LayerNorm", {}),
+             ("MultiHeadAttention", {}), ("Add", {}), ("Dense", {}), ("Softmax", {})),
+            default_outputs=65, input_kind="tokens", default_input=(64,),
+            builder=lambda shape, k, v: transformer_network("gpt", shape, k, v),
+        ),
     )
 
 
@@ -140,7 +172,8 @@ def template(key: str) -> Template:
 
 
 def build_template(
-    key: str, input_shape: tuple[int, ...] | None = None, n_outputs: int | None = None
+    key: str, input_shape: tuple[int, ...] | None = None, n_outputs: int | None = None,
+    vocab_size: int | None = None,
 ) -> dict[str, Any]:
     """The ``network`` dict of a template, laid out left to right (long ones wrapped).
 
@@ -156,6 +189,8 @@ def build_template(
     """
     t = template(key)
     outputs = int(n_outputs or t.default_outputs)
+    if t.builder is not None:  # vocab_size: the Embedding's, for token-id inputs
+        return t.builder(input_shape, outputs, vocab_size)
     chain: list[tuple[str, dict[str, Any]]] = []
     input_config: dict[str, Any] = {}
     if input_shape is None:

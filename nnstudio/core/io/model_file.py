@@ -254,7 +254,7 @@ class TrainedModel:
                 x = np.asarray(x, self.network.dtype)
             report = evaluate(self.network, x, y, self.loss)
             out = {"loss": float(report["loss"])}
-            if self.task == "classification":
+            if self.task in ("classification", "language_model"):
                 out["accuracy"] = float(report["accuracy"])
                 return out
             lazy = getattr(x, "lazy_batches", False)

@@ -54,6 +54,8 @@ def model_description(model: Any) -> dict[str, Any]:
         preds = [] if node_id == net.input_id else list(net.preds[node_id])
         order.append({"id": node_id, "type": layer.type_name, "config": layer.get_config(),
                       "inputs": preds})
+        if getattr(layer, "mask_from", None) is not None:  # the padding mask's Embedding
+            order[-1]["mask_from"] = layer.mask_from.name
     prep = model.preparation.to_dict() if model.preparation is not None else None
     return {
         "format": "nnstudio.standalone", "version": 1, "nnstudio": __version__,

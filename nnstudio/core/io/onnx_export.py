@@ -19,6 +19,12 @@ one ``tensor(string)`` ``[N, 1]`` input per categorical column, named after the 
     The category as text (a ZIP code ``"98178"``, ``"city"``); a category never seen in
     training counts as none of the known ones; ``""`` is missing.
 
+Text models (see :mod:`.onnx_text`; ONNX cannot tokenise text): ``token_ids``
+``tensor(int64)`` ``[N, T]`` for token sequences and language models, or the table inputs
+plus ``<column>_vector`` ``tensor(float)`` ``[N, V]`` for bag-of-words / TF-IDF; the fitted
+tokenizer and vocabulary are in ``metadata_props["text_preparation"]``. A language model
+outputs ``probabilities`` ``tensor(float)`` ``[N, T, V]``.
+
 Array models (IDX images, NPZ): ``x``: ``tensor(float)`` ``[N, *sample_shape]`` raw values
 (pixels 0–255 for MNIST).
 
@@ -242,6 +248,10 @@ def _network(g: GraphBuilder, net: Any, x: str) -> str:
 def _outputs(g: GraphBuilder, model: Any, y: str) -> list[Any]:
     from onnx import helper
 
+    if model.task == "language_model":
+        from nnstudio.core.io.onnx_text import lm_outputs
+
+        return lm_outputs(g, model, y)
     k = int(np.prod(model.network.output_shape))
     y = g.node("Reshape", [y, g.const("out/shape", np.array([-1, k], np.int64))], "out/flat")
     if model.task == "classification":
@@ -296,6 +306,10 @@ def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
         x = "x"
     elif getattr(prep, "array", None) is not None:
         inputs, x = _prep_array(g, prep)
+    elif getattr(prep, "text", None) is not None:  # token ids or text vectors: onnx_text.py
+        from nnstudio.core.io.onnx_text import prep_text
+
+        inputs, x = prep_text(g, prep, _prep_table)
     else:
         inputs, x = _prep_table(g, prep)
     y = _network(g, model.network, x)
@@ -324,12 +338,14 @@ def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
     if getattr(prep, "media", None) is not None:
         # How to turn an image/sound file into the input x (docs/files-and-cli.md).
         meta["media"] = json.dumps(prep.media)
+    if getattr(prep, "text", None) is not None:  # how to make token_ids (onnx_text.py)
+        meta["text_preparation"] = json.dumps(prep.text.to_dict())
     onnx.helper.set_model_props(proto, meta)
     info = ExportInfo(OPSET, inputs, [o.name for o in outputs])
     return proto, info
 
 
-def onnx_feeds(model: Any, data: Any) -> dict[str, np.ndarray]:
+def onnx_feeds(model: Any, data: Any, skip_text: bool = False) -> dict[str, np.ndarray]:
     """The ONNX inputs for raw data, in the signature above.
 
     ``data`` is a :class:`~nnstudio.core.data.Table` for a table model (the columns by name,
@@ -341,6 +357,10 @@ def onnx_feeds(model: Any, data: Any) -> dict[str, np.ndarray]:
         return {"x": np.asarray(data, np.float32)}
     if getattr(prep, "array", None) is not None:
         return {"x": np.asarray(data, np.float32)}
+    if getattr(prep, "text", None) is not None and not skip_text:
+        from nnstudio.core.io.onnx_text import text_feeds
+
+        return text_feeds(model, data)
     from nnstudio.core.data import dates
     from nnstudio.core.data.preparation import date_parts, raw_feature
 

@@ -52,6 +52,11 @@ def _identity(g, layer, inputs, in_shapes, out_shape):
 @converts("Dense")
 def _dense(g, layer, inputs, in_shapes, out_shape):
     W = g.const(f"{layer.name}/W", _w(layer, "W"))
+    if len(in_shapes[0]) == 2:  # a sequence (N, T, F): MatMul on the last axis (Gemm is 2-D)
+        if "b" not in layer.params:
+            return g.node("MatMul", [inputs[0], W], layer.name)
+        y = g.node("MatMul", [inputs[0], W], f"{layer.name}/xW")
+        return g.node("Add", [y, g.const(f"{layer.name}/b", _w(layer, "b"))], layer.name)
     if "b" in layer.params:
         b = g.const(f"{layer.name}/b", _w(layer, "b"))
         return g.node("Gemm", [inputs[0], W, b], layer.name)
@@ -179,4 +184,8 @@ def _recurrent(g, layer, inputs, in_shapes, out_shape):
 
 
 # Converters of the layers added with issue 15 register themselves on import.
-from nnstudio.core.io import onnx_layers_more  # noqa: E402, F401
+# The sequence layers' converters live in their own module; importing it registers them.
+from nnstudio.core.io import (
+    onnx_layers_more,  # noqa: F401
+    onnx_text,  # noqa: F401
+)

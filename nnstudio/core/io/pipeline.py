@@ -76,7 +76,7 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
     input_shape = tuple(prepared.input_shape) if prepared is not None else None
     problems = check_network(project.network, input_shape)
     if not problems and prepared is not None:
-        problems = _output_problems(project, prepared)
+        problems = _output_problems(project, prepared) + _vocabulary_problems(project, prepared)
     if problems:
         err = ProjectError(format_problems(problems), where)
         err.problems = problems
@@ -105,6 +105,22 @@ def _check_network_memory(project: Project, input_shape: tuple, dtype: np.dtype,
                                         dtype.itemsize)
     check_fits(estimate.total, f"the network ({estimate.params:,} parameters; "
                                f"{estimate.describe()})", where, ProjectError)
+
+
+def _vocabulary_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
+    """An Embedding whose table is smaller than the text's vocabulary (token ids past its
+    end) is a design problem, reported before training at the Embedding."""
+    text = getattr(getattr(prepared, "preparation", None), "text", None)
+    if text is None:
+        return []
+    v = len(text.vocab)
+    out = []
+    for i, n in enumerate(project.network_spec().nodes):
+        size = n.config.get("vocab_size", 1000) if n.type == "Embedding" else None
+        if size is not None and int(size) < v:
+            out.append((node_place(i, n.id), f"vocab_size is {size} but the text's vocabulary "
+                        f"has {v} tokens: set vocab_size to {v}"))
+    return out
 
 
 def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
@@ -138,12 +154,25 @@ def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
     loss = project.training.loss
     task = prepared.task
     k = int(prepared.output_size)
+    if task == "language_model":  # next-token windows (core/data/text_dataset.py)
+        t = int(prepared.input_shape[0])
+        if loss != "cross_entropy":
+            return [("training.loss", f"a language model trains with cross_entropy over "
+                     f"every position, not {loss!r}")]
+        if shape != (t, k):
+            return [(place, f"outputs {shape} but a language model needs one distribution "
+                     f"over the {k} tokens at each of the {t} positions: end the network with "
+                     f"Dense {k} + Softmax on the sequence (shape ({t}, {k}))")]
+        return []
     if task == "classification" and not is_classification(loss):
         return [("training.loss", f"{loss!r} is a regression loss but the data's target is "
                  f"a class ({k} classes): use cross_entropy (or binary_cross_entropy for 2)")]
     if task == "regression" and is_classification(loss):
         return [("training.loss", f"{loss!r} is a classification loss but the data's target "
                  "is a number: use mse or mae")]
+    if task == "classification" and shape is not None and len(shape) == 2:
+        return [(place, f"outputs one vector per position {shape} but the data has one class "
+                 "per sample: add Flatten (or GlobalAvgPool1D) before the last Dense")]
     if task == "classification" and loss == "cross_entropy" and shape != (k,):
         return [(place, f"outputs {shape} but the data has {k} classes: end the network with "
                  f"Dense {k} + Softmax")]

@@ -416,6 +416,87 @@ def bidirectional(xs, p, cfg, in_shapes, out_shape):
 # <<< layer Bidirectional
 
 
+# >>> layer Embedding
+@layer("Embedding")
+def embedding(xs, p, cfg, in_shapes, out_shape):
+    """Token ids (N, T) → vectors (N, T, D); id 0 is padding (see forward's masks)."""
+    return p["E"][xs[0].astype(np.int64)]
+# <<< layer Embedding
+
+
+# >>> layer PositionalEmbedding
+@layer("PositionalEmbedding")
+def positional_embedding(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    t, d = x.shape[1], x.shape[2]
+    if "P" in p:
+        return x + p["P"][:t]
+    angle = np.arange(t)[:, None] / np.power(10000.0, np.arange(0, d, 2) / d)
+    table = np.zeros((t, d))
+    table[:, 0::2] = np.sin(angle)
+    table[:, 1::2] = np.cos(angle[:, : d // 2])
+    return x + table.astype(x.dtype)
+# <<< layer PositionalEmbedding
+
+
+# >>> layer LayerNorm
+@layer("LayerNorm")
+def layer_norm(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + cfg["epsilon"]) * p["gamma"] + p["beta"]
+# <<< layer LayerNorm
+
+
+# >>> layer MultiHeadAttention
+@layer("MultiHeadAttention")
+def attention(xs, p, cfg, in_shapes, out_shape):
+    """Self-attention; cfg["_mask"] (N, T) is True at real tokens (None: no padding)."""
+    x = xs[0]
+    n, t, d = x.shape
+    h = cfg["heads"]
+    k = cfg["key_dim"] or d // h
+    qkv = x @ p["Wqkv"] + p.get("bqkv", 0)
+    q, kk, v = qkv.reshape(n, t, 3, h, k).transpose(2, 0, 3, 1, 4)
+    s = q @ kk.transpose(0, 1, 3, 2) / np.sqrt(k)
+    blocked = np.zeros((n, 1, t, t), bool)
+    if cfg["causal"]:
+        blocked |= np.triu(np.ones((t, t), bool), 1)
+    if cfg.get("_mask") is not None:
+        blocked |= ~cfg["_mask"][:, None, None, :]
+    s = np.where(blocked, -1e9, s)
+    a = np.exp(s - s.max(axis=-1, keepdims=True))
+    a /= a.sum(axis=-1, keepdims=True)
+    o = (a @ v).transpose(0, 2, 1, 3).reshape(n, t, h * k)
+    return o @ p["Wo"] + p.get("bo", 0)
+# <<< layer MultiHeadAttention
+
+
+# >>> layer GlobalAvgPool1D
+@layer("GlobalAvgPool1D")
+def global_avg_pool_1d(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mask = cfg.get("_mask")
+    w = np.ones(x.shape[:2]) if mask is None else mask.astype(np.float64)
+    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+    return np.einsum("nt,ntd->nd", w.astype(x.dtype), x)
+# <<< layer GlobalAvgPool1D
+
+
+# >>> layer LastPosition
+@layer("LastPosition")
+def last_position(xs, p, cfg, in_shapes, out_shape):
+    x = xs[0]
+    mask = cfg.get("_mask")
+    if mask is None:
+        return x[:, -1]
+    t = x.shape[1]
+    last = np.where(mask.any(axis=1), t - 1 - np.argmax(mask[:, ::-1], axis=1), 0)
+    return x[np.arange(len(x)), last]
+# <<< layer LastPosition
+
+
 # -- the model ---------------------------------------------------------------------------------
 
 def load(folder=HERE):
@@ -433,13 +514,19 @@ def load(folder=HERE):
 def forward(model, params, x):
     """Network outputs ``(N, *output_shape)`` for prepared inputs ``x`` (float32)."""
     values = {}
+    masks = {}  # Embedding id → (N, T) bool, True at real tokens (id 0 is padding)
     shapes = {k: tuple(v) for k, v in model["shapes"].items()}
     for node in model["order"]:
         preds = node["inputs"]
         xs = [x] if not preds else [values[q] for q in preds]
         in_shapes = [tuple(model["input_shape"])] if not preds else [shapes[q] for q in preds]
+        cfg = node["config"]
+        if node.get("mask_from"):
+            cfg = dict(cfg, _mask=masks.get(node["mask_from"]))
+        if node["type"] == "Embedding" and cfg.get("mask_padding"):
+            masks[node["id"]] = xs[0] != 0
         values[node["id"]] = LAYERS[node["type"]](
-            xs, params.get(node["id"], {}), node["config"], in_shapes, shapes[node["id"]]
+            xs, params.get(node["id"], {}), cfg, in_shapes, shapes[node["id"]]
         )
     return values[model["output"]]
 
@@ -541,7 +628,92 @@ def prepare_table(prep, path):
             continue
         scaled = (np.array(vals, np.float64) - f["offset"]) / f["divisor"]
         blocks.append(scaled.astype(np.float32).reshape(-1, 1))
+    tp = prep.get("text")
+    if tp is not None:  # a free-text column: bag/TF-IDF block, or token ids as the input
+        if tp["column"] not in index:
+            raise InputError(f"{path}: missing column {tp['column']!r}")
+        col = index[tp["column"]]
+        texts = [(r[col] if col < len(r) else "").strip() for r in rows]
+        texts = ["" if t.lower() in MISSING else t for t in texts]
+        block = encode_texts(tp, texts)
+        if tp["options"]["encoding"] == "sequence":
+            return block
+        blocks.append(block)
     return np.concatenate(blocks, axis=1) if rows else np.zeros((0, 0), np.float32)
+
+
+# -- text (see nnstudio/core/data/text.py: the same steps) ---------------------------------------
+
+def text_tokens(tp, text):
+    """NFKC, lowercase and punctuation stripping as trained, then word or char tokens."""
+    import unicodedata
+
+    o = tp["options"]
+    text = unicodedata.normalize("NFKC", text)
+    if o["lowercase"]:
+        text = text.lower()
+    if o["strip_punctuation"]:
+        text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
+    return list(text) if o["tokens"] == "char" else re.findall(r"\w+|[^\w\s]", text)
+
+
+def text_ids(tp, text):
+    index = tp.get("_index")
+    if index is None:
+        index = tp["_index"] = {t: i + 2 for i, t in enumerate(tp["tokens"])}
+    return [index.get(t, 1) for t in text_tokens(tp, text)]
+
+
+def encode_texts(tp, texts):
+    """float32 (N, length) token ids, or (N, V) bag-of-words / TF-IDF vectors."""
+    o = tp["options"]
+    v = len(tp["tokens"]) + 2
+    if o["encoding"] == "sequence":
+        out = np.zeros((len(texts), o["length"]), np.float32)
+        for i, t in enumerate(texts):
+            ids = text_ids(tp, t)[: o["length"]]
+            out[i, :len(ids)] = ids
+        return out
+    out = np.zeros((len(texts), v - 2), np.float32)
+    idf = None if tp.get("idf") is None else np.asarray(tp["idf"])[2:]
+    for i, t in enumerate(texts):
+        ids = text_ids(tp, t)
+        row = np.bincount(np.asarray(ids, np.int64), minlength=v)[2:] / max(len(ids), 1)
+        if idf is not None:
+            row = row * idf
+            norm = np.sqrt(np.dot(row, row))
+            row = row / norm if norm > 0 else row
+        out[i] = row
+    return out
+
+
+def generate(prompt, length=200, temperature=1.0, top_k=0, seed=None, folder=HERE):
+    """A language model's continuation of ``prompt`` (as nnstudio generate)."""
+    model, params = load(folder)
+    tp = model["preparation"]["text"]
+    ids = text_ids(tp, prompt)
+    if tp["options"]["tokens"] == "char" and 1 in ids:
+        raise InputError("the prompt has characters the model never saw in training")
+    t = model["input_shape"][0]
+    rng = np.random.default_rng(seed)
+    sep = " " if tp["options"]["tokens"] == "word" else ""
+    out = []
+    for _ in range(length):
+        window = ids[-t:]
+        x = np.zeros((1, t), np.float32)
+        x[0, :len(window)] = window
+        p = np.asarray(forward(model, params, x)[0, len(window) - 1], np.float64)
+        p[:2] = 0.0
+        if temperature != 1.0:
+            with np.errstate(divide="ignore"):
+                logp = np.log(p) / temperature
+            p = np.exp(logp - logp.max())
+        if 0 < top_k < len(p):
+            p[p < np.partition(p, -top_k)[-top_k]] = 0.0
+        nxt = int(rng.choice(len(p), p=p / p.sum()))
+        ids.append(nxt)
+        out.append(tp["tokens"][nxt - 2])
+    return sep.join(out) if not sep else sep + sep.join(out)
 
 
 def _as_number_text(t):
@@ -801,6 +973,17 @@ def main(argv=None):
             return 2
         out = args[i + 1]
         del args[i:i + 2]
+    if "--prompt" in args:  # a language model: python predict.py --prompt TEXT [--length N]
+        opts = dict(zip(args[::2], args[1::2]))  # noqa: B905
+        try:
+            text = generate(opts["--prompt"], int(opts.get("--length", 200)),
+                            float(opts.get("--temperature", 1.0)), int(opts.get("--top-k", 0)),
+                            int(opts["--seed"]) if "--seed" in opts else None)
+        except (InputError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(opts["--prompt"] + text)
+        return 0
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python predict.py INPUT.csv [--out PREDICTIONS.csv]", file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.engine import metrics as m_
+from nnstudio.core.engine import sequence_loss
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 
@@ -24,7 +25,7 @@ def prepare_targets(y: np.ndarray, loss_name: str, dtype: np.dtype) -> np.ndarra
     """
     y = np.asarray(y)
     if loss_name == "cross_entropy":
-        if y.ndim == 1:
+        if y.ndim == 1 or (y.ndim == 2 and y.dtype.kind in "iu"):  # classes, or token ids
             return y.astype(np.int64, copy=False)
         return y.astype(dtype, copy=False)
     return np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
@@ -42,6 +43,8 @@ def evaluate(
     ``support`` lists.
     """
     loss = get_loss(loss_name)
+    if len(net.output_shape) == 2 and is_classification(loss_name):
+        return _evaluate_sequences(net, x, y, batch_size)
     # A lazy source (core/data/batches.py) is sliced batch by batch by predict(), in batches
     # of at most 256: its samples are images, and the layers keep scratch buffers per batch
     # size (1,024 64×64 RGB images cost ~200 MB of them per conv layer).
@@ -63,3 +66,22 @@ def evaluate(
     else:
         out.update(m_.regression_report(yy, pred.reshape(len(pred), -1)))
     return out
+
+
+def _evaluate_sequences(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
+    """Loss and per-position accuracy of a sequence output ``(N, T, V)``, batch by batch:
+    the predictions of a whole corpus split (N·T·V floats) are never held at once."""
+    yy = np.asarray(y).astype(np.int64, copy=False)
+    total, right, counted = 0.0, 0, 0
+    bs = max(1, min(batch_size, 256))
+    for lo in range(0, len(x), bs):
+        pred = net.forward(np.asarray(x[lo:lo + bs], net.dtype))
+        yb = yy[lo:lo + bs]
+        n_b = int(np.count_nonzero(yb >= 0))
+        total += sequence_loss.value(pred, yb) * n_b
+        r, c = sequence_loss.accuracy_counts(pred, yb)
+        right += r
+        counted += c
+    nan = float("nan")
+    return {"loss": total / counted if counted else nan,
+            "accuracy": right / counted if counted else nan}

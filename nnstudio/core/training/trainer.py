@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nnstudio.core.engine import sequence_loss
 from nnstudio.core.engine.chain import ChainStep
 from nnstudio.core.engine.losses import Loss, get_loss
 from nnstudio.core.engine.network import Network
@@ -72,6 +73,9 @@ def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where:
             where,
         )
     out = tuple(net.output_shape)
+    if loss_name == "cross_entropy" and (len(out) == 2 or (y.ndim == 2 and y.dtype.kind in "iu")):
+        check_sequence_fit(out, y, where)
+        return
     if y.ndim == 1 and loss_name == "cross_entropy":
         k = int(y.max()) + 1 if len(y) else 0
         if len(out) != 1 or out[0] < 2 or out[0] < k:
@@ -100,6 +104,28 @@ def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where:
         raise ShapeError(
             f"cross-entropy needs a vector of two or more outputs, not {out}: end the network "
             "with Dense k + Softmax",
+            where,
+        )
+
+
+def check_sequence_fit(out: tuple[int, ...], y: np.ndarray, where: str) -> None:
+    """A sequence output ``(T, V)`` needs token-id targets ``(N, T)`` below ``V``."""
+    if len(out) != 2 or y.ndim != 2 or y.dtype.kind not in "iu":
+        raise ShapeError(
+            f"a network with one output per position {out} needs token-id targets per "
+            f"position (N, T), not targets of shape {tuple(y.shape)}; for one class per "
+            "sample pool the sequence (GlobalAvgPool1D or LastPosition) before the last Dense",
+            where,
+        )
+    if y.shape[1] != out[0]:
+        raise ShapeError(
+            f"the targets have {y.shape[1]} positions but the network outputs {out[0]}", where
+        )
+    top = int(y.max()) if y.size else -1
+    if top >= out[1]:
+        raise ShapeError(
+            f"the targets use token id {top} but the network outputs {out[1]} values per "
+            f"position: end it with Dense {top + 1} + Softmax",
             where,
         )
 
@@ -197,7 +223,12 @@ def train(
     chain = ChainStep.build(net, loss)
     # Training accuracy is counted once per epoch from the predictions kept here, not per
     # batch: a few microseconds a batch that tiny networks notice.
-    accuracy = _EpochAccuracy(n, tuple(net.output_shape), net.dtype) if classify else None
+    sequence = len(net.output_shape) == 2 and classify  # one distribution per position
+    accuracy = (
+        _EpochAccuracy(n, tuple(net.output_shape), net.dtype) if classify and not sequence
+        else None
+    )
+    seq_hits = [0, 0]  # right, counted positions of the epoch (sequence outputs)
     perf_counter, isfinite, checkpoint = time.perf_counter, math.isfinite, control.checkpoint
     # Per-epoch check for a loss that explodes without reaching inf (see divergence.py).
     watch = DivergenceWatch.start(net, x_tr, train_data[1], config.loss)
@@ -263,12 +294,19 @@ def train(
             total += value * m
             if accuracy is not None:
                 accuracy.pred[lo:lo + m] = pred
+            elif sequence:
+                right, counted = sequence_loss.accuracy_counts(pred, yb)
+                seq_hits[0] += right
+                seq_hits[1] += counted
             yield BatchEnd(epoch, b + 1, n_batches, value, lr,
                            perf_counter() - start - control.waited)
 
         train_loss = total / n
         # Regression metrics of the training split come from evaluate(), not from batches.
         metrics = {"accuracy": accuracy.count(y_ep) / n} if accuracy is not None else {}
+        if sequence:
+            metrics = {"accuracy": seq_hits[0] / max(seq_hits[1], 1)}
+            seq_hits = [0, 0]
         if val_data is not None:
             with np.errstate(over="ignore", invalid="ignore"):
                 val = evaluate(net, val_data[0], val_data[1], config.loss)

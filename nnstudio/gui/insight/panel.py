@@ -250,6 +250,9 @@ def install(window: Any, session: Any) -> InsightPanel:
     if app is not None:
         app.aboutToQuit.connect(panel.shutdown)
     connect_session(panel, session, window)
+    from nnstudio.gui.insight.attention_view import add_attention_tab
+
+    add_attention_tab(panel, session)  # text models: attention heat maps, token influence
     scene = getattr(window, "scene", None)
     if scene is not None and hasattr(scene, "selected_node_ids"):
         panel.canvas_scene = scene

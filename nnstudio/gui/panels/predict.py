@@ -119,6 +119,10 @@ class PredictPanel(QWidget):
         layout.addWidget(self.error)
         layout.addLayout(hbox(self.predict_button, self.reset_button, None, self.file_button))
         layout.addWidget(card)
+        from nnstudio.gui.text.generate_widget import GenerateBox
+
+        self.generate_box = GenerateBox(session)  # shown instead for a language model
+        layout.addWidget(self.generate_box, 1)
         layout.addStretch(1)
         self.card = card
         scroll = QScrollArea()
@@ -159,6 +163,17 @@ class PredictPanel(QWidget):
             self.hint.setText("Load a dataset and train a model to try it on new inputs.")
             self._update_enabled()
             return
+        language_model = preparation.task == "language_model"
+        for w in (self.form_box, self.card, self.predict_button, self.reset_button,
+                  self.file_button, self.inputs_title):
+            w.setVisible(not language_model)
+        self.generate_box.setVisible(language_model)
+        if language_model:
+            self.hint.setText("A language model continues a prompt: type the beginning of a "
+                              "text and press Generate." if self.session.model is not None
+                              else "Train the language model first; then it writes here.")
+            self.generate_box.setEnabled(self.ready)
+            return
         info = preparation.feature_info()
         array_input = any(f["kind"] == "array" for f in info)
         for f in info:
@@ -173,7 +188,10 @@ class PredictPanel(QWidget):
             else:
                 w = QLineEdit()
                 kind = "date" if f.get("date") else "numeric"
-                if kind == "date":
+                if f["kind"] == "text":  # a text classifier: the text to classify
+                    kind = "text"
+                    w.setPlaceholderText("type a text to classify")
+                elif kind == "date":
                     w.setPlaceholderText("YYYY-MM-DD")
                 elif f.get("min") is not None and f.get("max") is not None:
                     w.setPlaceholderText(f"{_nice(f['min'])} to {_nice(f['max'])}")
@@ -225,10 +243,13 @@ class PredictPanel(QWidget):
 
     def _update_enabled(self) -> None:
         ready = self.ready
+        self.generate_box.setEnabled(ready)
         for w in (self.predict_button, self.reset_button, self.file_button):
             w.setEnabled(ready)
         self.form_box.setEnabled(ready)
-        self.card.setVisible(ready or self.last is not None)
+        preparation = self._preparation()
+        lm = preparation is not None and preparation.task == "language_model"
+        self.card.setVisible((ready or self.last is not None) and not lm)
 
     def set_value(self, name: str, value: Any) -> None:
         """Put ``value`` in the field of column ``name`` (tests, scripting)."""

@@ -268,7 +268,7 @@ class ResultsPanel(QWidget):
             return
         r = res.splits[name]
         if r.confusion is None and r.y_true is None:
-            # Scores a run recorded, shown without its data: no chart to draw.
+            # Scores a run recorded (or a language model's): no chart to draw.
             self.pages.setCurrentWidget(self.empty_page)
             return
         if res.task == "classification":

@@ -101,6 +101,8 @@ def auto_loss(task: str | None, output_units: int | None) -> str:
     """
     if task == "classification":
         return "binary_cross_entropy" if output_units == 1 else "cross_entropy"
+    if task == "language_model":  # cross-entropy at every position
+        return "cross_entropy"
     return "mse"
 
 
@@ -300,6 +302,10 @@ class TrainingPanel(QWidget):
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.plots, 1)
+        from nnstudio.gui.text.sampler import EpochSampler
+
+        self.sampler = EpochSampler(self)  # language models: a sample after every epoch
+        right_layout.addWidget(self.sampler.view)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -599,7 +605,7 @@ class TrainingPanel(QWidget):
         self._architecture = src() if src is not None else None
         self.banner.clear()
         self._loss_in_use = cfg.loss
-        metric = "accuracy" if prepared.task == "classification" else "r2"
+        metric = "accuracy" if prepared.task in ("classification", "language_model") else "r2"
         self.plots.reset(metric, cfg.epochs)
         self._curves_of = None
         self.progress.setValue(0)
@@ -832,7 +838,8 @@ class TrainingPanel(QWidget):
                 self.batch_size.setValue(max(1, min(32, n)))
             self.status.setText(f"Ready · {n:,} training samples")
             if not len(self.plots.history):  # no run's curves on show: title for the task
-                self.plots.set_metric("accuracy" if prepared.task == "classification" else "r2")
+                self.plots.set_metric("accuracy" if prepared.task in (
+                    "classification", "language_model") else "r2")
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 

@@ -98,9 +98,15 @@ class DatasetWizard(QWizard):
                                y_key=info.y_key, **common)
         target = cols.target()
         features = cols.features()
+        text = prep.text_box.options()  # a free-text column as input (text_options.py)
+        ignore = cols.ignored()
+        if text is not None:
+            features = [f for f in features if f not in text["columns"]]
+            ignore = [c for c in ignore if c not in text["columns"]]
         return DatasetSpec(
+            text=text,
             source=info.path, example=info.example, target=target,
-            features=features, ignore=cols.ignored(), categorical=cols.categorical(),
+            features=features, ignore=ignore, categorical=cols.categorical(),
             missing_per_column={k: v for k, v in prep.missing_per_column().items()
                                 if k in features},
             date_features=prep.chosen_date_parts() or None,
@@ -165,6 +171,8 @@ class DatasetWizard(QWizard):
             if ok:
                 self.source_info = self.source_page.info
                 self.prepared, self._prepared_key = None, None
+                preset = self.preset.text if self.preset is not None else None
+                self.prepare_page.text_box.offer(self.source_info, preset)
             return ok
         return super().validateCurrentPage()
 

@@ -337,6 +337,10 @@ class PreparePage(QWizardPage):
         layout.addWidget(section_title("Categories"))
         layout.addWidget(self.onehot)
         layout.addWidget(self.skipped)
+        from nnstudio.gui.wizards.text_options import TextOptionsBox
+
+        self.text_box = TextOptionsBox()  # free text as input (shown for text columns)
+        layout.addWidget(self.text_box)
         layout.addStretch(0)
         self._columns_key = None
 
@@ -353,6 +357,8 @@ class PreparePage(QWizardPage):
             self.target_scaling.setChecked(preset.target_scaling == "standard")
         tabular = info.kind == "table"
         self.missing.setEnabled(tabular)
+        if not tabular:
+            self.text_box.set_columns([])
         prepared = wiz.prepared
         self.target_scaling.setVisible(prepared is not None and prepared.task == "regression")
         cols = wiz.columns_page.features() if tabular else []

@@ -100,6 +100,10 @@ def evaluate_split(net: Network, prepared: Any, split: str, loss: str) -> SplitR
         return None
     x, y = arrays
     report = evaluate(net, x, y, loss, report=True)
+    if is_classification(loss) and len(net.output_shape) == 2:
+        # A language model: loss and per-position accuracy (no confusion over a vocabulary).
+        return SplitResult(split, len(x), {"loss": float(report["loss"]),
+                                           "accuracy": float(report["accuracy"])})
     if is_classification(loss):
         pred = net.predict(np.asarray(x, net.dtype))
         classes = metrics.predicted_classes(pred)

@@ -77,11 +77,14 @@ def test_shape_inference_reports_shapes_and_parameter_counts_without_data():
 
 
 def test_shape_errors_name_the_layer_and_suggest_a_fix():
-    report = infer_shapes(chain([{"type": "Dense", "units": 4}]), (28, 28))
+    report = infer_shapes(chain([{"type": "Dense", "units": 4}]), (1, 28, 28))
     assert report.nodes["n0"].error == (
-        "Dense 'n0': needs a flat input (features,) but gets (28, 28): add a Flatten layer "
-        "before it"
+        "Dense 'n0': needs features (F,) or a sequence (T, F) but gets (1, 28, 28): add a "
+        "Flatten layer before it"
     )
+    # A sequence (T, F) is transformed position by position on its last axis.
+    assert infer_shapes(chain([{"type": "Dense", "units": 4}]), (28, 28)).nodes["n0"].shape \
+        == (28, 4)
     merge = NetworkSpec.from_dict({
         "nodes": [{"id": "in", "type": "Input"}, {"id": "a", "type": "Dense", "units": 3},
                   {"id": "b", "type": "Dense", "units": 4}, {"id": "s", "type": "Add"}],
@@ -144,7 +147,7 @@ def test_shape_error_is_raised_by_network_construction():
     from nnstudio.core.engine import Network
 
     with pytest.raises(ShapeError, match="add a Flatten layer"):
-        Network(chain([{"type": "Dense", "units": 4}]), (28, 28))
+        Network(chain([{"type": "Dense", "units": 4}]), (1, 28, 28))
 
 
 @pytest.mark.parametrize("shape", [(128,), (8, 12, 12)])

@@ -16,7 +16,8 @@ from nnstudio.core.data import EXAMPLES, load_npz, load_table
 from nnstudio.core.io import numpy_export
 from nnstudio.core.io.numpy_export import export_numpy, render_script
 
-STDLIB_OK = {"__future__", "csv", "datetime", "json", "math", "re", "sys", "pathlib", "numpy"}
+STDLIB_OK = {"__future__", "csv", "datetime", "json", "math", "re", "sys", "pathlib", "numpy",
+             "unicodedata"}  # text models normalise text (NFKC) as in training
 
 
 def run_script(folder, *args, cwd):

@@ -224,7 +224,7 @@ def test_declared_input_shape_is_checked_at_load(tmp_path):
     d = json.loads(json.dumps(MINIMAL))
     d["network"]["nodes"][0]["shape"] = [1, 28, 28]
     msg = problems_of(d, tmp_path)
-    assert "network.nodes[1] 'h1': Dense needs a flat input" in msg
+    assert "network.nodes[1] 'h1': Dense needs features (F,) or a sequence (T, F)" in msg
 
 
 def test_shapes_checked_against_the_data(tmp_path):

@@ -1,0 +1,225 @@
+"""Benchmark: Transformer training speed, nnstudio's NumPy engine against PyTorch CPU.
+
+Usage::
+
+    .venv/bin/python benchmarks/transformer_vs_pytorch.py [--rounds 5] [--reps 3]
+                                                          [--only gpt,cls] [--breakdown]
+
+Workloads (training samples per second; the same network, loss, optimizer and batch):
+
+* ``gpt`` — a character GPT: 2 pre-norm blocks (LayerNorm → 4-head causal attention →
+  Add → LayerNorm → Dense 256 → ReLU → Dense 64 → Add), width d = 64, T = 64, vocabulary 65,
+  a Dense 65 + Softmax at every position, cross-entropy over every position, Adam 1e-3,
+  batch 32, 640 windows of random ids.
+* ``cls`` — the Transformer text classifier of the same size: the same blocks without the
+  causal mask, LayerNorm → average over the tokens → Dense 2 + Softmax, vocabulary 1000.
+
+Ours is the nnstudio template (:mod:`nnstudio.core.graph.text_templates`) trained by the real
+:func:`~nnstudio.core.training.train` generator (shuffling, batching, fused softmax /
+cross-entropy, Adam on the flat parameter buffer, per-epoch accuracy). PyTorch is the usual
+loop with ``nn.MultiheadAttention(batch_first=True)``, ``nn.LayerNorm``, ``nn.Linear``,
+``F.cross_entropy`` and ``torch.optim.Adam``.
+
+Method as ``engine_vs_peers.py``: both engines pinned to one thread (threadpoolctl,
+``torch.set_num_threads(1)``); each round is a fresh process that warms both up with one
+epoch and then alternates ``--reps`` timed epochs; a round's ratio is the quotient of the two
+medians (paired); the summary gives the median over rounds and the load average.
+``--breakdown`` prints where our step's time goes, per layer type, forward and backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+T, D, HEADS, BLOCKS, BATCH, N = 64, 64, 4, 2, 32, 640
+VOCAB = {"gpt": 65, "cls": 1000}
+
+
+def data(kind: str):
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, VOCAB[kind], (N, T))
+    y = rng.integers(1, VOCAB[kind], (N, T)) if kind == "gpt" else rng.integers(0, 2, N)
+    return x, y
+
+
+# -- ours ------------------------------------------------------------------------------------
+
+def ours(kind: str):
+    from nnstudio.core.engine import Network, NetworkSpec
+    from nnstudio.core.graph.text_templates import transformer_network
+    from nnstudio.core.training import TrainingConfig, train
+
+    v = VOCAB[kind]
+    outputs = v if kind == "gpt" else 2
+    spec = NetworkSpec.from_dict(transformer_network(
+        "gpt" if kind == "gpt" else "classifier", (T,), outputs, v, BLOCKS, D, HEADS))
+    net = Network(spec, (T,), seed=0)
+    x, y = data(kind)
+    cfg = TrainingConfig(loss="cross_entropy", optimizer={"type": "adam",
+                                                          "learning_rate": 1e-3},
+                         batch_size=BATCH, epochs=10_000, seed=0)
+    from nnstudio.core.training.events import EpochEnd
+
+    gen = train(net, cfg, (x.astype(np.float32), y))
+
+    def epoch():
+        for ev in gen:
+            if isinstance(ev, EpochEnd):
+                return
+    return epoch, net
+
+
+# -- PyTorch ---------------------------------------------------------------------------------
+
+def torch_model(kind: str):
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, causal):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
+            self.att = nn.MultiheadAttention(D, HEADS, batch_first=True)
+            self.mlp = nn.Sequential(nn.Linear(D, 4 * D), nn.ReLU(), nn.Linear(4 * D, D))
+            self.mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1) if causal else None
+
+        def forward(self, x):
+            h = self.ln1(x)
+            x = x + self.att(h, h, h, attn_mask=self.mask, need_weights=False)[0]
+            return x + self.mlp(self.ln2(x))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            v = VOCAB[kind]
+            self.emb = nn.Embedding(v, D, padding_idx=0)
+            self.pos = nn.Parameter(torch.zeros(T, D))
+            self.blocks = nn.Sequential(*[Block(kind == "gpt") for _ in range(BLOCKS)])
+            self.ln = nn.LayerNorm(D)
+            self.out = nn.Linear(D, v if kind == "gpt" else 2)
+
+        def forward(self, ids):
+            x = self.ln(self.blocks(self.emb(ids) + self.pos))
+            return self.out(x if kind == "gpt" else x.mean(dim=1))
+
+    return Model()
+
+
+def theirs(kind: str):
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    torch.manual_seed(0)
+    model = torch_model(kind)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = data(kind)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        perm = torch.randperm(N)
+        for lo in range(0, N, BATCH):
+            idx = perm[lo:lo + BATCH]
+            xb, yb = xt[idx], yt[idx]
+            opt.zero_grad()
+            z = model(xb)
+            loss = F.cross_entropy(z.reshape(-1, z.shape[-1]), yb.reshape(-1))
+            loss.backward()
+            opt.step()
+            loss.item()
+    return epoch
+
+
+def child(kind: str, reps: int) -> dict:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    torch.set_num_threads(1)
+    engines = {"nnstudio": ours(kind)[0], "pytorch": theirs(kind)}
+    for fn in engines.values():
+        fn()  # warm-up epoch
+    times: dict[str, list[float]] = {k: [] for k in engines}
+    for _ in range(reps):
+        for name, fn in engines.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: N / statistics.median(v) for k, v in times.items()}
+
+
+def breakdown(kind: str) -> None:
+    """Our step's time per layer type (forward + backward), from one timed epoch."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    epoch, net = ours(kind)
+    spent: dict[str, float] = {}
+
+    def wrap(layer, method):
+        inner = getattr(layer, method)
+
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            out = inner(*a, **k)
+            key = f"{layer.type_name}.{method}"
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
+            return out
+        setattr(layer, method, timed)
+
+    for layer in net.layers.values():
+        wrap(layer, "forward")
+        wrap(layer, "backward")
+    epoch()
+    spent.clear()
+    t0 = time.perf_counter()
+    epoch()
+    total = time.perf_counter() - t0
+    print(f"{kind}: one epoch {total:.2f} s ({N / total:.0f} samples/s); by layer type:")
+    for key, s in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:34s} {s:6.2f} s  {100 * s / total:5.1f} %")
+    rest = total - sum(spent.values())
+    print(f"  {'loss, optimizer, batching':34s} {rest:6.2f} s  {100 * rest / total:5.1f} %")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only", default="gpt,cls")
+    ap.add_argument("--child", default=None)
+    ap.add_argument("--breakdown", action="store_true")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.reps)))
+        return 0
+    if args.breakdown:
+        for kind in args.only.split(","):
+            breakdown(kind)
+        return 0
+    for kind in args.only.split(","):
+        rows = []
+        for _ in range(args.rounds):
+            out = subprocess.run([sys.executable, __file__, "--child", kind, "--reps",
+                                  str(args.reps)], capture_output=True, text=True, check=True,
+                                 env=os.environ)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        ours_s = statistics.median(r["nnstudio"] for r in rows)
+        torch_s = statistics.median(r["pytorch"] for r in rows)
+        ratios = [r["nnstudio"] / r["pytorch"] for r in rows]
+        print(f"{kind}: nnstudio {ours_s:,.0f} samples/s, PyTorch {torch_s:,.0f} samples/s; "
+              f"ratio median {statistics.median(ratios):.2f}× (min {min(ratios):.2f}, max "
+              f"{max(ratios):.2f}) over {args.rounds} rounds; load average "
+              f"{os.getloadavg()[0]:.1f} (shared machine)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
