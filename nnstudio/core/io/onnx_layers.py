@@ -183,9 +183,6 @@ def _recurrent(g, layer, inputs, in_shapes, out_shape):
     return g.node("Squeeze", [y_h, g.const(f"{n}/axis0", np.array([0], np.int64))], n)
 
 
-# Converters of the layers added with issue 15 register themselves on import.
-# The sequence layers' converters live in their own module; importing it registers them.
-from nnstudio.core.io import (
-    onnx_layers_more,  # noqa: F401
-    onnx_text,  # noqa: F401
-)
+# Converters of the layers added later live in their own modules (new convolution, pooling,
+# activation and merge layers; the sequence layers); importing them registers them.
+from nnstudio.core.io import onnx_layers_more, onnx_text  # noqa: E402, F401
