@@ -77,7 +77,8 @@ def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     """Version 2 keeps every run (``runs``); version 1 kept only the record of the last run
     (``run``, arrays in ``<name>.run.npz``), which becomes the history's first run — known by
     its start and settings, with no trained weights (version 1 never saved them). Version 1
-    read dates as days since 1970: a version-1 dataset keeps that (``date_features``)."""
+    read dates as days since 1970 and trained without early stopping unless asked: a
+    version-1 project keeps both (``date_features``, ``early_stopping``)."""
     d = dict(d)
     run = d.pop("run", None)
     if run is not None and "runs" not in d:
@@ -91,6 +92,11 @@ def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
             if isinstance(run.get("data_fingerprint"), str):
                 item["data_fp"] = run["data_fingerprint"]
         d["runs"] = {"current": None, "items": [item]}
+    training = d.get("training")
+    if isinstance(training, dict) and "early_stopping" not in training:
+        # Version 1 trained every epoch unless early stopping was asked for; version 2 stops
+        # early by default.
+        d["training"] = {**training, "early_stopping": None}
     dataset = d.get("dataset")
     if isinstance(dataset, dict) and "date_features" not in dataset:
         # Version 1 turned every date column into days since 1970; version 2's default is

@@ -48,7 +48,9 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        return {k: v for k, v in d.items() if v is not None}
+        # Early stopping is on by default: "off" must be written (null), or a saved project
+        # would come back with it on.
+        return {k: v for k, v in d.items() if v is not None or k == "early_stopping"}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "training") -> TrainingConfig:

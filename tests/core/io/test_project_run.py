@@ -410,3 +410,16 @@ def test_a_version_1_dataset_keeps_reading_dates_as_days():
     assert Project.from_dict(d).dataset.date_features == ["days"]
     d2 = dict(d, version=2)
     assert Project.from_dict(d2).dataset.date_features is None  # the new default
+
+
+def test_early_stopping_off_survives_a_round_trip_and_version_1_keeps_it_off(tmp_path):
+    from nnstudio.core.training import TrainingConfig
+
+    d = {"format": "nnstudio.project", "version": 1,
+         "network": {"nodes": [{"id": "in", "type": "Input"}], "edges": []},
+         "training": {"epochs": 5}}
+    assert Project.from_dict(d).training.early_stopping is None  # as version 1 trained
+    assert TrainingConfig().early_stopping  # new projects stop early by default
+    project = Project(training=TrainingConfig(early_stopping=None))
+    save_project(project, tmp_path / "p.nnsproj")
+    assert load_project(tmp_path / "p.nnsproj").training.early_stopping is None
