@@ -50,7 +50,7 @@ def evaluate(
     # size (1,024 64×64 RGB images cost ~200 MB of them per conv layer).
     lazy = getattr(x, "lazy_batches", False)
     pred = net.predict(x if lazy else np.asarray(x, net.dtype),
-                       min(batch_size, LAZY_BATCH) if lazy else batch_size)
+                       min(batch_size or LAZY_BATCH, LAZY_BATCH) if lazy else batch_size)
     yy = prepare_targets(y, loss_name, net.dtype)
     out: dict = {"loss": loss.value(pred, yy) if len(x) else float("nan")}
     if is_classification(loss_name):
