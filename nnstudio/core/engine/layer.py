@@ -299,20 +299,37 @@ class Buffers:
     ``get("out", shape, dtype)`` returns the same array on every call with the same shape, so
     a training epoch allocates nothing in the steady state (the last batch of an epoch, when
     smaller, gets its own set once).
+
+    Many batch sizes would keep many sets; past :data:`LIMIT` arrays the current ones become
+    the *old* generation and later calls move what they use back. An array a forward pass
+    made is therefore still the same array in its backward pass however many batch sizes
+    came before (dropping everything at once used to hand a backward pass fresh, unwritten
+    arrays in place of the forward's), and at most two generations are held.
     """
 
-    __slots__ = ("_arrays",)
+    __slots__ = ("_arrays", "_old")
+    LIMIT = 64
 
     def __init__(self) -> None:
         self._arrays: dict[tuple, np.ndarray] = {}
+        self._old: dict[tuple, np.ndarray] = {}
 
     def get(self, key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         k = (key, shape, dtype)
         a = self._arrays.get(k)
         if a is None:
-            if len(self._arrays) > 64:  # many different batch sizes: drop the old ones
-                self._arrays.clear()
-            a = self._arrays[k] = np.empty(shape, dtype)
+            a = self._miss(k, shape, dtype, None)
+        return a
+
+    def _miss(self, k: tuple, shape: tuple[int, ...], dtype: np.dtype,
+              fill: float | None) -> np.ndarray:
+        """The array of key ``k`` from the old generation, or a new one (``fill`` or empty)."""
+        a = self._old.pop(k, None)
+        if a is None:
+            a = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+        if len(self._arrays) >= self.LIMIT:
+            self._old, self._arrays = self._arrays, {}
+        self._arrays[k] = a
         return a
 
 
@@ -330,7 +347,5 @@ class FilledBuffers(Buffers):
         k = (key, shape, dtype)
         a = self._arrays.get(k)
         if a is None:
-            if len(self._arrays) > 64:
-                self._arrays.clear()
-            a = self._arrays[k] = np.full(shape, fill, dtype)
+            a = self._miss(k, shape, dtype, fill)
         return a

@@ -68,12 +68,14 @@ def evaluate(
     return out
 
 
-def _evaluate_sequences(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
+def _evaluate_sequences(
+    net: Network, x: np.ndarray, y: np.ndarray, batch_size: int | None
+) -> dict:
     """Loss and per-position accuracy of a sequence output ``(N, T, V)``, batch by batch:
     the predictions of a whole corpus split (N·T·V floats) are never held at once."""
     yy = np.asarray(y).astype(np.int64, copy=False)
     total, right, counted = 0.0, 0, 0
-    bs = max(1, min(batch_size, 256))
+    bs = max(1, min(batch_size or net.inference_batch(), 256))
     for lo in range(0, len(x), bs):
         pred = net.forward(np.asarray(x[lo:lo + bs], net.dtype))
         yb = yy[lo:lo + bs]

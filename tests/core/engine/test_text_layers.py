@@ -88,6 +88,29 @@ def test_attention_gradients_with_dropout():
                           seed=5, params_scale=0.5)
 
 
+def test_attention_backward_after_many_batch_sizes_matches_a_fresh_layer():
+    """Scratch arrays are kept per batch size; once many sizes were seen the layer must still
+    give its backward pass the forward's arrays (dropping them mid-step gave NaN gradients
+    on the last, smaller batch of an epoch)."""
+    spec = chain([{"type": "MultiHeadAttention", "heads": 2, "dropout": 0.0}])
+    net = Network(spec, (6, 4), dtype=np.float64)
+    layer = net.layers["n0"]
+    rng = np.random.default_rng(3)
+    for n in (32, 18, 46, 7, 32, 18):  # more scratch arrays than one generation holds
+        fresh_net = Network(spec, (6, 4), dtype=np.float64)
+        fresh_net.params[...] = net.params
+        fresh = fresh_net.layers["n0"]
+        x = rng.normal(size=(n, 6, 4))
+        g = rng.normal(size=(n, 6, 4))
+        layer.forward([x], True)
+        got = layer.backward(g)[0].copy()
+        fresh.forward([x], True)
+        want = fresh.backward(g)[0]
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["Wqkv"], fresh.grads["Wqkv"], rtol=1e-12)
+
+
 def test_causal_attention_does_not_look_ahead():
     net = Network(chain([{"type": "MultiHeadAttention", "heads": 2, "causal": True}]), (5, 4),
                   dtype=np.float64)
