@@ -25,6 +25,7 @@ import numpy as np
 from nnstudio.core.engine.layer import Layer
 from nnstudio.core.engine.network import Network, NetworkSpec, NodeSpec
 from nnstudio.core.errors import NNStudioError, ProjectError
+from nnstudio.core.io import onnx_ops_more  # noqa: F401  (adds its converters to OPS)
 from nnstudio.core.io.onnx_ops import FOLD, OPS, Dyn, UnsupportedError
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
@@ -44,6 +45,7 @@ class Builder:
         self.pending: set[str] = set()
         self._count: dict[str, int] = {}
         self._bias_free: set[str] = set()
+        self._relaid: dict[tuple[str, str], Dyn] = {}
 
     def shape(self, node_id: str) -> tuple[int, ...]:
         return self.shapes[node_id]
@@ -78,6 +80,20 @@ class Builder:
             self._bias_free.add(node_id)
         return node_id
 
+    def relayout(self, x: Dyn, layout: str) -> Dyn:
+        """``x`` as ``"same"`` or ``"swap"`` (channels-first ↔ -last sequence): a Permute
+        layer when the engine must swap the two axes of each sample (one per value)."""
+        if x.layout == layout:
+            return x
+        if {x.layout, layout} != {"same", "swap"} or len(self.shapes[x.node]) != 2:
+            raise UnsupportedError(f"needs a {layout} sequence, gets a {x.layout} value of "
+                                   f"shape {self.shapes[x.node]}")
+        key = (x.node, layout)
+        if key not in self._relaid:
+            self._relaid[key] = Dyn(self.add("Permute", {"dims": [2, 1]}, [Dyn(x.node)], {}),
+                                    layout)
+        return self._relaid[key]
+
     def _consumed(self, node_id: str) -> bool:
         return any(a == node_id for a, _ in self.edges)
 
@@ -93,11 +109,15 @@ class Builder:
         self._bias_free.discard(x.node)
         return True
 
-    def finish_recurrent(self, node_id: str, return_sequences: bool) -> None:
-        """A ``Squeeze`` said which output of a recurrent layer is used."""
+    def finish_recurrent(self, node_id: str, return_sequences: bool,
+                         merge_mode: str | None = None) -> None:
+        """A ``Squeeze`` (a ``Concat``, ``Add``, ... for a bidirectional layer) said which
+        output of a recurrent layer is used (and how the two directions are joined)."""
         if node_id not in self.pending:
             raise UnsupportedError("uses both outputs of a recurrent layer")
         self.pending.discard(node_id)
+        if merge_mode is not None:
+            self.node(node_id).config["merge_mode"] = merge_mode
         self._set_sequences(node_id, return_sequences)
 
     def last_step(self, node_id: str) -> bool:
@@ -123,6 +143,10 @@ class Builder:
             return (s[0], 1, 1, s[-1])
         if v.part in ("Y_h", "Y_c"):
             return (1, 1, s[-1])
+        if v.part in ("BY", "BY_h", "BY_c"):
+            raise UnsupportedError("reads the shape of a bidirectional layer's raw output")
+        if v.layout == "swap":
+            return (1, *s[::-1])
         return (s[0], 1, *s[1:]) if v.layout == "time" else (1, *s)
 
     def keep_ancestors(self, output: str) -> None:
@@ -230,6 +254,8 @@ def import_onnx(path: str | Path) -> Any:
     if len(graph.output) != 1:
         raise ProjectError(f"has {len(graph.output)} outputs; a network has exactly one", where)
     out = values.get(graph.output[0].name)
+    if isinstance(out, Dyn) and out.layout == "swap" and out.part is None:
+        out = b.relayout(out, "same")
     if not isinstance(out, Dyn) or out.layout != "same" or out.part is not None:
         raise ProjectError(f"output {graph.output[0].name!r} is not a batch-first result of "
                            "the input", where)
