@@ -52,11 +52,20 @@ def _const(v: Any, what: str) -> np.ndarray:
     return v
 
 
+def part_name(part: str) -> str:
+    """How messages name a raw recurrent output (``Y``, ``Y_h``, one direction's ``Y_h``)."""
+    base = part.split("@")[0]
+    if base in ("BY_h0", "BY_h1"):
+        return f"Y_h of the {'forward' if base == 'BY_h0' else 'backward'} direction"
+    return {"BY_tn": "Y", "BY_nt": "Y", "BY_hn": "Y_h"}.get(base, base.removeprefix("B"))
+
+
 def _dyn(v: Any, what: str = "the input") -> Dyn:
     if not isinstance(v, Dyn):
         raise UnsupportedError(f"{what} is a constant: nothing of the network's input flows in")
     if v.part is not None:
-        raise UnsupportedError(f"uses the raw {v.part} output of a recurrent layer")
+        raise UnsupportedError(f"uses the raw {part_name(v.part)} output of the recurrent "
+                               f"layer {v.node!r}")
     return v
 
 
@@ -64,7 +73,8 @@ def _same(b, v: Any) -> Dyn:
     """``v`` in the engine's own layout (a channels-first sequence gets a Permute)."""
     d = _dyn(v)
     if d.layout == "time":
-        raise UnsupportedError("works on a time-major sequence, which only recurrent layers read")
+        raise UnsupportedError("works on a time-major sequence (T, N, ...), which only "
+                               "recurrent layers read")
     return b.relayout(d, "same")
 
 
@@ -488,6 +498,7 @@ FOLD: dict[str, Callable] = {
                                             a["value"].reshape(-1)[0] if "value" in a else 0.0),
     "Reshape": lambda i, a: i[0].reshape(tuple(int(v) for v in i[1])),
     "Slice": lambda i, a: _fold_slice(i[0], *i[1:]),
+    "Transpose": lambda i, a: np.transpose(i[0], a.get("perm")),
     "Add": lambda i, a: i[0] + i[1],
     "Sub": lambda i, a: i[0] - i[1],
     "Mul": lambda i, a: i[0] * i[1],

@@ -298,6 +298,16 @@ def bidirectional_reshape(b, v: Dyn, shape: list[int]):
 def bidirectional_gather(b, v: Dyn, index: np.ndarray, axis: int):
     if v.part == "BY_h" and axis == 0 and index.ndim == 0 and int(index) in (0, 1, -1, -2):
         return [Dyn(v.node, "same", f"BY_h{int(index) % 2}")]
+    if "@" in (v.part or "") and axis == 0 and index.ndim == 0:  # h_n of stacked layers
+        part, total = v.part.split("@")
+        i = int(index) - int(total) if int(index) >= 0 else int(index)
+        if part == "Y_h" and i == -1:
+            b.finish_recurrent(v.node, return_sequences=False)
+            return [Dyn(v.node, "same")]
+        if part == "BY_h" and i in (-1, -2):
+            return [Dyn(v.node, "same", f"BY_h{i % 2}")]
+        raise UnsupportedError(f"gathers the state {int(index)} of stacked recurrent layers "
+                               "(only the last layer's)")
     if v.part in ("Y_h", "Y", "Y_c"):
         raise UnsupportedError(f"gathers from the {v.part} output of a recurrent layer")
     raise UnsupportedError(f"gathers {index.tolist()} along axis {axis} of the {v.part} output "
@@ -305,6 +315,10 @@ def bidirectional_gather(b, v: Dyn, index: np.ndarray, axis: int):
 
 
 def bidirectional_concat(b, ins, axis: int):
+    if axis == 0 and all(isinstance(v, Dyn) and v.part in ("Y_h", "BY_h") for v in ins):
+        # h_n of stacked layers (PyTorch's num_layers): only the last layer's can be read
+        total = sum(2 if v.part == "BY_h" else 1 for v in ins)
+        return [Dyn(ins[-1].node, "same", f"{ins[-1].part}@{total}")]
     if len(ins) == 2 and all(isinstance(v, Dyn) for v in ins) and \
             [v.part for v in ins] == ["BY_h0", "BY_h1"] and ins[0].node == ins[1].node and \
             axis in (1, -1):
