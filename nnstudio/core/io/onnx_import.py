@@ -479,6 +479,28 @@ def _layer_norm(g: _Graph, mean: Any) -> tuple[list, Any] | None:
     return nodes, _make("LayerNormalization", ins, last, axis=-1, epsilon=eps)
 
 
+def _repeat_pixels(g: _Graph, expand: Any) -> tuple[list, Any] | None:
+    """``(N, C, H, 1, W, 1)`` broadcast to ``(N, C, H, sh, W, sw)`` and merged back: a
+    nearest-neighbour upsampling (how nnstudio's own export writes UpSampling2D)."""
+    if expand.op_type != "Expand":
+        return None
+    split = g.made(expand.input[0], "Reshape")
+    merge = g.reader(expand.output[0], "Reshape")
+    if split is None or merge is None:
+        return None
+    s1, reps, s2 = (g.consts.get(n) for n in (split.input[1], expand.input[1], merge.input[1]))
+    if s1 is None or reps is None or s2 is None or s1.size != 6 or reps.size != 6 or \
+            s2.size != 4:
+        return None
+    s1, reps, s2 = (list(map(int, a.reshape(-1))) for a in (s1, reps, s2))
+    sh, sw = reps[3], reps[5]
+    if s1[3] != 1 or s1[5] != 1 or reps[:3] + reps[4:5] != [1, 1, 1, 1] or \
+            s2[1:] != [s1[1], s1[2] * sh, s1[4] * sw]:
+        return None
+    return [split, expand, merge], _make("Upsample", [split.input[0]], merge, mode="nearest",
+                                         scales=[1.0, 1.0, float(sh), float(sw)])
+
+
 _ONE = "nnstudio/one"
 #: Constants the fused nodes may read (a LayerNormalization without a learned scale).
 FUSED_CONSTANTS = {_ONE: np.ones(1, np.float32)}
@@ -492,13 +514,15 @@ def _make(op: str, inputs: list[str], last: Any, **attrs: Any) -> Any:
 
 def fuse_patterns(graph: Any, consts: dict[str, np.ndarray]) -> list:
     """The graph's nodes with each recognised sub-graph replaced by one node (``Gelu``,
-    ``LayerNormalization`` or the importer's own ``Silu``) placed where its last node was.
+    ``LayerNormalization``, ``Upsample`` or the importer's own ``Silu``) placed where its last
+    node was.
 
-    A sub-graph is fused only when nothing outside it reads its inner values."""
+    A sub-graph is fused only when nothing outside it reads its inner values. Nodes that do
+    not lead to the graph's output are left out."""
     g = _Graph(graph, consts)
     gone: set[int] = set()
     fused: dict[int, Any] = {}
-    for match in (_gelu_erf, _gelu_tanh, _layer_norm, _silu):
+    for match in (_gelu_erf, _gelu_tanh, _layer_norm, _silu, _repeat_pixels):
         for n in g.nodes:
             if id(n) in gone or id(n) in fused:
                 continue
@@ -514,4 +538,11 @@ def fuse_patterns(graph: Any, consts: dict[str, np.ndarray]) -> list:
                 continue
             gone |= ids - {id(nodes[-1])}
             fused[id(nodes[-1])] = node
-    return [fused.get(id(n), n) for n in g.nodes if id(n) not in gone]
+    nodes = [fused.get(id(n), n) for n in g.nodes if id(n) not in gone]
+    # Nodes nothing reads towards the output (e.g. a padding mask nobody uses) are dropped.
+    needed, kept = set(g.outputs), []
+    for n in reversed(nodes):
+        if any(o in needed for o in n.output):
+            kept.append(n)
+            needed.update(n.input)
+    return kept[::-1]

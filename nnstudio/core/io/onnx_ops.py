@@ -360,7 +360,12 @@ def squeeze(b, node, ins, attrs):
     if isinstance(v, Dyn) and v.part == "Y_h" and axes == [0]:
         b.finish_recurrent(v.node, return_sequences=False)
         return [Dyn(v.node, "same")]
-    raise UnsupportedError(f"squeezes axes {axes} (only the direction axis of a recurrent output)")
+    if isinstance(v, Dyn) and v.part is None and v.layout != "time" and axes:
+        from nnstudio.core.io.onnx_ops_more import squeeze_axes
+
+        return squeeze_axes(b, _same(b, v), axes)
+    raise UnsupportedError(f"squeezes axes {axes} (only the direction axis of a recurrent "
+                           "output, or single axes of a sample)")
 
 
 def gather(b, node, ins, attrs):
@@ -380,11 +385,14 @@ def gather(b, node, ins, attrs):
         return bidirectional_gather(b, v, index, int(attrs.get("axis", 0)))
     x = _same(b, v)
     steps = b.shape(x.node)
-    if attrs.get("axis", 0) == 1 and index.ndim == 0 and len(steps) == 2 and \
-            int(index) % steps[0] == steps[0] - 1:  # x[:, -1]: the last step of a sequence
-        if b.last_step(x.node):
+    if attrs.get("axis", 0) == 1 and index.size == 1 and index.ndim <= 1 and len(steps) == 2 \
+            and int(index.reshape(-1)[0]) % steps[0] == steps[0] - 1:  # x[:, -1]: last step
+        if index.ndim == 0 and b.last_step(x.node):
             return [Dyn(x.node, "same")]
-        return [b.add("LastPosition", {}, [x], {})]
+        last = b.add("LastPosition", {}, [x], {})
+        # a 1-D index keeps the axis: (N, 1, F)
+        return [last if index.ndim == 0 else b.add("Reshape", {"shape": [1, steps[1]]},
+                                                   [last], {})]
     raise UnsupportedError("gathers something other than the last step of a sequence")
 
 

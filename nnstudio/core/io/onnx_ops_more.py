@@ -267,6 +267,30 @@ def _reduce(kind):
     return convert
 
 
+def squeeze_axes(b, x: Dyn, axes: list[int]):
+    """``Squeeze`` of single axes of each sample: a Reshape."""
+    shape = list(b.shape(x.node))
+    drop = {a % (len(shape) + 1) for a in axes}
+    if 0 in drop or any(shape[a - 1] != 1 for a in drop):
+        raise UnsupportedError(f"squeezes axes {sorted(drop)} of a value of shape "
+                               f"{(None, *shape)} (only single axes of a sample)")
+    rest = [n for i, n in enumerate(shape, 1) if i not in drop]
+    return [b.add("Reshape", {"shape": rest or [1]}, [x], {})]
+
+
+def unsqueeze(b, node, ins, attrs):
+    x = _same(b, ins[0])
+    axes = _axes(ins, attrs) or []
+    shape = list(b.shape(x.node))
+    rank = len(shape) + 1 + len(axes)
+    new = sorted(a % rank for a in axes)
+    if 0 in new:
+        raise UnsupportedError("adds an axis before the batch axis")
+    it = iter(shape)
+    out = [1 if i in new else next(it) for i in range(1, rank)]
+    return [b.add("Reshape", {"shape": out}, [x], {})]
+
+
 # -- bidirectional recurrent layers ----------------------------------------------------------
 
 def _finish(b, v: Dyn, sequences: bool, merge: str) -> Dyn:
@@ -359,4 +383,5 @@ OPS.update({
     "ReduceMean": _reduce("Avg"),
     "ReduceMax": _reduce("Max"),
     "ReduceSum": _reduce("Sum"),
+    "Unsqueeze": unsqueeze,
 })
