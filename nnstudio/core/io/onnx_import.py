@@ -319,13 +319,11 @@ class _Graph:
     """Who produces and who reads each value, and the constants, for pattern matching."""
 
     def __init__(self, graph: Any, consts: dict[str, np.ndarray]):
-        from onnx import numpy_helper
-
         self.nodes = list(graph.node)
         self.consts = dict(consts)
         for n in self.nodes:
-            if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
-                self.consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+            if n.op_type == "Constant" and n.attribute:  # value, value_float, value_ints, ...
+                self.consts[n.output[0]] = np.asarray(next(iter(_attributes(n).values())))
         self.producer = {o: n for n in self.nodes for o in n.output}
         self.readers: dict[str, list] = {}
         for n in self.nodes:
