@@ -71,6 +71,7 @@ def image_seeds(folder: Path) -> None:
             rows.append(f"{rel},{cls}")
     (folder / "list.csv").write_text("\n".join(rows) + "\n")
     write_project(folder / "pimg.nnsproj", {"source": "imgs", "images": {"size": [8, 8]}})
+    write_project(folder / "pcsv.nnsproj", {"source": "list.csv", "images": {"size": [8, 8]}})
     cli("train", folder / "pimg.nnsproj", "--out", folder / "img.npz", "--quiet")
 
 
@@ -147,3 +148,10 @@ def copy_tree(src: Path, dest: Path) -> None:
             shutil.copytree(p, dest / p.name, symlinks=True)
         else:
             shutil.copy(p, dest / p.name)
+
+
+def examples(ci: int) -> int:
+    """Examples of a property test: ``ci`` in the CI profile, 15 times more in ``long``."""
+    import os
+
+    return ci * 15 if os.environ.get("NNSTUDIO_HYPOTHESIS") == "long" else ci

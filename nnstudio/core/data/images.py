@@ -177,7 +177,7 @@ def decode_image(path: str, size: tuple[int, int], color: str,
     Image = _pil()
     from PIL import ImageOps
 
-    img = _open(path)
+    img = opened = _open(path)  # ``img`` becomes converted copies; the file is ``opened``
     try:
         try:
             img.seek(0)
@@ -196,6 +196,7 @@ def decode_image(path: str, size: tuple[int, int], color: str,
             raise SkipFile(f"too large to decode safely ({e})") from None
     finally:
         img.close()
+        opened.close()
     if arr.ndim == 2:
         return arr[None]
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
@@ -204,12 +205,14 @@ def decode_image(path: str, size: tuple[int, int], color: str,
 def _convert(img, color: str):
     """Pillow image in mode ``L`` (gray) or ``RGB``."""
     Image = _pil()
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         a = np.asarray(img, dtype=np.float64)
+        if not np.all(np.isfinite(a)):  # a float TIFF can hold NaN or infinity
+            raise SkipFile("holds non-finite pixel values (NaN or infinity)")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         top = 65535.0 if a.max() > 255 else 255.0
         img = Image.fromarray(np.clip(a * (255.0 / top), 0, 255).astype(np.uint8), "L")
     elif img.mode == "F":
-        a = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L")
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
