@@ -180,9 +180,13 @@ def decode_image(path: str, size: tuple[int, int], color: str,
     img = opened = _open(path)  # ``img`` becomes converted copies; the file is ``opened``
     try:
         try:
-            img.seek(0)
-            img.load()
-            ImageOps.exif_transpose(img, in_place=True)  # no copy when nothing to turn
+            with warnings.catch_warnings():
+                # Pillow warns of damaged metadata (corrupt EXIF) it then ignores: the pixels
+                # are still read; an unreadable file raises below.
+                warnings.simplefilter("ignore", UserWarning)
+                img.seek(0)
+                img.load()
+                ImageOps.exif_transpose(img, in_place=True)  # no copy when nothing to turn
             img = _convert(img, color)
             h, w = size
             if img.size != (w, h):

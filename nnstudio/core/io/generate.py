@@ -86,10 +86,12 @@ def generate(
     text = text_preparation(model)
     if not 1 <= int(length) <= MAX_LENGTH:
         raise DataError(f"the length must be 1 … {MAX_LENGTH:,} tokens (got {length})")
-    if not temperature > 0:
-        raise DataError(f"the temperature must be above 0 (got {temperature})")
+    if not 0 < temperature < float("inf"):
+        raise DataError(f"the temperature must be a number above 0 (got {temperature})")
     if top_k < 0:
         raise DataError(f"top-k must be 0 (all tokens) or more (got {top_k})")
+    if seed is not None and int(seed) < 0:
+        raise DataError(f"the seed must be 0 or more (got {seed})")
     net = model.network
     t = int(net.input_shape[0])
     ids = prompt_ids(text, prompt)
@@ -120,10 +122,12 @@ def sample(p: np.ndarray, temperature: float, top_k: int, rng: np.random.Generat
     p = np.array(p, np.float64)
     p[:2] = 0.0  # <pad> and <unk> are not text
     if temperature != 1.0:
-        with np.errstate(divide="ignore"):
-            logp = np.log(p) / temperature
-        logp -= np.max(logp)
-        p = np.exp(logp)
+        # Shift before dividing: the best token stays at 0, so a temperature near 0 leaves
+        # exactly the most likely token (the others overflow to -inf: probability 0).
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            logp = np.log(p)
+            p = np.exp((logp - np.max(logp)) / temperature)
+        p[~np.isfinite(p)] = 0.0
     if 0 < top_k < len(p):
         cut = np.partition(p, -top_k)[-top_k]
         p[p < cut] = 0.0
