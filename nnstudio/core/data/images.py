@@ -121,6 +121,7 @@ def _open(path: str):
         raise SkipFile(f"cannot be read ({e.strerror or e})") from None
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # damaged metadata Pillow skips
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
     except Image.DecompressionBombError as e:

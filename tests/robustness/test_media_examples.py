@@ -1,0 +1,84 @@
+"""Regressions the property tests of images, sound, text, generation and imports found
+(issue 14, point 4), pinned as plain examples: each is a clean success or one ``error:``
+sentence (exit 2), never ``internal error``, a warning or a file left behind."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .fuzzrun import Workdir
+from .harness import check_invariant, files_in, run_cli
+from .media_seeds import image_seeds, text_seeds
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("example-seeds")
+    image_seeds(folder)
+    text_seeds(folder)
+    return folder
+
+
+def _run(folder: Path, *argv, outputs=()):
+    before = files_in(folder)
+    outcome = run_cli(*argv)
+    check_invariant(outcome, [folder / o for o in outputs], folder, before)
+    return outcome
+
+
+def test_palette_images_leave_no_open_file(seeds):
+    """Decoding replaced the opened image by its converted copy and closed only the copy: a
+    ResourceWarning for every GIF (palette) image, even the valid ones of the seed."""
+    with Workdir(seeds) as d:
+        out = _run(d, "predict", "img.npz", "--data", "imgs/dark/3.gif", "--out", "o.csv")
+        assert out.code == 0 and (d / "o.csv").is_file()
+
+
+def test_float_image_with_nan_pixels_is_skipped_with_the_reason(seeds):
+    from PIL import Image
+
+    arr = np.full((8, 8), 40.0, np.float32)
+    arr[2, 3] = np.nan
+    with Workdir(seeds) as d:
+        Image.fromarray(arr).save(d / "imgs" / "dark" / "nan.tif")
+        out = _run(d, "evaluate", "img.npz", "--data", "imgs")
+        assert out.code == 0
+        assert "nan.tif: holds non-finite pixel values" in out.err
+
+
+def test_corrupt_exif_is_ignored_without_a_warning(seeds):
+    """A JPEG whose EXIF tag claims 5,000 bytes: Pillow warned (a UserWarning on stderr)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = "a long description here"
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(buf, "JPEG", exif=exif.tobytes())
+    data = bytearray(buf.getvalue())
+    k = data.find(b"\x01\x0e\x00\x02")  # the tag's entry (big-endian): its count follows
+    data[k + 4:k + 8] = (5000).to_bytes(4, "big")
+    with Workdir(seeds) as d:
+        (d / "imgs" / "dark" / "exif.jpg").write_bytes(bytes(data))
+        out = _run(d, "predict", "img.npz", "--data", "imgs/dark/exif.jpg", "--out", "o.csv")
+        assert out.code == 0
+
+
+@pytest.mark.parametrize(("temperature", "seed", "message"), [
+    ("inf", "0", "temperature must be a number above 0"),
+    ("nan", "0", "temperature must be a number above 0"),
+    ("1e-300", "0", None),  # greedy: no overflow warning
+    ("1e300", "0", None),
+    ("1.0", "-1", "the seed must be 0 or more"),
+])
+def test_generate_settings(seeds, temperature, seed, message):
+    with Workdir(seeds) as d:
+        out = _run(d, "generate", "gpt.npz", "--prompt", "the ", "--length", "5",
+                   "--temperature", temperature, "--seed", seed)
+        if message is None:
+            assert out.code == 0 and out.out.startswith("the ")
+        else:
+            assert out.code == 2 and message in out.err
