@@ -82,3 +82,13 @@ def test_generate_settings(seeds, temperature, seed, message):
             assert out.code == 0 and out.out.startswith("the ")
         else:
             assert out.code == 2 and message in out.err
+
+
+def test_csv_of_paths_naming_an_unknown_users_home(seeds):
+    """``~nosuchuser/a.png`` in a CSV of paths: ``expanduser`` raised RuntimeError (internal
+    error); now the row is skipped as a file not found."""
+    with Workdir(seeds) as d:
+        text = (d / "list.csv").read_text()
+        (d / "list.csv").write_text(text + "~nosuchuser/a.png,dark\n")
+        out = _run(d, "predict", "img.npz", "--data", "list.csv", "--out", "o.csv")
+        assert out.code == 0 and "~nosuchuser/a.png: file not found" in out.err

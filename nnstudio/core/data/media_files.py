@@ -234,6 +234,9 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
         except OSError as e:
             skipped.append(Skipped(str(p), f"{_os_reason(e)} ({row})"))
             continue
+        except ValueError:  # a NUL character in the path
+            skipped.append(Skipped(repr(str(p)), f"not a valid path ({row})"))
+            continue
         keep[i] = True
     labels = values = None
     if target is not None:
@@ -258,7 +261,9 @@ def read_path_csv(csv_path: str | Path, path_column: str | None, target: str | N
 
 
 def _abs(rel: str, base: Path) -> Path:
-    p = Path(rel).expanduser()
+    from nnstudio.core.fileaccess import expand_user
+
+    p = expand_user(rel)  # "~nosuchuser/a.png" stays as written: then "file not found"
     return p if p.is_absolute() else base / p
 
 
