@@ -116,7 +116,8 @@ def image_bytes(draw) -> tuple[str, bytes]:
 
 #: Path cells of a CSV of image paths: missing files, folders, outside, absolute, odd text.
 BAD_PATHS = ["", "nosuch.png", "imgs", "imgs/dark", "../outside.png", "/etc/passwd",
-             "/dev/zero", "/", "~nosuchuser/a.png", "~/nosuch.png", "a\x00b.png", "imgs//dark/0.png",
+             "/dev/zero", "/", "~nosuchuser/a.png", "~/nosuch.png", "a\x00b.png",
+             "imgs//dark/0.png",
              "imgs/dark/0.png/", "x" * 300 + ".png", "é✓名.png", "\ud800.png", " imgs/dark/0.png",
              "file:///etc/passwd", "C:\\x\\0.png", "imgs/loop/loop/0.png", "nan", "1e400"]
 

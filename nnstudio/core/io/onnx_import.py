@@ -167,13 +167,28 @@ class Builder:
 
 
 def _attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
     out = {}
     for a in node.attribute:
         v = helper.get_attribute_value(a)
-        out[a.name] = numpy_helper.to_array(v) if hasattr(v, "data_type") else v
+        out[a.name] = tensor_array(v, f"attribute {a.name!r}") if hasattr(v, "data_type") \
+            else v
     return out
+
+
+def tensor_array(tensor: Any, what: str) -> np.ndarray:
+    """The NumPy array of an ONNX tensor (an initializer or an attribute); an
+    :class:`UnsupportedError` naming ``what`` when its data does not match its declared
+    dimensions or type (``onnx.checker`` does not look)."""
+    from onnx import numpy_helper
+
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, TypeError, KeyError) as e:
+        dims = "×".join(str(d) for d in tensor.dims) or "scalar"
+        raise UnsupportedError(f"{what}: its data does not fit its declared shape {dims} "
+                               f"({str(e).splitlines()[0][:120]})") from None
 
 
 def _load(path: Path) -> Any:
@@ -201,7 +216,6 @@ def import_onnx(path: str | Path) -> Any:
     ending in Softmax becomes a classifier (classes ``"0"``, ``"1"``, ...), otherwise a
     regression; it has no data preparation.
     """
-    from onnx import numpy_helper
 
     from nnstudio.core.graph.layout import arrange
     from nnstudio.core.io.model_file import TrainedModel
@@ -214,7 +228,10 @@ def import_onnx(path: str | Path) -> Any:
                 default=13)
     values: dict[str, Any] = {"": None, **FUSED_CONSTANTS}
     for init in graph.initializer:
-        values[init.name] = numpy_helper.to_array(init)
+        try:
+            values[init.name] = tensor_array(init, f"initializer {init.name!r}")
+        except UnsupportedError as e:
+            raise ProjectError(str(e), where) from None
     inputs = [i for i in graph.input if i.name not in values]
     if len(inputs) != 1:
         raise ProjectError(f"has {len(inputs)} data inputs; a network takes exactly one", where)
@@ -226,9 +243,9 @@ def import_onnx(path: str | Path) -> Any:
     values[inputs[0].name] = Dyn("input")
     for index, node in enumerate(fuse_patterns(graph, values)):
         label = f"node {node.name or index!r} ({node.op_type})"
-        attrs = _attributes(node)
         ins = [values[n] if n in values else _missing(n, label, where) for n in node.input]
         try:
+            attrs = _attributes(node)
             if node.domain not in ("", "ai.onnx"):
                 raise UnsupportedError(f"operator domain {node.domain!r}")
             if node.op_type == "Constant":

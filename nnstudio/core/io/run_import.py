@@ -10,7 +10,6 @@ and exports like one it trained itself. Nothing here needs PyTorch.
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -39,20 +38,67 @@ def find_run(folder: str | Path) -> tuple[Path, Path]:
     candidates = [Path(metrics["export"])] if isinstance(metrics.get("export"), str) else []
     candidates += [run.parent, p]
     for c in candidates:
-        if (c / "export.json").is_file():
-            return run, c
+        try:
+            if (c / "export.json").is_file():
+                return run, c
+        except ValueError:  # a NUL character in metrics.json's "export"
+            continue
     raise ProjectError("cannot find the export folder (export.json) it was trained from",
                        str(run))
 
 
 def _json(path: Path) -> dict:
+    from nnstudio.core.io.jsonfmt import JSONCheckError, loads_checked
+
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        d = loads_checked(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, JSONCheckError) as e:
         raise ProjectError(f"cannot be read as JSON ({e})", str(path)) from None
     if not isinstance(d, dict):
         raise ProjectError("is not a JSON object", str(path))
     return d
+
+
+def _history(metrics: dict, where: str) -> dict[str, list[float]]:
+    """``metrics["history"]``: a list of numbers per curve (``null`` for a missing value)."""
+    history = metrics.get("history") or {}
+    if not isinstance(history, dict):
+        raise ProjectError("'history' must be an object of curves (lists of numbers)", where)
+    out = {}
+    for key, values in history.items():
+        if not isinstance(values, list) or not all(
+                v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+                for v in values):
+            raise ProjectError(f"history {key!r} must be a list of numbers", where)
+        out[str(key)] = [float("nan") if v is None else float(v) for v in values]
+    return out
+
+
+def _export_fields(info: dict, where: str) -> None:
+    """The fields of ``export.json`` read here, checked for their types."""
+    for key, kind, what in (("architecture", dict, "an object"), ("task", str, "a text"),
+                            ("loss", str, "a text")):
+        if not isinstance(info.get(key), kind):
+            raise ProjectError(f"{key!r} must be {what}", where)
+    for key in ("preparation", "training"):
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            raise ProjectError(f"{key!r} must be an object", where)
+    arch = info["architecture"]
+    shape = arch.get("input_shape")
+    if not isinstance(shape, list) or not shape or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 for v in shape):
+        raise ProjectError("'architecture.input_shape' must be a list of sizes (whole "
+                           "numbers above 0)", where)
+    from nnstudio.core.io.netcheck import check_network, format_problems
+
+    problems = check_network({k: v for k, v in arch.items() if k != "input_shape"},
+                             tuple(shape))
+    if problems:
+        raise ProjectError(f"'architecture': {format_problems(problems)}", where)
+    names = info.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in names)):
+        raise ProjectError("'class_names' must be a list of names", where)
 
 
 def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
@@ -70,6 +116,10 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
     if metrics.get("format") != RUN_FORMAT:
         raise ProjectError("is not the metrics file of an exported project's train.py",
                            str(run / "metrics.json"))
+    _export_fields(info, str(export / "export.json"))
+    history = _history(metrics, str(run / "metrics.json"))
+    if metrics.get("summary") is not None and not isinstance(metrics["summary"], dict):
+        raise ProjectError("'summary' must be an object", str(run / "metrics.json"))
     try:
         spec, input_shape = network_spec_of(info)
         net = Network(spec, input_shape, seed=0)
@@ -94,8 +144,7 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
     model = TrainedModel(
         network=net, preparation=preparation, task=str(info["task"]),
         class_names=[str(c) for c in info.get("class_names") or []], loss=str(info["loss"]),
-        summary=summary, history={k: [float(v) for v in vs]
-                                  for k, vs in (metrics.get("history") or {}).items()},
+        summary=summary, history=history,
         architecture=arch, training_config=dict(info.get("training") or {}),
     )
     if prepared is not None:
