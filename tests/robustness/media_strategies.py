@@ -134,8 +134,8 @@ def path_csv(draw, seed_text: str) -> bytes:
         if op == "path":
             rows[i][0] = draw(st.sampled_from(BAD_PATHS) | st.text(max_size=8))
         elif op == "label":
-            rows[i][1] = draw(st.sampled_from(["", "nan", "1e400", "\x00", "dark", "bright",
-                                               "3", "-1"]) | st.text(max_size=4))
+            rows[i][1:] = [draw(st.sampled_from(["", "nan", "1e400", "\x00", "dark", "bright",
+                                               "3", "-1"]) | st.text(max_size=4))]
         elif op == "drop":
             rows[i] = rows[i][:1]
         elif op == "header":

@@ -12,7 +12,8 @@ import pytest
 
 from .fuzzrun import Workdir
 from .harness import check_invariant, files_in, run_cli
-from .media_seeds import image_seeds, text_seeds
+from .interop_strategies import mlp_model
+from .media_seeds import image_seeds, interop_seeds, text_seeds
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +21,8 @@ def seeds(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("example-seeds")
     image_seeds(folder)
     text_seeds(folder)
+    interop_seeds(folder)
+    (folder / "m.onnx").write_bytes(mlp_model())
     return folder
 
 
@@ -92,3 +95,47 @@ def test_csv_of_paths_naming_an_unknown_users_home(seeds):
         (d / "list.csv").write_text(text + "~nosuchuser/a.png,dark\n")
         out = _run(d, "predict", "img.npz", "--data", "list.csv", "--out", "o.csv")
         assert out.code == 0 and "~nosuchuser/a.png: file not found" in out.err
+
+
+def test_onnx_initializer_whose_data_does_not_fit_its_dimensions(seeds):
+    """``onnx.checker`` accepts it; ``numpy_helper.to_array`` raised ValueError (internal
+    error)."""
+    import onnx
+
+    model = onnx.load(str(seeds / "m.onnx"))
+    init = next(t for t in model.graph.initializer if t.name == "W1")
+    init.ClearField("dims")
+    init.dims.extend([1] * 7)
+    with Workdir(seeds) as d:
+        onnx.save(model, str(d / "f.onnx"))
+        out = _run(d, "import", "f.onnx", "--out", "o.nnsproj", outputs=["o.nnsproj"])
+        assert out.code == 2
+        assert "initializer 'W1': its data does not fit its declared shape 1×1×1×1×1×1×1" \
+            in out.err
+
+
+@pytest.mark.parametrize(("file", "edit", "message"), [
+    ("run/metrics.json", lambda d: d["history"].update(val_loss=[[1.0], 0.6]),
+     "history 'val_loss' must be a list of numbers"),
+    ("run/metrics.json", lambda d: d.update(summary=3), "'summary' must be an object"),
+    ("run/metrics.json", None, "is nested more than"),  # RecursionError in json.loads
+    ("export.json", lambda d: d["architecture"]["nodes"].__setitem__(0, float("inf")),
+     "network.nodes[0]: must be an object"),
+    ("export.json", lambda d: d.update(task=["classification"]), "'task' must be a text"),
+    ("export.json", lambda d: d["architecture"].update(input_shape=[2**40]),
+     "'architecture.input_shape' must be a list of sizes"),
+])
+def test_import_run_with_a_damaged_run_folder(seeds, file, edit, message):
+    import json
+
+    with Workdir(seeds) as d:
+        path = d / "torch" / file
+        if edit is None:
+            path.write_text('{"format": "nnstudio.pytorch_run", "history": '
+                            + "[" * 100_000 + "]" * 100_000 + "}")
+        else:
+            doc = json.loads(path.read_text())
+            edit(doc)
+            path.write_text(json.dumps(doc))
+        out = _run(d, "import-run", "torch", "--out", "o.npz", outputs=["o.npz"])
+        assert out.code == 2 and message in out.err, out.describe()
