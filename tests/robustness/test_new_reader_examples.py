@@ -139,3 +139,35 @@ def test_import_run_with_a_damaged_run_folder(seeds, file, edit, message):
             path.write_text(json.dumps(doc))
         out = _run(d, "import-run", "torch", "--out", "o.npz", outputs=["o.npz"])
         assert out.code == 2 and message in out.err, out.describe()
+
+
+def test_onnx_gemm_bias_of_another_size(seeds):
+    """A Gemm whose bias C has 6 values for 5 outputs: NumPy's broadcast error (internal)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(seeds / "m.onnx"))
+    i = [t.name for t in model.graph.initializer].index("b1")
+    model.graph.initializer[i].CopyFrom(numpy_helper.from_array(np.zeros(6, np.float32), "b1"))
+    with Workdir(seeds) as d:
+        onnx.save(model, str(d / "f.onnx"))
+        out = _run(d, "import", "f.onnx", "--out", "o.nnsproj", outputs=["o.nnsproj"])
+        assert out.code == 2 and "node 'dense1' (Gemm): Gemm has a bias C of 6 values for 5 " \
+            "outputs" in out.err, out.describe()
+
+
+def test_sound_file_of_absurd_amplitude_is_skipped(tmp_path):
+    """A float WAV whose damaged samples reach 1e300: the spectrogram overflowed (warnings),
+    and evaluate reported a NaN loss with exit 0."""
+    import soundfile as sf
+
+    from .media_seeds import sound_seeds
+
+    sound_seeds(tmp_path)
+    x = np.zeros(2000)
+    x[100] = 1e300
+    sf.write(tmp_path / "snd" / "high" / "loud.wav", x, 8000, subtype="DOUBLE")
+    with Workdir(tmp_path) as d:
+        out = _run(d, "evaluate", "snd.npz", "--data", "snd")
+        assert out.code == 0 and "loud.wav: holds sample values up to 1e+300" in out.err
+        assert "nan" not in out.out

@@ -37,6 +37,8 @@ from .spectrogram import log_mel, n_frames
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga"})
 LAYOUTS = ("image", "sequence")
+#: Larger sample values are damage, not sound (float files hold ±1; unscaled PCM ±32,768).
+MAX_AMPLITUDE = 1e6
 
 
 @dataclass
@@ -157,6 +159,10 @@ def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
     x = data.mean(axis=1)
     if not np.all(np.isfinite(x)):
         raise SkipFile("holds non-finite samples (NaN or infinity)")
+    peak = float(np.max(np.abs(x)))
+    if peak > MAX_AMPLITUDE:  # a damaged float file: its power would overflow float32
+        raise SkipFile(f"holds sample values up to {peak:.3g}, not sound (a recording's "
+                       f"values lie within ±1, or ±32,768 unscaled)")
     if rate != opts.rate:
         x = resample(x, rate, opts.rate)
     n = opts.n_samples

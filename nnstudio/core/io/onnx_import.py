@@ -263,6 +263,14 @@ def import_onnx(path: str | Path) -> Any:
                                    f"(supported: {known})", where)
         except UnsupportedError as e:
             raise ProjectError(f"{label}: {node.op_type} {e}", where) from None
+        except (ValueError, IndexError, TypeError, KeyError, AttributeError,
+                OverflowError) as e:
+            # A converter met inputs or attributes that do not fit together (a bias of
+            # another size, a weight of another rank, an axis out of range) in a way it does
+            # not check one by one: still one sentence naming the node.
+            text = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            raise ProjectError(f"{label}: its inputs and attributes do not fit together "
+                               f"({text})", where) from None
         except NNStudioError as e:
             if isinstance(e, ProjectError) and e.where == where:
                 raise

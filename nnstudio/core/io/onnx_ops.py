@@ -87,10 +87,14 @@ def gemm(b, node, ins, attrs):
         raise UnsupportedError("transA = 1 (the data transposed) is not a dense layer")
     if attrs.get("alpha", 1.0) != 1.0 or (len(ins) > 2 and attrs.get("beta", 1.0) != 1.0):
         w = w * np.float32(attrs.get("alpha", 1.0))
+    if w.ndim != 2:
+        raise UnsupportedError(f"has a weight B of shape {w.shape}; a dense layer's is 2-D")
     W = w.T if attrs.get("transB", 0) else w
     arrays = {"W": W}
     if len(ins) > 2 and ins[2] is not None:
         c = _const(ins[2], "C").astype(np.float32) * np.float32(attrs.get("beta", 1.0))
+        if c.size not in (1, W.shape[1]):
+            raise UnsupportedError(f"has a bias C of {c.size} values for {W.shape[1]} outputs")
         arrays["b"] = np.broadcast_to(c.reshape(-1), (W.shape[1],)).copy()
     return [b.add("Dense", {"units": int(W.shape[1]), "use_bias": "b" in arrays}, [x], arrays)]
 
