@@ -118,6 +118,10 @@ def test_onnx_initializer_whose_data_does_not_fit_its_dimensions(seeds):
     ("run/metrics.json", lambda d: d["history"].update(val_loss=[[1.0], 0.6]),
      "history 'val_loss' must be a list of numbers"),
     ("run/metrics.json", lambda d: d.update(summary=3), "'summary' must be an object"),
+    ("run/metrics.json", lambda d: d["summary"].update(metrics="x"),
+     "'summary.metrics' must be an object of splits"),  # AttributeError in the CLI before
+    ("run/weights.npz", b"PK\x03\x04 damaged", "not a complete .npz archive"),  # left open
+
     ("run/metrics.json", None, "is nested more than"),  # RecursionError in json.loads
     ("export.json", lambda d: d["architecture"]["nodes"].__setitem__(0, float("inf")),
      "network.nodes[0]: must be an object"),
@@ -130,7 +134,9 @@ def test_import_run_with_a_damaged_run_folder(seeds, file, edit, message):
 
     with Workdir(seeds) as d:
         path = d / "torch" / file
-        if edit is None:
+        if isinstance(edit, bytes):
+            path.write_bytes(edit)
+        elif edit is None:
             path.write_text('{"format": "nnstudio.pytorch_run", "history": '
                             + "[" * 100_000 + "]" * 100_000 + "}")
         else:
@@ -171,3 +177,19 @@ def test_sound_file_of_absurd_amplitude_is_skipped(tmp_path):
         out = _run(d, "evaluate", "snd.npz", "--data", "snd")
         assert out.code == 0 and "loud.wav: holds sample values up to 1e+300" in out.err
         assert "nan" not in out.out
+
+
+def test_sound_with_opposite_infinities_in_two_channels(tmp_path):
+    """+inf and -inf in the two channels of one frame: mixing to mono warned (inf - inf)
+    before the non-finite check."""
+    import soundfile as sf
+
+    from .media_seeds import sound_seeds
+
+    sound_seeds(tmp_path)
+    x = np.zeros((2000, 2))
+    x[10] = [np.inf, -np.inf]
+    sf.write(tmp_path / "snd" / "low" / "inf.wav", x, 8000, subtype="DOUBLE")
+    with Workdir(tmp_path) as d:
+        out = _run(d, "evaluate", "snd.npz", "--data", "snd")
+        assert out.code == 0 and "inf.wav: holds non-finite samples" in out.err

@@ -156,13 +156,13 @@ def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
             raise SkipFile(f"corrupt or truncated recording ({_short(e)})") from None
     if data.size == 0:
         raise SkipFile("the recording is empty (no samples)")
-    x = data.mean(axis=1)
-    if not np.all(np.isfinite(x)):
+    if not np.all(np.isfinite(data)):  # before the mix: inf + -inf would warn
         raise SkipFile("holds non-finite samples (NaN or infinity)")
-    peak = float(np.max(np.abs(x)))
-    if peak > MAX_AMPLITUDE:  # a damaged float file: its power would overflow float32
+    peak = float(np.max(np.abs(data)))
+    if peak > MAX_AMPLITUDE:  # a damaged float file: its power overflows, losses are NaN
         raise SkipFile(f"holds sample values up to {peak:.3g}, not sound (a recording's "
                        f"values lie within ±1, or ±32,768 unscaled)")
+    x = data.mean(axis=1)
     if rate != opts.rate:
         x = resample(x, rate, opts.rate)
     n = opts.n_samples

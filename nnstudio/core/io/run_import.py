@@ -74,6 +74,24 @@ def _history(metrics: dict, where: str) -> dict[str, list[float]]:
     return out
 
 
+def _check_summary(summary: Any, where: str) -> None:
+    """``metrics["summary"]``: an object; its ``metrics`` (what the CLI and the run history
+    show) an object of splits, each an object of numbers."""
+    if summary is None:
+        return
+    if not isinstance(summary, dict):
+        raise ProjectError("'summary' must be an object", where)
+    splits = summary.get("metrics")
+    if splits is None:
+        return
+    if not isinstance(splits, dict) or not all(
+            isinstance(scores, dict) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values())
+            for scores in splits.values()):
+        raise ProjectError("'summary.metrics' must be an object of splits, each an object of "
+                           "scores (numbers), like {\"test\": {\"accuracy\": 0.9}}", where)
+
+
 def _export_fields(info: dict, where: str) -> None:
     """The fields of ``export.json`` read here, checked for their types."""
     for key, kind, what in (("architecture", dict, "an object"), ("task", str, "a text"),
@@ -118,8 +136,13 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
                            str(run / "metrics.json"))
     _export_fields(info, str(export / "export.json"))
     history = _history(metrics, str(run / "metrics.json"))
-    if metrics.get("summary") is not None and not isinstance(metrics["summary"], dict):
-        raise ProjectError("'summary' must be an object", str(run / "metrics.json"))
+    _check_summary(metrics.get("summary"), str(run / "metrics.json"))
+    from nnstudio.core.data.npyfile import check_entries
+
+    # Every entry's header first (a damaged archive, lying sizes, object arrays): np.load of
+    # a damaged zip leaves its file open.
+    check_entries(run / "weights.npz", ProjectError,
+                  not_zip="is damaged: not a complete .npz archive")
     try:
         spec, input_shape = network_spec_of(info)
         net = Network(spec, input_shape, seed=0)
@@ -136,7 +159,11 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
     if info.get("preparation"):
         from nnstudio.core.data import Preparation
 
-        preparation = Preparation.from_dict(info["preparation"])
+        try:
+            preparation = Preparation.from_dict(info["preparation"])
+        except NNStudioError as e:
+            raise ProjectError(f"'preparation' is unusable: {e}",
+                               str(export / "export.json")) from None
     arch = {k: v for k, v in info["architecture"].items() if k != "input_shape"}
     summary = dict(metrics.get("summary") or {})
     summary["trained_with"] = "pytorch"
