@@ -12,7 +12,7 @@ from pathlib import Path
 from .harness import check_invariant, files_in, run_cli
 from .media_seeds import copy_tree
 
-#: Outcomes per test, printed by ``test_report_media_counts`` (``-s``).
+#: Outcomes per command, printed by each module's ``test_report_*`` (``pytest -s``).
 STATS: Counter = Counter()
 
 
@@ -49,3 +49,13 @@ def run_and_check(folder: Path, name: str, *argv, outputs=()):
         elif p.exists():
             p.unlink()
     return outcome
+
+
+def report(title: str, prefixes: tuple[str, ...]) -> None:
+    """Print how many commands ran, by outcome, for the STATS keys starting with
+    ``prefixes`` (not a check: the numbers of the closing note)."""
+    keys = sorted(k for k in STATS if k.startswith(prefixes))
+    if keys:
+        print(f"\n{title}: {sum(STATS[k] for k in keys)} commands run")
+        for k in keys:
+            print(f"  {k}: {STATS[k]}")

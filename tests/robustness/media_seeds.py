@@ -102,7 +102,7 @@ def text_seeds(folder: Path) -> None:
                   chain({"id": "in", "type": "Input"}, {"id": "o", "type": "Dense", "units": 2},
                         {"id": "s", "type": "Softmax"}))
     cli("train", folder / "ptxt.nnsproj", "--out", folder / "txt.npz", "--quiet")
-    (folder / "story.txt").write_text(corpus_text(20), encoding="utf-8")
+    (folder / "story.txt").write_text(corpus_text(60), encoding="utf-8")
     dataset = {"source": "story.txt", "corpus": {"tokens": "char", "window": 8, "stride": 8}}
     from nnstudio.core.data import DatasetSpec, build_dataset
 

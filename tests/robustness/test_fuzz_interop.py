@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from . import interop_strategies as ist
-from .fuzzrun import Workdir, run_and_check
+from .fuzzrun import Workdir, report, run_and_check
 from .media_seeds import examples, interop_seeds
 
 pytest.importorskip("onnx")
@@ -57,7 +57,7 @@ def test_seed_onnx_models_import(interop_dir):
             assert out.code == 0, out.describe()
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(200))
 @given(data=st.data())
 def test_mutated_onnx_files(interop_dir, data):
     name = data.draw(st.sampled_from(_seeds(interop_dir)), label="seed")
@@ -68,7 +68,7 @@ def test_mutated_onnx_files(interop_dir, data):
                       outputs=["o.nnsproj", "o.runs"])
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(120))
 @given(data=st.data())
 def test_mutated_pytorch_run_folders(interop_dir, run_seed, data):
     edits = data.draw(ist.run_folder(run_seed["metrics"], run_seed["weights"],
@@ -86,3 +86,8 @@ def test_mutated_pytorch_run_folders(interop_dir, run_seed, data):
         else:
             run_and_check(d, "import-run", "import-run", "torch",
                           outputs=["torch/run/model.npz"])
+
+
+def test_report_counts():
+    """Not a check: prints how many commands the property tests ran, by outcome (``-s``)."""
+    report("ONNX import and import-run", ("onnx/", "import-run"))

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from . import media_strategies as ms
-from .fuzzrun import STATS, Workdir, run_and_check
+from .fuzzrun import Workdir, report, run_and_check
 from .media_seeds import examples, image_seeds, sound_seeds
 
 
@@ -68,7 +68,7 @@ def _links(d: Path, root: str, draw) -> None:
             (d / root / "up").symlink_to(d / root, target_is_directory=True)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(150))
 @given(data=st.data())
 def test_mutated_image_datasets(media_dir, data):
     command = data.draw(st.sampled_from(["train", "train-csv", "evaluate", "predict",
@@ -96,7 +96,7 @@ def test_mutated_image_datasets(media_dir, data):
                           "--out", "o.csv", outputs=["o.csv"])
 
 
-@settings(max_examples=examples(30))
+@settings(max_examples=examples(120))
 @given(data=st.data())
 def test_mutated_sound_datasets(media_dir, data):
     command = data.draw(st.sampled_from(["train", "evaluate", "predict", "predict-file"]),
@@ -119,7 +119,4 @@ def test_mutated_sound_datasets(media_dir, data):
 
 def test_report_media_counts():
     """Not a check: prints how many commands the property tests ran, by outcome (``-s``)."""
-    if STATS:
-        print("\nmedia/text/interop examples run:", sum(STATS.values()))
-        for key, n in sorted(STATS.items()):
-            print(f"  {key}: {n}")
+    report("image and sound datasets", ("images/", "sound/"))
