@@ -193,3 +193,49 @@ def test_sound_with_opposite_infinities_in_two_channels(tmp_path):
     with Workdir(tmp_path) as d:
         out = _run(d, "evaluate", "snd.npz", "--data", "snd")
         assert out.code == 0 and "inf.wav: holds non-finite samples" in out.err
+
+
+# -- found by the server's property test: finite values that overflow once scaled ------------
+
+def test_huge_finite_values_in_rows_are_refused_naming_row_and_column(seed_dir):
+    """-1.8e308 in a feature: the scaling overflowed (RuntimeWarnings, then a 500 from the
+    server and predictions of NaN with exit 0 from the CLI)."""
+    with Workdir(seed_dir) as d:
+        (d / "big.csv").write_text("a,b,day,label\n1,1,2020-01-01,yes\n"
+                                   "-1.7976931348623157e+308,1,2020-01-02,no\n")
+        out = _run(d, "predict", "p.npz", "--data", "big.csv", "--out", "o.csv")
+        assert out.code == 2
+        assert "big.csv, row 3, column 'a': the value -1.798e+308 is too large" in out.err
+        np.savez(d / "big.npz", x=np.full((3, 4, 4), 1e308), y=np.zeros(3, int))
+        out = _run(d, "evaluate", "pi.npz", "--data", "big.npz")
+        assert out.code == 2 and "holds a value (1e+308) too large for this model" in out.err
+
+
+def test_training_on_a_column_whose_spread_overflows(seed_dir):
+    with Workdir(seed_dir) as d:
+        lines = (d / "d.csv").read_text().splitlines()
+        for i, v in ((5, "1e300"), (9, "-1.7976931348623157e+308")):
+            lines[i] = v + "," + lines[i].split(",", 1)[1]
+        (d / "d.csv").write_text("\n".join(lines) + "\n")
+        out = _run(d, "train", "p.nnsproj", "--out", "o.npz", "--quiet", outputs=["o.npz"])
+        assert out.code == 2 and "column 'a': values from -1.798e+308 to 1e+300 are too " \
+            "large to scale" in out.err
+
+
+def test_server_row_with_a_huge_value_is_a_4xx(seed_dir, tmp_path):
+    import warnings
+
+    from nnstudio.core.io import load_model
+    from nnstudio.core.serve.app import create_app
+    from nnstudio.core.serve.predictor import Predictor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+        client = TestClient(create_app(Predictor(load_model(seed_dir / "p.npz")), None),
+                            raise_server_exceptions=False)
+    r = client.post("/predict", content=b'{"a": -1.7976931348623157e+308, "b": 1, '
+                    b'"day": "2024-01-01"}', headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500 and "too large" in r.json()["error"], r.text
+    assert client.get("/health").status_code == 200

@@ -43,6 +43,9 @@ from . import kinds as _kinds
 from .table import Table
 from .text import TextPreparation, text_values
 
+#: The largest float32: a prepared value beyond it would be infinity in the network.
+F32_MAX = float(np.finfo(np.float32).max)
+
 FORMAT_VERSION = 1
 
 
@@ -165,6 +168,7 @@ class Preparation:
                 if present.size == 0:
                     raise DataError(f"column {name!r} has no values in the training rows",
                                     where=table.where())
+                _check_spread(present, f"column {name!r}", table.where())
                 stats = {"mean": float(present.mean()), "std": float(present.std()),
                          "min": float(present.min()), "max": float(present.max()),
                          "median": float(np.median(present))}
@@ -191,6 +195,7 @@ class Preparation:
             for name in targets:
                 y = table[name].values[rows]
                 y = y[~np.isnan(y)]
+                _check_spread(y, f"target column {name!r}", table.where())
                 mean, std = float(y.mean()), float(y.std()) or 1.0
                 if target_scaling != "standard":
                     mean, std = 0.0, 1.0
@@ -204,6 +209,9 @@ class Preparation:
                    y_name: str = "y") -> Preparation:
         """Fit on array samples ``x_train`` (N, *sample_shape) and targets ``y_train``."""
         x = np.asarray(x_train, np.float64)
+        _check_spread(x, f"the samples ({x_name})", None)
+        if task == "regression" and y_train is not None:
+            _check_spread(np.asarray(y_train, np.float64), f"the targets ({y_name})", None)
         axis = 0 if x.ndim == 2 else None  # per feature for vectors, one value for images
         if scaling == "standard":
             offset, divisor = x.mean(axis=axis), x.std(axis=axis)
@@ -292,10 +300,11 @@ class Preparation:
                 if _multi(f):
                     wide = _dates.expand(raw, date_parts(f))
                     k = wide.shape[1]
-                    out[:, j:j + k] = (wide - np.asarray(f["offset"])) / np.asarray(f["divisor"])
+                    out[:, j:j + k] = _scaled(f, raw, wide, np.asarray(f["offset"]),
+                                              np.asarray(f["divisor"]), where, line_of)
                     j += k
                     continue
-                out[:, j] = (raw - f["offset"]) / f["divisor"]
+                out[:, j] = _scaled(f, raw, raw, f["offset"], f["divisor"], where, line_of)
                 j += 1
         if self.text is not None:
             block = self.text.transform(text_values(columns[self.text.column]), where,
@@ -583,9 +592,18 @@ def _scale_rows(x: np.ndarray, off: np.ndarray, div: np.ndarray) -> np.ndarray:
         block = x[lo:lo + rows]
         t = tmp[: len(block)]
         np.copyto(t, block, casting="unsafe")
-        np.subtract(t, off, out=t)
-        np.divide(t, div, out=t)
-        np.copyto(out[lo:lo + rows], t, casting="unsafe")
+        dest = out[lo:lo + rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.subtract(t, off, out=t)
+            np.divide(t, div, out=t)
+            np.copyto(dest, t, casting="unsafe")
+        if not np.isfinite(dest).all():  # NaN/inf given stay for the callers' checks
+            big = np.isinf(dest) & np.isfinite(block)
+            if big.any():
+                i = np.unravel_index(int(np.flatnonzero(big)[0]), big.shape)
+                raise DataError(f"sample {lo + int(i[0]) + 1} holds a value "
+                                f"({float(block[i]):.4g}) too large for this model: scaled, "
+                                "it exceeds the range of 32-bit floats (±3.4e38)")
     return out
 
 
@@ -596,6 +614,39 @@ def _scale(mean: float, std: float, lo: float, hi: float, scaling: str) -> tuple
     if scaling == "minmax":
         return float(lo), float(hi - lo) or 1.0
     return 0.0, 1.0
+
+
+def _check_spread(values: np.ndarray, what: str, where: str | None) -> None:
+    """Refuse finite values whose mean, spread or range overflows float64 (1e300 and
+    -1e308 in one column): the scaling learnt from them would be infinite."""
+    finite = values[np.isfinite(values)] if values.size else values
+    if finite.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo, hi = float(finite.min()), float(finite.max())
+        ok = np.isfinite(hi - lo) and np.isfinite(finite.mean()) and np.isfinite(finite.std())
+    if not ok:
+        raise DataError(f"{what}: values from {lo:.4g} to {hi:.4g} are too large to scale "
+                        "(their mean or spread exceeds the range of numbers)", where=where)
+
+
+def _scaled(f: dict, raw: np.ndarray, values: np.ndarray, offset: Any, divisor: Any,
+            where: str, line_of) -> np.ndarray:
+    """``(values − offset) / divisor``, refused (one :class:`DataError` naming the row and
+    column) where a finite raw value leaves the float32 range the network computes in."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (values - offset) / divisor
+    big = ~(np.abs(scaled) <= F32_MAX)
+    if big.ndim > 1:
+        big = big.any(axis=1)
+    big &= np.isfinite(raw)
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        row = int(line_of(i)) if line_of is not None else i + 1
+        raise DataError(f"the value {float(raw[i]):.4g} is too large for this model: scaled, "
+                        "it exceeds the range of 32-bit floats (±3.4e38)",
+                        where=f"{where}, row {row}, column {f['name']!r}")
+    return scaled
 
 
 def _missing_error(f: dict, miss: np.ndarray, where: str, line_of) -> None:
