@@ -280,3 +280,34 @@ def corpus_bytes(draw, seed_text: str) -> bytes:
     if kind == "unicode":
         return draw(st.text(min_size=1, max_size=400)).encode("utf-8", "surrogatepass")
     return b""
+
+
+# -- dataset options ---------------------------------------------------------------------------
+
+_ODD = st.sampled_from([None, "", "x", -1, 0, 2.5, 1e400, float("nan"), True, [], {}, 2**63])
+
+#: ``dataset.images`` settings: valid and not. (Sizes stay small: the network's input is
+#: 8×8, so most valid draws then stop at the shape check, as a user's edit would.)
+IMAGE_OPTIONS = st.fixed_dictionaries({}, optional={
+    "size": st.sampled_from([[8, 8], [4, 4], [3, 3], [8], [8, 8, 8], [1025, 8], [8.0, 8],
+                             "8x8", None]) | _ODD,
+    "color": st.sampled_from(["auto", "gray", "rgb", "RGB", "cmyk"]) | _ODD,
+    "filter": st.sampled_from(["bilinear", "nearest", "bicubic", "lanczos", "box",
+                               "hamming", "BILINEAR"]) | _ODD,
+    "path_column": st.sampled_from(["file", "label", "nosuch"]) | _ODD,
+    "augment": _ODD,
+})
+
+#: ``dataset.sound`` settings around the seed's (8 kHz, 0.25 s, 16 mels).
+SOUND_OPTIONS = st.fixed_dictionaries({
+    "rate": st.sampled_from([8000] * 4 + [16000, 1000, 192000, 999, 8000.0, "8000"]) | _ODD,
+    "duration": st.sampled_from([0.25] * 4 + [0.05, 0.01, 60, 61, "1"]) | _ODD,
+    "mels": st.sampled_from([16] * 4 + [4, 3, 256, 257, 16.0]) | _ODD,
+}, optional={
+    "window_ms": st.sampled_from([25, 1, 1000, 0.5, 1001]) | _ODD,
+    "hop_ms": st.sampled_from([10, 0.5, 25, 30, 0.1]) | _ODD,
+    "fmin": st.sampled_from([0, 20, 3999, 4000, -1]) | _ODD,
+    "fmax": st.sampled_from([None, 4000, 100, 20, 8000]) | _ODD,
+    "layout": st.sampled_from(["image", "sequence", "cube"]) | _ODD,
+    "max_seconds": st.sampled_from([60, 0.1, 1e9, 0]) | _ODD,
+})

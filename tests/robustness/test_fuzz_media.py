@@ -10,6 +10,7 @@ refused in one sentence.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,12 @@ def _links(d: Path, root: str, draw) -> None:
             (d / root / "up").symlink_to(d / root, target_is_directory=True)
 
 
+def _set_options(project: Path, section: str, options: dict) -> None:
+    d = json.loads(project.read_text())
+    d["dataset"][section] = options
+    project.write_text(json.dumps(d, allow_nan=True))
+
+
 @settings(max_examples=examples(150))
 @given(data=st.data())
 def test_mutated_image_datasets(media_dir, data):
@@ -81,6 +88,9 @@ def test_mutated_image_datasets(media_dir, data):
         if command.endswith("csv") and data.draw(st.booleans(), label="csv"):
             (d / "list.csv").write_bytes(data.draw(ms.path_csv(
                 (media_dir / "list.csv").read_text())))
+        if command.startswith("train") and data.draw(st.integers(0, 3), label="opts") == 0:
+            name = "pimg.nnsproj" if command == "train" else "pcsv.nnsproj"
+            _set_options(d / name, "images", data.draw(ms.IMAGE_OPTIONS, label="images"))
         if command == "train":
             run_and_check(d, "images/train", "train", "pimg.nnsproj", "--out", "o.npz",
                           "--quiet", outputs=["o.npz"])
@@ -106,6 +116,8 @@ def test_mutated_sound_datasets(media_dir, data):
                   for _ in range(data.draw(st.integers(1, 3)))]
         if data.draw(st.integers(0, 4), label="links") == 0:
             _links(d, "snd", data.draw)
+        if command == "train" and data.draw(st.integers(0, 2), label="opts") == 0:
+            _set_options(d / "psnd.nnsproj", "sound", data.draw(ms.SOUND_OPTIONS, label="sound"))
         if command == "train":
             run_and_check(d, "sound/train", "train", "psnd.nnsproj", "--out", "o.npz",
                           "--quiet", outputs=["o.npz"])
