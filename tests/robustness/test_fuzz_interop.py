@@ -57,7 +57,7 @@ def test_seed_onnx_models_import(interop_dir):
             assert out.code == 0, out.describe()
 
 
-@settings(max_examples=examples(200))
+@settings(max_examples=examples(300))
 @given(data=st.data())
 def test_mutated_onnx_files(interop_dir, data):
     name = data.draw(st.sampled_from(_seeds(interop_dir)), label="seed")
@@ -68,7 +68,7 @@ def test_mutated_onnx_files(interop_dir, data):
                       outputs=["o.nnsproj", "o.runs"])
 
 
-@settings(max_examples=examples(120))
+@settings(max_examples=examples(200))
 @given(data=st.data())
 def test_mutated_pytorch_run_folders(interop_dir, run_seed, data):
     edits = data.draw(ist.run_folder(run_seed["metrics"], run_seed["weights"],

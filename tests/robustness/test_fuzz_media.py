@@ -75,7 +75,7 @@ def _set_options(project: Path, section: str, options: dict) -> None:
     project.write_text(json.dumps(d, allow_nan=True))
 
 
-@settings(max_examples=examples(150))
+@settings(max_examples=examples(250))
 @given(data=st.data())
 def test_mutated_image_datasets(media_dir, data):
     command = data.draw(st.sampled_from(["train", "train-csv", "evaluate", "predict",
@@ -106,7 +106,7 @@ def test_mutated_image_datasets(media_dir, data):
                           "--out", "o.csv", outputs=["o.csv"])
 
 
-@settings(max_examples=examples(120))
+@settings(max_examples=examples(200))
 @given(data=st.data())
 def test_mutated_sound_datasets(media_dir, data):
     command = data.draw(st.sampled_from(["train", "evaluate", "predict", "predict-file"]),

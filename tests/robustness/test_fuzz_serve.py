@@ -95,7 +95,7 @@ def _check(response, what: str) -> None:
         assert "Traceback" not in message, body
 
 
-@settings(max_examples=examples(120))
+@settings(max_examples=examples(250))
 @given(data=st.data())
 def test_fuzzed_requests(servers, data):
     name = data.draw(st.sampled_from(sorted(servers)), label="model")

@@ -28,7 +28,7 @@ def text_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@settings(max_examples=examples(100))
+@settings(max_examples=examples(150))
 @given(data=st.data())
 def test_mutated_text_tables(text_dir, data):
     command = data.draw(st.sampled_from(["train", "train", "evaluate", "predict"]),
@@ -55,7 +55,7 @@ def test_mutated_text_tables(text_dir, data):
                           "--out", "o.csv", outputs=["o.csv"])
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(100))
 @given(data=st.data())
 def test_mutated_corpora(text_dir, data):
     content = data.draw(ms.corpus_bytes((text_dir / "story.txt").read_text(encoding="utf-8")),
@@ -108,7 +108,7 @@ def _sometimes_bad(valid, bad) -> st.SearchStrategy:
     return st.one_of(valid, valid, valid, bad)
 
 
-@settings(max_examples=examples(100))
+@settings(max_examples=examples(150))
 @given(prompt=_sometimes_bad(st.sampled_from(["the ", "a", "th", "the cat "]),
                              st.sampled_from(PROMPTS) | st.text(max_size=20)),
        length=_sometimes_bad(st.integers(1, 30), st.sampled_from([0, -1, 10**9, 10_001])),

@@ -239,3 +239,17 @@ def test_server_row_with_a_huge_value_is_a_4xx(seed_dir, tmp_path):
                     b'"day": "2024-01-01"}', headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500 and "too large" in r.json()["error"], r.text
     assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("size", [0, 2**40])
+def test_onnx_input_declaring_an_empty_or_huge_axis(seeds, size):
+    """A per-sample size of 0 reached the Gather converter (ZeroDivisionError: internal
+    error); 2**40 is refused before any shape is worked out."""
+    import onnx
+
+    model = onnx.load(str(seeds / "m.onnx"))
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = size
+    with Workdir(seeds) as d:
+        onnx.save(model, str(d / "f.onnx"))
+        out = _run(d, "import", "f.onnx", "--out", "o.nnsproj", outputs=["o.nnsproj"])
+        assert out.code == 2 and f"declares a sample of shape ({size},)" in out.err

@@ -30,6 +30,9 @@ from nnstudio.core.io import onnx_ops_more  # noqa: F401  (adds its converters t
 from nnstudio.core.io.onnx_ops import FOLD, OPS, Dyn, UnsupportedError, part_name
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+#: Largest size of one axis, and of a whole sample, an imported network's input may declare.
+MAX_INPUT_SIDE = 1 << 20
+MAX_INPUT_VALUES = 1 << 28
 
 
 class Builder:
@@ -239,7 +242,12 @@ def import_onnx(path: str | Path) -> Any:
     if len(dims) < 2 or any(not d.HasField("dim_value") for d in dims[1:]):
         raise ProjectError(f"input {inputs[0].name!r} needs a batch axis and fixed sizes for "
                            "the rest", where)
-    b = Builder(tuple(int(d.dim_value) for d in dims[1:]), opset)
+    sample = tuple(int(d.dim_value) for d in dims[1:])
+    if not all(0 < v <= MAX_INPUT_SIDE for v in sample) or math.prod(sample) > MAX_INPUT_VALUES:
+        raise ProjectError(f"input {inputs[0].name!r} declares a sample of shape {sample}: each "
+                           f"size must be 1 to {MAX_INPUT_SIDE:,}, at most "
+                           f"{MAX_INPUT_VALUES:,} values in all", where)
+    b = Builder(sample, opset)
     values[inputs[0].name] = Dyn("input")
     for index, node in enumerate(fuse_patterns(graph, values)):
         label = f"node {node.name or index!r} ({node.op_type})"
@@ -264,7 +272,7 @@ def import_onnx(path: str | Path) -> Any:
         except UnsupportedError as e:
             raise ProjectError(f"{label}: {node.op_type} {e}", where) from None
         except (ValueError, IndexError, TypeError, KeyError, AttributeError,
-                OverflowError) as e:
+                ArithmeticError) as e:
             # A converter met inputs or attributes that do not fit together (a bias of
             # another size, a weight of another rank, an axis out of range) in a way it does
             # not check one by one: still one sentence naming the node.
