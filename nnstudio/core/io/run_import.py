@@ -166,6 +166,8 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
                                str(export / "export.json")) from None
     arch = {k: v for k, v in info["architecture"].items() if k != "input_shape"}
     summary = dict(metrics.get("summary") or {})
+    if summary.get("metrics") is None:  # "metrics": null is no scores
+        summary.pop("metrics", None)
     summary["trained_with"] = "pytorch"
     summary["imported_from"] = str(run.resolve())
     model = TrainedModel(
