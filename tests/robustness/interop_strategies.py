@@ -172,9 +172,11 @@ def onnx_file(draw, seed: bytes) -> bytes:
             except ValueError:  # its dimensions were already changed
                 continue
             new = draw(st.sampled_from(["nan", "int", "empty", "bigger", "float16", "string"]))
+            if arr.dtype.kind not in "fiub" or arr.size == 0:  # already a string or empty
+                continue
             if new == "nan":
                 arr = arr.astype(np.float32)
-                arr.flat[0] = np.nan if arr.size else 0
+                arr.flat[0] = np.nan
             elif new == "int":
                 arr = arr.astype(np.int64)
             elif new == "empty":
