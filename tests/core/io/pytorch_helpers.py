@@ -17,7 +17,7 @@ from nnstudio.core.engine.network import Network, NetworkSpec, NodeSpec
 from nnstudio.core.io.export_pytorch import FILES
 from nnstudio.core.io.export_pytorch.model_code import render_model
 
-GENERATED = ("model", "data", "train", "nnstudio_layers")
+GENERATED = ("model", "data", "train", "nnstudio_layers", "nnstudio_sequence")
 
 
 def spec(nodes: list[tuple], edges: list[tuple[str, str]] | None = None) -> NetworkSpec:
@@ -132,7 +132,7 @@ def write_model(folder: Path, name: str) -> Path:
     s, shape, loss = NETWORKS[name]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.py").write_text(render_model(s, shape, loss, name).source)
-    for f in ("nnstudio_layers.py", "train.py", "data.py"):
+    for f in ("nnstudio_layers.py", "nnstudio_sequence.py", "train.py", "data.py"):
         shutil.copyfile(FILES / f, folder / f)
     return folder
 

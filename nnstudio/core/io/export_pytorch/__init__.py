@@ -5,6 +5,7 @@ aside and renamed in)::
 
     model.py            the network as an nn.Module (generated, see model_code.py)
     nnstudio_layers.py  nnstudio's layer types as PyTorch modules, weight files
+    nnstudio_sequence.py  the sequence and text layers (embeddings, attention, Conv1D, …)
     data.py             reads the data as nnstudio does and applies the fitted preparation
     train.py            the same training: loss, optimizer, schedule, early stopping, seed;
                         CPU, --device cuda, torchrun (DDP), --amp
@@ -47,7 +48,7 @@ __all__ = ["CONVERTERS", "EXPORT_FORMAT", "NOT_EXPORTED", "export_pytorch", "tra
 
 FILES = Path(__file__).with_name("project_files")
 #: Files copied as they are into every exported project.
-STATIC = ("nnstudio_layers.py", "data.py", "train.py")
+STATIC = ("nnstudio_layers.py", "nnstudio_sequence.py", "data.py", "train.py")
 EXPORT_FORMAT = "nnstudio.pytorch_export"
 REQUIREMENTS = "# CPU or GPU build of PyTorch, as fits the machine (https://pytorch.org)\n" \
                "torch>=2.1\nnumpy>=1.24\n"
@@ -218,6 +219,8 @@ def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
         "", "## Files", "",
         "- `model.py` — the network (`Net`), " + model_text,
         "- `nnstudio_layers.py` — nnstudio's layers as PyTorch modules; weight files",
+        "- `nnstudio_sequence.py` — the sequence and text layers (embeddings, attention, "
+        "Conv1D, …)",
         "- `data.py` — the data, prepared as nnstudio does (`python data.py` shows the splits)",
         "- `train.py` — the training loop",
         "- `data.json`, `split.npz`, `training.json` — the preparation, the split, the settings",

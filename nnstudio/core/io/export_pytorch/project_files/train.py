@@ -90,8 +90,9 @@ def targets(y: np.ndarray, settings: dict) -> torch.Tensor:
 def build_optimizer(model, settings: dict) -> torch.optim.Optimizer:
     """nnstudio's optimizer: weight decay only on the kernels (``W``, ``R``)."""
     o = settings["optimizer"]
-    kernels = [p for m in model.modules() if isinstance(m, nnstudio_layers.Layer)
-               for p in m.kernels()]
+    # once each: a module holding others (Bidirectional) names its inner layers' kernels too
+    kernels = list({id(p): p for m in model.modules() if isinstance(m, nnstudio_layers.Layer)
+                    for p in m.kernels()}.values())
     ids = {id(p) for p in kernels}
     rest = [p for p in model.parameters() if id(p) not in ids]
     wd = float(settings.get("weight_decay", 0.0))
