@@ -49,7 +49,7 @@ def _pads(layer: Layer, shape: Shape, window: list[int], strides: list[int]) -> 
 
 
 def _dense(layer, ins, out):
-    return [repr(ins[0][0]), repr(layer.config["units"]), f"bias={layer.config['use_bias']!r}"]
+    return [repr(ins[0][-1]), repr(layer.config["units"]), f"bias={layer.config['use_bias']!r}"]
 
 
 def _conv(layer, ins, out):

@@ -65,10 +65,14 @@ def compute_loss(model, x, y, settings: dict):
     if settings.get("fused"):
         z = model(x, logits=True)
         out = torch.softmax(z, -1) if settings["fused"] == "Softmax" else torch.sigmoid(z)
+        if loss == "cross_entropy" and z.dim() == 3:
+            return sequence_cross_entropy(z, y, logits=True), out
         if loss == "cross_entropy":
             return F.cross_entropy(z, y), out
         return F.binary_cross_entropy_with_logits(z, y), out
     out = model(x)
+    if loss == "cross_entropy" and out.dim() == 3:
+        return sequence_cross_entropy(out, y), out
     if loss == "mse":
         return F.mse_loss(out, y), out
     if loss == "mae":
@@ -78,6 +82,20 @@ def compute_loss(model, x, y, settings: dict):
         return -torch.log(p).mean(), out
     p = out.clamp(EPS, 1 - EPS)
     return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean(), out
+
+
+def sequence_cross_entropy(out, y, logits: bool = False):
+    """Cross-entropy of one distribution per position ``(N, T, V)`` against token ids
+    ``(N, T)``, mean over the positions whose target is not ``-1`` (padding), as nnstudio's
+    language-model loss (0 when no position counts)."""
+    v = out.shape[-1]
+    flat, target = out.reshape(-1, v), y.reshape(-1)
+    counted = max(int((target >= 0).sum()), 1)
+    if logits:
+        return F.cross_entropy(flat, target, ignore_index=-1, reduction="sum") / counted
+    keep = target >= 0
+    p = flat[keep].gather(1, target[keep].view(-1, 1)).clamp_min(EPS)
+    return -torch.log(p).sum() / counted
 
 
 def targets(y: np.ndarray, settings: dict) -> torch.Tensor:
@@ -179,6 +197,9 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     model.train(was)
     out = torch.cat(outs).float()
     loss = settings["loss"]
+    if out.dim() == 3:  # a distribution per position: the positions that count (not padding)
+        keep = y.reshape(-1) >= 0
+        out, y = out.reshape(-1, out.shape[-1])[keep], y.reshape(-1)[keep]
     if loss == "cross_entropy":
         value = -torch.log(out.gather(1, y.view(-1, 1)).clamp_min(EPS)).mean()
     elif loss == "binary_cross_entropy":
