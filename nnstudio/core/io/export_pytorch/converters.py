@@ -165,8 +165,9 @@ CONVERTERS: dict[str, Converter] = {
     "Concatenate": Converter("Concatenate", _concat),
     "Multiply": Converter("Multiply"),
     "Average": Converter("Average"),
-    "GELU": Converter("GELU", lambda layer, i, o: [repr(layer.config["approximate"])]),
-    "ELU": Converter("ELU", lambda layer, i, o: [repr(layer.config["alpha"])]),
+    "GELU": Converter("GELU", lambda layer, i, o: [
+        f"approximate={layer.config['approximate']!r}"]),
+    "ELU": Converter("ELU", lambda layer, i, o: [f"alpha={layer.config['alpha']!r}"]),
     "SiLU": Converter("SiLU"),
     "Softplus": Converter("Softplus"),
     "PReLU": Converter("PReLU", _prelu),
