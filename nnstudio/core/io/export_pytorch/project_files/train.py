@@ -48,6 +48,8 @@ import nnstudio_layers  # noqa: E402
 from model import Net  # noqa: E402
 
 EPS = 1e-7  # nnstudio's clipping of probabilities in the unfused losses
+#: Tasks measured by accuracy (a language model: over the positions that are not padding).
+ACCURACY_TASKS = ("classification", "language_model")
 
 
 def read_settings(folder: Path = HERE) -> dict:
@@ -210,7 +212,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     else:
         value = F.l1_loss(out, y)
     result = {"loss": float(value)}
-    if settings["task"] == "classification":
+    if settings["task"] in ACCURACY_TASKS:
         result["accuracy"] = float((predicted(out) == truth(y)).double().mean())
     else:
         yt, pred = y.double(), out.double()
@@ -223,6 +225,14 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
         result.update(mae=float(d.abs().mean()), rmse=float(torch.sqrt((d ** 2).mean())),
                       r2=float(r2.mean()))
     return result
+
+
+def right_answers(out: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """``(right, counted)`` of a batch: samples, or a language model's non-padding positions."""
+    if out.dim() == 3:
+        keep = y.reshape(-1) >= 0
+        out, y = out.reshape(-1, out.shape[-1])[keep], y.reshape(-1)[keep]
+    return float((predicted(out) == truth(y)).sum()), float(len(y))
 
 
 def predicted(out: torch.Tensor) -> torch.Tensor:
@@ -368,7 +378,8 @@ def main(argv=None) -> int:
         sampler.set_epoch(epoch)
         mine = torch.as_tensor(list(iter(sampler)))
         net.train()
-        total = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, right answers
+        # loss sum, right answers, answers counted
+        total = torch.zeros(3, dtype=torch.float64, device=device)
         for lo in range(0, len(mine), per_rank):
             idx = mine[lo:lo + per_rank]
             xb, yb = xt[idx].to(device, non_blocking=True), yt[idx].to(device)
@@ -388,8 +399,10 @@ def main(argv=None) -> int:
             scaler.step(optimizer)
             scaler.update()
             total[0] += float(value.detach()) * len(idx)
-            if settings["task"] == "classification":
-                total[1] += float((predicted(pred.detach().float()) == truth(yb)).sum())
+            if settings["task"] in ACCURACY_TASKS:
+                right, counted = right_answers(pred.detach().float(), yb)
+                total[1] += right
+                total[2] += counted
         if reason == "diverged":
             break
         if world > 1:
@@ -397,8 +410,8 @@ def main(argv=None) -> int:
         seen = len(mine) * world
         history["loss"].append(float(total[0]) / seen)
         history["learning_rate"].append(lr)
-        if settings["task"] == "classification":
-            history.setdefault("accuracy", []).append(float(total[1]) / seen)
+        if settings["task"] in ACCURACY_TASKS:
+            history.setdefault("accuracy", []).append(float(total[1]) / max(float(total[2]), 1))
         val = evaluate(model, xv, yv, settings)
         val_loss = val.pop("loss", math.nan)
         history["val_loss"].append(val_loss)
