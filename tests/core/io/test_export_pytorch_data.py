@@ -4,6 +4,7 @@ reproduced (augmentation, a model file without its data) is refused in one sente
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -104,7 +105,7 @@ def _image_net():
              {"id": "c", "type": "Conv2D", "filters": 2, "kernel_size": [3, 3]},
              {"id": "g", "type": "GlobalMaxPool2D"}, {"id": "o", "type": "Dense", "units": 2},
              {"id": "p", "type": "Softmax"}]
-    return {"nodes": nodes, "edges": [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])]}
+    return {"nodes": nodes, "edges": [[a["id"], b["id"]] for a, b in itertools.pairwise(nodes)]}
 
 
 def test_image_folder_exports_the_decoded_images_and_augmentation_is_refused(tmp_path):
@@ -117,8 +118,8 @@ def test_image_folder_exports_the_decoded_images_and_augmentation_is_refused(tmp
 
     augmented = _project({"source": str(tmp_path / "shapes"), "augment": {"flip": True}},
                          _image_net())
-    with pytest.raises(ExportError, match="augments its training images.*turn augmentation "
-                                          "off"):
+    with pytest.raises(ExportError, match=r"augments its training images.*turn augmentation "
+                                          r"off"):
         export_pytorch(tmp_path / "aug", project=augmented, prepared=load_data(augmented))
     assert not (tmp_path / "aug").exists()
 
@@ -131,8 +132,8 @@ def test_a_text_model_file_alone_is_refused(tmp_path):
              {"id": "p", "type": "Softmax"}]
     project = _project(dataset, {"nodes": nodes, "edges": [["in", "o"], ["o", "p"]]})
     model = run_training(project, load_data(project), epochs=1)
-    with pytest.raises(ExportError, match="trained on text, which the exported data.py "
-                                          "cannot prepare from a file: export its project"):
+    with pytest.raises(ExportError, match=r"trained on text, which the exported data\.py "
+                                          r"cannot prepare from a file: export its project"):
         export_pytorch(tmp_path / "m", model=model)
     # with its project the prepared arrays go along
     out = export_pytorch(tmp_path / "p", project=project, model=model)

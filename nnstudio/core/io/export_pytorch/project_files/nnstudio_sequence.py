@@ -45,7 +45,8 @@ class _Params(Layer):
                     t.copy_(_as(arrays[name], t))
 
     def nnstudio_arrays(self):
-        return {n: _np(getattr(self, n)) for n in self.NAMES if getattr(self, n, None) is not None}
+        return {n: _np(getattr(self, n)) for n in self.NAMES
+                if getattr(self, n, None) is not None}
 
 
 # -- tokens and positions ---------------------------------------------------------------------
@@ -133,7 +134,7 @@ class MultiHeadAttention(_Params, nn.Module):
         self.bo = nn.Parameter(torch.zeros(dim)) if bias else None
 
     def forward(self, x, mask=None):
-        n, t, d = x.shape
+        n, t, _ = x.shape
         h, k = self.heads, self.key_dim
         qkv = x @ self.Wqkv
         if self.bqkv is not None:
@@ -273,7 +274,7 @@ class AvgPool1D(Layer, nn.Module):
         return f"pool_size={self.pool_size}, stride={self.stride}, pads={self.pads}"
 
 
-# -- reordering, two directions ---------------------------------------------------------------------
+# -- reordering, two directions ----------------------------------------------------------
 
 class Permute(Layer, nn.Module):
     """Reorders the sample axes: ``dims`` numbers them from 1, the batch axis stays first."""
