@@ -14,11 +14,24 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
 def keep_tab_names(window: QMainWindow) -> None:
     """Make every dock tab bar of ``window`` show whole names, now and after docks move."""
 
+    side = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+
     def apply() -> None:
+        docks = {d.windowTitle().replace("&", ""): d for d in window.findChildren(QDockWidget)}
         for bar in window.findChildren(QTabBar):
-            if bar.parent() is window and bar.elideMode() != Qt.TextElideMode.ElideNone:
+            if bar.parent() is not window:
+                continue
+            if bar.elideMode() != Qt.TextElideMode.ElideNone:
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
+            # A side column is narrow: it keeps the width its tab names need side by side
+            # (the bottom docks are wider than their tabs anyway).
+            names = [bar.tabText(i).replace("&", "") for i in range(bar.count())]
+            group = [docks[n] for n in names if n in docks]
+            if len(group) > 1 and all(window.dockWidgetArea(d) in side for d in group):
+                need = sum(bar.tabSizeHint(i).width() for i in range(bar.count())) + 4
+                for dock in group:
+                    dock.setMinimumWidth(need)
 
     def later(*_args: object) -> None:
         QTimer.singleShot(0, window, apply)

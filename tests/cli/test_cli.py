@@ -219,7 +219,7 @@ def _edit(project: Path, change) -> Path:
     ("units", lambda d: d["network"]["nodes"][1].update(units=0),
      ["network.nodes[1] 'out': Dense needs 'units' ≥ 1 (got 0)"]),
     ("newer", lambda d: d.update(version=99),
-     ["was written by a newer nnstudio (format version 99; this version reads up to 2)"]),
+     ["was written by a newer nnstudio (format version 99; this version reads up to 3)"]),
     ("target", lambda d: d["dataset"].update(target="salary"),
      ["Salary_Data.csv", "no column named 'salary'", "did you mean 'Salary'"]),
     ("source", lambda d: d["dataset"].update(source="nowhere.csv"),

@@ -413,7 +413,7 @@ def test_a_diverged_run_is_marked_and_regression_runs_show_r2(qtbot, workflow_wi
     train(qtbot, w, 0.01, 4)
     training = w.workflow.training
     training.optimizer.setCurrentIndex(training.optimizer.findData("sgd"))
-    train(qtbot, w, 10.0, 6)  # plain SGD at a learning rate of 10 blows up
+    train(qtbot, w, 1.5, 6)  # plain SGD at a learning rate of 1.5 blows up in epoch 3
     good, bad = list(w.session.runs)
     assert bad.reason == "diverged"
     panel = w.workflow.runs
@@ -512,7 +512,8 @@ def test_settings_rows_line_up_settings_a_run_does_not_have():
     from nnstudio.core.training import TrainingConfig
 
     stopping = TrainingConfig(early_stopping={"patience": 20}, epochs=50)
-    plain = TrainingConfig(optimizer={"type": "sgd", "learning_rate": 0.1}, clip_norm=1.0)
+    plain = TrainingConfig(optimizer={"type": "sgd", "learning_rate": 0.1}, clip_norm=1.0,
+                           early_stopping=None)
     runs = [Run(id="r0001-aaaaaa", settings=stopping.to_dict(), epochs=31, best_epoch=11,
                 network={"nodes": [{"id": "a"}, {"id": "b"}]}, network_fp="1234567890abcdef"),
             Run(id="r0002-bbbbbb", settings=plain.to_dict(), epochs=100)]

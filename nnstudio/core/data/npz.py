@@ -54,7 +54,8 @@ def npz_keys(path: str | Path) -> list[dict]:
                               else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = reader(f)
             except (ValueError, OSError, zipfile.BadZipFile) as e:
-                raise DataError(f"array {info.filename[:-4]!r} is corrupt ({e})",
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise DataError(f"array {info.filename[:-4]!r} is damaged ({first})",
                                 where=str(path)) from None
             out.append({"name": info.filename[:-4], "shape": tuple(shape), "dtype": str(dtype),
                         "pickled": dtype.hasobject})

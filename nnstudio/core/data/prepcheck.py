@@ -17,7 +17,7 @@ import numpy as np
 from nnstudio.core.errors import DataError
 
 KINDS = ("numeric", "date", "categorical")
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "language_model")
 SCALINGS = ("none", "standard", "minmax")
 #: Largest sample (values per sample) a stored array preparation may declare.
 MAX_SAMPLE_VALUES = 100_000_000
@@ -117,8 +117,12 @@ def check_preparation(d: Any, version: int) -> None:
         _check_array(array)
         if feats:
             _fail("features", "must be empty for a model that reads arrays")
-    elif not feats:
+    elif not feats and d.get("text") is None:  # a text column may be the only input
         _fail("features", "lists no input column")
+    if d.get("text") is not None and not isinstance(d["text"], Mapping):
+        _fail("text", "must be an object")
+    if task == "language_model" and d.get("text") is None:
+        _fail("text", "a language model needs its text preparation (the vocabulary)")
 
 
 def _check_feature(f: Any, where: str) -> None:

@@ -478,7 +478,7 @@ def _check_declared_params(spec: Any, input_shape: tuple[int, ...], dtype: np.dt
 def _check_consistent(net: Network, preparation: Any, info: dict, where: str) -> None:
     """The training record, the preparation and the network must describe the same model."""
     task = info.get("task")
-    if task not in ("classification", "regression"):
+    if task not in ("classification", "regression", "language_model"):
         raise ProjectError(f"has a malformed 'training' entry (task {_short_value(task)})", where)
     loss = info.get("loss")
     if loss not in engine_losses.LOSSES:
@@ -503,7 +503,12 @@ def _check_consistent(net: Network, preparation: Any, info: dict, where: str) ->
         raise ProjectError(f"is inconsistent: the preparation gives inputs of shape "
                            f"{tuple(preparation.input_shape)}, the network takes "
                            f"{tuple(net.input_shape)}", where)
-    if task == "classification":
+    if task == "language_model":
+        vocab = len(preparation.text.vocab) if preparation.text is not None else None
+        if net.output_shape[-1] != vocab:
+            raise ProjectError(f"is inconsistent: the network predicts {net.output_shape[-1]} "
+                               f"tokens per position for a vocabulary of {vocab}", where)
+    elif task == "classification":
         n = len(preparation.class_names or [])
         if outputs != n and not (outputs == 1 and n == 2):
             raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "

@@ -50,7 +50,7 @@ from nnstudio.core.training.config import TrainingConfig
 #: The ``format`` value of every project file.
 PROJECT_FORMAT = "nnstudio.project"
 #: The format version this nnstudio writes (and the newest it reads).
-PROJECT_VERSION = 2
+PROJECT_VERSION = 3
 #: Top-level fields kept in :attr:`Project.meta` (plus every ``x_...`` field).
 META_FIELDS = ("title", "description", "gui")
 _SECTIONS = ("format", "version", "dataset", "network", "training", "runs")
@@ -106,11 +106,32 @@ def _migrate_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _migrate_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 writes ``"early_stopping": null`` when it is off, because early stopping is on
+    by default from version 3 on; version 2 left the key out when it was off. A version-2
+    project (and each of its runs' settings) without the key keeps training every epoch."""
+    d = dict(d)
+    training = d.get("training")
+    if isinstance(training, dict) and "early_stopping" not in training:
+        d["training"] = {**training, "early_stopping": None}
+    runs = d.get("runs")
+    if isinstance(runs, dict) and isinstance(runs.get("items"), list):
+        items = []
+        for item in runs["items"]:
+            settings = item.get("settings") if isinstance(item, dict) else None
+            if isinstance(settings, dict) and "early_stopping" not in settings:
+                item = {**item, "settings": {**settings, "early_stopping": None}}
+            items.append(item)
+        d["runs"] = {**runs, "items": items}
+    d["version"] = 3
+    return d
+
+
 #: ``MIGRATIONS[v]`` turns a version-``v`` record into a version-``v + 1`` record. To change
 #: the format: bump :data:`PROJECT_VERSION`, add the step here, and add a test that loads an
 #: old file.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    0: _migrate_0_to_1, 1: _migrate_1_to_2}
+    0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _default_network() -> dict[str, Any]:

@@ -141,12 +141,15 @@ def summarize(prep: Any, columns: dict[str, np.ndarray], missing: dict[str, floa
 def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
     """The reference of a model trained on ``prepared`` (a PreparedData): its train split.
 
-    Returns None for array data (images) and when ``prepared`` has no train split.
+    Returns None for array data (images), text and media datasets, and when ``prepared`` has
+    no train split.
     """
     prep = getattr(model, "preparation", None)
     x = getattr(prepared, "x_train", None)
     if prep is None or x is None or getattr(prep, "array", None) is not None or len(x) == 0:
         return None
+    if getattr(prep, "text", None) is not None or getattr(prep, "media", None) is not None:
+        return None  # token ids and decoded media are not table columns
     cols = raw_columns_from_prepared(prep, x)
     # Rows with a missing value were dropped unless the column is filled: the model saw
     # none missing; a filled column's share is lost in the filled values.

@@ -128,13 +128,18 @@ class MonitorPanel(QWidget):
         self.thresholds_label = QLabel()
         self.thresholds_label.setWordWrap(True)
 
+        # Three short rows rather than one long one: the bottom docks share their width, and
+        # the window must fit a 1024-pixel screen (tests/gui/test_layout_fits.py).
         top = QHBoxLayout()
-        for w in (self.server_button, open_log, open_data, self.import_button,
-                  QLabel("Outcomes:"), self.labels):
+        for w in (self.server_button, open_log, open_data, self.import_button):
             top.addWidget(w)
         top.addStretch(1)
-        top.addWidget(self.auto)
         top.addWidget(self.refresh_button)
+        outcomes = QHBoxLayout()
+        outcomes.addWidget(QLabel("Outcomes:"))
+        outcomes.addWidget(self.labels)
+        outcomes.addStretch(1)
+        outcomes.addWidget(self.auto)
         limits = QHBoxLayout()
         for text, w in (("PSI watch ≥", self.psi_watch), ("drifted ≥", self.psi_drift),
                         ("test p <", self.p_value)):
@@ -150,6 +155,7 @@ class MonitorPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.source_label)
+        lay.addLayout(outcomes)
         lay.addLayout(limits)
         lay.addWidget(self.banner)
         lay.addWidget(split, 1)

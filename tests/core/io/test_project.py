@@ -261,7 +261,7 @@ def test_newer_version_is_refused(tmp_path):
     d = dict(MINIMAL, version=99)
     assert problems_of(d, tmp_path).endswith(
         "p.nnsproj: was written by a newer nnstudio (format version 99; this version reads up "
-        "to 2): update nnstudio"
+        "to 3): update nnstudio"
     )
 
 
@@ -274,6 +274,27 @@ def test_older_version_is_migrated(tmp_path):
     assert project.training.loss == "cross_entropy"
     assert project.to_dict()["version"] == PROJECT_VERSION
     assert set(MIGRATIONS) == set(range(PROJECT_VERSION))
+
+
+def test_version_2_without_early_stopping_keeps_it_off(tmp_path):
+    """Version 2 left the key out when early stopping was off; from version 3 it is on by
+    default, so a version-2 project (and its runs' settings) must not switch it on."""
+    d = json.loads(json.dumps(MINIMAL))
+    d["version"] = 2
+    del d["training"]["early_stopping"]
+    settings = dict(d["training"])
+    d["runs"] = {"current": None, "items": [{"id": "r0001-aaaaaa", "name": "Run 1",
+                                             "kind": "train", "reason": "completed",
+                                             "settings": settings}]}
+    write_project(tmp_path / "v2.nnsproj", d)
+    project = load_project(tmp_path / "v2.nnsproj")
+    assert project.training.early_stopping is None
+    assert next(iter(project.runs)).settings["early_stopping"] is None
+    saved = project.to_dict()
+    assert saved["version"] == 3 and saved["training"]["early_stopping"] is None
+    d["version"] = 3  # written by this version: a missing key is the default, on
+    write_project(tmp_path / "v3.nnsproj", d)
+    assert load_project(tmp_path / "v3.nnsproj").training.early_stopping == {"patience": 20}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -324,6 +345,6 @@ def test_saved_file_is_readable_json(tmp_path):
     save_project(project, tmp_path / "s.nnsproj")
     text = (tmp_path / "s.nnsproj").read_text()
     d = json.loads(text)
-    assert d["format"] == "nnstudio.project" and d["version"] == PROJECT_VERSION == 2
+    assert d["format"] == "nnstudio.project" and d["version"] == PROJECT_VERSION == 3
     assert '["in", "h1"]' in text  # short lists stay on one line
     assert text.endswith("\n")

@@ -23,6 +23,7 @@ from nnstudio.core.io import open_trained
 from nnstudio.core.io.model_file import save_model
 from nnstudio.core.io.pipeline import build_network, load_data, run_training, split_arrays
 from nnstudio.core.io.project import (
+    PROJECT_VERSION,
     V1_RUN_ID,
     Project,
     _arrays_fingerprint,
@@ -106,7 +107,7 @@ def test_a_version_1_record_becomes_the_first_run_and_replays(xor, tmp_path):
     # Saved again: version 2, the start moved into the runs folder, the old npz removed.
     save_project(loaded, tmp_path / "xor.nnsproj")
     d = json.loads((tmp_path / "xor.nnsproj").read_text())
-    assert d["version"] == 2 and "run" not in d
+    assert d["version"] == PROJECT_VERSION and "run" not in d
     assert d["runs"]["items"][0]["start"]["arrays"].startswith("xor.runs/")
     assert not run_arrays_path(tmp_path / "xor.nnsproj").exists()
     again = load_project(tmp_path / "xor.nnsproj")
