@@ -111,8 +111,8 @@ NETWORKS = {
         (7,), "mse"),
     "seq_conv": (spec([
         ("in", "Input", {}),
-        ("c1", "Conv1D", {"filters": 4, "kernel_size": 3, "padding": "same"}), ("elu", "ELU",
-                                                                                 {"alpha": 0.7}),
+        ("c1", "Conv1D", {"filters": 4, "kernel_size": 3, "padding": "same"}),
+        ("bn", "BatchNorm", {"momentum": 0.7}), ("elu", "ELU", {"alpha": 0.7}),
         ("mp", "MaxPool1D", {"pool_size": 3, "strides": 2, "padding": "same"}),
         ("c2", "Conv1D", {"filters": 4, "kernel_size": 2, "padding": "causal",
                           "dilation_rate": 2, "groups": 2, "use_bias": False}),

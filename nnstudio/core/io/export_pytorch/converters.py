@@ -149,8 +149,8 @@ CONVERTERS: dict[str, Converter] = {
     "LeakyReLU": Converter("LeakyReLU", lambda layer, i, o: [repr(layer.config["alpha"])]),
     "Softmax": Converter("Softmax"),
     "Dropout": Converter("Dropout", lambda layer, i, o: [repr(layer.config["rate"])]),
-    "BatchNorm": Converter("BatchNorm", lambda layer, i, o: [
-        repr(i[0][0]), f"momentum={layer.config['momentum']!r}",
+    "BatchNorm": Converter("BatchNorm", lambda layer, i, o: [  # sequences: features last
+        repr(i[0][-1] if len(i[0]) == 2 else i[0][0]), f"momentum={layer.config['momentum']!r}",
         f"eps={layer.config['epsilon']!r}"]),
     "Conv2D": Converter("Conv2D", _conv),
     "MaxPool2D": Converter("MaxPool2D", _pool),

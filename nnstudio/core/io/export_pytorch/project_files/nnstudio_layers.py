@@ -230,7 +230,8 @@ class Dense(Layer, nn.Linear):
 
 
 class BatchNorm(Layer, nn.Module):
-    """Batch normalization over features ``(N, F)`` or channels ``(N, C, H, W)``.
+    """Batch normalization over features ``(N, F)``, sequences ``(N, T, F)`` (features
+    last) or channels ``(N, C, H, W)``.
 
     As nnstudio: training normalizes with the batch mean and *biased* variance and updates
     ``running = momentum·running + (1 − momentum)·batch`` with that same variance (PyTorch's
@@ -246,9 +247,10 @@ class BatchNorm(Layer, nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
 
     def forward(self, x):
-        shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+        # per-channel vectors broadcast as (1, F), (1, 1, F) for sequences, (1, C, 1, 1)
+        shape = (1, 1, x.shape[2]) if x.dim() == 3 else (1, x.shape[1]) + (1,) * (x.dim() - 2)
         if self.training:
-            dims = (0,) if x.dim() == 2 else (0, 2, 3)
+            dims = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.dim()]
             mean = x.mean(dims, keepdim=True)
             var = ((x - mean) ** 2).mean(dims, keepdim=True)
             with torch.no_grad():
