@@ -87,6 +87,12 @@ def test_language_model_export_trains_with_train_py(tmp_path):
     assert 0.0 <= metrics["history"]["accuracy"][0] <= 1.0
     assert "accuracy" in metrics["summary"]["metrics"]["test"]
     assert np.isfinite(metrics["history"]["val_loss"][0])
+    # and the run comes back into nnstudio
+    from nnstudio.core.io.run_import import read_run
+
+    back = read_run(out / "run", prepared)
+    assert back.summary["trained_with"] == "pytorch"
+    assert len(back.history["loss"]) == 1
 
 
 def _images(root, n=6, size=8):
