@@ -142,11 +142,13 @@ class MultiHeadAttention(_Params, nn.Module):
         qkv = qkv.reshape(n, t, 3, h, k).permute(2, 0, 3, 1, 4)  # (3, N, h, T, k)
         q, key, v = qkv[0] * (1.0 / math.sqrt(k)), qkv[1], qkv[2]
         scores = q @ key.transpose(-1, -2)  # (N, h, T, T)
+        # −1e9 as nnstudio; float16 (--amp) cannot hold it: its most negative number instead
+        masked = max(MASKED, torch.finfo(scores.dtype).min)
         if self.causal:
             later = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-            scores = scores + torch.where(later, MASKED, 0.0).to(x.dtype)
+            scores = scores + torch.where(later, masked, 0.0).to(scores.dtype)
         if mask is not None:
-            scores = scores + torch.where(~mask[:, None, None, :], MASKED, 0.0).to(x.dtype)
+            scores = scores + torch.where(~mask[:, None, None, :], masked, 0.0).to(scores.dtype)
         a = torch.softmax(scores, dim=-1)
         a = F.dropout(a, self.dropout, self.training)
         o = (a @ v).transpose(1, 2).reshape(n, t, h * k)
