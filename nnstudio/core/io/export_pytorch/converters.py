@@ -8,7 +8,9 @@ here cannot be exported; ``tests/core/io/test_export_pytorch.py`` fails for it u
 entry is added (or the type is listed in :data:`NOT_EXPORTED` with the reason).
 
 Adding a layer type: write its module (with ``load_nnstudio``/``nnstudio_arrays`` when it has
-weights) in ``project_files/nnstudio_layers.py`` and add one entry below.
+weights) in ``project_files/nnstudio_layers.py`` (sequence and text layers in
+``nnstudio_sequence.py``, named by the entry's ``file``), add one entry below and a network
+using it to ``tests/core/io/pytorch_helpers.NETWORKS`` (the parity tests).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ own module already does exactly that the class is a thin subclass of it (``Dense
 variance, the gate order of recurrent layers) the difference is written out here.
 
 Shapes are per sample without the batch axis in the constructors and with it at run time:
-images ``(N, C, H, W)``, sequences ``(N, T, F)``, features ``(N, F)``.
+images ``(N, C, H, W)``, sequences ``(N, T, F)``, features ``(N, F)``. The sequence and text
+layers (embeddings, attention, Conv1D, …) are in ``nnstudio_sequence.py``.
 
 Weights are exchanged in nnstudio's layout (see ``load_nnstudio``/``nnstudio_arrays`` of each
-module): ``Dense`` ``W (F, units)``; ``Conv2D`` ``W (filters, C, kh, kw)``; recurrent layers in
+module): ``Dense`` ``W (F, units)``; ``Conv2D`` ``W (filters, C / groups, kh, kw)``;
+``Conv2DTranspose`` ``W (C, filters, kh, kw)``; ``PReLU`` ``alpha``; recurrent layers in
 ONNX's layout ``W (G*H, F)``, ``R (G*H, H)``, ``b = [Wb, Rb]`` with gates LSTM i,o,f,c and
 GRU z,r,h. ``load_weights``/``save_weights`` read and write ``.npz`` files with one array per
 ``"<node id>/<name>"`` (never pickled), the format nnstudio itself reads.
