@@ -144,3 +144,19 @@ def test_a_text_model_file_alone_is_refused(tmp_path):
     # with its project the prepared arrays go along
     out = export_pytorch(tmp_path / "p", project=project, model=model)
     assert json.loads((out / "data.json").read_text())["prepared"] == "text"
+
+
+def test_sound_folder_exports_the_spectrograms(tmp_path):
+    sf = pytest.importorskip("soundfile")
+    root = tmp_path / "tones"
+    t = np.arange(4000) / 8000
+    for label, freq in (("low", 300.0), ("high", 2500.0)):
+        (root / label).mkdir(parents=True)
+        for i in range(5):
+            sf.write(root / label / f"{i}.wav", 0.5 * np.sin(2 * np.pi * freq * (1 + i / 50) * t),
+                     8000)
+    project = _project({"source": str(root), "sound": {"duration": 0.5}}, _image_net())
+    prepared = load_data(project)
+    out = export_pytorch(tmp_path / "export", project=project, prepared=prepared)
+    assert json.loads((out / "data.json").read_text())["prepared"] == "sounds"
+    _same_splits(out, prepared)
