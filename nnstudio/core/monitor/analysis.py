@@ -70,6 +70,9 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
                               if k in r}
         entry["verdict"], entry["reasons"] = verdict(s, r.get("missing"), t)
         feats.append(entry)
+    from .derived import derived_entries
+
+    feats += derived_entries(ref, current, t)  # text, image and sound statistics
     report: dict[str, Any] = {
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "model": {"fingerprint": fingerprint, "task": model.task,
