@@ -125,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"serving {args.model} (model {predictor.fingerprint}, {predictor.task}) at "
               f"{url}", flush=True)
         print(f"log: {log_path if log_path else 'off'}", flush=True)
-        print(f"try: {curl_example(predictor, url)}", file=sys.stderr, flush=True)
+        print(f"try: {predictor.curl(url)}", file=sys.stderr, flush=True)
         if args.host not in LOOPBACK:
             print(f"note: listening on {args.host}: other machines can reach this server",
                   file=sys.stderr, flush=True)
@@ -133,17 +133,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serve(model, args.host, args.port, log_path, limits, on_ready=ready,
           parent_pid=args.parent_pid)
     return 0
-
-
-def curl_example(predictor: Any, url: str) -> str:
-    """A ``curl`` command that fits the model: a JSON row (with its text field), a file
-    upload for an image or sound model, a prompt for a language model."""
-    if predictor.media is not None:
-        return f"curl -s {url}/predict -F file=@{predictor.media.example_name()}"
-    example = json.dumps(predictor.example_row(), ensure_ascii=False).replace("'", "'\\''")
-    endpoint = "generate" if predictor.language_model else "predict"
-    return (f"curl -s {url}/{endpoint} -H 'Content-Type: application/json' "
-            f"-d '{example}'")
 
 
 # -- monitor -----------------------------------------------------------------------------------

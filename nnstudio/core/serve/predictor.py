@@ -267,6 +267,17 @@ class Predictor:
             out["output"] = {t: "number, in the target's units" for t in self.targets}
         return finite_json(out)
 
+    def curl(self, url: str) -> str:
+        """A ``curl`` command that fits the model: a JSON row (with its text field), a file
+        upload for an image or sound model (``-F file=@cat.png``), a prompt for a language
+        model (``/generate``)."""
+        if self.media is not None:
+            return f"curl -s {url}/predict -F file=@{self.media.example_name()}"
+        body = json.dumps(self.example_row(), ensure_ascii=False).replace("'", "'\\''")
+        endpoint = "generate" if self.language_model else "predict"
+        return (f"curl -s {url}/{endpoint} -H 'Content-Type: application/json' "
+                f"-d '{body}'")
+
     def _text_schema(self) -> dict[str, Any]:
         from nnstudio.core.data.text import MAX_TEXT_CHARS
 
