@@ -198,7 +198,8 @@ class Predictor:
         if len(prompt) > MAX_TEXT_CHARS:
             raise RequestError(422, f"'prompt' has {len(prompt):,} characters; at most "
                                f"{MAX_TEXT_CHARS:,}", "text_too_long", "prompt")
-        length = _whole(payload.get("length", 50), "length", 1, self.limits.max_tokens)
+        length = _whole(payload.get("length", min(50, self.limits.max_tokens)), "length", 1,
+                        self.limits.max_tokens)
         top_k = _whole(payload.get("top_k", 0), "top_k", 0, 1_000_000)
         seed = payload.get("seed")
         if seed is not None:
