@@ -45,7 +45,7 @@ from .samples import (
 
 MAX_TEXTS = 20_000
 MAX_IMAGES = 2_000
-MAX_SOUNDS = 300
+MAX_SOUNDS = 1_000
 
 
 def _every(n: int, m: int) -> np.ndarray:

@@ -43,10 +43,10 @@ def _train(folder: Path, dataset: dict, network: dict, epochs: int, name: str):
     return model, path
 
 
-def train_text(folder: Path):
+def train_text(folder: Path, n: int = 400):
     """``(model, path, csv)``: TF-IDF spam/ham classifier with a numeric ``hour`` column."""
     csv = folder / "sms.csv"
-    write_messages_csv(csv, 400, seed=0, with_length=True)
+    write_messages_csv(csv, n, seed=0, with_length=True)
     model, path = _train(folder, {"source": str(csv), "target": "label",
                                   "text": {"encoding": "tfidf"}}, _mlp(16), 6, "sms")
     return model, path, csv
@@ -73,10 +73,10 @@ def write_images(root: Path, n: int, seed: int, brighter: int = 0) -> list[Path]
     return out
 
 
-def train_images(folder: Path):
+def train_images(folder: Path, n: int = 120):
     """``(model, path, root)``: an MLP on 16×16 RGB images (red vs blue)."""
     root = folder / "colours"
-    write_images(root, 120, seed=0)
+    write_images(root, n, seed=0)
     model, path = _train(folder, {"source": str(root), "images": {"size": [16, 16]}},
                          _mlp(16, flatten=True), 5, "colours")
     return model, path, root
@@ -103,10 +103,10 @@ def write_sounds(root: Path, n: int, seed: int, gain: float = 1.0) -> list[Path]
     return out
 
 
-def train_sounds(folder: Path):
+def train_sounds(folder: Path, n: int = 80):
     """``(model, path, root)``: an MLP on 0.5 s log-mel spectrograms (low vs high tones)."""
     root = folder / "tones"
-    write_sounds(root, 80, seed=0)
+    write_sounds(root, n, seed=0)
     model, path = _train(folder, {"source": str(root), "sound": {"duration": 0.5}},
                          _mlp(16, flatten=True), 5, "tones")
     return model, path, root
