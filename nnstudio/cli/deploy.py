@@ -10,7 +10,6 @@ true outcomes by request id.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path

@@ -201,7 +201,7 @@ def _media_reference(prep: Any, prepared: Any) -> dict[str, Any] | None:
         return None
     feats = media_reference(prep.media["kind"], prep.media, info["files"], info["raw"],
                             np.asarray(rows))
-    return {"version": REFERENCE_VERSION, "source": "training split", "rows": int(len(rows)),
+    return {"version": REFERENCE_VERSION, "source": "training split", "rows": len(rows),
             "features": feats}
 
 

@@ -58,7 +58,7 @@ def verdicts(report: dict) -> dict[str, str]:
 
 
 def test_references_hold_bounded_statistics_of_the_training_split(text_m, image_m, sound_m):
-    for (model, path, _), names in (
+    for (_model, path, _), names in (
             (text_m, ["hour", "message: tokens", "message: unknown tokens",
                       "message: token distribution"]),
             (image_m, ["image: brightness", "image: contrast", "image: red", "image: green",
@@ -83,7 +83,7 @@ def test_references_hold_bounded_statistics_of_the_training_split(text_m, image_
 
 
 def test_text_data_files_stable_then_drifted(text_m, tmp_path):
-    model, path, _ = text_m
+    path = text_m[1]
     same = tmp_path / "same.csv"
     write_messages_csv(same, 300, seed=3, with_length=True)
     code, report = cli_monitor(str(path), "--data", str(same), "--labels", "label")
