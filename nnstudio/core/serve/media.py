@@ -52,8 +52,12 @@ def parse_multipart(body: bytes, content_type: str, max_parts: int) -> tuple[lis
     Uses python-multipart's streaming parser directly (Starlette's form parser spools large
     files to temporary files; a model server writes nowhere but its log).
     """
-    from python_multipart.exceptions import MultipartParseError
-    from python_multipart.multipart import MultipartParser, parse_options_header
+    try:
+        from python_multipart.exceptions import MultipartParseError
+        from python_multipart.multipart import MultipartParser, parse_options_header
+    except ImportError:  # a trimmed installation: base64 JSON still works
+        raise RequestError(415, "this server cannot read multipart uploads (python-multipart "
+                           "is not installed): send JSON {\"<kind>\": \"<base64>\"}") from None
 
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
