@@ -37,6 +37,9 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
     """
     t = thresholds or Thresholds()
     ref = reference if reference is not None else getattr(model, "reference", None)
+    if not ref and model.task == "language_model":
+        raise DataError("a language model is not monitored: its prompts have no training "
+                        "split to compare with (the log keeps every /generate request)")
     if not ref:
         raise DataError(NO_REFERENCE)
     if current.n == 0:
