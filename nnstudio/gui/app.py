@@ -31,7 +31,23 @@ def application() -> QApplication:
         QGuiApplication.setDesktopFileName("nnstudio")
         app = QApplication(sys.argv[:1])
         app.setWindowIcon(app_icon())
+        collect_on_gui_thread(app)
     return app  # type: ignore[return-value]
+
+
+def collect_on_gui_thread(app: QApplication) -> None:
+    """Run Python's cyclic garbage collector only on the GUI thread, from a timer.
+
+    Left automatic, a collection may start in whichever thread allocates — a worker decoding
+    images or training — and destroy Qt objects there (a menu, a widget left in a cycle),
+    which Qt forbids; in the test suite such a collection deadlocked against the GUI thread.
+    pyqtgraph's collector disables automatic collection and collects, generation by
+    generation as the thresholds say, every half second.
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    if getattr(app, "_nnstudio_gc", None) is None:
+        app._nnstudio_gc = GarbageCollector(interval=0.5)
 
 
 def run(project: str | None = None, example: str | None = None,

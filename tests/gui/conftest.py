@@ -102,3 +102,19 @@ def workflow_window(qtbot, tmp_path, monkeypatch):
     w.workflow.shutdown()
     if getattr(w, "insight_panel", None) is not None:
         w.insight_panel.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread(qapp):
+    """As the app does (``collect_on_gui_thread``): Python's garbage collector runs only on
+    this thread — a collection started by a worker thread once destroyed a previous test's
+    menu there and deadlocked — and what a test leaves is collected here after it."""
+    import gc
+
+    from nnstudio.gui.app import collect_on_gui_thread
+
+    collect_on_gui_thread(qapp)
+    gc.disable()  # (again: a previous test's teardown enabled it for the non-GUI tests)
+    yield
+    gc.collect()
+    gc.enable()
