@@ -257,3 +257,35 @@ def test_onnx_input_declaring_an_empty_or_huge_axis(seeds, size):
         onnx.save(model, str(d / "f.onnx"))
         out = _run(d, "import", "f.onnx", "--out", "o.nnsproj", outputs=["o.nnsproj"])
         assert out.code == 2 and f"declares a sample of shape ({size},)" in out.err
+
+
+def test_sound_header_claiming_a_rate_of_2_31_hz(tmp_path):
+    """A WAV whose header says 2,147,483,647 Hz: resampling designed a filter of 40 billion
+    taps — MemoryError, a 500 from the server (``not enough memory`` from the CLI)."""
+    import struct
+
+    import soundfile as sf
+
+    from .media_seeds import sound_seeds
+
+    sound_seeds(tmp_path)
+    wav = tmp_path / "snd" / "high" / "0.wav"
+    data = bytearray(wav.read_bytes())
+    struct.pack_into("<I", data, 24, 2**31 - 1)  # the fmt chunk's sample rate
+    wav.write_bytes(bytes(data))
+    assert sf.info(str(wav)).samplerate == 2**31 - 1
+    with Workdir(tmp_path) as d:
+        out = _run(d, "predict", "snd.npz", "--data", "snd", "--out", "o.csv")
+        assert out.code == 0 and "0.wav: has a sample rate of 2,147,483,647 Hz" in out.err
+
+
+def test_resampling_from_a_rate_that_does_not_reduce():
+    """44,101 Hz → 8 kHz: the exact ratio 8000/44101 needs an 882,021-tap filter; the nearest
+    small-term ratio gives the same length within a sample and a pure tone stays put."""
+    from nnstudio.core.data.audio import resample
+
+    t = np.arange(44101) / 44101
+    y = resample(np.sin(2 * np.pi * 440 * t), 44101, 8000)
+    assert abs(len(y) - 8000) <= 1
+    spectrum = np.abs(np.fft.rfft(y[:8000]))
+    assert abs(int(np.argmax(spectrum)) - 440) <= 1

@@ -39,6 +39,10 @@ AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga"})
 LAYOUTS = ("image", "sequence")
 #: Larger sample values are damage, not sound (float files hold ±1; unscaled PCM ±32,768).
 MAX_AMPLITUDE = 1e6
+#: Sample rates a recording may have: outside, the header is damaged.
+FILE_RATES = (1000, 768_000)
+#: Largest term of the up/down ratio :func:`resample` filters with (filter: 20× taps).
+MAX_RATIO_TERM = 4096
 
 
 @dataclass
@@ -148,6 +152,9 @@ def read_signal(path: Any, opts: AudioOptions, info: dict | None = None) -> np.n
         rate, frames = f.samplerate, f.frames
         if rate <= 0 or frames < 0:
             raise SkipFile("the file's header is invalid")
+        if not FILE_RATES[0] <= rate <= FILE_RATES[1]:
+            raise SkipFile(f"has a sample rate of {rate:,} Hz (a damaged header? recordings "
+                           f"of {FILE_RATES[0]:,} to {FILE_RATES[1]:,} Hz are read)")
         seconds = frames / rate
         if seconds > opts.max_seconds:
             raise SkipFile(f"too long: {seconds:,.0f} s (the limit is {opts.max_seconds:g} s)")
@@ -185,12 +192,22 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     The same as ``resample_poly(x, up, down)`` with its default Kaiser window, but the
     filter is designed once per rate pair (designing it took 10 ms of a 14 ms call).
     """
-    from math import gcd
+    from fractions import Fraction
 
     from scipy.signal import resample_poly
 
-    g = gcd(int(rate_in), int(rate_out))
-    up, down = rate_out // g, rate_in // g
+    ratio = Fraction(int(rate_out), int(rate_in))
+    if max(ratio.numerator, ratio.denominator) > MAX_RATIO_TERM:
+        # A rate that does not reduce (44,101 Hz: 8000/44101) would need a filter of 20 ×
+        # 44,101 taps, a damaged header's 2**31 Hz one of 40 billion: resample by the nearest
+        # ratio of small terms instead (off by less than 1e-6, far below hearing).
+        if ratio >= 1:
+            ratio = 1 / (1 / ratio).limit_denominator(MAX_RATIO_TERM)
+        else:
+            ratio = ratio.limit_denominator(MAX_RATIO_TERM)
+        if ratio == 0:
+            ratio = Fraction(1, MAX_RATIO_TERM)
+    up, down = ratio.numerator, ratio.denominator
     # resample_poly scales the filter it is given in place: pass a copy.
     return resample_poly(x, up, down, window=_antialias(up, down).copy())
 
