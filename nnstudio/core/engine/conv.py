@@ -207,7 +207,7 @@ class Conv2D(Layer):
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
-        self._per_sample = groups == 1 and self.transposed_from_k > K
+        self._per_sample = groups == 1 and (self.transposed_from_k > K or self._pointwise(g))
         if self._per_sample:
             return self._forward_per_sample(x, g, training)
         wide = sh == 1 and sw == 1
@@ -264,6 +264,12 @@ class Conv2D(Layer):
         return y
 
     # -- a shallow window (K = C·kh·kw < 32: the first layer on images): batch-major ---------
+    @staticmethod
+    def _pointwise(g: tuple) -> bool:
+        """A 1×1 window with stride 1 and no padding: ``cols`` would be a copy of the input."""
+        _, _, h, w, kh, kw, sh, sw, _, _, _, _, hp, wp = g
+        return kh == kw == sh == sw == 1 and hp == h and wp == w
+
     def _forward_per_sample(self, x: np.ndarray, g: tuple, training: bool) -> np.ndarray:
         """``Y[n] = W (F, K) @ cols[n] (K, Ho·Wo)`` for every sample in one batched product,
         with ``cols (N, C, kh, kw, Ho, Wo)`` copied from the (padded) input as it is: the
@@ -276,21 +282,24 @@ class Conv2D(Layer):
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
-        if hp != h or wp != w:
-            xp = self._zbuf.get("xp_s", (n, c, hp, wp), dt)
-            xp[:, :, top:top + h, left:left + w] = x
+        if self._pointwise(g):  # a 1×1 window, stride 1: the columns are the input itself
+            cols3 = x.reshape(n, c, h * w)
         else:
-            xp = x
-        cols = self._buf.get("cols_s", (n, c, kh, kw, ho, wo), dt)
-        for i in range(kh):
-            for j in range(kw):
-                a, b = i * dh, j * dw
-                np.copyto(
-                    cols[:, :, i, j],
-                    xp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw],
-                )
+            if hp != h or wp != w:
+                xp = self._zbuf.get("xp_s", (n, c, hp, wp), dt)
+                xp[:, :, top:top + h, left:left + w] = x
+            else:
+                xp = x
+            cols = self._buf.get("cols_s", (n, c, kh, kw, ho, wo), dt)
+            for i in range(kh):
+                for j in range(kw):
+                    a, b = i * dh, j * dw
+                    np.copyto(
+                        cols[:, :, i, j],
+                        xp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw],
+                    )
+            cols3 = cols.reshape(n, K, ho * wo)
         y = self._buf.get("y", (n, f, ho, wo), dt)
-        cols3 = cols.reshape(n, K, ho * wo)
         np.matmul(self.params["W"].reshape(f, K), cols3, out=y.reshape(n, f, ho * wo))
         if "b" in self.params:
             np.add(y, self.params["b"].reshape(f, 1, 1), out=y)
@@ -319,6 +328,10 @@ class Conv2D(Layer):
             return [None]
         wt = self._buf.get("WT", (K, f), dt)
         np.copyto(wt, self.params["W"].reshape(f, K).T)  # a contiguous Wᵀ keeps it in BLAS
+        if self._pointwise(self._g):
+            dx = self._buf.get("dx", (n, c, h, w), dt)
+            np.matmul(wt, dy, out=dx.reshape(n, c, h * w))
+            return [dx]
         dcols = self._buf.get("dcols_s", (n, c, kh, kw, ho, wo), dt)
         np.matmul(wt, dy, out=dcols.reshape(n, K, p))
         padded = hp != h or wp != w

@@ -37,6 +37,8 @@ from tests.core.engine.gradcheck import (
         ({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (4, 7, 6)),
         ({"filters": 2, "kernel_size": 3, "dilation_rate": 2, "padding": "same"}, (4, 6, 6)),
         ({"filters": 2, "kernel_size": 3, "dilation_rate": 2, "strides": 2}, (1, 7, 8)),
+        ({"filters": 2, "kernel_size": 1}, (33, 3, 4)),  # 1×1: the input is the columns
+        ({"filters": 2, "kernel_size": 1, "strides": 2}, (33, 5, 4)),
     ],
 )
 def test_conv2d_gradients(config, shape):
