@@ -251,7 +251,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         how = {"completed": "", "early_stopping": " (early stopping)",
                "stopped": " (stopped by Ctrl-C)"}.get(s["reason"], f" ({s['reason']})")
-        print(f"trained {s['epochs']} epoch(s) in {s['seconds']:.1f} s{how}; best epoch "
+        secs = s['seconds']
+        shown = f"{secs:.1f}" if secs >= 1 else f"{secs:.3f}"  # a small table: 0.042 s
+        print(f"trained {s['epochs']} epoch(s) in {shown} s{how}; best epoch "
               f"{s['best_epoch']}")
         print("\n".join(_metrics_lines(s["metrics"])))
         if out is not None:

@@ -12,6 +12,7 @@ end of ``__init__`` with :meth:`MainWindow.add_dock` and the menus in
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
@@ -104,6 +105,8 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         self._paste_count = 0
         self.menus: dict = {}
         self.docks: dict[str, QDockWidget] = {}
+        #: Lays the docks out for a first start (set by the workflow), or None.
+        self.default_layout: Callable[[], None] | None = None
         self.setAcceptDrops(True)
 
         self.session = Session(self._network_source, self)
@@ -304,18 +307,36 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1360, 840)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            QTimer.singleShot(0, lambda: self.restoreState(state))
+        # Later: the workflow, deploy and media docks are added after this window is built.
+        QTimer.singleShot(0, self._restore_docks)
         self.resizeDocks([self.docks["palette"], self.docks["properties"]], [220, 270],
                          Qt.Orientation.Horizontal)
         theme = str(self.settings.value("theme", "system"))
         if theme in self.actions.themes:
             self.actions.themes[theme].setChecked(True)
 
+    def saved_dock_state(self) -> QByteArray | None:
+        """The dock layout saved at the last quit, or None when there is none or it was saved
+        with another set of docks (an older version: a panel it did not know would float
+        over the canvas after ``restoreState``)."""
+        state = self.settings.value("window/state")
+        if not isinstance(state, QByteArray) or state.isEmpty():
+            return None
+        saved = self.settings.value("window/docks")
+        saved = [saved] if isinstance(saved, str) else list(saved or [])
+        return state if sorted(saved) == sorted(self.docks) else None
+
+    def _restore_docks(self) -> None:
+        state = self.saved_dock_state()
+        if state is not None:
+            self.restoreState(state)
+        elif self.default_layout is not None:
+            self.default_layout()
+
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/docks", sorted(self.docks))
         self.settings.sync()
 
     def offer_recovery(self) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QDeadlineTimer, QEvent, QEventLoop, QObject, Qt, QTimer
+from PySide6.QtCore import QDeadlineTimer, QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -106,9 +106,7 @@ class Workflow(QObject):
             window.docks["properties"].raise_()
         self.docks["training"].raise_()
         self._build_actions()
-        state = window.settings.value("window/state")
-        if not isinstance(state, QByteArray) or state.isEmpty():
-            QTimer.singleShot(0, self._default_layout)
+        window.default_layout = self._default_layout  # when no saved layout fits the docks
 
         s = self.session
         s.training_started.connect(self._on_training_started)

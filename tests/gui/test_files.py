@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.core.graph import SetConfig
@@ -159,6 +160,29 @@ def test_window_layout_is_remembered(make_window):
     again = make_window(show=False)
     assert again.settings.value("window/geometry") is not None
     assert again.settings.value("window/state") is not None
+
+
+def test_saved_layout_comes_back_and_an_older_one_does_not_float_new_docks(make_window, qtbot):
+    w = make_window(workflow_panels=True)
+    w.docks["palette"].hide()
+    w.close()
+    again = make_window(workflow_panels=True)
+    qtbot.waitUntil(lambda: not again.docks["palette"].isVisible(), timeout=3000)
+    state = again.saveState()
+    again.close()
+    # The layout of a version without the Monitor and Gallery docks: after restoreState they
+    # would float over the canvas; the window lays its docks out afresh instead.
+    settings = again.settings
+    settings.setValue("window/state", state)
+    settings.setValue("window/docks", sorted(set(again.docks) - {"monitor", "gallery"}))
+    old = make_window(workflow_panels=True)
+    qtbot.wait(50)
+    for name, dock in old.docks.items():
+        assert not dock.isFloating(), name
+    assert old.docks["palette"].isVisible()  # the older layout was not applied
+    bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+    assert old.dockWidgetArea(old.docks["monitor"]) == bottom
+    assert old.docks["monitor"] in old.tabifiedDockWidgets(old.docks["training"])
 
 
 def test_autosave_writes_a_recovery_file_and_restore_brings_it_back(

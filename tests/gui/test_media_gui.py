@@ -129,9 +129,10 @@ def trained(qtbot, window, tmp_path):
     panel.epochs.setValue(8)
     panel.learning_rate.setValue(0.003)
     insight = window.insight_panel
+    # Image data brings the feature maps forward (the decision map reads only tables).
+    assert insight.tabs.currentWidget() is insight.feature_maps
     window.insight_dock.show()
     window.insight_dock.raise_()
-    insight.show_view("feature_maps")
     drawn = []
     insight.source.compute.finished_job.connect(
         lambda key, token, result: key == "feature_maps" and drawn.append(

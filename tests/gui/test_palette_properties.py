@@ -30,6 +30,15 @@ def test_palette_lists_every_registered_layer_in_its_group(window):
             name = group.child(c).data(TYPE_ROLE)
             assert LAYERS[name].category == category
             assert not group.child(c).icon().isNull()
+    # Within a group, what a beginner reaches for first.
+    names = {model.item(r).data(Qt.ItemDataRole.AccessibleTextRole):
+             [model.item(r).child(c).data(TYPE_ROLE) for c in range(model.item(r).rowCount())]
+             for r in range(model.rowCount())}
+    assert names["Input/Output"][0] == "Input"
+    assert names["Core"][0] == "Dense"
+    assert names["Core"].index("Dense") < names["Core"].index("MultiHeadAttention")
+    assert names["Activations"][:3] == ["ReLU", "Sigmoid", "Tanh"]
+    assert names["Convolution & pooling"][:2] == ["Conv2D", "MaxPool2D"]
 
 
 def test_palette_tooltip_says_what_the_layer_computes(window):

@@ -96,9 +96,10 @@ class PreparedData:
         """One line such as ``train 14,000 · validation 3,000 · test 3,000 (12 rows dropped)``."""
         parts = [f"{s} {self.counts[s]:,}" for s in SPLITS]
         text = " · ".join(parts)
-        if self.counts.get("dropped"):
-            what = "files skipped" if self.media is not None else "rows dropped"
-            text += f" ({self.counts['dropped']:,} {what})"
+        n = self.counts.get("dropped")
+        if n:
+            noun = ("file" if self.media is not None else "row") + ("" if n == 1 else "s")
+            text += f" ({n:,} {noun} {'skipped' if self.media is not None else 'dropped'})"
         return text
 
 

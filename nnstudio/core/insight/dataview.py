@@ -58,6 +58,9 @@ class InsightData:
     decode_target: Callable[[np.ndarray], np.ndarray] | None = None
     class_names: list[str] = field(default_factory=list)
     target_names: list[str] = field(default_factory=list)
+    #: Samples are token-id sequences ``(N, T)``: two-dimensional, but not plottable
+    #: features (a decision map over "token 0" and "token 1" means nothing).
+    token_sequences: bool = False
     input_names: list[str] = field(default_factory=list)
     #: Categorical inputs the plots hold fixed, ``{column: most frequent training category}``
     #: (their one-hot columns are not plottable; see ``_base_input``).
@@ -67,12 +70,12 @@ class InsightData:
         if self.x_test is None:
             self.x_test = self.x_train[:0]
             self.y_test = self.y_train[:0]
-        if self.plot_train is None and self.x_train.ndim == 2:
+        if self.plot_train is None and self.x_train.ndim == 2 and not self.token_sequences:
             self.plot_train, self.plot_test = self.x_train, self.x_test
             self.to_input = None
         if self.plot_train is not None and not self.plot_names:
             self.plot_names = [f"x{i}" for i in range(self.plot_train.shape[1])]
-        if not self.input_names and self.x_train.ndim == 2:
+        if not self.input_names and self.x_train.ndim == 2 and not self.token_sequences:
             same = self.plot_train is self.x_train or (
                 self.to_input is None and self.plot_train is not None
                 and self.plot_train.shape[1] == self.x_train.shape[1]
@@ -174,11 +177,17 @@ class InsightData:
             stats = getattr(prep, "target_stats", [])
             if any((t["mean"], t["std"]) != (0.0, 1.0) for t in stats):
                 decode = prep.decode_target
+        text = getattr(prep, "text", None)
+        sequences = text is not None and (
+            task == "language_model" or text.options.get("encoding") == "sequence")
         data = cls(
             x_train=x_tr, y_train=np.asarray(prepared.y_train), task=task,
             x_test=x_te, y_test=y_te, decode_target=decode,
             class_names=list(prepared.class_names or []), target_names=targets,
+            token_sequences=sequences,
         )
+        if sequences:
+            return data
         columns = _affine_columns(prep, x_tr)
         if x_tr.ndim == 2:
             data.input_names = (list(prep.output_names()) if getattr(prep, "array", None) is None

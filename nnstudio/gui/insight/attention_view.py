@@ -144,9 +144,16 @@ class AttentionView(QWidget):
         w = self.maps.layers[self.layer.currentIndex()][1][self.head.value() - 1]
         # ImageItem's first axis is x: transpose so rows are the looking tokens (y).
         self.image.setImage(np.asarray(w.T, np.float32), levels=(0.0, float(max(w.max(), 1e-9))))
-        ticks = [(i + 0.5, t if t.strip() else repr(t)) for i, t in enumerate(self.maps.tokens)]
+        ticks = [(i + 0.5, _shown(t)) for i, t in enumerate(self.maps.tokens)]
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setTicks([ticks])
+
+
+def _shown(token: str) -> str:
+    """A token as an axis label: a space as "␣", other white space escaped ("\\n")."""
+    if token == " ":
+        return "␣"
+    return token if token.strip() else repr(token)[1:-1]
 
 
 def add_attention_tab(panel: Any, session: Any) -> AttentionView:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.core.insight.boundary import decision_grid, fitted_curve, grid_axes, padded_range
 from nnstudio.core.insight.dataview import InsightData, fixed_inputs_text
@@ -116,11 +116,14 @@ class BoundaryView(InsightView):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(5)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Horizontal:"))
-        row.addWidget(self.x_combo, 1)
-        row.addWidget(QLabel("Vertical:"))
-        row.addWidget(self.y_combo, 1)
+        # The two axes' features one above the other: the view fits the ~300 px dock of a
+        # 1024 × 640 window.
+        row = QGridLayout()
+        row.addWidget(QLabel("Horizontal:"), 0, 0)
+        row.addWidget(self.x_combo, 0, 1)
+        row.addWidget(QLabel("Vertical:"), 1, 0)
+        row.addWidget(self.y_combo, 1, 1)
+        row.setColumnStretch(1, 1)
         under = QHBoxLayout()  # what the others are held at, and the grid's fineness
         under.addWidget(QLabel("Grid:"), 0, Qt.AlignmentFlag.AlignTop)
         under.addWidget(self.res_combo, 0, Qt.AlignmentFlag.AlignTop)

@@ -142,22 +142,23 @@ class LandscapeView(InsightView):
         self.info.setWordWrap(True)  # a narrow dock wraps it instead of scrolling sideways
         self.info.setStyleSheet(f"color: {t.text};")
         self.caption = caption()
-        # Two rows, so the view fits a dock of ~420 px (the window at 1280 × 800).
+        # Short rows, so the view fits the ~300 px dock of a 1024 × 640 window: the plane,
+        # then its two weights (shown for the weights plane only), then the grid.
         for combo in (self.mode_combo, self.w1, self.w2):
             combo.setSizeAdjustPolicy(SHRINK)
             combo.setMinimumContentsLength(6)
         row = QHBoxLayout()
         row.addWidget(QLabel("Plane:"))
         row.addWidget(self.mode_combo, 1)
-        row.addWidget(self.w1, 1)
-        row.addWidget(self.w2, 1)
-        self._row = row
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.w1, 1)
+        weights_row.addWidget(self.w2, 1)
         row2 = QHBoxLayout()
         row2.addWidget(QLabel("Grid:"))
         row2.addWidget(self.res_spin)
         row2.addWidget(self.follow)
         row2.addStretch(1)
-        row2.addWidget(self.compute_button)
+        row.addWidget(self.compute_button)
         self.colorbar = ColorBar()
         self.labels = ContourLabels(self.plot)
         plot_row = QHBoxLayout()
@@ -166,6 +167,7 @@ class LandscapeView(InsightView):
         layout = QVBoxLayout(self.page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(row)
+        layout.addLayout(weights_row)
         layout.addLayout(row2)
         layout.addLayout(plot_row, 1)
         layout.addWidget(self.info)
@@ -213,7 +215,6 @@ class LandscapeView(InsightView):
         weights = self.mode == "weights"
         self.w1.setVisible(weights)
         self.w2.setVisible(weights)
-        self._row.setStretch(self._row.indexOf(self.w2) + 1, 0 if weights else 1)
         self.caption.setText({
             "weights": "Colour: the loss (dark low, yellow high, log scale) when only these two "
                        "weights change and every other weight keeps its current value. White "

@@ -78,6 +78,17 @@ class InsightPanel(QWidget):
         data = self.source.data
         regression = data is not None and data.task == "regression"
         self.tabs.setTabText(0, "Fitted function" if regression else "Decision boundary")
+        # The decision map only reads tables: for images and spectrograms bring the feature
+        # maps forward, for token sequences the attention maps (when that tab exists).
+        kind = None if data is None else ("table" if data.tabular else (
+            "images" if len(getattr(data.x_train, "shape", ())) == 4 else "sequences"))
+        if kind != getattr(self, "_kind", None) and kind is not None:
+            best = {"table": self.boundary, "images": self.feature_maps,
+                    "sequences": getattr(self, "attention", None)}[kind]
+            if best is not None and self.tabs.currentWidget() in (
+                    self.boundary, self.feature_maps, getattr(self, "attention", None)):
+                self.tabs.setCurrentWidget(best)
+        self._kind = kind
 
     def show_view(self, name: str) -> None:
         """Bring a tab forward: ``boundary``, ``neurons``, ``stats`` or ``landscape``."""

@@ -49,6 +49,28 @@ def tooltip(type_name: str) -> str:
     return f"{type_name}: {cls.summary}" if cls.summary else type_name
 
 
+
+#: The order within a palette group: what a beginner reaches for first (Dense before
+#: attention, plain activations before their smooth variants, 2-D image layers before 1-D
+#: sequence ones). A type not listed follows in registration order.
+PALETTE_ORDER = (
+    "Input", "Softmax",
+    "Dense", "Flatten", "Reshape", "Permute", "Embedding", "PositionalEmbedding",
+    "MultiHeadAttention",
+    "ReLU", "Sigmoid", "Tanh", "Linear", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "PReLU",
+    "Dropout", "BatchNorm", "LayerNorm",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "DepthwiseConv2D", "Conv2DTranspose", "UpSampling2D",
+    "Conv1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D", "LastPosition",
+    "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+    "Add", "Concatenate", "Multiply", "Average",
+)
+
+
+def _palette_rank(name: str) -> tuple[int, int]:
+    order = PALETTE_ORDER.index(name) if name in PALETTE_ORDER else len(PALETTE_ORDER)
+    return order, list(LAYERS).index(name)
+
 class PaletteModel(QStandardItemModel):
     """Group rows (palette categories) holding one draggable row per layer type."""
 
@@ -66,7 +88,7 @@ class PaletteModel(QStandardItemModel):
             members = [n for n, c in LAYERS.items() if c.category == category]
             if not members:
                 continue
-            members.sort(key=lambda n: LAYERS[n].n_inputs != 0)  # Input first in its group
+            members.sort(key=_palette_rank)
             group = QStandardItem(category.upper())
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             group.setData(category, Qt.ItemDataRole.AccessibleTextRole)

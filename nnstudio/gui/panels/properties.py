@@ -164,7 +164,7 @@ class PropertiesPanel(QScrollArea):
         try:
             warning = check_training_fits(self.memory)
         except NNStudioError as e:
-            label.setText(f"<span style='color:{current_theme().error}'>⛔ {html.escape(str(e))}"
+            label.setText(f"<span style='color:{current_theme().error}'>⚠ {html.escape(str(e))}"
                           "</span>")
         else:
             text = "Training memory " + html.escape(self.memory.describe())

@@ -9,6 +9,7 @@ the scatter and residual plots) and MAE/RMSE in those units.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +152,8 @@ def trained_model(network: Network, prepared: Any, config: Any, spec: Any,
     if outcome is not None:
         fin = outcome.finished
         summary.update(epochs=fin.epochs_run, best_epoch=fin.best_epoch, reason=fin.reason,
-                       message=fin.message, seconds=round(fin.elapsed, 3))
+                       message=fin.message, seconds=round(fin.elapsed, 3),
+                       trained_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         history = fin.history
         res = outcome.results
         if res is not None:

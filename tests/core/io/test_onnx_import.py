@@ -178,9 +178,10 @@ def test_an_unsupported_operator_is_named_with_its_node(tmp_path, capsys):
 
 
 def test_settings_a_layer_cannot_express_are_explained(tmp_path):
-    path = export(nn.Sequential(nn.Conv2d(2, 2, 3, dilation=2), nn.Flatten()),
-                  torch.randn(1, 2, 8, 8), tmp_path / "dilated.onnx")
-    with pytest.raises(ProjectError, match=r"Conv.*dilation"):
+    # PyTorch pads 1 pixel on both sides; 'same' with stride 2 on 8 pixels pads 0 and 1
+    path = export(nn.Sequential(nn.Conv2d(2, 2, 3, stride=2, padding=1), nn.Flatten()),
+                  torch.randn(1, 2, 8, 8), tmp_path / "strided.onnx")
+    with pytest.raises(ProjectError, match=r"Conv.*pads \[1, 1, 1, 1\]"):
         import_onnx(path)
 
 

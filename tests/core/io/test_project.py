@@ -289,7 +289,7 @@ def test_version_2_without_early_stopping_keeps_it_off(tmp_path):
     write_project(tmp_path / "v2.nnsproj", d)
     project = load_project(tmp_path / "v2.nnsproj")
     assert project.training.early_stopping is None
-    assert list(project.runs)[0].settings["early_stopping"] is None
+    assert next(iter(project.runs)).settings["early_stopping"] is None
     saved = project.to_dict()
     assert saved["version"] == 3 and saved["training"]["early_stopping"] is None
     d["version"] = 3  # written by this version: a missing key is the default, on

@@ -189,3 +189,23 @@ def test_embedding_smaller_than_the_vocabulary_is_named_before_training(tmp_path
     with pytest.raises(NNStudioError, match=f"vocab_size is 5 but the text's vocabulary has "
                                             f"{prepared.output_size} tokens"):
         run_training(_project(dataset, net, epochs=1), prepared)
+
+
+@pytest.mark.parametrize("kind", ["corpus", "sequence", "tfidf"])
+def test_token_sequences_are_not_plotted_as_features(tmp_path, kind):
+    """Inside the network draws decision maps over table features; token ids are not
+    features ("token 0" against "token 1" means nothing), bag/TF-IDF vectors are."""
+    from nnstudio.core.insight.dataview import InsightData
+
+    if kind == "corpus":
+        path = tmp_path / "story.txt"
+        path.write_text(corpus_text(100), encoding="utf-8")
+        dataset = {"source": str(path), "corpus": {"window": 16}}
+    else:
+        path = tmp_path / "sms.csv"
+        write_messages_csv(path, 200, seed=3)
+        dataset = {"source": str(path), "target": "label",
+                   "text": {"encoding": kind, "length": 16}}
+    data = InsightData.from_prepared(build_dataset(DatasetSpec.from_dict(dataset)))
+    assert data.tabular == (kind == "tfidf")
+    assert data.token_sequences == (kind != "tfidf")
