@@ -126,6 +126,21 @@ class BatchNorm(Layer):
         a2 = a.reshape(-1, a.shape[-1])
         return np.dot(self._ones(a2.shape[0], "ones_n"), a2, out=out)
 
+    def _channel_dot(self, a: np.ndarray, b: np.ndarray, out: np.ndarray,
+                     scratch: np.ndarray) -> np.ndarray:
+        """Σ of ``a·b`` per channel into ``out (C,)``. On images each ``(n, c)`` row's dot
+        product comes from ``einsum`` without writing ``a·b`` (≈ 2× faster than a product
+        pass and a matrix-vector sum); elsewhere the product goes through ``scratch``."""
+        if a.ndim == 4:
+            n, c = a.shape[:2]
+            hw = a.shape[2] * a.shape[3]
+            rows = self._buf.get("rows", (n, c), self.dtype)
+            np.einsum("ij,ij->i", a.reshape(n * c, hw), b.reshape(n * c, hw),
+                      out=rows.reshape(-1))
+            return np.dot(self._ones(n, "ones_n"), rows, out=out)
+        np.multiply(a, b, out=scratch)
+        return self._channel_sum(scratch, out)
+
     def _ones(self, n: int, key: str) -> np.ndarray:
         ones = self._buf.get(key, (n,), self.dtype)
         ones.fill(1.0)  # a few hundred values: cheaper than remembering whether it was filled
@@ -150,8 +165,7 @@ class BatchNorm(Layer):
         # The centred input xc = x − mean is kept for the backward pass (instead of x̂).
         xc = self._buf.get("xc", x.shape, dt)
         np.subtract(x, mean.reshape(bshape), out=xc)
-        np.multiply(xc, xc, out=y)
-        var = self._channel_sum(y, self._buf.get("var", (c,), dt))
+        var = self._channel_dot(xc, xc, self._buf.get("var", (c,), dt), y)
         var *= 1.0 / count
         inv = self._buf.get("inv", (c,), dt)
         np.add(var, eps, out=inv)
@@ -177,8 +191,7 @@ class BatchNorm(Layer):
         dt = self.dtype
         # Per-channel sums straight into the gradient views: Σg and Σ g·x̂ = inv·Σ g·xc.
         gx = self._buf.get("gx", grad.shape, dt)
-        np.multiply(grad, xc, out=gx)
-        dgamma = self._channel_sum(gx, self.grads["gamma"])
+        dgamma = self._channel_dot(grad, xc, self.grads["gamma"], gx)
         dgamma *= inv
         dbeta = self._channel_sum(grad, self.grads["beta"])
         # dx = γ·inv/m · (m·g − Σg − x̂·Σ(g·x̂)) = a·g + b·xc + d, per channel:
