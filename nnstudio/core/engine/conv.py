@@ -125,7 +125,7 @@ class Conv2D(Layer):
         super().__init__(name, **config)
         self._buf = Buffers()
         self._zbuf = FilledBuffers()
-        self._per_sample = False
+        self._per_sample = self._bias_row = False
         #: Set by the network when no input gradient is needed (the layer reads the Input).
         self.skip_input_grad = False
 
@@ -282,6 +282,10 @@ class Conv2D(Layer):
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
+        # With a bias the columns get a last row of ones and W a last column b, so the
+        # product adds the bias (and the backward product gives its gradient): no pass over
+        # the output for it.
+        self._bias_row = fold = "b" in self.params and not self._pointwise(g)
         if self._pointwise(g):  # a 1×1 window, stride 1: the columns are the input itself
             cols3 = x.reshape(n, c, h * w)
         else:
@@ -290,7 +294,9 @@ class Conv2D(Layer):
                 xp[:, :, top:top + h, left:left + w] = x
             else:
                 xp = x
-            cols = self._buf.get("cols_s", (n, c, kh, kw, ho, wo), dt)
+            k1 = K + fold
+            cols3 = self._zbuf.get("cols_s", (n, k1, ho * wo), dt, fill=1.0)  # row K stays 1
+            cols = cols3[:, :K].reshape(n, c, kh, kw, ho, wo)
             for i in range(kh):
                 for j in range(kw):
                     a, b = i * dh, j * dw
@@ -298,11 +304,16 @@ class Conv2D(Layer):
                         cols[:, :, i, j],
                         xp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw],
                     )
-            cols3 = cols.reshape(n, K, ho * wo)
         y = self._buf.get("y", (n, f, ho, wo), dt)
-        np.matmul(self.params["W"].reshape(f, K), cols3, out=y.reshape(n, f, ho * wo))
-        if "b" in self.params:
-            np.add(y, self.params["b"].reshape(f, 1, 1), out=y)
+        if fold:
+            wb = self._buf.get("Wb", (f, K + 1), dt)
+            np.copyto(wb[:, :K], self.params["W"].reshape(f, K))
+            np.copyto(wb[:, K], self.params["b"])
+            np.matmul(wb, cols3, out=y.reshape(n, f, ho * wo))
+        else:
+            np.matmul(self.params["W"].reshape(f, K), cols3, out=y.reshape(n, f, ho * wo))
+            if "b" in self.params:
+                np.add(y, self.params["b"].reshape(f, 1, 1), out=y)
         if training:
             self._g, self._cols3 = g, cols3
         return y
@@ -315,11 +326,19 @@ class Conv2D(Layer):
         K = c * kh * kw
         p = ho * wo
         dy = grad.reshape(n, f, p)
-        # dW = Σ_n dY[n] @ cols[n]ᵀ: one batched product, then the sum over the batch.
-        per = self._buf.get("gW_s", (n, f, K), dt)
+        # dW = Σ_n dY[n] @ cols[n]ᵀ: one batched product, then the sum over the batch (with
+        # the row of ones, its last column is db).
+        k1 = self._cols3.shape[1]
+        per = self._buf.get("gW_s", (n, f, k1), dt)
         np.matmul(dy, self._cols3.transpose(0, 2, 1), out=per)
-        np.sum(per, axis=0, out=self.grads["W"].reshape(f, K))
-        if "b" in self.grads:  # Σ over positions, then over the batch, as BLAS passes
+        if self._bias_row:
+            total = self._buf.get("gWb", (f, k1), dt)
+            np.sum(per, axis=0, out=total)
+            np.copyto(self.grads["W"].reshape(f, K), total[:, :K])
+            np.copyto(self.grads["b"], total[:, K])
+        else:
+            np.sum(per, axis=0, out=self.grads["W"].reshape(f, K))
+        if "b" in self.grads and not self._bias_row:  # Σ over positions, then the batch
             ones_p = self._zbuf.get("ones_p", (p,), dt, fill=1.0)
             rows = self._buf.get("b_rows", (n, f), dt)
             np.matmul(dy, ones_p, out=rows)
