@@ -10,7 +10,6 @@ true outcomes by request id.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,8 +49,11 @@ def add_deploy_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("--log", metavar="DB",
                    help="the SQLite prediction log (default: MODEL.predictions.db beside it)")
     s.add_argument("--no-log", action="store_true", help="do not log predictions")
-    s.add_argument("--max-body-bytes", type=int, default=1_000_000, metavar="N",
-                   help="largest request body accepted (default 1,000,000)")
+    s.add_argument("--max-body-bytes", type=int, default=None, metavar="N",
+                   help="largest request body accepted (default 1,000,000; 20,000,000 for "
+                   "image and sound models)")
+    s.add_argument("--max-tokens", type=int, default=1000, metavar="N",
+                   help="language models: most new tokens one /generate may ask for (1000)")
     s.add_argument("--max-rows", type=int, default=1000, metavar="N",
                    help="most rows in one request (default 1000)")
     s.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # the GUI's process
@@ -104,20 +106,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0–65535 (got {args.port})")
-    if args.max_body_bytes < 100 or args.max_rows < 1:
-        raise UsageError("--max-body-bytes must be ≥ 100 and --max-rows ≥ 1")
+    if (args.max_body_bytes is not None and args.max_body_bytes < 100) or args.max_rows < 1 \
+            or args.max_tokens < 1:
+        raise UsageError("--max-body-bytes must be ≥ 100, --max-rows and --max-tokens ≥ 1")
     model = open_model(args.model)
     log_path = None if args.no_log else Path(args.log) if args.log else \
         default_log_path(args.model)
-    limits = Limits(max_body_bytes=args.max_body_bytes, max_rows=args.max_rows)
+    body = args.max_body_bytes
+    if body is None:
+        from nnstudio.core.serve.media import MEDIA_MAX_BODY
+
+        media = getattr(model.preparation, "media", None)
+        body = MEDIA_MAX_BODY if media is not None else Limits().max_body_bytes
+    limits = Limits(max_body_bytes=body, max_rows=args.max_rows, max_tokens=args.max_tokens)
 
     def ready(url: str, predictor: Any) -> None:
-        example = json.dumps(predictor.example_row(), ensure_ascii=False)
         print(f"serving {args.model} (model {predictor.fingerprint}, {predictor.task}) at "
               f"{url}", flush=True)
         print(f"log: {log_path if log_path else 'off'}", flush=True)
-        print(f"try: curl -s {url}/predict -H 'Content-Type: application/json' "
-              f"-d '{example}'", file=sys.stderr, flush=True)
+        print(f"try: {predictor.curl(url)}", file=sys.stderr, flush=True)
         if args.host not in LOOPBACK:
             print(f"note: listening on {args.host}: other machines can reach this server",
                   file=sys.stderr, flush=True)
@@ -147,11 +154,20 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         raise UsageError("--labels goes with --data (a log gets outcomes via /feedback)")
     report_path = _check_out_file(args.report, "--report") if args.report else None
     model = open_model(args.model)
-    if model.preparation is None or model.preparation.array is not None:
-        raise DataError("monitoring reads table models (columns); this model reads arrays",
+    prep = model.preparation
+    media = getattr(prep, "media", None) if prep is not None else None
+    if prep is None or (prep.array is not None and media is None):
+        raise DataError("monitoring reads table, text, image and sound models; this model "
+                        "reads plain arrays", where=args.model)
+    if model.task == "language_model":
+        raise DataError("a language model is not monitored: its prompts have no training "
+                        "split to compare with (the log keeps every /generate request)",
                         where=args.model)
     fp = fingerprint(model)
     reference = None
+    if args.reference and (media is not None or getattr(prep, "text", None) is not None):
+        raise UsageError("--reference compares table columns; a text, image or sound model "
+                         "is compared with the training summary in its file")
     if args.reference:
         from nnstudio.core.data import load_table
 

@@ -73,7 +73,7 @@ def test_sdist_and_wheel_hold_the_resources(dist):
     assert not missing, f"not in the wheel: {sorted(missing)}"
     assert not any(n.startswith("resources/") for n in names)
     # the files the PyTorch project export copies (a folder, not a package)
-    for f in ("train.py", "data.py", "nnstudio_layers.py"):
+    for f in ("train.py", "data.py", "nnstudio_layers.py", "nnstudio_sequence.py"):
         assert f"nnstudio/core/io/export_pytorch/project_files/{f}" in names
     sdist = next(dist.glob(f"nnstudio-{__version__}.tar.gz"))
     with tarfile.open(sdist) as tar:

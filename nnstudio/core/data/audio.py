@@ -119,17 +119,22 @@ class AudioOptions:
         return opts
 
 
-def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
+def read_signal(path: Any, opts: AudioOptions, info: dict | None = None) -> np.ndarray:
     """Mono float64 signal ``(opts.n_samples,)`` at ``opts.rate`` (steps 1–4 above).
+
+    ``path`` is a file path or an in-memory file (``io.BytesIO``). ``info``, when given,
+    receives ``seconds`` (the recording's whole length), ``rate`` and ``channels`` from the
+    header and ``samples``, how many of the returned samples are the recording (the rest is
+    padding): monitoring's duration and loudness.
 
     Raises :class:`SkipFile` with the reason for an unusable file.
     """
-    import os
-
     import soundfile as sf
 
+    from .images import source_size
+
     try:
-        if os.path.getsize(path) == 0:
+        if source_size(path) == 0:
             raise SkipFile("zero-byte file")
     except OSError as e:
         raise SkipFile(f"cannot be read ({e.strerror or e})") from None
@@ -154,6 +159,9 @@ def read_signal(path: str, opts: AudioOptions) -> np.ndarray:
             raise SkipFile(f"corrupt or truncated recording ({_short(e)})") from None
     if data.size == 0:
         raise SkipFile("the recording is empty (no samples)")
+    if info is not None:
+        info.update(seconds=seconds, rate=rate, channels=int(data.shape[1]),
+                    samples=min(opts.n_samples, round(data.shape[0] * opts.rate / rate)))
     x = data.mean(axis=1)
     if not np.all(np.isfinite(x)):
         raise SkipFile("holds non-finite samples (NaN or infinity)")
@@ -197,7 +205,7 @@ def spectrogram(signal: np.ndarray, opts: AudioOptions) -> np.ndarray:
     return s[None] if opts.layout == "image" else s
 
 
-def decode_sound(path: str, opts: AudioOptions) -> np.ndarray:
+def decode_sound(path: Any, opts: AudioOptions) -> np.ndarray:
     """A sound file straight to its spectrogram (steps 1–6)."""
     return spectrogram(read_signal(path, opts), opts)
 

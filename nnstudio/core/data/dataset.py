@@ -87,6 +87,8 @@ class PreparedData:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     media: dict | None = None
+    #: A table with a text column: ``{split: object array of the raw texts}``.
+    texts: dict | None = None
 
     @property
     def n_classes(self) -> int:
@@ -381,11 +383,14 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
         y_all = prep.transform_target(np.stack([table[t].values[rows] for t in targets], 1))
     parts = {"train": tr, "validation": va, "test": te}
     counts = _counts(parts, y_all, class_names, int((~keep).sum()))
-    return PreparedData(
+    prepared = PreparedData(
         x_all[tr], y_all[tr], x_all[va], y_all[va], x_all[te], y_all[te], task, class_names,
         prep.input_shape, prep.output_size, prep, list(features), counts, dropped, skipped,
         split_rows, where,
         notes + [n for n in (_mostly_numbers(table, f) for f in features) if n])
+    if text_col is not None:  # the raw texts per split: the monitoring reference reads them
+        prepared.texts = {s: columns[text_col][idx] for s, idx in parts.items()}
+    return prepared
 
 
 def _unparsed_dates(table: Table, name: str, kind: str) -> np.ndarray:

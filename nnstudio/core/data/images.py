@@ -109,13 +109,24 @@ def _pil():
     return Image
 
 
-def _open(path: str):
-    """An opened (not yet decoded) Pillow image; SkipFile with the reason otherwise."""
-    Image = _pil()
+def source_size(source: Any) -> int:
+    """Bytes in ``source``: a file path, or an in-memory file (``io.BytesIO``: an upload to
+    the model server, decoded without touching the disk)."""
     import os
 
+    if hasattr(source, "getbuffer"):
+        return source.getbuffer().nbytes
+    return os.path.getsize(source)
+
+
+def _open(path: Any):
+    """An opened (not yet decoded) Pillow image; SkipFile with the reason otherwise.
+
+    ``path`` is a file path or an in-memory file (``io.BytesIO``)."""
+    Image = _pil()
+
     try:
-        if os.path.getsize(path) == 0:
+        if source_size(path) == 0:
             raise SkipFile("zero-byte file")
     except OSError as e:
         raise SkipFile(f"cannot be read ({e.strerror or e})") from None
@@ -168,7 +179,7 @@ def choose_color(grays: list[bool]) -> str:
     return "gray" if grays and all(grays) else "rgb"
 
 
-def decode_image(path: str, size: tuple[int, int], color: str,
+def decode_image(path: Any, size: tuple[int, int], color: str,
                  filter: str = "bilinear") -> np.ndarray:
     """Decode one image file to ``uint8 (C, H, W)`` (see the module docstring for the steps).
 

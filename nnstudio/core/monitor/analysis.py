@@ -37,6 +37,9 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
     """
     t = thresholds or Thresholds()
     ref = reference if reference is not None else getattr(model, "reference", None)
+    if not ref and model.task == "language_model":
+        raise DataError("a language model is not monitored: its prompts have no training "
+                        "split to compare with (the log keeps every /generate request)")
     if not ref:
         raise DataError(NO_REFERENCE)
     if current.n == 0:
@@ -70,6 +73,9 @@ def monitor(model: Any, current: Current, reference: dict[str, Any] | None = Non
                               if k in r}
         entry["verdict"], entry["reasons"] = verdict(s, r.get("missing"), t)
         feats.append(entry)
+    from .derived import derived_entries
+
+    feats += derived_entries(ref, current, t)  # text, image and sound statistics
     report: dict[str, Any] = {
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "model": {"fingerprint": fingerprint, "task": model.task,

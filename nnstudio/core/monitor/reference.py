@@ -141,21 +141,39 @@ def summarize(prep: Any, columns: dict[str, np.ndarray], missing: dict[str, floa
 def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
     """The reference of a model trained on ``prepared`` (a PreparedData): its train split.
 
-    Returns None for array data (images), text and media datasets, and when ``prepared`` has
-    no train split.
+    Text columns and image/sound datasets get derived features (:mod:`.derived`: tokens per
+    text, unknown-token rate, token distribution; brightness, contrast, colour, size;
+    duration, loudness, spectrum). Returns None for plain array data (NPZ, IDX), language
+    models, and when ``prepared`` has no train split.
     """
     prep = getattr(model, "preparation", None)
     x = getattr(prepared, "x_train", None)
-    if prep is None or x is None or getattr(prep, "array", None) is not None or len(x) == 0:
+    if prep is None or x is None or len(x) == 0 or model.task == "language_model":
         return None
-    if getattr(prep, "text", None) is not None or getattr(prep, "media", None) is not None:
-        return None  # token ids and decoded media are not table columns
-    cols = raw_columns_from_prepared(prep, x)
-    # Rows with a missing value were dropped unless the column is filled: the model saw
-    # none missing; a filled column's share is lost in the filled values.
-    missing = {f["name"]: (0.0 if f.get("fill") is None else None) for f in prep.features}
-    _unfill_means(prep, x, cols, missing)
-    ref = summarize(prep, cols, missing, "training split")
+    media = getattr(prep, "media", None)
+    text = getattr(prep, "text", None)
+    if media is not None:
+        ref = _media_reference(prep, prepared)
+        if ref is None:
+            return None
+    elif getattr(prep, "array", None) is not None:
+        return None
+    else:
+        if text is not None and getattr(prepared, "texts", None) is None:
+            return None  # built without its raw texts: nothing to summarise
+        cols = raw_columns_from_prepared(prep, x) if prep.features else {}
+        # Rows with a missing value were dropped unless the column is filled: the model saw
+        # none missing; a filled column's share is lost in the filled values.
+        missing = {f["name"]: (0.0 if f.get("fill") is None else None) for f in prep.features}
+        if prep.features:
+            _unfill_means(prep, x, cols, missing)
+        ref = summarize(prep, cols, missing, "training split")
+        if text is not None:
+            from .derived import text_reference
+
+            ref["rows"] = len(x)
+            ref["features"] += text_reference(text, list(prepared.texts["train"]),
+                                              list(prepared.texts.get("validation", [])))
     classification = model.task == "classification"
     rows = _every(len(x), MAX_PREDICTED_ROWS)
     with np.errstate(all="ignore"):
@@ -171,6 +189,20 @@ def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
             yy = prep.decode_target(np.asarray(y).reshape(len(y), -1))
             ref["targets"] = _outputs_summary(yy[:, 0], False)
     return ref
+
+
+def _media_reference(prep: Any, prepared: Any) -> dict[str, Any] | None:
+    """The reference of an image/sound dataset: derived features of its training files."""
+    from .derived import media_reference
+
+    info = getattr(prepared, "media", None) or {}
+    rows = (getattr(prepared, "indices", None) or {}).get("train")
+    if info.get("raw") is None or rows is None or not info.get("files"):
+        return None
+    feats = media_reference(prep.media["kind"], prep.media, info["files"], info["raw"],
+                            np.asarray(rows))
+    return {"version": REFERENCE_VERSION, "source": "training split", "rows": len(rows),
+            "features": feats}
 
 
 def reference_from_table(model: Any, table: Any, source: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class Current:
     #: For a log: refused requests, ``{"total": n, "by_kind": {kind: n}, "unseen": {column:
     #: {value: n}}}`` (unknown categories the server refused).
     rejected: dict[str, Any] = field(default_factory=dict)
+    #: Derived statistics that are counts, not per-row values (a text column's unknown and
+    #: known tokens): ``{derived name: {...}}`` (see :mod:`.derived`).
+    aggregates: dict[str, Any] = field(default_factory=dict)
 
 
 def check_columns(prep: Any, table: Any) -> None:
@@ -93,9 +96,18 @@ def from_table(model: Any, path: str | Path, labels: str | None = None) -> Curre
     of true outcomes, if any."""
     from nnstudio.core.data import load_table
 
+    if getattr(model.preparation, "media", None) is not None:
+        from .media_sources import from_media_files
+
+        return from_media_files(model, path, labels)
     table = load_table(path)
     prep = model.preparation
     check_columns(prep, table)
+    text = getattr(prep, "text", None)
+    if text is not None and text.column not in table:
+        raise DataError(f"the model reads the text column {text.column!r} that the file does "
+                        f"not have (it has: {', '.join(table.columns[:20])})",
+                        where=table.where())
     notes = []
     cols: dict[str, np.ndarray] = {}
     for f in prep.features:
@@ -116,6 +128,8 @@ def from_table(model: Any, path: str | Path, labels: str | None = None) -> Curre
             outcomes = table[labels].as_strings()
         else:
             outcomes, _ = _table_numbers(table, labels, "numeric")
+    if text is not None:
+        cols[text.column] = np.asarray(table[text.column].as_strings(), dtype=object)
     return from_columns(model, cols, str(path), outcomes, notes)
 
 
@@ -126,6 +140,14 @@ def from_columns(model: Any, cols: dict[str, np.ndarray], source: str,
     notes = list(notes or [])
     n = len(next(iter(cols.values()))) if cols else 0
     values, rows = predict_columns(model, cols, n)
+    text = getattr(model.preparation, "text", None)
+    aggregates: dict[str, Any] = {}
+    if text is not None and text.column in cols:
+        from .derived import text_current
+
+        texts = cols.pop(text.column)
+        derived, aggregates = text_current(text, [str(t) for t in texts])
+        cols.update(derived)
     predictions = None
     if values is not None:
         if model.task == "classification":
@@ -136,7 +158,8 @@ def from_columns(model: Any, cols: dict[str, np.ndarray], source: str,
         if rows.size < n:
             notes.append(f"{n - rows.size:,} row(s) have a missing value the model cannot "
                          "fill: no prediction for them")
-    return Current(source, n, cols, predictions, outcomes, None, notes)
+    return Current(source, n, cols, predictions, outcomes, None, notes,
+                   aggregates=aggregates)
 
 
 def from_log(model: Any, path: str | Path, fingerprint: str | None = None) -> Current:
@@ -167,8 +190,10 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
             notes.append(f"read the {models[fingerprint]:,} rows of this model; the log also "
                          f"holds {total - models[fingerprint]:,} rows of other models")
         n = models[fingerprint] if use_filter else total
-        feats = prep.features
+        feats = list(prep.features)
+        extra = _derived_fields(prep)
         exprs = [f"json_extract(p.inputs, '$.\"{_sql_key(f['name'])}\"')" for f in feats]
+        exprs += [expr for _name, expr in extra]
         sql = (f"SELECT p.time, p.prediction, o.outcome{''.join(', ' + e for e in exprs)} "
                "FROM predictions p LEFT JOIN outcomes o ON o.request_id = p.request_id AND "
                "o.row = p.row" + (" WHERE p.model = ?" if use_filter else "") +
@@ -179,6 +204,7 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
         preds = np.empty(n, dtype=object) if classification else np.empty(n)
         outs = np.empty(n, dtype=object) if classification else np.empty(n)
         cols: dict[str, list[np.ndarray]] = {f["name"]: [] for f in feats}
+        derived: dict[str, list] = {name: [] for name, _ in extra}
         i = 0
         while True:
             chunk = cur.fetchmany(CHUNK_ROWS)
@@ -196,8 +222,10 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
             else:
                 preds[i:i + k] = _floats(fields[1])
                 outs[i:i + k] = _floats(fields[2])
-            for f, values in zip(feats, fields[3:], strict=True):
+            for f, values in zip(feats, fields[3:3 + len(feats)], strict=True):
                 cols[f["name"]].append(_column(values, f["kind"]))
+            for (name, _), values in zip(extra, fields[3 + len(feats):], strict=True):
+                derived[name].extend(values)
             i += k
             if i >= n:
                 break
@@ -216,8 +244,36 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
     else:
         preds, outs = preds[:n], outs[:n]
         known = ~np.isnan(outs)
+    aggregates: dict[str, Any] = {}
+    text = getattr(prep, "text", None)
+    for name, values in derived.items():
+        if text is not None and name == text.column:
+            from .derived import text_current
+
+            more, aggregates = text_current(text, ["" if v is None else str(v)
+                                                   for v in values[:n]])
+            columns.update(more)
+        else:
+            columns[name] = _floats(tuple(values[:n])) if n else np.zeros(0)
     return Current(where, n, columns, preds, outs if known.any() else None, times[:n], notes,
-                   models, rejected)
+                   models, rejected, aggregates)
+
+
+def _derived_fields(prep: Any) -> list[tuple[str, str]]:
+    """``(name, SQL expression)`` of what a log holds for derived monitoring: the raw text
+    of a text column, or each image/sound statistic the server stored."""
+    from .derived import media_name
+    from .samples import stat_columns
+
+    text = getattr(prep, "text", None)
+    media = getattr(prep, "media", None)
+    if text is not None:
+        return [(text.column, f"json_extract(p.inputs, '$.\"{_sql_key(text.column)}\"')")]
+    if media is None:
+        return []
+    kind = media["kind"]
+    return [(media_name(kind, st), f"json_extract(p.inputs, '$.\"{kind}\".\"{st}\"')")
+            for st in stat_columns(kind, media.get("color") == "rgb")]
 
 
 def _rejected(con: Any) -> dict[str, Any]:

@@ -6,6 +6,10 @@ Endpoints::
     GET  /model          input schema, classes or targets, metrics, fingerprint, limits
     POST /predict        one row or a batch → predictions (see :mod:`.validate`)
     POST /feedback       {"request_id": ..., "outcome": ..., "row": 0} or {"outcomes": [...]}
+    POST /generate       language models: {"prompt": ..., "length": 50, ...} → {"text": ...}
+
+Image and sound models take uploads on ``/predict`` (multipart or base64 JSON, see
+:mod:`.media`); text columns are JSON strings in a row.
     GET  /openapi.json   the OpenAPI 3.1 description of this model's API
 
 Every bad request gets a 4xx JSON ``{"error": "<one line>"}``; an unexpected fault gets a 500
@@ -105,9 +109,11 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
         return json_response(openapi_spec(predictor))
 
     async def index(request: Request) -> Response:
+        work = ["POST /generate"] if predictor.language_model else ["POST /predict",
+                                                                    "POST /feedback"]
         return json_response({"service": "nnstudio model server", "model": predictor.fingerprint,
-                              "endpoints": ["GET /health", "GET /model", "POST /predict",
-                                            "POST /feedback", "GET /openapi.json"]})
+                              "endpoints": ["GET /health", "GET /model", *work,
+                                            "GET /openapi.json"]})
 
     def request_id_of(request: Request) -> str:
         given = request.headers.get("x-request-id")
@@ -122,14 +128,16 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
         rid = None
         try:
             rid = request_id_of(request)
-            check_content_type(request.headers.get("content-type"))
+            content_type = request.headers.get("content-type")
+            if predictor.media is None and not predictor.language_model:
+                check_content_type(content_type)  # before reading a body we would refuse
             body = await read_body(request, predictor.limits.max_body_bytes)
-            rows, single = predictor.rows_from_payload(parse_json(body))
-            outputs = predictor.predict_rows(rows)
+            inputs, logged, single = predictor.read_request(content_type, body)
+            outputs = predictor.predict_inputs(inputs)
             latency = (time.perf_counter() - t0) * 1e3
             if log is not None:
                 try:
-                    log.append(rid, predictor.fingerprint, rows, outputs,
+                    log.append(rid, predictor.fingerprint, logged, outputs,
                                [predictor.headline(o) for o in outputs], latency)
                 except sqlite3.IntegrityError:
                     raise RequestError(409, f"request id {rid!r} was used before; send a new "
@@ -140,13 +148,41 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
                 log.reject(rid, e)
             return error_response(e.status, e.message, rid)
         state.requests += 1
-        state.rows += len(rows)
+        state.rows += len(outputs)
         body_out: dict[str, Any] = {"request_id": rid, "model": predictor.fingerprint}
         if single:
             body_out["prediction"] = outputs[0]
         else:
             body_out["predictions"] = outputs
         return json_response(body_out, headers={"X-Request-ID": rid})
+
+    async def generate(request: Request) -> Response:
+        t0 = time.perf_counter()
+        rid = None
+        try:
+            rid = request_id_of(request)
+            check_content_type(request.headers.get("content-type"))
+            body = await read_body(request, predictor.limits.max_body_bytes)
+            payload = parse_json(body)
+            # Generation runs on the event loop like /predict: the network's scratch buffers
+            # are not shared between threads, and one request at a time keeps its latency.
+            out = predictor.generate(payload)
+            latency = (time.perf_counter() - t0) * 1e3
+            if log is not None:
+                try:
+                    log.append(rid, predictor.fingerprint, [payload], [out], [None], latency)
+                except sqlite3.IntegrityError:
+                    raise RequestError(409, f"request id {rid!r} was used before; send a new "
+                                       "X-Request-ID or none") from None
+        except RequestError as e:
+            state.rejected += 1
+            if log is not None:
+                log.reject(rid, e)
+            return error_response(e.status, e.message, rid)
+        state.requests += 1
+        state.rows += 1
+        return json_response({"request_id": rid, "model": predictor.fingerprint, **out},
+                             headers={"X-Request-ID": rid})
 
     async def feedback(request: Request) -> Response:
         try:
@@ -190,6 +226,7 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/predict", predict, methods=["POST"]),
         Route("/feedback", feedback, methods=["POST"]),
+        Route("/generate", generate, methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error,
                                                        Exception: server_error})

@@ -19,6 +19,13 @@ def _row_schema(predictor: Any) -> dict[str, Any]:
                  f" to {item['max']}"}
         elif item["type"] == "date":
             s = {"type": "string", "format": "date"}
+        elif item["type"] == "text":
+            s = {"type": "string", "maxLength": item["max_length"],
+                 "description": f"free text ({item['encoding']} of {item['tokens']} tokens)"}
+        elif item["type"] in ("image", "sound"):
+            s = {"type": "string", "contentEncoding": "base64",
+                 "description": f"the {item['type']} file's bytes in base64 (or upload it as "
+                 "multipart/form-data)"}
         else:
             s = {"type": "array", "description": f"nested lists of shape {item['shape']}"}
         if item.get("missing_allowed"):
@@ -42,7 +49,7 @@ def openapi_spec(predictor: Any) -> dict[str, Any]:
     error = {"description": "bad request (one-line message)", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
     errors = {str(s): error for s in (400, 404, 409, 413, 415, 422)}
-    return {
+    spec = {
         "openapi": "3.1.0",
         "info": {"title": "nnstudio model server", "version": __version__,
                  "description": f"Model {predictor.fingerprint} ({predictor.task})."},
@@ -71,6 +78,11 @@ def openapi_spec(predictor: Any) -> dict[str, Any]:
                         "prediction": {"$ref": "#/components/schemas/Output"},
                         "predictions": {"type": "array", "items": {
                             "$ref": "#/components/schemas/Output"}}}}}}}, **errors}}},
+            "/generate": {"post": {
+                "summary": "Continue a prompt (language models only)",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Generate"}}}},
+                "responses": {"200": {"description": "the continuation"}, **errors}}},
             "/feedback": {"post": {
                 "summary": "Record the true outcome of a served prediction",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -81,9 +93,19 @@ def openapi_spec(predictor: Any) -> dict[str, Any]:
                 "responses": {"200": {"description": "recorded"}, **errors}}},
         },
         "components": {"schemas": {
+            "Generate": {"type": "object", "required": ["prompt"], "properties": {
+                "prompt": {"type": "string"}, "length": {
+                    "type": "integer", "minimum": 1, "maximum": predictor.limits.max_tokens},
+                "temperature": {"type": "number", "minimum": 0.01, "maximum": 10},
+                "top_k": {"type": "integer", "minimum": 0}, "seed": {"type": "integer"}}},
             "Row": _row_schema(predictor),
             "Output": _output_schema(predictor),
             "Error": {"type": "object", "properties": {"error": {"type": "string"},
                                                        "request_id": {"type": "string"}}},
         }},
     }
+    if predictor.media is not None:
+        spec["paths"]["/predict"]["post"]["requestBody"]["content"]["multipart/form-data"] = {
+            "schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}}
+    return spec

@@ -33,6 +33,8 @@ class Limits:
     max_body_bytes: int = 1_000_000
     #: Most rows in one batch.
     max_rows: int = 1000
+    #: Most new tokens one ``POST /generate`` may ask for (language models).
+    max_tokens: int = 1000
 
 
 class RequestError(Exception):
@@ -138,14 +140,19 @@ class RowChecker:
     ----------
     features : list of dict
         ``Preparation.features`` (name, kind, categories, fill).
+    text : str or None
+        The model's text column (a JSON string of at most ``MAX_TEXT_CHARS`` characters;
+        ``null`` is an empty text, as a missing cell is in training).
     """
 
-    def __init__(self, features: list[Mapping[str, Any]]):
+    def __init__(self, features: list[Mapping[str, Any]], text: str | None = None):
         self.features = [
             (str(f["name"]), str(f["kind"]), frozenset(f.get("categories") or ()),
              sorted(f.get("categories") or ()), f.get("fill") is not None)
             for f in features
         ]
+        if text is not None:
+            self.features.append((str(text), "text", frozenset(), [], True))
 
     def clean(self, rows: list[dict]) -> list[dict]:
         """Rows holding only the model's columns, values checked (see the module docstring).
@@ -176,6 +183,8 @@ class RowChecker:
     def _value(value: Any, name: str, kind: str, cats: frozenset, cat_list: list,
                fills: bool, i: int, n: int) -> Any:
         where = _place(i, n, name)
+        if kind == "text":
+            return _text_value(value, name, where)
         missing = value is None or (isinstance(value, str)
                                     and value.strip().lower() in _kinds.MISSING_MARKERS)
         if missing:
@@ -213,6 +222,22 @@ class RowChecker:
             raise RequestError(422, f"{where}: unknown category {_shown(text)} (allowed: "
                                f"{allowed})", "unknown_category", name, text)
         return text
+
+
+def _text_value(value: Any, name: str, where: str) -> str:
+    """A text cell: a JSON string (``null`` = empty text), at most ``MAX_TEXT_CHARS``."""
+    from nnstudio.core.data.text import MAX_TEXT_CHARS
+
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RequestError(422, f"{where}: wrong type, a JSON {_json_type(value)} "
+                           f"({_shown(value)}); expected a text (a JSON string)", "wrong_type",
+                           name, _shown(value))
+    if len(value) > MAX_TEXT_CHARS:
+        raise RequestError(422, f"{where}: the text has {len(value):,} characters; at most "
+                           f"{MAX_TEXT_CHARS:,}", "text_too_long", name, f"{len(value)} chars")
+    return value
 
 
 def _expected(kind: str) -> str:

@@ -223,12 +223,12 @@ class DeployDialog(QDialog):
         if model is not None:
             from nnstudio.core.serve.predictor import Predictor
 
-            try:
-                row = Predictor(model).example_row()
-            except NNStudioError:
-                row = {}
             url = self.server.url or f"http://{self.host.text().strip() or '127.0.0.1'}:" \
                 f"{self.port.value() or 8000}"
-            self.curl.setPlainText(curl_command(url, row))
+            try:  # fits the model: a JSON row, a text field, a file upload, a prompt
+                command = Predictor(model).curl(url)
+            except NNStudioError:
+                command = curl_command(url, {})
+            self.curl.setPlainText(command)
         if not running:
             self.counts.setText("")

@@ -184,6 +184,8 @@ class MonitorPanel(QWidget):
                 self.labels.addItem(col)
             target = labels or (self.session.model.target_names[0]
                                 if self.session.model is not None else None)
+            if Path(path).is_dir():
+                target = FOLDER_LABELS
             index = self.labels.findText(target) if target else -1
             self.labels.setCurrentIndex(max(index, 0))
         self.labels.setEnabled(kind == "data")
@@ -204,8 +206,13 @@ class MonitorPanel(QWidget):
             self.set_source("log", path)
 
     def _choose_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open new data", "",
-                                              "Data (*.csv *.tsv *.txt);;All files (*)")
+        model = self.session.model
+        if getattr(getattr(model, "preparation", None), "media", None) is not None:
+            # An image/sound model reads a folder of files (a CSV of paths also works).
+            path = QFileDialog.getExistingDirectory(self, "Open a folder of new files", "")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Open new data", "",
+                                                  "Data (*.csv *.tsv *.txt);;All files (*)")
         if path:
             self.set_source("data", path)
 
@@ -402,8 +409,17 @@ def _pct(v: Any) -> str:
 
 
 
+#: The outcomes choice for a folder of class folders (monitor/media_sources.py).
+FOLDER_LABELS = "class folders"
+
+
 def _columns_of(path: str | Path) -> list[str]:
-    """The column names of a data file (from its first lines), [] if unreadable."""
+    """The column names of a data file (from its first lines), [] if unreadable; for a
+    folder of images or sounds with subfolders, ``class folders`` (their names are the true
+    classes)."""
+    p = Path(path)
+    if p.is_dir():
+        return [FOLDER_LABELS] if any(c.is_dir() for c in p.iterdir()) else []
     try:
         from nnstudio.core.data import preview
 

@@ -64,6 +64,27 @@ def test_exported_module_computes_what_nnstudio_computes(name, tmp_path):
         np.testing.assert_array_equal(back[key], arr, err_msg=key)
 
 
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_exported_module_computes_what_nnstudio_computes_in_float64(name, tmp_path):
+    """The same in double precision: the generated code follows nnstudio's arithmetic, not
+    just its float32 rounding. (nnstudio's exact GELU uses a fit of Φ with relative error
+    < 1.2e-7, PyTorch the exact erf: that network agrees to 1e-6.)"""
+    net = network(name, dtype=np.float64)
+    x, _ = batch(name, n=5, seed=3)
+    want = net.predict(x.astype(np.float64))
+    folder = write_model(tmp_path / name, name)
+    np.savez(folder / "w.npz", **net.state_dict())
+    with exported_modules(folder) as m:
+        model = m.model.Net().double().eval()
+        m.nnstudio_layers.load_weights(model, folder / "w.npz")
+        with torch.no_grad():
+            got = model(torch.as_tensor(x, dtype=torch.float64)).numpy()
+    exact_gelu = any(n.type == "GELU" and not n.config.get("approximate")
+                     for n in NETWORKS[name][0].nodes)
+    assert got.dtype == np.float64
+    assert rel_error(got, want) <= (1e-6 if exact_gelu else 1e-10)
+
+
 @pytest.mark.parametrize("name", sorted(set(NETWORKS) - {"dense"}))
 def test_one_full_batch_sgd_step_equals_nnstudio(name, tmp_path):
     """Same weights, same batch: the loss and the updated weights agree (float32)."""
@@ -123,11 +144,45 @@ def test_node_ids_reach_the_code_only_as_literals(tmp_path):
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "model.py").write_text(code.source)
-    shutil.copyfile(FILES / "nnstudio_layers.py", folder / "nnstudio_layers.py")
+    for name in ("nnstudio_layers.py", "nnstudio_sequence.py"):
+        shutil.copyfile(FILES / name, folder / name)
     with exported_modules(folder) as m:
         assert m.model.TITLE == '"""; raise SystemExit  #'
         assert m.model.NODES[evil] == names[evil]
         assert m.model.Net()(torch.zeros(2, 3)).shape == (2, 1)
+
+
+def test_padding_masks_reach_the_layers_that_read_them_in_nnstudio():
+    """Attention and sequence pooling get the mask of the nearest Embedding upstream when it
+    masks padding and the sequence still has its length (a pooled one does not)."""
+    s, shape, loss = NETWORKS["text_pool"]
+    source = render_model(s, shape, loss).source
+    assert "emb_mask = self.emb.padding_mask(in_)" in source
+    assert "last = self.last(emb, mask=emb_mask)" in source
+    assert "gap = self.gap(mp)\n" in source  # MaxPool1D halved the steps: no mask
+    assert "gap2 = self.gap2(raw)\n" in source  # mask_padding off
+    assert "raw_mask" not in source
+    # a node named like the mask variable does not clash with it
+    clash = spec([("in", "Input", {}), ("e", "Embedding", {"vocab_size": 5, "dim": 2}),
+                  ("e_mask", "GlobalAvgPool1D", {})])
+    code = render_model(clash, (4,), "mse").source
+    assert "e_mask_ = self.e.padding_mask(in_)" in code
+    assert "e_mask = self.e_mask(e, mask=e_mask_)" in code
+
+
+@pytest.mark.parametrize("edges,inputs,outputs", [
+    ([("a", "h"), ("b", "h"), ("h", "o")], 2, 1),
+    ([("a", "h"), ("h", "o"), ("h", "o2")], 1, 2),
+])
+def test_several_inputs_or_outputs_are_refused_in_one_sentence(edges, inputs, outputs):
+    nodes = [("a", "Input", {}), ("b", "Input", {}), ("h", "Dense", {"units": 2}),
+             ("o", "Dense", {"units": 1}), ("o2", "Dense", {"units": 1})]
+    used = {n for e in edges for n in e}
+    s = spec([n for n in nodes if n[0] in used], edges)
+    with pytest.raises(ExportError) as e:
+        render_model(s, (3,), "mse")
+    assert str(e.value) == (f"the network has {inputs} inputs and {outputs} outputs; the "
+                            "PyTorch export writes networks with one Input and one output only")
 
 
 def test_a_layer_type_without_converter_is_one_clear_message(monkeypatch):

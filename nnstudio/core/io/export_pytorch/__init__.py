@@ -5,6 +5,7 @@ aside and renamed in)::
 
     model.py            the network as an nn.Module (generated, see model_code.py)
     nnstudio_layers.py  nnstudio's layer types as PyTorch modules, weight files
+    nnstudio_sequence.py  the sequence and text layers (embeddings, attention, Conv1D, …)
     data.py             reads the data as nnstudio does and applies the fitted preparation
     train.py            the same training: loss, optimizer, schedule, early stopping, seed;
                         CPU, --device cuda, torchrun (DDP), --amp
@@ -47,7 +48,7 @@ __all__ = ["CONVERTERS", "EXPORT_FORMAT", "NOT_EXPORTED", "export_pytorch", "tra
 
 FILES = Path(__file__).with_name("project_files")
 #: Files copied as they are into every exported project.
-STATIC = ("nnstudio_layers.py", "data.py", "train.py")
+STATIC = ("nnstudio_layers.py", "nnstudio_sequence.py", "data.py", "train.py")
 EXPORT_FORMAT = "nnstudio.pytorch_export"
 REQUIREMENTS = "# CPU or GPU build of PyTorch, as fits the machine (https://pytorch.org)\n" \
                "torch>=2.1\nnumpy>=1.24\n"
@@ -115,6 +116,8 @@ def _data_files(project: Any, prepared: Any, folder: Path, dest: Path, copy_data
             "stratify": spec.split.stratify, "shuffle": spec.split.shuffle},
         "split_file": "split.npz", "source": None, "labels": None,
     }
+    if _prepared_by_nnstudio(spec, prep):
+        return _prepared_arrays(spec, prepared, folder, out)
     np.savez(folder / "split.npz", **{s: np.asarray(prepared.indices[k], np.int64)
                                       for s, k in (("train", "train"),
                                                    ("validation", "validation"),
@@ -158,12 +161,55 @@ def _data_files(project: Any, prepared: Any, folder: Path, dest: Path, copy_data
     return out
 
 
+def _prepared_by_nnstudio(spec: Any, prep: Any) -> str | None:
+    """What data.py cannot prepare itself ("text", "a text corpus", "images", "sounds"), or
+    None for tables, NPZ and IDX arrays."""
+    media = getattr(prep, "media", None) or {}
+    if getattr(spec, "corpus", None) is not None:
+        return "a text corpus"
+    if getattr(spec, "text", None) is not None or getattr(prep, "text", None) is not None:
+        return "text"
+    if getattr(spec, "images", None) is not None or media.get("kind") == "image":
+        return "images"
+    if getattr(spec, "sound", None) is not None or media:
+        return "sounds"
+    return None
+
+
+def _prepared_arrays(spec: Any, prepared: Any, folder: Path, out: dict) -> dict:
+    """Text, images and sounds: nnstudio's prepared splits as ``data/prepared.npz`` (data.py
+    does not tokenize, decode or resize; these arrays are exactly what nnstudio trains on).
+    Training-time image augmentation cannot be carried by fixed arrays: refused."""
+    from nnstudio.core.data.augment import AugmentOptions
+
+    if spec.augment and AugmentOptions.from_dict(spec.augment).active:
+        raise ExportError("the project augments its training images (random flips, shifts, "
+                          "…) while training, which the exported data.py cannot repeat as "
+                          "nnstudio does: turn augmentation off to export it to PyTorch")
+    (folder / "data").mkdir(exist_ok=True)
+    arrays = {}
+    for name, (x, y) in (("train", (prepared.x_train, prepared.y_train)),
+                         ("validation", (prepared.x_val, prepared.y_val)),
+                         ("test", (prepared.x_test, prepared.y_test))):
+        arrays[f"x_{name}"], arrays[f"y_{name}"] = np.asarray(x), np.asarray(y)
+    np.savez(folder / "data" / "prepared.npz", **arrays)
+    out.update(kind="prepared", source="data/prepared.npz", split_file=None,
+               prepared=_prepared_by_nnstudio(spec, prepared.preparation),
+               n_rows=int(sum(len(arrays[f"x_{s}"]) for s in ("train", "validation", "test"))))
+    return out
+
+
 def _model_only_data(model: Any) -> dict:
     """``data.json`` of a model file: the preparation, no source (``--data`` names it)."""
     prep = model.preparation
     if prep is None:
         raise ExportError("the model has no data preparation (it was not trained on a "
                           "dataset), so data.py could not prepare data for it")
+    kind = _prepared_by_nnstudio(None, prep)
+    if kind is not None:
+        raise ExportError(f"the model was trained on {kind}, which the exported data.py "
+                          "cannot prepare from a file: export its project instead (the "
+                          "prepared data goes with it)")
     kinds = {f["name"]: ("numeric" if f["kind"] != "categorical" else "text")
              for f in prep.features}
     kinds.update({t: "numeric" if prep.task == "regression" else "text" for t in prep.targets})
@@ -218,6 +264,8 @@ def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
         "", "## Files", "",
         "- `model.py` — the network (`Net`), " + model_text,
         "- `nnstudio_layers.py` — nnstudio's layers as PyTorch modules; weight files",
+        "- `nnstudio_sequence.py` — the sequence and text layers (embeddings, attention, "
+        "Conv1D, …)",
         "- `data.py` — the data, prepared as nnstudio does (`python data.py` shows the splits)",
         "- `train.py` — the training loop",
         "- `data.json`, `split.npz`, `training.json` — the preparation, the split, the settings",

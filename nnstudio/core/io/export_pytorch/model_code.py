@@ -74,6 +74,7 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
     Raises :class:`ExportError` when the network cannot be built or holds a layer type
     without a converter.
     """
+    _one_input_one_output(spec)
     report = infer_shapes(spec, tuple(input_shape))
     if not report.ok:
         raise ExportError("the network cannot be built: " + "; ".join(report.errors))
@@ -87,15 +88,21 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
     output_id = next(n for n in order if not succ[n])
     fused = fused_activation(spec, loss)
 
-    used_modules: list[str] = []
+    convs = {}
+    for index, ns in enumerate(spec.nodes):
+        convs[ns.id] = converter(ns.type, f"network.nodes[{index}] {ns.id!r}")
+    masks = _padding_masks(spec, order, shapes, {k: c.masked for k, c in convs.items()})
+    mask_names = _mask_names(attrs, set(masks.values()))
+
+    used_modules: dict[str, list[str]] = {}
     init_lines, forward_lines = [], []
     for node_id in order:
         ns = by_id[node_id]
         layer = Layer.from_config(ns.type, ns.id, ns.config)
-        index = next(i for i, n in enumerate(spec.nodes) if n.id == node_id)
-        conv = converter(ns.type, f"network.nodes[{index}] {node_id!r}")
-        if conv.module not in used_modules:
-            used_modules.append(conv.module)
+        conv = convs[node_id]
+        names = used_modules.setdefault(conv.file, [])
+        if conv.module not in names:
+            names.append(conv.module)
         in_shapes = [tuple(input_shape)] if node_id == input_id else \
             [shapes[p] for p in preds[node_id]]
         args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
@@ -105,8 +112,14 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
         if node_id == output_id and fused:
             forward_lines.append("        if logits:")
             forward_lines.append(f"            return {inputs}")
-        forward_lines.append(f"        {attr} = self.{attr}({inputs})")
+        call = inputs + (f", mask={mask_names[masks[node_id]]}" if node_id in masks else "")
+        forward_lines.append(f"        {attr} = self.{attr}({call})")
+        if node_id in mask_names:  # an Embedding whose padding mask a later layer reads
+            forward_lines.append(f"        {mask_names[node_id]} = "
+                                 f"self.{attr}.padding_mask({inputs})")
     forward_lines.append(f"        return {attrs[output_id]}")
+    imports = "\n".join(f"from {file} import {', '.join(sorted(names))}"
+                        for file, names in sorted(used_modules.items()))
 
     nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
     fused_doc = (
@@ -127,7 +140,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nnstudio_layers import {", ".join(sorted(used_modules))}
+{imports}
 
 TITLE = {title!r}
 #: nnstudio node id → attribute of :class:`Net`, in execution order.
@@ -155,6 +168,60 @@ class Net(nn.Module):
 {chr(10).join(forward_lines)}
 '''
     return ModelCode(source, attrs, fused, shapes[output_id])
+
+
+def _one_input_one_output(spec: NetworkSpec) -> None:
+    """The exported ``forward(x)`` takes one tensor and returns one: refuse other graphs."""
+    inputs = [n.id for n in spec.nodes if n.type == "Input"]
+    succ = spec.successors()
+    outputs = [n.id for n in spec.nodes if not succ[n.id] and n.type != "Input"]
+    if len(inputs) > 1 or len(outputs) > 1:
+        raise ExportError(
+            f"the network has {len(inputs)} inputs and {len(outputs)} outputs; the PyTorch "
+            "export writes networks with one Input and one output only")
+
+
+def _padding_masks(spec: NetworkSpec, order: list[str], shapes: dict[str, tuple[int, ...]],
+                   masked: dict[str, bool]) -> dict[str, str]:
+    """``{consumer: embedding}``: the layers that read a padding mask (attention, sequence
+    pooling) and the Embedding it comes from — the engine's ``Network._mask_source``: the
+    nearest Embedding upstream, if it masks padding, used when its length is the consumer's."""
+    preds = spec.predecessors()
+    by_id = {n.id: n for n in spec.nodes}
+    out = {}
+    for node_id in order:
+        if not masked[node_id]:
+            continue
+        seen, todo = set(), list(preds[node_id])
+        while todo:
+            p = todo.pop(0)
+            if p in seen:
+                continue
+            seen.add(p)
+            ns = by_id[p]
+            if ns.type == "Embedding":
+                uses = Layer.from_config(ns.type, ns.id, ns.config).config["mask_padding"]
+                (src,) = preds[node_id]
+                if uses and shapes[p][0] == shapes[src][0]:
+                    out[node_id] = p
+                break
+            todo.extend(preds[p])
+    return out
+
+
+def _mask_names(attrs: dict[str, str], embeddings: set[str]) -> dict[str, str]:
+    """``{embedding id: variable}`` of the masks ``forward`` keeps (``emb_mask``), distinct
+    from every attribute."""
+    taken = set(attrs.values())
+    out = {}
+    for node_id, attr in attrs.items():
+        if node_id in embeddings:
+            name = attr + "_mask"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            out[node_id] = name
+    return out
 
 
 def check_source(source: str) -> None:

@@ -12,6 +12,12 @@ validation and test splits. :func:`load_splits` returns the three splits as NumP
 * ``y`` int64 class indices ``(N,)`` for classification, float32 ``(N, k)`` standardized
   targets for regression (``decode_target`` gives the user's units back).
 
+Text, image and sound data (tokenized texts, a corpus cut into windows, decoded and
+resized files) is exported already prepared: ``kind = "prepared"`` in ``data.json``, and the
+source is an ``.npz`` of the six arrays ``x_train``, ``y_train``, ``x_validation``, … as
+nnstudio prepared them (a language model's ``y`` are token ids ``(N, T)``, ``-1`` at
+padding).
+
 Run ``python data.py`` to see the splits' sizes; ``--data FILE`` reads another copy of the
 source (same columns, same rows).
 """
@@ -345,6 +351,13 @@ def load_splits(folder: Path = HERE, data: str | Path | None = None,
     if not source.is_file():
         raise DataError(f"{source}: data file not found (give it with --data FILE)")
     where = str(source)
+    if spec["kind"] == "prepared":
+        with np.load(source, allow_pickle=False) as z:
+            missing = [f"{a}_{s}" for s in SPLITS for a in "xy" if f"{a}_{s}" not in z.files]
+            if missing:
+                raise DataError(f"{where}: no array {missing[0]!r} (not the prepared arrays "
+                                "nnstudio exported?)")
+            return {s: (z[f"x_{s}"], z[f"y_{s}"]) for s in SPLITS}
     split_file = folder / "split.npz"
     stored = None
     if spec.get("split_file") and data is None and split_file.is_file():

@@ -7,10 +7,12 @@ own module already does exactly that the class is a thin subclass of it (``Dense
 variance, the gate order of recurrent layers) the difference is written out here.
 
 Shapes are per sample without the batch axis in the constructors and with it at run time:
-images ``(N, C, H, W)``, sequences ``(N, T, F)``, features ``(N, F)``.
+images ``(N, C, H, W)``, sequences ``(N, T, F)``, features ``(N, F)``. The sequence and text
+layers (embeddings, attention, Conv1D, …) are in ``nnstudio_sequence.py``.
 
 Weights are exchanged in nnstudio's layout (see ``load_nnstudio``/``nnstudio_arrays`` of each
-module): ``Dense`` ``W (F, units)``; ``Conv2D`` ``W (filters, C, kh, kw)``; recurrent layers in
+module): ``Dense`` ``W (F, units)``; ``Conv2D`` ``W (filters, C / groups, kh, kw)``;
+``Conv2DTranspose`` ``W (C, filters, kh, kw)``; ``PReLU`` ``alpha``; recurrent layers in
 ONNX's layout ``W (G*H, F)``, ``R (G*H, H)``, ``b = [Wb, Rb]`` with gates LSTM i,o,f,c and
 GRU z,r,h. ``load_weights``/``save_weights`` read and write ``.npz`` files with one array per
 ``"<node id>/<name>"`` (never pickled), the format nnstudio itself reads.
@@ -133,6 +135,81 @@ class Concatenate(Layer, nn.Module):
         return f"dim={self.dim}"
 
 
+class Multiply(Layer, nn.Module):
+    """Element-wise product of the inputs, in the order of the incoming edges."""
+
+    def forward(self, *xs):
+        y = xs[0] * xs[1]
+        for x in xs[2:]:
+            y = y * x
+        return y
+
+
+class Average(Layer, nn.Module):
+    """Element-wise mean: the sum times ``1/k`` (nnstudio multiplies by the reciprocal)."""
+
+    def forward(self, *xs):
+        y = xs[0] + xs[1]
+        for x in xs[2:]:
+            y = y + x
+        return y * (1.0 / len(xs))
+
+
+# -- smooth and parametric activations ---------------------------------------------------------
+
+class GELU(Layer, nn.GELU):
+    """``x·Φ(x)``, or with ``approximate`` the tanh form of BERT/GPT-2. (nnstudio computes
+    Φ with a fit of relative error < 1.2e-7; PyTorch's erf is exact.)"""
+
+    def __init__(self, approximate: bool = False):
+        super().__init__(approximate="tanh" if approximate else "none")
+
+
+class ELU(Layer, nn.ELU):
+    """``x`` above zero, ``alpha·(eˣ − 1)`` at and below."""
+
+
+class SiLU(Layer, nn.SiLU):
+    """``x·σ(x)`` (Swish)."""
+
+
+class Softplus(Layer, nn.Module):
+    """``log(1 + eˣ)``, computed stably as ``logaddexp(0, x)`` (as nnstudio: no threshold)."""
+
+    def forward(self, x):
+        return torch.logaddexp(torch.zeros_like(x), x)
+
+
+class PReLU(Layer, nn.Module):
+    """``x`` above zero, ``alpha·x`` otherwise; ``alpha`` per channel (axis 1 of images
+    ``(N, C, H, W)``, the last axis of features and sequences) or one shared value
+    (``channels = 1``). nnstudio's array: ``alpha (channels,)``."""
+
+    def __init__(self, channels: int, images: bool = False):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.full((channels,), 0.25))
+        self.images = bool(images)
+
+    def forward(self, x):
+        if self.alpha.numel() == 1:
+            a = self.alpha.reshape((1,) * x.dim())
+        elif self.images:
+            a = self.alpha.reshape(1, -1, 1, 1)
+        else:
+            a = self.alpha.reshape((1,) * (x.dim() - 1) + (-1,))
+        return torch.where(x > 0, x, a * x)
+
+    def load_nnstudio(self, arrays):
+        with torch.no_grad():
+            self.alpha.copy_(_as(arrays["alpha"], self.alpha))
+
+    def nnstudio_arrays(self):
+        return {"alpha": _np(self.alpha)}
+
+    def extra_repr(self):
+        return f"{self.alpha.numel()}, images={self.images}"
+
+
 # -- dense and normalization -------------------------------------------------------------------
 
 class Dense(Layer, nn.Linear):
@@ -155,7 +232,8 @@ class Dense(Layer, nn.Linear):
 
 
 class BatchNorm(Layer, nn.Module):
-    """Batch normalization over features ``(N, F)`` or channels ``(N, C, H, W)``.
+    """Batch normalization over features ``(N, F)``, sequences ``(N, T, F)`` (features
+    last) or channels ``(N, C, H, W)``.
 
     As nnstudio: training normalizes with the batch mean and *biased* variance and updates
     ``running = momentum·running + (1 − momentum)·batch`` with that same variance (PyTorch's
@@ -171,9 +249,10 @@ class BatchNorm(Layer, nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
 
     def forward(self, x):
-        shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+        # per-channel vectors broadcast as (1, F), (1, 1, F) for sequences, (1, C, 1, 1)
+        shape = (1, 1, x.shape[2]) if x.dim() == 3 else (1, x.shape[1]) + (1,) * (x.dim() - 2)
         if self.training:
-            dims = (0,) if x.dim() == 2 else (0, 2, 3)
+            dims = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.dim()]
             mean = x.mean(dims, keepdim=True)
             var = ((x - mean) ** 2).mean(dims, keepdim=True)
             with torch.no_grad():
@@ -204,10 +283,13 @@ class BatchNorm(Layer, nn.Module):
 class Conv2D(Layer, nn.Conv2d):
     """2-D convolution; ``pads = (top, bottom, left, right)`` zeros first ("same" padding
     puts the odd one after, like TensorFlow and ONNX's SAME_UPPER, which PyTorch's
-    symmetric ``padding`` cannot express)."""
+    symmetric ``padding`` cannot express). ``dilation`` spreads the taps, ``groups`` splits
+    the channels (``groups = C`` is nnstudio's DepthwiseConv2D)."""
 
-    def __init__(self, in_channels, filters, kernel_size, stride, pads=(0, 0, 0, 0), bias=True):
-        super().__init__(in_channels, filters, tuple(kernel_size), tuple(stride), bias=bias)
+    def __init__(self, in_channels, filters, kernel_size, stride, pads=(0, 0, 0, 0), bias=True,
+                 dilation=(1, 1), groups=1):
+        super().__init__(in_channels, filters, tuple(kernel_size), tuple(stride),
+                         dilation=tuple(dilation), groups=groups, bias=bias)
         self.pads = tuple(pads)
 
     def kernels(self):
@@ -274,6 +356,67 @@ class GlobalAvgPool2D(Layer, nn.Module):
 
     def forward(self, x):
         return x.mean(dim=(2, 3))
+
+
+class GlobalMaxPool2D(Layer, nn.Module):
+    """Largest value of each channel: ``(N, C, H, W)`` → ``(N, C)``; the gradient goes to the
+    first maximum (row-major), as in nnstudio."""
+
+    def forward(self, x):
+        return x.flatten(2).max(dim=2).values
+
+
+class UpSampling2D(Layer, nn.Module):
+    """Each pixel repeated ``size = (sh, sw)`` times: ``(N, C, H, W)`` → ``(N, C, H·sh, W·sw)``."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x):
+        return x.repeat_interleave(self.size[0], dim=2).repeat_interleave(self.size[1], dim=3)
+
+    def extra_repr(self):
+        return f"size={self.size}"
+
+
+class Conv2DTranspose(Layer, nn.Module):
+    """Transposed convolution ``(N, C, H, W)`` → ``(N, filters, Ho, Wo)``.
+
+    The full result ``((H − 1)·s + k)`` is cropped to ``out`` starting at ``crop`` on each axis
+    after ``extra`` zero rows/columns are added at its end (nnstudio's "same": the smaller
+    half of ``k − s`` cropped before; with ``k < s``, ``s − k`` zeros after); the bias is added
+    last. ``W (C, filters, kh, kw)`` is PyTorch's own ``conv_transpose2d`` layout.
+    """
+
+    def __init__(self, in_channels, filters, kernel_size, stride, out=(0, 0), crop=(0, 0),
+                 extra=(0, 0), bias=True):
+        super().__init__()
+        self.stride, self.out = tuple(stride), tuple(out)
+        self.crop, self.extra = tuple(crop), tuple(extra)
+        self.weight = nn.Parameter(torch.zeros(in_channels, filters, *kernel_size))
+        self.bias = nn.Parameter(torch.zeros(filters)) if bias else None
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+
+    def kernels(self):
+        return [self.weight]
+
+    def forward(self, x):
+        y = F.conv_transpose2d(x, self.weight, None, self.stride)
+        if any(self.extra):
+            y = F.pad(y, (0, self.extra[1], 0, self.extra[0]))
+        (top, left), (oh, ow) = self.crop, self.out
+        y = y[:, :, top:top + oh, left:left + ow]
+        if self.bias is not None:
+            y = y + self.bias.reshape(1, -1, 1, 1)
+        return y
+
+    load_nnstudio = Conv2D.load_nnstudio
+    nnstudio_arrays = Conv2D.nnstudio_arrays
+
+    def extra_repr(self):
+        return (f"{tuple(self.weight.shape)}, stride={self.stride}, out={self.out}, "
+                f"crop={self.crop}, extra={self.extra}")
 
 
 # -- recurrent ----------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ import nnstudio_layers  # noqa: E402
 from model import Net  # noqa: E402
 
 EPS = 1e-7  # nnstudio's clipping of probabilities in the unfused losses
+#: Tasks measured by accuracy (a language model: over the positions that are not padding).
+ACCURACY_TASKS = ("classification", "language_model")
 
 
 def read_settings(folder: Path = HERE) -> dict:
@@ -65,10 +67,14 @@ def compute_loss(model, x, y, settings: dict):
     if settings.get("fused"):
         z = model(x, logits=True)
         out = torch.softmax(z, -1) if settings["fused"] == "Softmax" else torch.sigmoid(z)
+        if loss == "cross_entropy" and z.dim() == 3:
+            return sequence_cross_entropy(z, y, logits=True), out
         if loss == "cross_entropy":
             return F.cross_entropy(z, y), out
         return F.binary_cross_entropy_with_logits(z, y), out
     out = model(x)
+    if loss == "cross_entropy" and out.dim() == 3:
+        return sequence_cross_entropy(out, y), out
     if loss == "mse":
         return F.mse_loss(out, y), out
     if loss == "mae":
@@ -78,6 +84,20 @@ def compute_loss(model, x, y, settings: dict):
         return -torch.log(p).mean(), out
     p = out.clamp(EPS, 1 - EPS)
     return -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean(), out
+
+
+def sequence_cross_entropy(out, y, logits: bool = False):
+    """Cross-entropy of one distribution per position ``(N, T, V)`` against token ids
+    ``(N, T)``, mean over the positions whose target is not ``-1`` (padding), as nnstudio's
+    language-model loss (0 when no position counts)."""
+    v = out.shape[-1]
+    flat, target = out.reshape(-1, v), y.reshape(-1)
+    counted = max(int((target >= 0).sum()), 1)
+    if logits:
+        return F.cross_entropy(flat, target, ignore_index=-1, reduction="sum") / counted
+    keep = target >= 0
+    p = flat[keep].gather(1, target[keep].view(-1, 1)).clamp_min(EPS)
+    return -torch.log(p).sum() / counted
 
 
 def targets(y: np.ndarray, settings: dict) -> torch.Tensor:
@@ -90,8 +110,9 @@ def targets(y: np.ndarray, settings: dict) -> torch.Tensor:
 def build_optimizer(model, settings: dict) -> torch.optim.Optimizer:
     """nnstudio's optimizer: weight decay only on the kernels (``W``, ``R``)."""
     o = settings["optimizer"]
-    kernels = [p for m in model.modules() if isinstance(m, nnstudio_layers.Layer)
-               for p in m.kernels()]
+    # once each: a module holding others (Bidirectional) names its inner layers' kernels too
+    kernels = list({id(p): p for m in model.modules() if isinstance(m, nnstudio_layers.Layer)
+                    for p in m.kernels()}.values())
     ids = {id(p) for p in kernels}
     rest = [p for p in model.parameters() if id(p) not in ids]
     wd = float(settings.get("weight_decay", 0.0))
@@ -178,6 +199,9 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     model.train(was)
     out = torch.cat(outs).float()
     loss = settings["loss"]
+    if out.dim() == 3:  # a distribution per position: the positions that count (not padding)
+        keep = y.reshape(-1) >= 0
+        out, y = out.reshape(-1, out.shape[-1])[keep], y.reshape(-1)[keep]
     if loss == "cross_entropy":
         value = -torch.log(out.gather(1, y.view(-1, 1)).clamp_min(EPS)).mean()
     elif loss == "binary_cross_entropy":
@@ -188,7 +212,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     else:
         value = F.l1_loss(out, y)
     result = {"loss": float(value)}
-    if settings["task"] == "classification":
+    if settings["task"] in ACCURACY_TASKS:
         result["accuracy"] = float((predicted(out) == truth(y)).double().mean())
     else:
         yt, pred = y.double(), out.double()
@@ -201,6 +225,14 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
         result.update(mae=float(d.abs().mean()), rmse=float(torch.sqrt((d ** 2).mean())),
                       r2=float(r2.mean()))
     return result
+
+
+def right_answers(out: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """``(right, counted)`` of a batch: samples, or a language model's non-padding positions."""
+    if out.dim() == 3:
+        keep = y.reshape(-1) >= 0
+        out, y = out.reshape(-1, out.shape[-1])[keep], y.reshape(-1)[keep]
+    return float((predicted(out) == truth(y)).sum()), float(len(y))
 
 
 def predicted(out: torch.Tensor) -> torch.Tensor:
@@ -346,7 +378,8 @@ def main(argv=None) -> int:
         sampler.set_epoch(epoch)
         mine = torch.as_tensor(list(iter(sampler)))
         net.train()
-        total = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, right answers
+        # loss sum, right answers, answers counted
+        total = torch.zeros(3, dtype=torch.float64, device=device)
         for lo in range(0, len(mine), per_rank):
             idx = mine[lo:lo + per_rank]
             xb, yb = xt[idx].to(device, non_blocking=True), yt[idx].to(device)
@@ -366,8 +399,10 @@ def main(argv=None) -> int:
             scaler.step(optimizer)
             scaler.update()
             total[0] += float(value.detach()) * len(idx)
-            if settings["task"] == "classification":
-                total[1] += float((predicted(pred.detach().float()) == truth(yb)).sum())
+            if settings["task"] in ACCURACY_TASKS:
+                right, counted = right_answers(pred.detach().float(), yb)
+                total[1] += right
+                total[2] += counted
         if reason == "diverged":
             break
         if world > 1:
@@ -375,8 +410,8 @@ def main(argv=None) -> int:
         seen = len(mine) * world
         history["loss"].append(float(total[0]) / seen)
         history["learning_rate"].append(lr)
-        if settings["task"] == "classification":
-            history.setdefault("accuracy", []).append(float(total[1]) / seen)
+        if settings["task"] in ACCURACY_TASKS:
+            history.setdefault("accuracy", []).append(float(total[1]) / max(float(total[2]), 1))
         val = evaluate(model, xv, yv, settings)
         val_loss = val.pop("loss", math.nan)
         history["val_loss"].append(val_loss)
