@@ -62,11 +62,11 @@ def test_properties_show_the_training_memory_and_follow_the_batch_size(qtbot, wi
     label = props.memory_label
     assert label.isVisibleTo(props)
     assert "Training memory ≈" in label.text() and "at batch size" in label.text()
-    window.workflow.training.batch_size.setValue(128)
-    assert "batch size 128" in label.text()
-    assert props.memory.batch_size == 128
+    window.workflow.training.batch_size.setValue(2048)
+    assert "batch size 2048" in label.text()
+    assert props.memory.batch_size == 2048
     small = props.memory.activations
-    window.workflow.training.batch_size.setValue(256)
+    window.workflow.training.batch_size.setValue(4096)  # (past the validation pass's batches)
     assert props.memory.activations == 2 * small
 
 

@@ -15,7 +15,10 @@ Parameters: ``W (filters, C / groups, kh, kw)`` and ``b (filters,)``, like ONNX 
 channels into ``g`` groups convolved separately (each filter sees ``C / g`` channels; ``g = C``
 is a depthwise convolution, :class:`DepthwiseConv2D` sets it from the input).
 
-How it runs (one BLAS matmul per pass, no ``np.add.at`` and no ``einsum``): the input is
+How it runs (one BLAS matmul per pass, no ``np.add.at`` and no ``einsum``). A shallow window
+(``C·kh·kw < 32``, the first layer on images) runs batch-major: ``cols (N, C·kh·kw, Ho·Wo)``
+is copied from the input as it is and ``W @ cols[n]`` for all samples lands in the
+``(N, F, Ho, Wo)`` output directly (see ``_forward_per_sample``). A deeper window: the input is
 copied once, channel-major, into a zero-padded buffer ``(C, N, Hp, Wp)``; ``kh·kw`` strided
 slice copies build the column matrix ``(C·kh·kw, N·Ho·Wrow)``; ``W (F, C·kh·kw) @ cols``
 gives every output at once; the bias is added and the result copied back to ``(N, F, Ho, Wo)``.
@@ -122,6 +125,7 @@ class Conv2D(Layer):
         super().__init__(name, **config)
         self._buf = Buffers()
         self._zbuf = FilledBuffers()
+        self._per_sample = self._bias_row = False
         #: Set by the network when no input gradient is needed (the layer reads the Input).
         self.skip_input_grad = False
 
@@ -203,6 +207,9 @@ class Conv2D(Layer):
         dt = self.dtype
         f = self.config["filters"]
         K = c * kh * kw
+        self._per_sample = groups == 1 and (self.transposed_from_k > K or self._pointwise(g))
+        if self._per_sample:
+            return self._forward_per_sample(x, g, training)
         wide = sh == 1 and sw == 1
         if wide:
             # Flat padded images with dw·(kw − 1) spare zeros at the end, so the last window
@@ -232,10 +239,9 @@ class Conv2D(Layer):
                     )
         m = n * ho * wrow
         cols2 = cols.reshape(K, m)
-        if groups == 1 and self.transposed_from_k <= K:
-            # Yᵀ = colsᵀ @ Wᵀ, channels last: with a deep enough window (K = C·kh·kw) OpenBLAS
-            # runs this orientation ≈ 1.4× faster than W @ cols; for K = 9 (one input
-            # channel) the other way round is faster.
+        if groups == 1:
+            # Yᵀ = colsᵀ @ Wᵀ, channels last: with a deep window (K = C·kh·kw ≥ 32; a shallow
+            # one runs batch-major) OpenBLAS runs this orientation ≈ 1.4× faster than W @ cols.
             zt = self._buf.get("zt", (n, ho, wrow, f), dt)
             np.matmul(cols2.T, self.params["W"].reshape(f, K).T, out=zt.reshape(m, f))
             if "b" in self.params:
@@ -245,12 +251,10 @@ class Conv2D(Layer):
             if training:
                 self._g, self._cols2, self._wrow = g, cols2, wrow
             return y
+        # Groups: one product per group, (g, F/g, K/g) @ (g, K/g, M).
         z = self._buf.get("z", (f, n, ho, wrow), dt)
-        if groups == 1:
-            np.matmul(self.params["W"].reshape(f, K), cols2, out=z.reshape(f, m))
-        else:  # one product per group: (g, F/g, K/g) @ (g, K/g, M)
-            cols2 = cols.reshape(groups, K // groups, m)
-            np.matmul(self._kernel2d(f, K), cols2, out=z.reshape(groups, f // groups, m))
+        cols2 = cols.reshape(groups, K // groups, m)
+        np.matmul(self._kernel2d(f, K), cols2, out=z.reshape(groups, f // groups, m))
         if "b" in self.params:  # on the contiguous z: cheaper than during the transpose
             np.add(z, self.params["b"].reshape(f, 1, 1, 1), out=z)
         y = self._buf.get("y", (n, f, ho, wo), dt)
@@ -259,7 +263,112 @@ class Conv2D(Layer):
             self._g, self._cols2, self._wrow = g, cols2, wrow
         return y
 
+    # -- a shallow window (K = C·kh·kw < 32: the first layer on images): batch-major ---------
+    @staticmethod
+    def _pointwise(g: tuple) -> bool:
+        """A 1×1 window with stride 1 and no padding: ``cols`` would be a copy of the input."""
+        _, _, h, w, kh, kw, sh, sw, _, _, _, _, hp, wp = g
+        return kh == kw == sh == sw == 1 and hp == h and wp == w
+
+    def _forward_per_sample(self, x: np.ndarray, g: tuple, training: bool) -> np.ndarray:
+        """``Y[n] = W (F, K) @ cols[n] (K, Ho·Wo)`` for every sample in one batched product,
+        with ``cols (N, C, kh, kw, Ho, Wo)`` copied from the (padded) input as it is: the
+        product lands in the ``(N, F, Ho, Wo)`` output directly, and the backward pass reads
+        ``dY`` as it comes. The channel-major path below needs a layout change of the input,
+        of the output and of ``dY`` (three passes over maps of the batch); with a shallow
+        window these cost more than the product (1.4–1.7× slower at MNIST / CIFAR sizes)."""
+        n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = g
+        dh, dw = self.config["dilation_rate"]
+        dt = self.dtype
+        f = self.config["filters"]
+        K = c * kh * kw
+        # With a bias the columns get a last row of ones and W a last column b, so the
+        # product adds the bias (and the backward product gives its gradient): no pass over
+        # the output for it.
+        self._bias_row = fold = "b" in self.params and not self._pointwise(g)
+        if self._pointwise(g):  # a 1×1 window, stride 1: the columns are the input itself
+            cols3 = x.reshape(n, c, h * w)
+        else:
+            if hp != h or wp != w:
+                xp = self._zbuf.get("xp_s", (n, c, hp, wp), dt)
+                xp[:, :, top:top + h, left:left + w] = x
+            else:
+                xp = x
+            k1 = K + fold
+            cols3 = self._zbuf.get("cols_s", (n, k1, ho * wo), dt, fill=1.0)  # row K stays 1
+            cols = cols3[:, :K].reshape(n, c, kh, kw, ho, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    a, b = i * dh, j * dw
+                    np.copyto(
+                        cols[:, :, i, j],
+                        xp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw],
+                    )
+        y = self._buf.get("y", (n, f, ho, wo), dt)
+        if fold:
+            wb = self._buf.get("Wb", (f, K + 1), dt)
+            np.copyto(wb[:, :K], self.params["W"].reshape(f, K))
+            np.copyto(wb[:, K], self.params["b"])
+            np.matmul(wb, cols3, out=y.reshape(n, f, ho * wo))
+        else:
+            np.matmul(self.params["W"].reshape(f, K), cols3, out=y.reshape(n, f, ho * wo))
+            if "b" in self.params:
+                np.add(y, self.params["b"].reshape(f, 1, 1), out=y)
+        if training:
+            self._g, self._cols3 = g, cols3
+        return y
+
+    def _backward_per_sample(self, grad: np.ndarray) -> list:
+        n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = self._g
+        dh, dw = self.config["dilation_rate"]
+        dt = self.dtype
+        f = self.config["filters"]
+        K = c * kh * kw
+        p = ho * wo
+        dy = grad.reshape(n, f, p)
+        # dW = Σ_n dY[n] @ cols[n]ᵀ: one batched product, then the sum over the batch (with
+        # the row of ones, its last column is db).
+        k1 = self._cols3.shape[1]
+        per = self._buf.get("gW_s", (n, f, k1), dt)
+        np.matmul(dy, self._cols3.transpose(0, 2, 1), out=per)
+        if self._bias_row:
+            total = self._buf.get("gWb", (f, k1), dt)
+            np.sum(per, axis=0, out=total)
+            np.copyto(self.grads["W"].reshape(f, K), total[:, :K])
+            np.copyto(self.grads["b"], total[:, K])
+        else:
+            np.sum(per, axis=0, out=self.grads["W"].reshape(f, K))
+        if "b" in self.grads and not self._bias_row:  # Σ over positions, then the batch
+            ones_p = self._zbuf.get("ones_p", (p,), dt, fill=1.0)
+            rows = self._buf.get("b_rows", (n, f), dt)
+            np.matmul(dy, ones_p, out=rows)
+            np.matmul(self._zbuf.get("ones_n", (n,), dt, fill=1.0), rows, out=self.grads["b"])
+        if self.skip_input_grad:
+            return [None]
+        wt = self._buf.get("WT", (K, f), dt)
+        np.copyto(wt, self.params["W"].reshape(f, K).T)  # a contiguous Wᵀ keeps it in BLAS
+        if self._pointwise(self._g):
+            dx = self._buf.get("dx", (n, c, h, w), dt)
+            np.matmul(wt, dy, out=dx.reshape(n, c, h * w))
+            return [dx]
+        dcols = self._buf.get("dcols_s", (n, c, kh, kw, ho, wo), dt)
+        np.matmul(wt, dy, out=dcols.reshape(n, K, p))
+        padded = hp != h or wp != w
+        dx = self._buf.get("dx", (n, c, h, w), dt)
+        dxp = self._buf.get("dxp_s", (n, c, hp, wp), dt) if padded else dx
+        dxp.fill(0.0)
+        for i in range(kh):
+            for j in range(kw):
+                a, b = i * dh, j * dw
+                window = dxp[:, :, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw]
+                window += dcols[:, :, i, j]
+        if padded:
+            np.copyto(dx, dxp[:, :, top:top + h, left:left + w])
+        return [dx]
+
     def _backward(self, grad):
+        if self._per_sample:
+            return self._backward_per_sample(grad)
         n, c, h, w, kh, kw, sh, sw, ho, wo, top, left, hp, wp = self._g
         dh, dw = self.config["dilation_rate"]
         groups = self.config["groups"]
@@ -290,6 +399,11 @@ class Conv2D(Layer):
         dcols = self._buf.get("dcols", (K, m), dt)
         if groups == 1:
             np.matmul(self.params["W"].reshape(f, K).T, dz2, out=dcols)
+        elif f == groups:
+            # One filter per group (a depthwise convolution): each group's Wᵀ @ dY is an outer
+            # product, which NumPy's matmul runs ≈ 7× slower than this broadcast multiply.
+            np.multiply(self.params["W"].reshape(groups, K // groups, 1), dzg,
+                        out=dcols.reshape(groups, K // groups, m))
         else:
             np.matmul(self._kernel2d(f, K).transpose(0, 2, 1), dzg,
                       out=dcols.reshape(groups, K // groups, m))

@@ -144,38 +144,38 @@ class MaxPool2D(_Pool2D):
 
     def _forward_2x2(self, src, oshape, offsets):
         """The maximum as a tournament, keeping who won each match for the backward pass:
-        ``top = max(a, b)``, ``bottom = max(c, d)``, ``y = max(top, bottom)`` with ``a b / c
-        d`` the window in row-major order; ties go to the earlier one (``≥``), so the winner
-        is each window's first maximum, as in the general path."""
-        a, b, c, d = (src[:, :, si, sj] for si, sj in offsets)
+        first across the columns of every row pair at once (``max(a, b)`` and ``max(c, d)``
+        of each window ``a b / c d`` in one call over ``(N, C, 2·Ho, Wo)``), then down the
+        row pairs, whose rows are contiguous. Ties go to the earlier one (``≥``), so the
+        winner is each window's first maximum in row-major order, as in the general path."""
+        n, c, ho, wo = oshape
         buf = self._buf
-        top, bottom = buf.get("top", oshape, self.dtype), buf.get("bottom", oshape, self.dtype)
-        w_ab, w_cd = buf.get("w_ab", oshape, np.dtype(bool)), buf.get("w_cd", oshape,
-                                                                        np.dtype(bool))
+        x = src[:, :, : 2 * ho, : 2 * wo]
+        left, right = x[..., 0::2], x[..., 1::2]
+        pair = buf.get("pair", (n, c, 2 * ho, wo), self.dtype)
+        w_lr = buf.get("w_lr", pair.shape, np.dtype(bool))
+        np.maximum(left, right, out=pair)
+        np.greater_equal(left, right, out=w_lr)
+        top, bottom = pair[:, :, 0::2], pair[:, :, 1::2]
         w_top = buf.get("w_top", oshape, np.dtype(bool))
-        np.maximum(a, b, out=top)
-        np.greater_equal(a, b, out=w_ab)
-        np.maximum(c, d, out=bottom)
-        np.greater_equal(c, d, out=w_cd)
-        np.greater_equal(top, bottom, out=w_top)
         y = buf.get("y", oshape, self.dtype)
         np.maximum(top, bottom, out=y)
-        self._pairs = (w_ab, w_cd, w_top)
+        np.greater_equal(top, bottom, out=w_top)
+        self._pairs = (w_lr, w_top)
         return y
 
     def _backward_2x2(self, grad):
-        w_ab, w_cd, w_top = self._pairs
-        offsets = self._geo[4]
+        w_lr, w_top = self._pairs
+        ho, wo = grad.shape[2:]
         dsrc, dx = self._grad_target()
-        ga, gb, gc, gd = (dsrc[:, :, si, sj] for si, sj in offsets)
-        g_top = self._buf.get("g_top", grad.shape, self.dtype)
-        g_bottom = self._buf.get("g_bottom", grad.shape, self.dtype)
+        g_pair = self._buf.get("g_pair", w_lr.shape, self.dtype)
+        g_top, g_bottom = g_pair[:, :, 0::2], g_pair[:, :, 1::2]
         np.multiply(grad, w_top, out=g_top)
         np.subtract(grad, g_top, out=g_bottom)
-        np.multiply(g_top, w_ab, out=ga)
-        np.subtract(g_top, ga, out=gb)
-        np.multiply(g_bottom, w_cd, out=gc)
-        np.subtract(g_bottom, gc, out=gd)
+        d = dsrc[:, :, : 2 * ho, : 2 * wo]
+        g_left, g_right = d[..., 0::2], d[..., 1::2]
+        np.multiply(g_pair, w_lr, out=g_left)
+        np.subtract(g_pair, g_left, out=g_right)
         return [self._finish_grad(dsrc, dx)]
 
     def _backward(self, grad):

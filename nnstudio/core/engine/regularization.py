@@ -110,58 +110,98 @@ class BatchNorm(Layer):
             return (1, 1, x.shape[2])
         return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
-    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.ndim]
+    def _channel_sum(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Σ of ``a`` per channel into ``out (C,)`` as one or two matrix-vector products.
+
+        (NumPy's ``sum`` over axes ``(0, 2, 3)`` walks the array with a slow strided loop;
+        ``(N·C, H·W) @ ones`` then ``ones @ (N, C)`` is a BLAS pass, ≈ 5× faster.)
+        """
+        dt = self.dtype
+        if a.ndim == 4:
+            n, c = a.shape[:2]
+            hw = a.shape[2] * a.shape[3]
+            rows = self._buf.get("rows", (n, c), dt)
+            np.dot(a.reshape(n * c, hw), self._ones(hw, "ones_hw"), out=rows.reshape(-1))
+            return np.dot(self._ones(n, "ones_n"), rows, out=out)
+        a2 = a.reshape(-1, a.shape[-1])
+        return np.dot(self._ones(a2.shape[0], "ones_n"), a2, out=out)
+
+    def _channel_dot(self, a: np.ndarray, b: np.ndarray, out: np.ndarray,
+                     scratch: np.ndarray) -> np.ndarray:
+        """Σ of ``a·b`` per channel into ``out (C,)``. On images each ``(n, c)`` row's dot
+        product comes from ``einsum`` without writing ``a·b`` (≈ 2× faster than a product
+        pass and a matrix-vector sum); elsewhere the product goes through ``scratch``."""
+        if a.ndim == 4:
+            n, c = a.shape[:2]
+            hw = a.shape[2] * a.shape[3]
+            rows = self._buf.get("rows", (n, c), self.dtype)
+            np.einsum("ij,ij->i", a.reshape(n * c, hw), b.reshape(n * c, hw),
+                      out=rows.reshape(-1))
+            return np.dot(self._ones(n, "ones_n"), rows, out=out)
+        np.multiply(a, b, out=scratch)
+        return self._channel_sum(scratch, out)
+
+    def _ones(self, n: int, key: str) -> np.ndarray:
+        ones = self._buf.get(key, (n,), self.dtype)
+        ones.fill(1.0)  # a few hundred values: cheaper than remembering whether it was filled
+        return ones
 
     def _forward(self, inputs, training):
         x = inputs[0]
         eps = self.config["epsilon"]
         bshape = self._bshape(x)
-        gamma = self.params["gamma"].reshape(bshape)
-        beta = self.params["beta"].reshape(bshape)
         y = self._buf.get("y", x.shape, self.dtype)
-        if not training:
-            mean = self.state["running_mean"].reshape(bshape)
-            inv = 1.0 / np.sqrt(self.state["running_var"].reshape(bshape) + eps)
-            np.subtract(x, mean, out=y)
-            y *= inv * gamma
-            y += beta
+        if not training:  # y = x·scale + shift with the running statistics
+            scale = self.params["gamma"] / np.sqrt(self.state["running_var"] + eps)
+            shift = self.params["beta"] - self.state["running_mean"] * scale
+            np.multiply(x, scale.reshape(bshape), out=y)
+            y += shift.reshape(bshape)
             return y
-        axes = self._axes(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        np.subtract(x, mean, out=y)
-        xhat = self._buf.get("xhat", x.shape, self.dtype)
-        np.multiply(y, y, out=xhat)
-        var = xhat.mean(axis=axes, keepdims=True)
-        inv = 1.0 / np.sqrt(var + eps)
-        np.multiply(y, inv, out=xhat)
-        np.multiply(xhat, gamma, out=y)
-        y += beta
+        count = x.size // self.params["gamma"].size
+        c = self.params["gamma"].size
+        dt = self.dtype
+        mean = self._channel_sum(x, self._buf.get("mean", (c,), dt))
+        mean *= 1.0 / count
+        # The centred input xc = x − mean is kept for the backward pass (instead of x̂).
+        xc = self._buf.get("xc", x.shape, dt)
+        np.subtract(x, mean.reshape(bshape), out=xc)
+        var = self._channel_dot(xc, xc, self._buf.get("var", (c,), dt), y)
+        var *= 1.0 / count
+        inv = self._buf.get("inv", (c,), dt)
+        np.add(var, eps, out=inv)
+        np.sqrt(inv, out=inv)
+        np.divide(1.0, inv, out=inv)
+        # y = xc·(γ·inv) + β: two passes.
+        np.multiply(xc, (inv * self.params["gamma"]).reshape(bshape), out=y)
+        y += self.params["beta"].reshape(bshape)
         m = self.config["momentum"]
         rm, rv = self.state["running_mean"], self.state["running_var"]
         rm *= m
-        rm += (1.0 - m) * mean.reshape(-1)
+        rm += (1.0 - m) * mean
         rv *= m
-        rv += (1.0 - m) * var.reshape(-1)
-        self._xhat, self._inv = xhat, inv
+        rv += (1.0 - m) * var
+        self._xc, self._inv = xc, inv
         return y
 
     def _backward(self, grad):
-        xhat, inv = self._xhat, self._inv
-        axes = self._axes(grad)
+        xc, inv = self._xc, self._inv
         count = grad.size // self.params["gamma"].size
-        # Per-channel sums straight into the gradient views; the only batch-sized scratch
-        # array is a kept buffer, so a step allocates nothing of batch size.
-        gx = self._buf.get("gx", grad.shape, self.dtype)
-        np.multiply(grad, xhat, out=gx)
-        dgamma = np.sum(gx, axis=axes, out=self.grads["gamma"])
-        dbeta = np.sum(grad, axis=axes, out=self.grads["beta"])
         bshape = self._bshape(grad)
-        # dx = γ·inv/m · (m·g − Σg − x̂·Σ(g·x̂))
-        dx = self._buf.get("dx", grad.shape, self.dtype)
-        np.multiply(xhat, dgamma.reshape(bshape), out=dx)
-        dx += dbeta.reshape(bshape)
-        dx *= -1.0 / count
-        dx += grad
-        dx *= self.params["gamma"].reshape(bshape) * inv
+        gamma = self.params["gamma"]
+        dt = self.dtype
+        # Per-channel sums straight into the gradient views: Σg and Σ g·x̂ = inv·Σ g·xc.
+        gx = self._buf.get("gx", grad.shape, dt)
+        dgamma = self._channel_dot(grad, xc, self.grads["gamma"], gx)
+        dgamma *= inv
+        dbeta = self._channel_sum(grad, self.grads["beta"])
+        # dx = γ·inv/m · (m·g − Σg − x̂·Σ(g·x̂)) = a·g + b·xc + d, per channel:
+        # a = γ·inv, b = −γ·inv²·Σ(g·x̂)/m, d = −γ·inv·Σg/m.
+        a = gamma * inv
+        b = a * inv * dgamma * (-1.0 / count)
+        d = a * dbeta * (-1.0 / count)
+        dx = self._buf.get("dx", grad.shape, dt)
+        np.multiply(grad, a.reshape(bshape), out=dx)
+        np.multiply(xc, b.reshape(bshape), out=gx)
+        dx += gx
+        dx += d.reshape(bshape)
         return [dx]

@@ -96,13 +96,14 @@ def _check_network_memory(project: Project, input_shape: tuple, dtype: np.dtype,
     from nnstudio.core.memory import check_fits
     from nnstudio.core.training.memory import estimate_training_memory
 
-    report = infer_shapes(project.network_spec(), input_shape)
+    spec = project.network_spec()
+    report = infer_shapes(spec, input_shape)
     opt = dict(project.training.optimizer or {})
     kind = str(opt.get("type", "adam")).lower()
     if kind == "sgd" and opt.get("momentum"):
         kind = "sgd_momentum"
     estimate = estimate_training_memory(report, max(1, int(project.training.batch_size)), kind,
-                                        dtype.itemsize)
+                                        dtype.itemsize, spec=spec)
     check_fits(estimate.total, f"the network ({estimate.params:,} parameters; "
                                f"{estimate.describe()})", where, ProjectError)
 

@@ -11,8 +11,12 @@ report alone (nothing is allocated):
 * activations at the batch size: every node's output ``(B, *shape)`` is kept for the
   backward pass, and the backward pass makes a gradient of the same size: ``2·B·Σ shape``.
 
-Values are ``dtype_bytes`` each (float32: 4). The estimate leaves out NumPy temporaries and
-the data set itself (already loaded), so it is a floor, not a ceiling.
+* the layers' working arrays, when the network's spec is given (:func:`scratch_values`):
+  a convolution's unfolded input, a recurrent layer's gates at every step, attention's score
+  matrices, other layers' masks and temporaries.
+
+Values are ``dtype_bytes`` each (float32: 4). The data set itself (already loaded) is not
+counted.
 :func:`check_training_fits` turns it into a refusal (no trainable parameter; more than the
 machine can hold) or a warning (more than :data:`WARN_SHARE` of its memory).
 """
@@ -68,17 +72,71 @@ def format_bytes(n: float) -> str:
 
 
 def estimate_training_memory(report, batch_size: int, optimizer: str = "adam",
-                             dtype_bytes: int = 4) -> MemoryEstimate:
+                             dtype_bytes: int = 4, spec=None) -> MemoryEstimate:
     """Estimate from a :class:`~nnstudio.core.engine.network.ShapeReport` (nodes without a
-    shape count nothing)."""
+    shape count nothing); with the network's ``spec`` the layers' working arrays count too
+    (:func:`scratch_values`)."""
     params = int(report.total_params)
     kind = str(optimizer or "adam").lower()
     buffers = OPTIMIZER_BUFFERS.get(kind, 2)
     values = sum(math.prod(n.shape) for n in report.nodes.values() if n.shape is not None)
+    scratch = scratch_values(spec, report) if spec is not None else 0
+    training = int(batch_size) * (2 * values + scratch)
+    # Validation and scoring run forward only, in batches sized by Network.inference_batch
+    # (up to 1,024 samples): for a small network with large working arrays (an LSTM, a
+    # convolution on small images) that pass, not the training step, sets the peak.
+    inference = min(1024, max(32, (1 << 21) // max(3 * values, 1))) * (values + scratch // 2)
     return MemoryEstimate(params=params, parameters=(2 + SAVED_COPIES) * params * dtype_bytes,
                           optimizer=buffers * params * dtype_bytes,
-                          activations=2 * int(batch_size) * values * dtype_bytes,
+                          activations=max(training, inference) * dtype_bytes,
                           batch_size=int(batch_size))
+
+
+#: Working arrays per sample a layer keeps between its forward and backward pass, beyond its
+#: output, as multiples of a size it computes from its shapes (measured with tracemalloc on
+#: one epoch of the templates: see tests/core/training/test_memory.py). Convolutions keep
+#: their unfolded input ("im2col") and its gradient; recurrent layers every step's gates and
+#: states; attention its score matrices (scores, weights, their gradients: h·T·T each).
+CONV_COLUMN_COPIES = 3
+RECURRENT_GATE_COPIES = 6
+ATTENTION_MATRIX_COPIES = 8
+ELEMENTWISE_COPIES = 2  # other layers: masks, saved inputs, a temporary of the output
+
+
+def scratch_values(spec, report) -> int:
+    """Values per sample the layers of ``spec`` hold besides their outputs (see above)."""
+    preds: dict[str, list[str]] = {}
+    for a, b in spec.edges:
+        preds.setdefault(b, []).append(a)
+    total = 0
+    for node in spec.nodes:
+        out = report.nodes.get(node.id)
+        ins = [report.nodes[p].shape for p in preds.get(node.id, []) if p in report.nodes]
+        if out is None or out.shape is None or not ins or ins[0] is None:
+            continue
+        c, shape, inp = node.config, tuple(out.shape), tuple(ins[0])
+        kind = node.type
+        if kind in ("Conv2D", "DepthwiseConv2D", "Conv1D", "Conv2DTranspose"):
+            k = math.prod(c.get("kernel_size") or [3])
+            if kind == "Conv1D":
+                cols = inp[-1] * k * shape[0]
+            elif kind == "Conv2DTranspose":
+                cols = shape[0] * k * math.prod(inp[1:])
+            else:
+                cols = inp[0] * k * math.prod(shape[1:])
+            total += CONV_COLUMN_COPIES * cols
+        elif kind in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
+            gates = {"LSTM": 4, "GRU": 3}.get(str(c.get("cell", kind)).upper()
+                                              if kind == "Bidirectional" else kind, 1)
+            units = int(c.get("units") or shape[-1])
+            directions = 2 if kind == "Bidirectional" else 1
+            total += RECURRENT_GATE_COPIES * directions * inp[0] * units * (gates + 1)
+        elif kind == "MultiHeadAttention":
+            t = inp[0]
+            total += ATTENTION_MATRIX_COPIES * int(c.get("heads") or 1) * t * t
+        else:
+            total += ELEMENTWISE_COPIES * math.prod(shape)
+    return total
 
 
 def machine_memory() -> tuple[int, int]:
@@ -136,6 +194,7 @@ def training_fit(spec, input_shape: tuple, config) -> MemoryEstimate:
     kind = str(opt.get("type", "adam")).lower()
     if kind == "sgd" and opt.get("momentum"):
         kind = "sgd_momentum"
-    estimate = estimate_training_memory(report, int(getattr(config, "batch_size", 32)), kind)
+    estimate = estimate_training_memory(report, int(getattr(config, "batch_size", 32)), kind,
+                                        spec=spec)
     check_training_fits(estimate)
     return estimate

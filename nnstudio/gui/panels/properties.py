@@ -160,7 +160,8 @@ class PropertiesPanel(QScrollArea):
             return
         batch, optimizer = (self.training_settings() if self.training_settings is not None
                             else (32, "adam"))
-        self.memory = estimate_training_memory(report, batch, optimizer)
+        self.memory = estimate_training_memory(report, batch, optimizer,
+                                               spec=self.document.spec())
         try:
             warning = check_training_fits(self.memory)
         except NNStudioError as e:

@@ -31,6 +31,14 @@ from tests.core.engine.gradcheck import (
         ({"filters": 4, "kernel_size": 1}, (3, 3, 4)),
         ({"filters": 2, "kernel_size": 5}, (2, 5, 5)),  # the kernel covers the image
         ({"filters": 3, "kernel_size": 3, "use_bias": False}, (2, 5, 5)),
+        # A window of ≥ 32 values (C·kh·kw) runs channel-major: stride 1 (wide rows), a
+        # stride, padding and dilation there too.
+        ({"filters": 3, "kernel_size": 3}, (4, 5, 6)),
+        ({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (4, 7, 6)),
+        ({"filters": 2, "kernel_size": 3, "dilation_rate": 2, "padding": "same"}, (4, 6, 6)),
+        ({"filters": 2, "kernel_size": 3, "dilation_rate": 2, "strides": 2}, (1, 7, 8)),
+        ({"filters": 2, "kernel_size": 1}, (33, 3, 4)),  # 1×1: the input is the columns
+        ({"filters": 2, "kernel_size": 1, "strides": 2}, (33, 5, 4)),
     ],
 )
 def test_conv2d_gradients(config, shape):
@@ -258,3 +266,36 @@ def test_a_cnn_training_step_allocates_nothing_in_the_steady_state():
     # ≈ 4 MB of activations and scratch held by the layers.
     assert kept < 4_000, f"a steady-state step kept {kept} bytes"
     assert peak < 150_000, f"a steady-state step allocated {peak} bytes at once"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "config, shape",
+    [
+        ({"filters": 4, "kernel_size": 3}, (3, 9, 8)),
+        ({"filters": 3, "kernel_size": [2, 3], "strides": [2, 1], "padding": "same"}, (2, 7, 9)),
+        ({"filters": 2, "kernel_size": 3, "dilation_rate": 2, "use_bias": False}, (3, 8, 8)),
+    ],
+)
+def test_conv2d_batch_major_and_channel_major_paths_agree(config, shape, dtype):
+    """A shallow window runs batch-major, a deep one channel-major (``transposed_from_k``);
+    both give the same output and gradients for the same layer."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, *shape)).astype(dtype)
+    results = []
+    for threshold in (10_000, 1):  # everything batch-major, then everything channel-major
+        net = Network(chain([{"type": "Conv2D", **config}]), shape, dtype=dtype, seed=4)
+        layer = net.layers["n0"]
+        layer.transposed_from_k = threshold
+        layer.skip_input_grad = False  # it reads the Input: ask for dx anyway
+        y = net.forward(x, training=True).copy()
+        g = rng.normal(size=y.shape).astype(dtype) if not results else results[0][3]
+        (dx,) = layer.backward(g)
+        results.append((y, dx.copy(), {k: v.copy() for k, v in layer.grads.items()}, g))
+        assert layer._per_sample == (threshold > 1)
+    (y1, dx1, g1, _), (y2, dx2, g2, _) = results
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y1, y2, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx1, dx2, rtol=tol, atol=tol)
+    for k in g1:
+        np.testing.assert_allclose(g1[k], g2[k], rtol=tol, atol=tol * 10)
