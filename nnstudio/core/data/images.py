@@ -158,7 +158,9 @@ def probe(path: str) -> tuple[int, int, bool]:
         w, h = img.size
         gray = img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
         if img.mode == "P":
-            pal = img.getpalette() or []
+            with warnings.catch_warnings():  # getpalette loads: damaged metadata warns
+                warnings.simplefilter("ignore", UserWarning)
+                pal = img.getpalette() or []
             rgb = np.asarray(pal[: 3 * 256], np.int32).reshape(-1, 3)
             gray = bool(np.all(rgb[:, 0] == rgb[:, 1]) and np.all(rgb[:, 1] == rgb[:, 2]))
         return h, w, gray
@@ -222,7 +224,8 @@ def _convert(img, color: str):
     """Pillow image in mode ``L`` (gray) or ``RGB``."""
     Image = _pil()
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(img, dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN is refused just below
+            a = np.asarray(img, dtype=np.float64)
         if not np.all(np.isfinite(a)):  # a float TIFF can hold NaN or infinity
             raise SkipFile("holds non-finite pixel values (NaN or infinity)")
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
