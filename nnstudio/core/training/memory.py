@@ -117,7 +117,9 @@ def scratch_values(spec, report) -> int:
         c, shape, inp = node.config, tuple(out.shape), tuple(ins[0])
         kind = node.type
         if kind in ("Conv2D", "DepthwiseConv2D", "Conv1D", "Conv2DTranspose"):
-            k = math.prod(c.get("kernel_size") or [3])
+            size = c.get("kernel_size") or 3  # a number means a square (or 1-D) window
+            k = (math.prod(size) if isinstance(size, list | tuple)
+                 else int(size) ** (1 if kind == "Conv1D" else 2))
             if kind == "Conv1D":
                 cols = inp[-1] * k * shape[0]
             elif kind == "Conv2DTranspose":
