@@ -308,7 +308,7 @@ class MainWindow(FilesMixin, EditingMixin, QMainWindow):
         else:
             self.resize(1360, 840)
         # Later: the workflow, deploy and media docks are added after this window is built.
-        QTimer.singleShot(0, self._restore_docks)
+        QTimer.singleShot(0, self, self._restore_docks)
         self.resizeDocks([self.docks["palette"], self.docks["properties"]], [220, 270],
                          Qt.Orientation.Horizontal)
         theme = str(self.settings.value("theme", "system"))

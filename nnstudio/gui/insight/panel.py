@@ -59,6 +59,7 @@ class InsightPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.steps)
         layout.addWidget(self.tabs, 1)
+        self._kind: str | None = None  # "table", "images", "tokens" or "other" (_retitle)
         self.source.data_changed.connect(self._retitle)
         self._retitle()
 
@@ -80,11 +81,12 @@ class InsightPanel(QWidget):
         self.tabs.setTabText(0, "Fitted function" if regression else "Decision boundary")
         # The decision map only reads tables: for images and spectrograms bring the feature
         # maps forward, for token sequences the attention maps (when that tab exists).
-        kind = None if data is None else ("table" if data.tabular else (
-            "images" if len(getattr(data.x_train, "shape", ())) == 4 else "sequences"))
-        if kind != getattr(self, "_kind", None) and kind is not None:
+        kind = None if data is None else (
+            "table" if data.tabular else "tokens" if data.token_sequences
+            else "images" if len(getattr(data.x_train, "shape", ())) == 4 else "other")
+        if kind != self._kind and kind is not None:
             best = {"table": self.boundary, "images": self.feature_maps,
-                    "sequences": getattr(self, "attention", None)}[kind]
+                    "tokens": getattr(self, "attention", None), "other": None}[kind]
             if best is not None and self.tabs.currentWidget() in (
                     self.boundary, self.feature_maps, getattr(self, "attention", None)):
                 self.tabs.setCurrentWidget(best)
