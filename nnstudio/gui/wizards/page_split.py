@@ -8,9 +8,8 @@ stays responsive while the shares are adjusted.
 from __future__ import annotations
 
 import contextlib
-import threading
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,19 +29,16 @@ from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.panels.workflow_widgets import FieldError, hbox
 from nnstudio.gui.theme import current_theme
 from nnstudio.gui.wizards.split_controls import SplitBar, SplitControls
+from nnstudio.gui.workers.threads import PythonThreadJob
 
 MAX_CLASS_COLUMNS = 12
 
 
-class _Builder(QObject):
+class _Builder(PythonThreadJob):
     """Runs ``build_dataset`` in a Python thread; reports on the GUI thread."""
 
     #: A build finished: ``(spec dict, PreparedData or None, error or None)``.
     built = Signal(object, object, object)
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._thread: threading.Thread | None = None
 
     def start(self, spec) -> None:
         key = spec.to_dict()
@@ -57,18 +53,7 @@ class _Builder(QObject):
             with contextlib.suppress(RuntimeError):  # the wizard is gone
                 self.built.emit(key, prepared, error)
 
-        self.join()
-        self._thread = threading.Thread(target=run, name="nnstudio-dataset-build", daemon=True)
-        self._thread.start()
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._spawn(run, "nnstudio-dataset-build")
 
 
 class SplitPage(QWizardPage):

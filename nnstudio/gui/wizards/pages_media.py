@@ -35,6 +35,7 @@ from nnstudio.core.data import build_dataset
 from nnstudio.core.data.image_cache import DecodeCancelled
 from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.media_images import image_qimage, spectrogram_qimage, waveform_qimage
+from nnstudio.gui.workers.threads import PythonThreadJob
 
 #: Previews per class: thumbnails of images, recordings of sounds.
 THUMBS_PER_CLASS = 8
@@ -85,7 +86,7 @@ def previews(prepared) -> dict[str, list[dict]]:
     return out
 
 
-class MediaBuilder(QObject):
+class MediaBuilder(PythonThreadJob):
     """Builds an image/sound dataset in a thread; reports progress and the result."""
 
     #: ``(stage, done, total)`` while listing and decoding.
@@ -95,7 +96,6 @@ class MediaBuilder(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
 
     def start(self, spec) -> None:
@@ -115,8 +115,7 @@ class MediaBuilder(QObject):
             with contextlib.suppress(RuntimeError):  # the wizard is gone
                 self.built.emit(spec, prepared, shown, error)
 
-        self._thread = threading.Thread(target=run, name="nnstudio-media-build", daemon=True)
-        self._thread.start()
+        self._spawn(run, "nnstudio-media-build")
 
     def _report(self, stage: str, done: int, total: int) -> None:
         with contextlib.suppress(RuntimeError):
@@ -124,15 +123,6 @@ class MediaBuilder(QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
 
 class MediaOverviewPage(QWizardPage):

@@ -10,6 +10,8 @@ for and dropped) when it finishes.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -69,3 +71,28 @@ class ThreadOwner(QObject):
             if pair[0] is thread:
                 pair[0].wait()  # it is past run(): returns at once
                 self._old.remove(pair)
+
+
+class PythonThreadJob(QObject):
+    """One job at a time in a plain Python thread (the wizards' dataset builders): ``_spawn``
+    waits for the previous job, then starts ``run``; :attr:`busy` and :meth:`join` for the
+    page that owns it. The job reports through the subclass's signals (queued to the GUI
+    thread)."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+
+    def _spawn(self, run: Callable[[], None], name: str) -> None:
+        self.join()
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
