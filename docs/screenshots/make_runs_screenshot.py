@@ -19,8 +19,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from make_workflow_screenshots import until, wait  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 
 from nnstudio.gui.app import application  # noqa: E402
 from nnstudio.gui.theme import apply_theme  # noqa: E402
@@ -35,21 +37,6 @@ RUNS = (
     ("Adam 0.03, batch 64", "faster; stops early", {"learning_rate": 0.03, "epochs": 150,
                                                     "batch_size": 64, "patience": 15}),
 )
-
-
-def wait(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def until(predicate, timeout_ms: int = 300_000) -> None:
-    waited = 0
-    while not predicate():
-        wait(50)
-        waited += 50
-        if waited > timeout_ms:
-            raise TimeoutError("timed out")
 
 
 def main() -> int:
@@ -72,7 +59,7 @@ def main() -> int:
         for key, value in settings.items():
             getattr(panel, key).setValue(value)
         panel.start()
-        until(lambda: not panel.running and not wf.session.training)
+        until(lambda: not panel.running and not wf.session.training, 300_000)
         run = wf.session.runs.last
         wf.session.rename_run(run.id, name)
         wf.session.set_run_note(run.id, note)
