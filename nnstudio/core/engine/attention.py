@@ -19,11 +19,13 @@ import math
 import numpy as np
 
 from nnstudio.core.engine.initializers import initialize
-from nnstudio.core.engine.layer import Buffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
 from nnstudio.core.errors import ConfigError, ShapeError
 
 #: The score of a masked pair: exp(−1e9 − max) is exactly 0 in float32 and float64.
 _MASKED = -1e9
+#: A row sum of exponentials below this means they underflowed (see ``_forward``).
+_TINY = {np.float32: 1e-15, np.float64: 1e-200}
 
 
 @register
@@ -52,11 +54,13 @@ class MultiHeadAttention(Layer):
     def __init__(self, name: str, **config):
         super().__init__(name, **config)
         self._buf = Buffers()
+        self._fbuf = FilledBuffers()
+        self._groups: dict = {}
         self.rng = np.random.default_rng(0)
         #: The layer that publishes the padding mask ``(N, T)`` (an Embedding), or None.
         self.mask_from: Layer | None = None
-        #: Attention weights ``(N, h, T, T)`` of the last forward pass.
-        self.weights: np.ndarray | None = None
+        #: What :attr:`weights` is made of: ``(E, r)`` with ``A = r ⊙ E``, or ``(A, None)``.
+        self._weights_src: tuple[np.ndarray, np.ndarray | None] | None = None
         self._causal: np.ndarray | None = None
 
     def describe(self) -> str:
@@ -107,23 +111,24 @@ class MultiHeadAttention(Layer):
                 self.params[b].fill(0.0)
 
     # -- masks -----------------------------------------------------------------------------
-    def _mask(self, n: int, t: int) -> list[np.ndarray]:
-        """Additive masks (0 or a large negative number) to add to the scores ``(N, h, T, T)``:
-        ``(1, 1, T, T)`` causal, ``(N, 1, 1, T)`` padding keys; empty when nothing is masked."""
-        out = []
+    def _masks(self, n: int, t: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(causal, pad)``: the additive causal mask ``(1, 1, T, T)`` (0 or a large negative
+        number) and the padding keys' additive mask ``(N, 1, T)``; None where nothing is
+        masked."""
         dt = self.dtype
+        causal = None
         if self.config["causal"]:
             c = self._causal
             if c is None or c.shape[-1] != t or c.dtype != dt:
                 c = self._causal = np.where(np.triu(np.ones((t, t), bool), 1), dt.type(_MASKED),
                                             dt.type(0))[None, None]
-            out.append(c)
+            causal = c
         src = self.mask_from.mask if self.mask_from is not None else None
+        pad = None
         if src is not None and src.shape == (n, t) and not src.all():
-            pad = self._buf.get("pad", (n, 1, 1, t), dt)
-            np.multiply(~src[:, None, None, :], dt.type(_MASKED), out=pad)
-            out.append(pad)
-        return out
+            pad = self._buf.get("pad", (n, 1, t), dt)
+            np.multiply(~src[:, None, :], dt.type(_MASKED), out=pad)
+        return causal, pad
 
     def _rows(self, a: np.ndarray, op, out: np.ndarray) -> np.ndarray:
         """``op``-reduce (np.maximum / np.add) over the last axis into ``out`` (…, 1).
@@ -150,6 +155,23 @@ class MultiHeadAttention(Layer):
         return out
 
     # -- running -------------------------------------------------------------------------
+    @property
+    def weights(self) -> np.ndarray | None:
+        """Attention weights ``(N, h, T, T)`` of the last forward pass (rows sum to 1)."""
+        src = self._weights_src
+        if src is None:
+            return None
+        e, r = src
+        if r is None:
+            return e
+        w = self._buf.get("weights", e.shape, e.dtype)
+        np.multiply(e, r, out=w)
+        return w
+
+    @weights.setter
+    def weights(self, value) -> None:
+        self._weights_src = None if value is None else (value, None)
+
     def _forward(self, inputs, training):
         x = inputs[0]
         n, t, d = x.shape
@@ -162,31 +184,63 @@ class MultiHeadAttention(Layer):
         np.dot(x2, self.params["Wqkv"], out=qkv)
         if "bqkv" in self.params:
             np.add(qkv, self.params["bqkv"], out=qkv)
+        causal, pad = self._masks(n, t)
         # Batched GEMMs need C-contiguous operands (a transposed view takes NumPy's slow
-        # loop): Q and V as (N, h, T, k), K already transposed as (N, h, k, T).
+        # loop): Q and V as (N, h, T, k), K already transposed as (N, h, k, T). Q and Kᵀ get
+        # extra columns / rows so that the score GEMM also subtracts each row's bound and
+        # adds the padding mask: S = [Q, −b, 1]·[Kᵀ; 1; m] (the ones are written once).
+        ka = k + 1 + (pad is not None)
         q5 = qkv.reshape(n, t, 3, h, k)
-        q = self._buf.get("q", (n, h, t, k), dt)
-        kt = self._buf.get("kt", (n, h, k, t), dt)
+        qa = self._fbuf.get("qa", (n, h, t, ka), dt, fill=1.0)
+        kta = self._fbuf.get("kta", (n, h, ka, t), dt, fill=1.0)
         v = self._buf.get("v", (n, h, t, k), dt)
+        q, kt = qa[..., :k], kta[:, :, :k]
         np.multiply(q5[:, :, 0].transpose(0, 2, 1, 3), dt.type(1.0 / math.sqrt(k)), out=q)
         np.copyto(kt, q5[:, :, 1].transpose(0, 2, 3, 1))
         np.copyto(v, q5[:, :, 2].transpose(0, 2, 1, 3))
+        if pad is not None:
+            kta[:, :, k + 1] = pad
+        self._bound(qkv, n, t, h, k, qa[..., k])
         a = self._buf.get("a", (n, h, t, t), dt)
-        np.matmul(q, kt, out=a)  # scores, already scaled by 1/sqrt(k) through q
-        for m in self._mask(n, t):
-            np.add(a, m, out=a)
         red = self._buf.get("red", (n, h, t, 1), dt)
-        self._rows(a, np.maximum, red)
-        np.subtract(a, red, out=a)
-        np.exp(a, out=a)
-        self._rows(a, np.add, red)
-        np.divide(1.0, red, out=red)
-        np.multiply(a, red, out=a)
-        self.weights = a
+        o = self._buf.get("o", (n, h, t, k), dt)
+        ones = self._buf.get("ones_t", (t,), dt)
+        ones.fill(1.0)
+        # A few sequences at a time, so that the (T, T) scores stay in the cache from their
+        # GEMM through the exponentials and the row sums to the product with V.
+        c = self._chunk(h, t)
+        for lo in range(0, n, c):
+            ac, hi = a[lo:lo + c], min(lo + c, n)
+            np.matmul(qa[lo:hi], kta[lo:hi], out=ac)  # scaled scores − bound, padding masked
+            if causal is not None:
+                np.add(ac, causal, out=ac)
+            np.exp(ac, out=ac)  # every score ≤ its bound: no overflow
+            np.dot(ac.reshape(-1, t), ones, out=red[lo:hi].reshape(-1))
+            np.matmul(ac, v[lo:hi], out=o[lo:hi])
+        r: np.ndarray | None = red
+        if red.min() < _TINY[dt.type]:
+            # A bound far above a row's largest score (or a row with every key masked):
+            # the exponentials underflow. Redo the scores the usual way, maximum first.
+            np.matmul(qa, kta, out=a)
+            if causal is not None:
+                np.add(a, causal, out=a)
+            self._rows(a, np.maximum, red)
+            np.subtract(a, red, out=a)
+            np.exp(a, out=a)
+            self._rows(a, np.add, red)
+            np.divide(1.0, red, out=red)
+            np.multiply(a, red, out=a)
+            np.matmul(a, v, out=o)
+            r = None
+        else:
+            np.divide(1.0, red, out=red)
         rate = self.config["dropout"]
         ad = a
         self._drop = None
         if training and rate > 0.0:
+            if r is not None:  # dropout acts on the normalized weights
+                np.multiply(a, r, out=a)
+                r = None
             mask = self._buf.get("drop", a.shape, dt)
             self.rng.random(out=mask, dtype=dt.type)
             np.greater_equal(mask, rate, out=mask)
@@ -194,27 +248,56 @@ class MultiHeadAttention(Layer):
             ad = self._buf.get("ad", a.shape, dt)
             np.multiply(a, mask, out=ad)
             self._drop = mask
-        o = self._buf.get("o", (n, h, t, k), dt)
-        np.matmul(ad, v, out=o)
+            np.matmul(ad, v, out=o)
+        # A = r ⊙ E with E the exponentials and r = 1 / row sums: O = r ⊙ (E·V), the
+        # normalization on the (T, k) product instead of the (T, T) weights.
+        self._weights_src = (a, r)
         o2 = self._buf.get("o2", (n, t, h, k), dt)
-        np.copyto(o2, o.transpose(0, 2, 1, 3))
+        if r is None:
+            np.copyto(o2, o.transpose(0, 2, 1, 3))
+        else:
+            np.multiply(o.transpose(0, 2, 1, 3), r.transpose(0, 2, 1, 3), out=o2)
         y = self._buf.get("y", (n, t, d), dt)
         o2f = o2.reshape(n * t, hk)
         np.dot(o2f, self.params["Wo"], out=y.reshape(n * t, d))
         if "bo" in self.params:
             np.add(y, self.params["bo"], out=y)
         if training:
-            self._cache = (x2, ad, o2f, (n, t, d, h, k))
+            self._cache = (x2, ad, r, q, kt, v, o2f, (n, t, d, h, k))
         return y
 
+    def _chunk(self, h: int, t: int) -> int:
+        """Sequences per block of the (T, T) work: about 256 KB of scores (cache-sized)."""
+        return max(1, (1 << 18) // (h * t * t * self.dtype.itemsize))
+
+    def _bound(self, qkv: np.ndarray, n: int, t: int, h: int, k: int, out: np.ndarray) -> None:
+        """``out (N, h, T) = −|q_i|·max_j |k_j|``, from ``qkv (N·T, 3·h·k)`` before the scale:
+        minus an upper bound of every score of row ``i`` (Cauchy–Schwarz), so that
+        ``exp(score − bound) ≤ 1`` with no row maximum to find."""
+        dt = self.dtype
+        hk = h * k
+        sq = self._buf.get("qksq", (n * t, 2 * hk), dt)
+        np.multiply(qkv[:, :2 * hk], qkv[:, :2 * hk], out=sq)
+        # Σ over each head's k columns as one GEMM with a block of ones: (N·T, 2h).
+        key = ("groups", 2 * hk, dt)
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = np.kron(np.eye(2 * h, dtype=dt), np.ones((k, 1), dt))
+        norms = self._buf.get("norms", (n, t, 2, h), dt)
+        np.dot(sq, groups, out=norms.reshape(n * t, 2 * h))
+        km = self._buf.get("km", (n, 1, h), dt)
+        np.maximum.reduce(norms[:, :, 1], axis=1, keepdims=True, out=km)
+        b = self._buf.get("bnd", (n, t, h), dt)
+        np.multiply(norms[:, :, 0], km, out=b)
+        np.sqrt(b, out=b)
+        np.multiply(b.transpose(0, 2, 1), dt.type(-1.0 / math.sqrt(k)), out=out)
+
     def _backward(self, grad):
-        x2, ad, o2f, (n, t, d, h, k) = self._cache
+        x2, ad, r, q, kt, v, o2f, (n, t, d, h, k) = self._cache
         hk = h * k
         dt = self.dtype
         scale = dt.type(1.0 / math.sqrt(k))
-        q, kt, v = (self._buf.get(name, shape, dt) for name, shape in
-                    (("q", (n, h, t, k)), ("kt", (n, h, k, t)), ("v", (n, h, t, k))))
-        a = self._buf.get("a", (n, h, t, t), dt)
+        a = self._weights_src[0]  # E (with r) or the normalized weights A (r is None)
         g2 = grad.reshape(n * t, d)
         np.dot(o2f.T, g2, out=self.grads["Wo"])
         if "bo" in self.grads:
@@ -223,39 +306,63 @@ class MultiHeadAttention(Layer):
             np.dot(ones, g2, out=self.grads["bo"])
         do2 = self._buf.get("do2", (n * t, hk), dt)
         np.dot(g2, self.params["Wo"].T, out=do2)
-        # dO transposed (N, h, k, T), contiguous: dVᵀ = dOᵀ·A and, below, dKᵀ = Qᵀ·dS.
+        # dO (times r when A = r ⊙ E) in two contiguous layouts: transposed (N, h, k, T)
+        # for dVᵀ = dOᵀ·A and (N, h, T, k) for dA = dO·Vᵀ.
+        do4 = do2.reshape(n, t, h, k)
         dot_ = self._buf.get("doT", (n, h, k, t), dt)
-        np.copyto(dot_, do2.reshape(n, t, h, k).transpose(0, 2, 3, 1))
-        dvt = self._buf.get("dvt", (n, h, k, t), dt)
-        np.matmul(dot_, ad, out=dvt)
-        # dA = dO·Vᵀ with Vᵀ contiguous.
-        do = self._buf.get("do", (n, h, t, k), dt)
-        np.copyto(do, do2.reshape(n, t, h, k).transpose(0, 2, 1, 3))
-        vt = self._buf.get("vt", (n, h, k, t), dt)
-        np.copyto(vt, v.transpose(0, 1, 3, 2))
-        da = self._buf.get("da", (n, h, t, t), dt)
-        np.matmul(do, vt, out=da)
-        if self._drop is not None:
-            np.multiply(da, self._drop, out=da)
-        # Softmax backward: dS = A ⊙ (dA − Σ_j dA·A).
-        red = self._buf.get("red", (n, h, t, 1), dt)
-        tmp = self._buf.get("tmp", (n, h, t, t), dt)
-        np.multiply(da, a, out=tmp)
-        self._rows(tmp, np.add, red)
-        np.subtract(da, red, out=da)
-        np.multiply(da, a, out=da)
+        if r is None:
+            np.copyto(dot_, do4.transpose(0, 2, 3, 1))
+        else:
+            np.multiply(do4.transpose(0, 2, 3, 1), r.transpose(0, 1, 3, 2), out=dot_)
+        # Softmax backward: dS = A ⊙ (dA − D) with D_i = Σ_j dA_ij·A_ij = dO_i·O_i (O = A·V,
+        # the heads' output before Wo): a product over k, not over the (T, T) weights.
+        prod = self._buf.get("prod", (n, t, h, k), dt)
+        np.multiply(do4, o2f.reshape(n, t, h, k), out=prod)
+        ones = self._buf.get("ones_k", (k,), dt)
+        ones.fill(1.0)
+        dsum = self._buf.get("dsum", (n, t, h), dt)
+        np.dot(prod.reshape(-1, k), ones, out=dsum.reshape(-1))
+        # With A = r ⊙ E: dS = E ⊙ (r⊙dA − r⊙D) = E ⊙ ([r⊙dO, −r⊙D]·[Vᵀ; 1]), one GEMM.
+        doa = self._fbuf.get("doa", (n, h, t, k + 1), dt)
+        vta = self._fbuf.get("vta", (n, h, k + 1, t), dt, fill=1.0)
+        do, col = doa[..., :k], doa[..., k]
+        np.copyto(vta[:, :, :k], v.transpose(0, 1, 3, 2))
+        if r is None:
+            np.copyto(do, do4.transpose(0, 2, 1, 3))
+        else:
+            np.multiply(do4.transpose(0, 2, 1, 3), r, out=do)
+        if self._drop is None:
+            if r is None:
+                np.negative(dsum.transpose(0, 2, 1), out=col)
+            else:
+                np.multiply(dsum.transpose(0, 2, 1), r[..., 0], out=col)
+                np.negative(col, out=col)
+        else:
+            col.fill(0.0)
         # Scores were (scale·Q)·Kᵀ: dQ = scale·dS·K, dKᵀ = (scale·Q)ᵀ·dS.
         kk = self._buf.get("k", (n, h, t, k), dt)
         np.copyto(kk, kt.transpose(0, 1, 3, 2))
-        dq = self._buf.get("dq", (n, h, t, k), dt)
-        np.matmul(da, kk, out=dq)
-        np.multiply(dq, scale, out=dq)
         qt = self._buf.get("qt", (n, h, k, t), dt)
         np.copyto(qt, q.transpose(0, 1, 3, 2))
+        dvt = self._buf.get("dvt", (n, h, k, t), dt)
+        dq = self._buf.get("dq", (n, h, t, k), dt)
         dkt = self._buf.get("dkt", (n, h, k, t), dt)
-        np.matmul(qt, da, out=dkt)
+        # Sequence blocks as in the forward pass: dS stays in the cache for its three GEMMs.
+        c = min(self._chunk(h, t), n)
+        da = self._buf.get("da", (c, h, t, t), dt)
+        for lo in range(0, n, c):
+            hi = min(lo + c, n)
+            dac = da[:hi - lo]
+            np.matmul(dot_[lo:hi], ad[lo:hi], out=dvt[lo:hi])
+            np.matmul(doa[lo:hi], vta[lo:hi], out=dac)  # r⊙dA − r⊙D
+            if self._drop is not None:  # dA = (dO·Vᵀ) ⊙ mask, then − D (A normalized)
+                np.multiply(dac, self._drop[lo:hi], out=dac)
+                np.subtract(dac, dsum[lo:hi].transpose(0, 2, 1)[..., None], out=dac)
+            np.multiply(dac, a[lo:hi], out=dac)
+            np.matmul(dac, kk[lo:hi], out=dq[lo:hi])
+            np.matmul(qt[lo:hi], dac, out=dkt[lo:hi])
         dqkv = self._buf.get("dqkv", (n, t, 3, h, k), dt)
-        np.copyto(dqkv[:, :, 0], dq.transpose(0, 2, 1, 3))
+        np.multiply(dq.transpose(0, 2, 1, 3), scale, out=dqkv[:, :, 0])
         np.copyto(dqkv[:, :, 1], dkt.transpose(0, 3, 1, 2))
         np.copyto(dqkv[:, :, 2], dvt.transpose(0, 3, 1, 2))
         dq2 = dqkv.reshape(n * t, 3 * hk)
