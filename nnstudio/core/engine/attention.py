@@ -55,7 +55,6 @@ class MultiHeadAttention(Layer):
         super().__init__(name, **config)
         self._buf = Buffers()
         self._fbuf = FilledBuffers()
-        self._groups: dict = {}
         self.rng = np.random.default_rng(0)
         #: The layer that publishes the padding mask ``(N, T)`` (an Embedding), or None.
         self.mask_from: Layer | None = None
@@ -185,25 +184,27 @@ class MultiHeadAttention(Layer):
         if "bqkv" in self.params:
             np.add(qkv, self.params["bqkv"], out=qkv)
         causal, pad = self._masks(n, t)
-        # Batched GEMMs need C-contiguous operands (a transposed view takes NumPy's slow
-        # loop): Q and V as (N, h, T, k), K already transposed as (N, h, k, T). Q and Kᵀ get
-        # extra columns / rows so that the score GEMM also subtracts each row's bound and
+        # Per (sequence, head) views of qkv as (N, h, T, k): rows of k contiguous, which
+        # NumPy's batched matmul hands to BLAS as they are. Q gets extra columns and Kᵀ
+        # (a transposed copy: BLAS would take a transposed right operand through NumPy's
+        # slow loop) extra rows, so that the score GEMM also subtracts each row's bound and
         # adds the padding mask: S = [Q, −b, 1]·[Kᵀ; 1; m] (the ones are written once).
-        ka = k + 1 + (pad is not None)
         q5 = qkv.reshape(n, t, 3, h, k)
+        vv = q5[:, :, 2].transpose(0, 2, 1, 3)
+        ka = k + 1 + (pad is not None)
         qa = self._fbuf.get("qa", (n, h, t, ka), dt, fill=1.0)
         kta = self._fbuf.get("kta", (n, h, ka, t), dt, fill=1.0)
-        v = self._buf.get("v", (n, h, t, k), dt)
         q, kt = qa[..., :k], kta[:, :, :k]
         np.multiply(q5[:, :, 0].transpose(0, 2, 1, 3), dt.type(1.0 / math.sqrt(k)), out=q)
         np.copyto(kt, q5[:, :, 1].transpose(0, 2, 3, 1))
-        np.copyto(v, q5[:, :, 2].transpose(0, 2, 1, 3))
         if pad is not None:
             kta[:, :, k + 1] = pad
         self._bound(qkv, n, t, h, k, qa[..., k])
         a = self._buf.get("a", (n, h, t, t), dt)
         red = self._buf.get("red", (n, h, t, 1), dt)
-        o = self._buf.get("o", (n, h, t, k), dt)
+        # The heads' outputs side by side, (N, T, h, k), written by the GEMMs directly.
+        o2 = self._buf.get("o2", (n, t, h, k), dt)
+        o = o2.transpose(0, 2, 1, 3)
         ones = self._buf.get("ones_t", (t,), dt)
         ones.fill(1.0)
         # A few sequences at a time, so that the (T, T) scores stay in the cache from their
@@ -216,7 +217,7 @@ class MultiHeadAttention(Layer):
                 np.add(ac, causal, out=ac)
             np.exp(ac, out=ac)  # every score ≤ its bound: no overflow
             np.dot(ac.reshape(-1, t), ones, out=red[lo:hi].reshape(-1))
-            np.matmul(ac, v[lo:hi], out=o[lo:hi])
+            np.matmul(ac, vv[lo:hi], out=o[lo:hi])
         r: np.ndarray | None = red
         if red.min() < _TINY[dt.type]:
             # A bound far above a row's largest score (or a row with every key masked):
@@ -230,7 +231,7 @@ class MultiHeadAttention(Layer):
             self._rows(a, np.add, red)
             np.divide(1.0, red, out=red)
             np.multiply(a, red, out=a)
-            np.matmul(a, v, out=o)
+            np.matmul(a, vv, out=o)
             r = None
         else:
             np.divide(1.0, red, out=red)
@@ -248,22 +249,19 @@ class MultiHeadAttention(Layer):
             ad = self._buf.get("ad", a.shape, dt)
             np.multiply(a, mask, out=ad)
             self._drop = mask
-            np.matmul(ad, v, out=o)
+            np.matmul(ad, vv, out=o)
         # A = r ⊙ E with E the exponentials and r = 1 / row sums: O = r ⊙ (E·V), the
         # normalization on the (T, k) product instead of the (T, T) weights.
         self._weights_src = (a, r)
-        o2 = self._buf.get("o2", (n, t, h, k), dt)
-        if r is None:
-            np.copyto(o2, o.transpose(0, 2, 1, 3))
-        else:
-            np.multiply(o.transpose(0, 2, 1, 3), r.transpose(0, 2, 1, 3), out=o2)
+        if r is not None:
+            np.multiply(o, r, out=o)
         y = self._buf.get("y", (n, t, d), dt)
         o2f = o2.reshape(n * t, hk)
         np.dot(o2f, self.params["Wo"], out=y.reshape(n * t, d))
         if "bo" in self.params:
             np.add(y, self.params["bo"], out=y)
         if training:
-            self._cache = (x2, ad, r, q, kt, v, o2f, (n, t, d, h, k))
+            self._cache = (x2, ad, r, q, q5, o2f, (n, t, d, h, k))
         return y
 
     def _chunk(self, h: int, t: int) -> int:
@@ -277,14 +275,12 @@ class MultiHeadAttention(Layer):
         dt = self.dtype
         hk = h * k
         sq = self._buf.get("qksq", (n * t, 2 * hk), dt)
-        np.multiply(qkv[:, :2 * hk], qkv[:, :2 * hk], out=sq)
-        # Σ over each head's k columns as one GEMM with a block of ones: (N·T, 2h).
-        key = ("groups", 2 * hk, dt)
-        groups = self._groups.get(key)
-        if groups is None:
-            groups = self._groups[key] = np.kron(np.eye(2 * h, dtype=dt), np.ones((k, 1), dt))
+        np.square(qkv[:, :2 * hk], out=sq)
+        # Σ over each head's k columns: rows of k summed by one matrix-vector product.
+        ones = self._buf.get("ones_k", (k,), dt)
+        ones.fill(1.0)
         norms = self._buf.get("norms", (n, t, 2, h), dt)
-        np.dot(sq, groups, out=norms.reshape(n * t, 2 * h))
+        np.dot(sq.reshape(-1, k), ones, out=norms.reshape(-1))
         km = self._buf.get("km", (n, 1, h), dt)
         np.maximum.reduce(norms[:, :, 1], axis=1, keepdims=True, out=km)
         b = self._buf.get("bnd", (n, t, h), dt)
@@ -293,10 +289,9 @@ class MultiHeadAttention(Layer):
         np.multiply(b.transpose(0, 2, 1), dt.type(-1.0 / math.sqrt(k)), out=out)
 
     def _backward(self, grad):
-        x2, ad, r, q, kt, v, o2f, (n, t, d, h, k) = self._cache
+        x2, ad, r, q, q5, o2f, (n, t, d, h, k) = self._cache
         hk = h * k
         dt = self.dtype
-        scale = dt.type(1.0 / math.sqrt(k))
         a = self._weights_src[0]  # E (with r) or the normalized weights A (r is None)
         g2 = grad.reshape(n * t, d)
         np.dot(o2f.T, g2, out=self.grads["Wo"])
@@ -306,14 +301,7 @@ class MultiHeadAttention(Layer):
             np.dot(ones, g2, out=self.grads["bo"])
         do2 = self._buf.get("do2", (n * t, hk), dt)
         np.dot(g2, self.params["Wo"].T, out=do2)
-        # dO (times r when A = r ⊙ E) in two contiguous layouts: transposed (N, h, k, T)
-        # for dVᵀ = dOᵀ·A and (N, h, T, k) for dA = dO·Vᵀ.
         do4 = do2.reshape(n, t, h, k)
-        dot_ = self._buf.get("doT", (n, h, k, t), dt)
-        if r is None:
-            np.copyto(dot_, do4.transpose(0, 2, 3, 1))
-        else:
-            np.multiply(do4.transpose(0, 2, 3, 1), r.transpose(0, 1, 3, 2), out=dot_)
         # Softmax backward: dS = A ⊙ (dA − D) with D_i = Σ_j dA_ij·A_ij = dO_i·O_i (O = A·V,
         # the heads' output before Wo): a product over k, not over the (T, T) weights.
         prod = self._buf.get("prod", (n, t, h, k), dt)
@@ -326,7 +314,7 @@ class MultiHeadAttention(Layer):
         doa = self._fbuf.get("doa", (n, h, t, k + 1), dt)
         vta = self._fbuf.get("vta", (n, h, k + 1, t), dt, fill=1.0)
         do, col = doa[..., :k], doa[..., k]
-        np.copyto(vta[:, :, :k], v.transpose(0, 1, 3, 2))
+        np.copyto(vta[:, :, :k], q5[:, :, 2].transpose(0, 2, 3, 1))
         if r is None:
             np.copyto(do, do4.transpose(0, 2, 1, 3))
         else:
@@ -339,32 +327,26 @@ class MultiHeadAttention(Layer):
                 np.negative(col, out=col)
         else:
             col.fill(0.0)
-        # Scores were (scale·Q)·Kᵀ: dQ = scale·dS·K, dKᵀ = (scale·Q)ᵀ·dS.
-        kk = self._buf.get("k", (n, h, t, k), dt)
-        np.copyto(kk, kt.transpose(0, 1, 3, 2))
-        qt = self._buf.get("qt", (n, h, k, t), dt)
-        np.copyto(qt, q.transpose(0, 1, 3, 2))
-        dvt = self._buf.get("dvt", (n, h, k, t), dt)
-        dq = self._buf.get("dq", (n, h, t, k), dt)
-        dkt = self._buf.get("dkt", (n, h, k, t), dt)
+        # The gradients of Q, K and V go straight into their columns of dqkv (N, T, 3, h, k),
+        # through (N, h, T, k) views: dQ = scale·dS·K, dK = dSᵀ·(scale·Q), dV = Aᵀ·dO.
+        dqkv = self._buf.get("dqkv", (n, t, 3, h, k), dt)
+        dq, dk, dv = (dqkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+        kk = q5[:, :, 1].transpose(0, 2, 1, 3)
         # Sequence blocks as in the forward pass: dS stays in the cache for its three GEMMs.
         c = min(self._chunk(h, t), n)
         da = self._buf.get("da", (c, h, t, t), dt)
         for lo in range(0, n, c):
             hi = min(lo + c, n)
             dac = da[:hi - lo]
-            np.matmul(dot_[lo:hi], ad[lo:hi], out=dvt[lo:hi])
+            np.matmul(ad[lo:hi].transpose(0, 1, 3, 2), do[lo:hi], out=dv[lo:hi])
             np.matmul(doa[lo:hi], vta[lo:hi], out=dac)  # r⊙dA − r⊙D
             if self._drop is not None:  # dA = (dO·Vᵀ) ⊙ mask, then − D (A normalized)
                 np.multiply(dac, self._drop[lo:hi], out=dac)
                 np.subtract(dac, dsum[lo:hi].transpose(0, 2, 1)[..., None], out=dac)
             np.multiply(dac, a[lo:hi], out=dac)
             np.matmul(dac, kk[lo:hi], out=dq[lo:hi])
-            np.matmul(qt[lo:hi], dac, out=dkt[lo:hi])
-        dqkv = self._buf.get("dqkv", (n, t, 3, h, k), dt)
-        np.multiply(dq.transpose(0, 2, 1, 3), scale, out=dqkv[:, :, 0])
-        np.copyto(dqkv[:, :, 1], dkt.transpose(0, 3, 1, 2))
-        np.copyto(dqkv[:, :, 2], dvt.transpose(0, 3, 1, 2))
+            np.matmul(dac.transpose(0, 1, 3, 2), q[lo:hi], out=dk[lo:hi])
+        np.multiply(dqkv[:, :, 0], dt.type(1.0 / math.sqrt(k)), out=dqkv[:, :, 0])
         dq2 = dqkv.reshape(n * t, 3 * hk)
         np.dot(x2.T, dq2, out=self.grads["Wqkv"])
         if "bqkv" in self.grads:
