@@ -9,11 +9,26 @@ prediction to these functions.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+
+from nnstudio.core.engine.layer import Buffers
 
 #: Target id of a position the loss and the accuracy ignore.
 IGNORE = -1
 _EPS = 1e-7
+#: A row's Σ e^(z − shift) below this has underflowed (too far below the shift).
+_TINY = {np.float32: 1e-30, np.float64: 1e-290}
+_local = threading.local()
+
+
+def _scratch() -> Buffers:
+    """This thread's scratch arrays (training and a view's forward pass may run at once)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = Buffers()
+    return buf
 
 
 def _flat(pred: np.ndarray, y: np.ndarray):
@@ -42,13 +57,39 @@ def grad(pred: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def fused_value(logits: np.ndarray, y: np.ndarray) -> float:
-    """The same loss from the logits before the Softmax, with a stable log-sum-exp."""
+    """The same loss from the logits before the Softmax, with a stable log-sum-exp.
+
+    One shift for all rows (the largest logit) instead of each row's maximum, which is a
+    slow reduction along short rows; a row whose exponentials then underflow (its logits
+    far below the largest) gets its own maximum.
+    """
     z2, y1, keep, m = _flat(logits, y)
-    rows = np.flatnonzero(keep)
-    z = z2[rows]
-    mx = z.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(z - mx).sum(axis=1)) + mx[:, 0]
-    return float(np.sum(lse - z[np.arange(len(rows)), y1[rows]])) / m
+    if np.count_nonzero(keep) == len(y1):
+        z, tgt = z2, y1
+    else:
+        rows = np.flatnonzero(keep)
+        z, tgt = z2[rows], y1[rows]
+    if not len(z):
+        return 0.0
+    buf = _scratch()
+    e = buf.get("e", z.shape, z.dtype)
+    mx = z.max()
+    np.subtract(z, mx, out=e)
+    np.exp(e, out=e)
+    s = buf.get("s", z.shape[:1], z.dtype)
+    ones = buf.get("ones", z.shape[1:], z.dtype)
+    ones.fill(1.0)
+    np.dot(e, ones, out=s)
+    low = np.flatnonzero(s < _TINY[z.dtype.type])
+    s[low] = 1.0  # replaced below; no log(0) meanwhile
+    lse = np.log(s, out=s)
+    np.add(lse, mx, out=lse)
+    if len(low):
+        zl = z[low]
+        ml = zl.max(axis=1, keepdims=True)
+        lse[low] = np.log(np.exp(zl - ml).sum(axis=1)) + ml[:, 0]
+    picked = z[np.arange(len(z)), tgt]
+    return float(np.sum(lse, dtype=np.float64) - np.sum(picked, dtype=np.float64)) / m
 
 
 def fused_grad(pred: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
