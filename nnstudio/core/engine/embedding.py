@@ -92,7 +92,8 @@ class Embedding(Layer):
         ids = self.ids(inputs[0])
         n, t = ids.shape
         y = self._buf.get("y", (n, t, self.config["dim"]), self.dtype)
-        np.take(self.params["E"], ids, axis=0, out=y)
+        # mode="clip": ids() checked the range; "raise" with out= goes through a copy.
+        np.take(self.params["E"], ids, axis=0, out=y, mode="clip")
         self.mask = (ids != PAD_ID) if self.config["mask_padding"] else None
         if training:
             self._ids = ids
