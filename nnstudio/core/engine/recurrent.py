@@ -48,14 +48,6 @@ from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, S
 from nnstudio.core.errors import ShapeError
 
 
-def _sigmoid_(a: np.ndarray) -> None:
-    """σ in place; call inside ``np.errstate(over="ignore")`` (e^large = inf gives 0)."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    np.add(a, 1.0, out=a)
-    np.reciprocal(a, out=a)
-
-
 def orthogonal_(out: np.ndarray, rng: np.random.Generator) -> None:
     """Fill a square matrix in place with a random orthogonal one (drawn in float64)."""
     q, r = np.linalg.qr(rng.normal(size=out.shape))
@@ -124,17 +116,41 @@ class _Recurrent(Layer):
         np.add(b[:gh], b[gh:], out=col[:, 0])
         return col
 
-    def _project(self, x: np.ndarray) -> np.ndarray:
-        """Input projection of every step, ``Z (T, G·H, N) = W @ x_tᵀ + bias``."""
+    #: Leading gate rows that go through a sigmoid (computed as ``(1 + tanh(z/2)) / 2``).
+    sigmoid_rows = 0
+
+    def _kernels(self, f: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(Wb (G·H, F + 1), R)`` for this pass: the input kernels with the input bias as
+        a last column (the projection's GEMM adds it), and the sigmoid gates' rows of both
+        halved, so that one ``tanh`` serves every gate: ``σ(z) = (1 + tanh(z/2)) / 2``."""
+        gh = self.gates * self.config["units"]
+        dt = self.dtype
+        wb = self._buf.get("Wb", (gh, f + 1), dt)
+        np.copyto(wb[:, :f], self.params["W"])
+        np.copyto(wb[:, f:], self._input_bias())
+        sg = self.sigmoid_rows * self.config["units"]
+        R = self.params["R"]
+        if sg:
+            np.multiply(wb[:sg], dt.type(0.5), out=wb[:sg])
+            rs = self._buf.get("Rs", R.shape, dt)
+            np.multiply(R[:sg], dt.type(0.5), out=rs[:sg])
+            np.copyto(rs[sg:], R[sg:])
+            R = rs
+        return wb, R
+
+    def _project(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Input projection of every step, ``Z (T, G·H, N) = W @ x_tᵀ + bias`` (sigmoid rows
+        halved, see :meth:`_kernels`), and the recurrent kernels to use with it."""
         n, t, f = x.shape
         gh = self.gates * self.config["units"]
-        xT = self._buf.get("xT", (t, f, n), self.dtype)
-        np.copyto(xT, x.transpose(1, 2, 0))
+        # x_tᵀ with a row of ones under it (written once) that multiplies the bias column.
+        xT = self._zbuf.get("xT1", (t, f + 1, n), self.dtype, fill=1.0)
+        np.copyto(xT[:, :f], x.transpose(1, 2, 0))
+        wb, R = self._kernels(f)
         Z = self._buf.get("Z", (t, gh, n), self.dtype)
-        np.matmul(self.params["W"], xT, out=Z)
-        np.add(Z, self._input_bias(), out=Z)
+        np.matmul(wb, xT, out=Z)
         self._xT = xT
-        return Z
+        return Z, R
 
     def _states(self, t: int, n: int) -> np.ndarray:
         """Hidden states ``(T + 1, H, N)``; index 0 is the zero initial state."""
@@ -184,31 +200,33 @@ class _Recurrent(Layer):
         t, gh, n = dZ.shape
         h = self.config["units"]
         dt = self.dtype
-        xT = self._xT
-        gW = self._buf.get("gWs", (t, gh, xT.shape[1]), dt)
-        np.matmul(dZ, xT.transpose(0, 2, 1), out=gW)
-        np.sum(gW, axis=0, out=self.grads["W"])
+        xT = self._xT  # (T, F + 1, N): the last row is ones, so gW's last column is Σ dZ
+        f = xT.shape[1] - 1
+        gWs = self._buf.get("gWs", (t, gh, f + 1), dt)
+        np.matmul(dZ, xT.transpose(0, 2, 1), out=gWs)
+        gWb = self._buf.get("gWb", (gh, f + 1), dt)
+        np.sum(gWs, axis=0, out=gWb)
+        np.copyto(self.grads["W"], gWb[:, :f])
+        gb = self.grads["b"]
+        np.copyto(gb[:gh], gWb[:, f])
         if t > 1:
             gR = self._buf.get("gRs", (t - 1, gh, h), dt)
             np.matmul(dHR[1:], Hs[1:t].transpose(0, 2, 1), out=gR)
             np.sum(gR, axis=0, out=self.grads["R"])
         else:
             self.grads["R"].fill(0.0)
-        ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
-        per_step = self._buf.get("db", (t, gh), dt)
-        gb = self.grads["b"]
-        np.matmul(dZ, ones, out=per_step)
-        np.sum(per_step, axis=0, out=gb[:gh])
         if dHR is dZ:
             gb[gh:] = gb[:gh]
         else:
+            ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
+            per_step = self._buf.get("db", (t, gh), dt)
             np.matmul(dHR, ones, out=per_step)
             np.sum(per_step, axis=0, out=gb[gh:])
         if self.skip_input_grad:
             return [None]
-        dxT = self._buf.get("dxT", xT.shape, dt)
+        dxT = self._buf.get("dxT", (t, f, n), dt)
         np.matmul(self.params["W"].T, dZ, out=dxT)
-        dx = self._buf.get("dx", (n, t, xT.shape[1]), dt)
+        dx = self._buf.get("dx", (n, t, f), dt)
         np.copyto(dx, dxT.transpose(2, 0, 1))
         return [dx]
 
@@ -224,9 +242,8 @@ class SimpleRNN(_Recurrent):
     def _forward(self, inputs, training):
         x = inputs[0]
         n, t, _ = x.shape
-        Z = self._project(x)
+        Z, R = self._project(x)
         Hs = self._states(t, n)
-        R = self.params["R"]
         tmp = self._buf.get("tmp", Z.shape[1:], self.dtype)
         for s in range(t):
             z = Z[s]
@@ -257,6 +274,7 @@ class LSTM(_Recurrent):
     type_name = "LSTM"
     summary = "gated memory cell: C = f⊙C + i⊙tanh(·), h = o⊙tanh(C) — learns long ranges"
     gates = 4
+    sigmoid_rows = 3
 
     def init_params(self, input_shapes, rng):
         super().init_params(input_shapes, rng)
@@ -268,22 +286,26 @@ class LSTM(_Recurrent):
         n, t, _ = x.shape
         h = self.config["units"]
         dt = self.dtype
-        Z = self._project(x)  # becomes the activated gates [i, o, f, c̃] of every step
+        Z, R = self._project(x)  # becomes the activated gates [i, o, f, c̃] of every step
         Hs = self._states(t, n)
         Cs = self._zbuf.get("Cs", (t + 1, h, n), dt)
         TC = self._buf.get("TC", (t, h, n), dt)
         tmp = self._buf.get("tmp", (4 * h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
-        R = self.params["R"]
+        half = dt.type(0.5)
         with np.errstate(over="ignore"):
             for s in range(t):
                 z = Z[s]
                 if s:
                     np.matmul(R, Hs[s], out=tmp)
                     np.add(z, tmp, out=z)
-                _sigmoid_(z[: 3 * h])
+                # One tanh over all four gates (i, o, f pre-activations are halved), then
+                # σ = tanh/2 + 1/2 on the first three.
+                np.tanh(z, out=z)
+                sg = z[: 3 * h]
+                np.multiply(sg, half, out=sg)
+                np.add(sg, half, out=sg)
                 cc = z[3 * h:]
-                np.tanh(cc, out=cc)
                 c = Cs[s + 1]
                 np.multiply(z[2 * h:3 * h], Cs[s], out=c)
                 np.multiply(z[:h], cc, out=tmpH)
@@ -334,6 +356,7 @@ class GRU(_Recurrent):
     type_name = "GRU"
     summary = "gated state: h = (1−z)⊙tanh(·) + z⊙h — an LSTM with fewer gates"
     gates = 3
+    sigmoid_rows = 2
 
     def _input_bias(self) -> np.ndarray:
         # Rb_h stays inside the reset product (linear_before_reset); Rb_z, Rb_r fold in.
@@ -349,23 +372,26 @@ class GRU(_Recurrent):
         n, t, _ = x.shape
         h = self.config["units"]
         dt = self.dtype
-        Z = self._project(x)  # becomes the activated [z, r, ĥ] of every step
+        Z, Rs = self._project(x)  # becomes the activated [z, r, ĥ] of every step
         Hs = self._states(t, n)
         HR = self._buf.get("HR", (t, h, n), dt)  # h_{t−1}·R_hᵀ + Rb_h
         tmp = self._buf.get("tmp", (3 * h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
-        R = self.params["R"]
         rbh = self.params["b"][5 * h:].reshape(h, 1)
+        half = dt.type(0.5)
         with np.errstate(over="ignore"):
             for s in range(t):
                 z = Z[s]
                 if s:
-                    np.matmul(R, Hs[s], out=tmp)
+                    np.matmul(Rs, Hs[s], out=tmp)
                     np.add(z[: 2 * h], tmp[: 2 * h], out=z[: 2 * h])
                     np.add(tmp[2 * h:], rbh, out=HR[s])
                 else:
                     HR[s][...] = rbh
-                _sigmoid_(z[: 2 * h])
+                sg = z[: 2 * h]  # σ = tanh(z/2)/2 + 1/2 (the pre-activations are halved)
+                np.tanh(sg, out=sg)
+                np.multiply(sg, half, out=sg)
+                np.add(sg, half, out=sg)
                 hh = z[2 * h:]
                 np.multiply(z[h:2 * h], HR[s], out=tmpH)
                 np.add(hh, tmpH, out=hh)
