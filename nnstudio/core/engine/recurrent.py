@@ -323,7 +323,7 @@ class LSTM(_Recurrent):
         dh = self._buf.get("dh", (h, n), dt)
         dc = self._buf.get("dc", (h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
-        tmp3 = self._buf.get("tmp3", (3 * h, n), dt)
+        tmp4 = self._buf.get("tmp4", (4 * h, n), dt)
         R = self.params["R"]
         for s in self._steps_back(grad, dh, t):
             z, d, tc = Z[s], dZ[s], TC[s]
@@ -341,9 +341,12 @@ class LSTM(_Recurrent):
             np.multiply(dc, Cs[s], out=df)
             np.multiply(dc, i, out=dcc)
             np.multiply(dc, f, out=dc)  # the cell gradient carried to step s − 1
-            # Through the activations: σ' = s(1 − s) on i, o, f; tanh' = 1 − c̃² on c̃.
-            act.sigmoid_backward_inplace(z[: 3 * h], d[: 3 * h], tmp3)
-            act.tanh_backward_inplace(cc, dcc, tmpH)
+            # Through the activations: σ' = s − s² on i, o, f; tanh' = 1 − c̃² on c̃ — the
+            # squares of all four gates in one call.
+            np.square(z, out=tmp4)
+            np.subtract(z[: 3 * h], tmp4[: 3 * h], out=tmp4[: 3 * h])
+            np.subtract(1.0, tmp4[3 * h:], out=tmp4[3 * h:])
+            np.multiply(d, tmp4, out=d)
             if s:
                 np.matmul(R.T, d, out=dh)
         return self._param_grads(dZ, dZ, Hs)
