@@ -281,9 +281,12 @@ class MultiHeadAttention(Layer):
             self._cache = (x2, ad, r, q, q5, o2f, (n, t, d, h, k))
         return y
 
+    #: Bytes of (T, T) scores worked on at a time: cache-sized blocks of sequences.
+    chunk_bytes = 1 << 18
+
     def _chunk(self, h: int, t: int) -> int:
-        """Sequences per block of the (T, T) work: about 256 KB of scores (cache-sized)."""
-        return max(1, (1 << 18) // (h * t * t * self.dtype.itemsize))
+        """Sequences per block of the (T, T) work (see :attr:`chunk_bytes`)."""
+        return max(1, self.chunk_bytes // (h * t * t * self.dtype.itemsize))
 
     def _bound(self, qkv: np.ndarray, n: int, t: int, h: int, k: int, out: np.ndarray) -> None:
         """``out (N, h, T) = −|q_i|·max_j |k_j|``, from ``qkv (N·T, 3·h·k)`` before the scale:
