@@ -205,19 +205,24 @@ def main() -> int:
             breakdown(kind)
         return 0
     for kind in args.only.split(","):
-        rows = []
-        for _ in range(args.rounds):
+        rows, loads = [], []
+        for i in range(args.rounds):
+            loads.append(os.getloadavg()[0])
             out = subprocess.run([sys.executable, __file__, "--child", kind, "--reps",
                                   str(args.reps)], capture_output=True, text=True, check=True,
                                  env=os.environ)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            r = rows[-1]
+            print(f"  {kind} round {i + 1}: nnstudio {r['nnstudio']:,.0f}, PyTorch "
+                  f"{r['pytorch']:,.0f} samples/s, ratio {r['nnstudio'] / r['pytorch']:.2f}× "
+                  f"(load average {loads[-1]:.1f} before it)", flush=True)
         ours_s = statistics.median(r["nnstudio"] for r in rows)
         torch_s = statistics.median(r["pytorch"] for r in rows)
         ratios = [r["nnstudio"] / r["pytorch"] for r in rows]
         print(f"{kind}: nnstudio {ours_s:,.0f} samples/s, PyTorch {torch_s:,.0f} samples/s; "
               f"ratio median {statistics.median(ratios):.2f}× (min {min(ratios):.2f}, max "
               f"{max(ratios):.2f}) over {args.rounds} rounds; load average "
-              f"{os.getloadavg()[0]:.1f} (shared machine)")
+              f"{min(loads):.1f}–{max(loads + [os.getloadavg()[0]]):.1f} (shared machine)")
     return 0
 
 
