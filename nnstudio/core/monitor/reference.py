@@ -144,11 +144,12 @@ def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
     Text columns and image/sound datasets get derived features (:mod:`.derived`: tokens per
     text, unknown-token rate, token distribution; brightness, contrast, colour, size;
     duration, loudness, spectrum). Returns None for plain array data (NPZ, IDX), language
-    models, and when ``prepared`` has no train split.
+    models, networks with several outputs, and when ``prepared`` has no train split.
     """
     prep = getattr(model, "preparation", None)
     x = getattr(prepared, "x_train", None)
-    if prep is None or x is None or len(x) == 0 or model.task == "language_model":
+    if prep is None or x is None or len(x) == 0 or model.task in ("language_model",
+                                                                   "multi_output"):
         return None
     media = getattr(prep, "media", None)
     text = getattr(prep, "text", None)
