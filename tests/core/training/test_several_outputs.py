@@ -290,3 +290,39 @@ def test_several_loose_ends_without_outputs_are_refused():
                            NodeSpec("m", "Add")], [("i", "m"), ("j", "m")])
     with pytest.raises(Exception, match="each takes some columns of a table"):
         Network(several, (3,))
+
+
+def test_monitoring_watches_the_inputs_of_a_several_output_model(trained, tmp_path):
+    """The reference of such a model summarises its inputs; a data file and a server log of
+    only big houses in the centre drift on area and city, nothing else, and no prediction
+    summary is invented for several outputs."""
+    from nnstudio.core.monitor import from_log, from_table, monitor
+    from nnstudio.core.serve import PredictionLog, Predictor
+
+    tmp, _, _, model = trained
+    assert [f["name"] for f in model.reference["features"]] == ["area", "rooms", "age", "city"]
+    assert "predictions" not in model.reference
+    rows = [r for r in csv.DictReader((tmp / "houses.csv").read_text().splitlines())
+            if r["city"] == "center" and float(r["area"]) > 120]
+    new = tmp_path / "big.csv"
+    with open(new, "w", newline="") as f:
+        w = csv.DictWriter(f, ["area", "rooms", "age", "city"], extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    pred = Predictor(model)
+    log = PredictionLog(tmp_path / "p.db")
+    for i, r in enumerate(rows):
+        row = {"area": float(r["area"]), "rooms": int(r["rooms"]), "age": float(r["age"]),
+               "city": r["city"]}
+        outs = pred.predict_rows([row])
+        log.append(f"r{i}", pred.fingerprint, [row], outs, [pred.headline(o) for o in outs],
+                   0.1)
+    log.close()
+    for current in (from_table(model, new), from_log(model, tmp_path / "p.db",
+                                                     pred.fingerprint)):
+        report = monitor(model, current, fingerprint=pred.fingerprint)
+        verdicts = {e["name"]: e["verdict"] for e in report["features"]}
+        assert verdicts["area"] == "drifted" and verdicts["city"] == "drifted", verdicts
+        assert verdicts["rooms"] != "drifted"
+        assert report["drifted"] is True
+        assert not report["predictions"]
