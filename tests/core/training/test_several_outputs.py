@@ -326,3 +326,27 @@ def test_monitoring_watches_the_inputs_of_a_several_output_model(trained, tmp_pa
         assert verdicts["rooms"] != "drifted"
         assert report["drifted"] is True
         assert not report["predictions"]
+
+
+@pytest.mark.parametrize("node, message", [
+    ({"id": "i", "type": "Input", "columns": 5}, "Input 'columns' must be a list of column names"),
+    ({"id": "i", "type": "Input", "columns": ["a", 3]}, "must be a list of column names"),
+    ({"id": "i", "type": "Input", "columns": ["a", "a"]}, "Input 'columns' names 'a' twice"),
+    ({"id": "o", "type": "Output", "target": 7}, "Output 'target' must be a column name"),
+    ({"id": "o", "type": "Output", "weight": -1}, "Output needs 'weight' ≥ 0"),
+    ({"id": "o", "type": "Output", "loss": "hinge"}, "'loss' must be one of auto, mse"),
+])
+def test_bad_settings_of_inputs_and_outputs_are_named(node, message):
+    from nnstudio.core.io.netcheck import check_network
+
+    problems = check_network({"nodes": [node], "edges": []})
+    assert any(message in text for _, text in problems), problems
+
+
+def test_columns_typed_as_text_are_a_list():
+    spec = NetworkSpec([NodeSpec("i", "Input", {"columns": "area, city "})], [])
+    from nnstudio.core.data.binding import several_inputs
+
+    assert several_inputs(spec)
+    net_input = Network(spec, (2,), input_columns={"i": [0, 1]}).layers["i"]
+    assert net_input.config["columns"] == ["area", "city"]
