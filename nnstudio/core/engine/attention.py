@@ -58,10 +58,8 @@ class MultiHeadAttention(Layer):
         self.rng = np.random.default_rng(0)
         #: The layer that publishes the padding mask ``(N, T)`` (an Embedding), or None.
         self.mask_from: Layer | None = None
-        #: What :attr:`weights` is made of: ``(None, r)`` with ``A = r ⊙ E`` and ``E``
-        #: recomputed from :attr:`_scores_src`, or ``(A, None)``.
-        self._weights_src: tuple | None = None
-        self._scores_src: tuple | None = None
+        #: What :attr:`weights` is made of: ``(E, r)`` with ``A = r ⊙ E``, or ``(A, None)``.
+        self._weights_src: tuple[np.ndarray, np.ndarray | None] | None = None
         self._causal: np.ndarray | None = None
 
     def describe(self) -> str:
@@ -162,27 +160,16 @@ class MultiHeadAttention(Layer):
         src = self._weights_src
         if src is None:
             return None
-        a, r = src
+        e, r = src
         if r is None:
-            return a
-        qa, kta, causal = self._scores_src
-        w = self._buf.get("weights", (*qa.shape[:3], kta.shape[3]), qa.dtype)
-        self._scores(qa, kta, causal, w)
-        np.multiply(w, r, out=w)
+            return e
+        w = self._buf.get("weights", e.shape, e.dtype)
+        np.multiply(e, r, out=w)
         return w
-
-    def _scores(self, qa, kta, causal, out: np.ndarray) -> np.ndarray:
-        """``out = exp(S − bound)`` from the augmented ``qa``, ``kta`` (see ``_forward``)."""
-        np.matmul(qa, kta, out=out)  # scaled scores − bound, padding masked
-        if causal is not None:
-            np.add(out, causal, out=out)
-        np.exp(out, out=out)  # every score ≤ its bound: no overflow
-        return out
 
     @weights.setter
     def weights(self, value) -> None:
         self._weights_src = None if value is None else (value, None)
-        self._scores_src = None
 
     def _forward(self, inputs, training):
         x = inputs[0]
@@ -213,6 +200,7 @@ class MultiHeadAttention(Layer):
         if pad is not None:
             kta[:, :, k + 1] = pad
         self._bound(qkv, n, t, h, k, qa[..., k])
+        a = self._buf.get("a", (n, h, t, t), dt)
         red = self._buf.get("red", (n, h, t, 1), dt)
         # The heads' outputs side by side, (N, T, h, k), written by the GEMMs directly.
         o2 = self._buf.get("o2", (n, t, h, k), dt)
@@ -220,23 +208,20 @@ class MultiHeadAttention(Layer):
         ones = self._buf.get("ones_t", (t,), dt)
         ones.fill(1.0)
         # A few sequences at a time, so that the (T, T) scores stay in the cache from their
-        # GEMM through the exponentials and the row sums to the product with V. They are
-        # not kept: the backward pass recomputes them block by block (cheaper than writing
-        # and reading back (N, h, T, T) from memory), and so does :attr:`weights`.
+        # GEMM through the exponentials and the row sums to the product with V.
         c = self._chunk(h, t)
-        ec = self._buf.get("ec", (min(c, n), h, t, t), dt)
         for lo in range(0, n, c):
-            hi = min(lo + c, n)
-            e = self._scores(qa[lo:hi], kta[lo:hi], causal, ec[:hi - lo])
-            np.dot(e.reshape(-1, t), ones, out=red[lo:hi].reshape(-1))
-            np.matmul(e, vv[lo:hi], out=o[lo:hi])
+            ac, hi = a[lo:lo + c], min(lo + c, n)
+            np.matmul(qa[lo:hi], kta[lo:hi], out=ac)  # scaled scores − bound, padding masked
+            if causal is not None:
+                np.add(ac, causal, out=ac)
+            np.exp(ac, out=ac)  # every score ≤ its bound: no overflow
+            np.dot(ac.reshape(-1, t), ones, out=red[lo:hi].reshape(-1))
+            np.matmul(ac, vv[lo:hi], out=o[lo:hi])
         r: np.ndarray | None = red
-        a = None  # the full (N, h, T, T) weights, only where they must be kept
-        self._scores_src = (qa, kta, causal)
         if red.min() < _TINY[dt.type]:
             # A bound far above a row's largest score (or a row with every key masked):
             # the exponentials underflow. Redo the scores the usual way, maximum first.
-            a = self._buf.get("a", (n, h, t, t), dt)
             np.matmul(qa, kta, out=a)
             if causal is not None:
                 np.add(a, causal, out=a)
@@ -254,9 +239,7 @@ class MultiHeadAttention(Layer):
         ad = a
         self._drop = None
         if training and rate > 0.0:
-            if a is None:  # dropout acts on the normalized weights: keep them all
-                a = self._buf.get("a", (n, h, t, t), dt)
-                self._scores(qa, kta, causal, a)
+            if r is not None:  # dropout acts on the normalized weights
                 np.multiply(a, r, out=a)
                 r = None
             mask = self._buf.get("drop", a.shape, dt)
@@ -312,7 +295,7 @@ class MultiHeadAttention(Layer):
         x2, ad, r, q, q5, o2f, (n, t, d, h, k) = self._cache
         hk = h * k
         dt = self.dtype
-        a = self._weights_src[0]  # the normalized weights A (r is None), or None
+        a = self._weights_src[0]  # E (with r) or the normalized weights A (r is None)
         g2 = grad.reshape(n * t, d)
         np.dot(o2f.T, g2, out=self.grads["Wo"])
         if "bo" in self.grads:
@@ -355,21 +338,15 @@ class MultiHeadAttention(Layer):
         # Sequence blocks as in the forward pass: dS stays in the cache for its three GEMMs.
         c = min(self._chunk(h, t), n)
         da = self._buf.get("da", (c, h, t, t), dt)
-        ec = self._buf.get("ec", (c, h, t, t), dt)
-        qa, kta, causal = self._scores_src
         for lo in range(0, n, c):
             hi = min(lo + c, n)
             dac = da[:hi - lo]
-            # E block: kept (dropout, underflow) or recomputed exactly as in the forward pass.
-            e = self._scores(qa[lo:hi], kta[lo:hi], causal, ec[:hi - lo]) if a is None else \
-                a[lo:hi]
-            ed = e if self._drop is None else ad[lo:hi]
-            np.matmul(ed.transpose(0, 1, 3, 2), do[lo:hi], out=dv[lo:hi])
+            np.matmul(ad[lo:hi].transpose(0, 1, 3, 2), do[lo:hi], out=dv[lo:hi])
             np.matmul(doa[lo:hi], vta[lo:hi], out=dac)  # r⊙dA − r⊙D
             if self._drop is not None:  # dA = (dO·Vᵀ) ⊙ mask, then − D (A normalized)
                 np.multiply(dac, self._drop[lo:hi], out=dac)
                 np.subtract(dac, dsum[lo:hi].transpose(0, 2, 1)[..., None], out=dac)
-            np.multiply(dac, e, out=dac)
+            np.multiply(dac, a[lo:hi], out=dac)
             np.matmul(dac, kk[lo:hi], out=dq[lo:hi])
             np.matmul(dac.transpose(0, 1, 3, 2), q[lo:hi], out=dk[lo:hi])
         np.multiply(dqkv[:, :, 0], dt.type(1.0 / math.sqrt(k)), out=dqkv[:, :, 0])
