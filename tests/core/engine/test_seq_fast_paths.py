@@ -1,10 +1,10 @@
 """The fast paths of the sequence layers against plain references.
 
 Attention (scores minus a row bound inside the score GEMM, normalization on the output, the
-(T, T) exponentials recomputed block by block in the backward pass, the underflow fallback,
-the weights Insight reads), the Embedding's sparse gradient, the per-position log-sum-exp,
-and the recurrent cells (one tanh for every gate): each checked against a straightforward
-float64 NumPy version, in float32 and float64, with masks, odd sizes and many batch sizes.
+(T, T) work in blocks of sequences, the underflow fallback, the weights Insight reads), the
+Embedding's sparse gradient, the per-position log-sum-exp, and the recurrent cells (one tanh
+for every gate): each checked against a straightforward float64 NumPy version, in float32
+and float64, with masks, odd sizes and many batch sizes.
 """
 
 from __future__ import annotations
