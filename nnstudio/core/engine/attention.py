@@ -10,6 +10,22 @@ For an input ``x (N, T, D)``, ``h`` heads of key size ``k``:
 * ``O = A·V`` per head, heads side by side ``(T, h·k)``, then ``y = O·Wo + bo`` ``(N, T, D)``.
 
 The padding mask comes from the Embedding upstream (:attr:`mask_from`, set by the network).
+
+How it runs (each step measured against the previous one, one thread; see
+``benchmarks/README.md``):
+
+* no row maximum: the score GEMM itself subtracts an upper bound of each row,
+  ``b_i = |q_i|·max_j |k_j|`` (Cauchy–Schwarz), through an extra column of Q and a row of
+  ones under Kᵀ (the padding mask rides in the same way), so ``exp`` cannot overflow. When a
+  row's exponentials underflow (its bound far above its largest score, or every key masked)
+  the batch is redone the classic way, maximum first;
+* ``A = r ⊙ E`` with ``E`` the exponentials and ``r`` the inverse row sums: ``r`` scales the
+  ``(T, k)`` output, not the ``(T, T)`` weights; :attr:`weights` multiplies on demand;
+* backward: the softmax's row term ``Σ_j dA_ij·A_ij`` is ``dO_i·O_i`` (a product over k), and
+  ``r⊙dA − r⊙D`` is one GEMM ``[r⊙dO, −r⊙D]·[Vᵀ; 1]``;
+* the ``(T, T)`` work runs on a few sequences at a time (≈ 256 KB of scores, in cache), and
+  Q, K, V and their gradients are strided views of ``qkv`` / ``dqkv``: only Kᵀ and Vᵀ are
+  copied (NumPy's batched matmul runs a transposed right operand slowly).
 """
 
 from __future__ import annotations

@@ -28,11 +28,14 @@ axis is dropped), so an export only adds that axis:
 How it runs: internally every step works on transposed, gate-major blocks ``(G·H, N)`` so
 each gate is one contiguous ``(H, N)`` slab and the three sigmoid gates of an LSTM (i, o, f)
 are one contiguous slab. The input projection of all steps is one stacked matmul hoisted out
-of the time loop; each step then costs one fused gate matmul ``R @ h`` and a dozen in-place
-ufunc calls (sigmoid as ``1/(1 + e^−z)`` in place; written ``np.add(a, b, out=a)`` rather
-than ``a += b``, which costs about a microsecond more per call on these small slabs). The
-backward pass stores the gate gradients of every step and computes ``dW``, ``dR``, the
-biases and ``dx`` after the loop.
+of the time loop, the input bias a column of it (a row of ones under ``x``); each step then
+costs one fused gate matmul ``R @ h`` and about ten in-place ufunc calls. The sigmoid gates'
+rows of ``W``, ``R`` and the bias are halved in this pass's copies, so one ``tanh`` call
+activates every gate: ``σ(z) = (1 + tanh(z/2)) / 2`` (NumPy's float32 tanh is one SIMD call;
+``1/(1 + e^−z)`` was four). Calls are written ``np.add(a, b, out=a)`` rather than
+``a += b``, which costs about a microsecond more per call on these small slabs. The backward
+pass stores the gate gradients of every step and computes ``dW``, ``dR``, the biases and
+``dx`` after the loop.
 """
 
 from __future__ import annotations
