@@ -237,10 +237,14 @@ class MultiHeadAttention(Layer):
         r: np.ndarray | None = red
         if red.min() < _TINY[dt.type]:
             # A bound far above a row's largest score (or a row with every key masked):
-            # the exponentials underflow. Redo the scores the usual way, maximum first.
-            np.matmul(qa, kta, out=a)
+            # the exponentials underflow. Redo the scores the usual way, maximum first, with
+            # the masks added after the product (as PyTorch and the exports do: a row with
+            # every key masked then gets the same weights, to float rounding, as theirs).
+            np.matmul(q, kt, out=a)
             if causal is not None:
                 np.add(a, causal, out=a)
+            if pad is not None:
+                np.add(a, pad[:, :, None, :], out=a)
             self._rows(a, np.maximum, red)
             np.subtract(a, red, out=a)
             np.exp(a, out=a)
