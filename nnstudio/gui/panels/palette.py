@@ -54,7 +54,7 @@ def tooltip(type_name: str) -> str:
 #: attention, plain activations before their smooth variants, 2-D image layers before 1-D
 #: sequence ones). A type not listed follows in registration order.
 PALETTE_ORDER = (
-    "Input", "Softmax",
+    "Input", "Output", "Softmax",
     "Dense", "Flatten", "Reshape", "Permute", "Embedding", "PositionalEmbedding",
     "MultiHeadAttention",
     "ReLU", "Sigmoid", "Tanh", "Linear", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "PReLU",
