@@ -106,3 +106,239 @@ def test_opened_project_is_prepared_for_its_outputs_and_shapes_each_input(qtbot,
     assert "label (2 classes)" in status
     loss = window.workflow.training.loss
     assert not loss.isEnabled() and loss.toolTip().startswith("each Output layer sets its loss")
+
+
+def test_train_shows_each_output_in_plots_results_and_predict(qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    outcome = train(qtbot, window, epochs=30)
+    fin = outcome.finished
+    assert fin.reason in ("completed", "early_stopping")
+    session = window.workflow.session
+    # The live plots: a validation line per output (R² of the number, accuracy of the class).
+    plots = window.workflow.training.plots
+    assert list(plots.output_curves) == ["value/r2", "label/accuracy"]
+    for key, curve in plots.output_curves.items():
+        x, y = curve.getData()
+        assert len(x) == fin.epochs_run
+        assert np.allclose(y, fin.history["val_" + key], equal_nan=True)
+    assert plots.output_curves["value/r2"].getData()[1][-1] > 0.8
+    assert "value R²" in plots.show_epoch(3) and "label accuracy" in plots.show_epoch(3)
+    banner = window.workflow.training.banner.text()
+    assert "value R²" in banner and "label accuracy" in banner
+    # Results: a row per output, a column per metric, for the chosen split.
+    results = window.workflow.results
+    results.set_results(session.results)
+    results._show_charts()
+    res = session.results
+    assert res.outputs is not None and list(res.outputs) == ["value", "label"]
+    table = results.table
+    rows = [table.verticalHeaderItem(i).text() for i in range(table.rowCount())]
+    cols = [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())]
+    assert rows == ["value", "label", "Total (test)"]
+    assert cols == ["Accuracy", "R²", "MAE", "RMSE", "Loss"]
+    test = res.splits["test"].metrics
+    assert table.item(0, 1).text() == f"{test['value/r2']:.3f}"
+    assert table.item(1, 0).text() == f"{100 * test['label/accuracy']:.1f} %"
+    assert table.item(0, 0).text() == "–" and table.item(1, 1).text() == "–"
+    # The numbers are the core model's own scores (the CLI's), in the target's units.
+    core = session.model.metrics(session.prepared.x_test, session.prepared.y_test)
+    assert test["value/mae"] == pytest.approx(core["value/mae"], rel=1e-5)
+    assert test["label/accuracy"] == pytest.approx(core["label/accuracy"])
+    # The output selector: the class output's confusion matrix first, then the number's plot.
+    assert results.output.isVisibleTo(results) and results.output.count() == 2
+    assert results.output.currentData() == "label"
+    assert results.pages.currentWidget() is results.classification_page
+    cm = res.outputs["label"].splits["test"].confusion
+    assert cm.sum() == res.splits["test"].n and cm.shape == (2, 2)
+    assert results.per_class.rowCount() == 3
+    results.output.setCurrentIndex(results.output.findData("value"))
+    assert results.pages.currentWidget() is results.regression_page
+    results.split.setCurrentIndex(results.split.findData("validation"))
+    assert table.verticalHeaderItem(2).text() == "Total (validation)"
+    assert table.item(0, 1).text() == f"{res.splits['validation'].metrics['value/r2']:.3f}"
+    # Predict: the same form of feature columns; each output shown.
+    predict = window.workflow.predict
+    assert sorted(predict.fields) == sorted(FEATURES)
+    predict.set_value("a", "1.5")
+    predict.set_value("zone", "north")
+    with qtbot.waitSignal(predict.predicted, timeout=5000) as blocker:
+        pass
+    shown = blocker.args[0]
+    row = predict.row()
+    core = session.model.predict_raw([row])
+    assert set(shown.outputs) == {"value", "label"}
+    number = float(core.outputs["value"].values[0, 0])
+    assert predict.output_text("value") == f"{number:.4g}"
+    probs = core.outputs["label"].probabilities[0]
+    best = core.outputs["label"].values[0]
+    assert predict.output_text("label").startswith(f"{best}  ·  {100 * probs.max():.1f} %")
+    _value, bars = predict.output_blocks["label"]
+    assert sorted(bars) == ["high", "low"]
+    assert bars["high"].value() == round(1000 * probs[list(core.outputs["label"].class_names)
+                                                     .index("high")])
+    assert not predict.result.isVisibleTo(predict)
+
+
+def _editor(window, node_id: str, setting: str):
+    window.scene.select_nodes([node_id])
+    window.properties.set_node(node_id)
+    return window.properties.editors[setting]
+
+
+def test_input_columns_editor_lists_the_tables_features_and_edits_undoably(
+        qtbot, window, project_file):
+    from nnstudio.gui.panels.column_editors import NamesEditor
+
+    open_project(qtbot, window, project_file)
+    editor = _editor(window, "nums", "columns")
+    assert isinstance(editor, NamesEditor) and editor.list is not None
+    names = [editor.list.item(i).data(Qt.ItemDataRole.UserRole)
+             for i in range(editor.list.count())]
+    assert names == FEATURES  # the feature columns in the table's order (not the targets)
+    assert editor.checked() == ["a", "b", "c"]
+    doc = window.document
+    # Uncheck "c": 'nums' takes a, b; 'place' (the rest) takes c and zone.
+    editor.item("c").setCheckState(Qt.CheckState.Unchecked)
+    assert doc.node("nums").config["columns"] == ["a", "b"]
+    assert doc.node_shape("nums").shape == (2,) and doc.node_shape("place").shape == (4,)
+    assert window.scene.node_items["place"].error is None
+    # Check zone too: every feature is taken, the remaining-columns Input has none.
+    editor = window.properties.editors["columns"]
+    editor.item("c").setCheckState(Qt.CheckState.Checked)
+    editor.item("zone").setCheckState(Qt.CheckState.Checked)
+    error = doc.node_shape("place").error
+    assert error and "other Inputs take them all" in error
+    assert window.scene.node_items["place"].error == error
+    assert doc.node_shape("nums").error is None and doc.node_shape("nums").shape == (6,)
+    # Undo, step by step: the shapes follow.
+    window.undo_stack.undo()
+    assert doc.node("nums").config["columns"] == ["a", "b", "c"]
+    assert doc.node_shape("place").shape == (3,) and doc.problems == []
+    # A column another Input takes: listed with its owner, and an error at the Input.
+    editor = _editor(window, "place", "columns")
+    assert "(Input 'nums')" in editor.item("a").text()
+    editor.item("a").setCheckState(Qt.CheckState.Checked)
+    assert "which Input 'nums' takes too" in doc.node_shape("place").error
+    window.undo_stack.undo()
+    # An unknown column typed in a file: an error naming it, at that Input.
+    window.undo_stack.push_command(SetConfig(doc, "place", {"columns": ["area"]}))
+    assert "takes column 'area', which is not a feature" in doc.node_shape("place").error
+    editor = _editor(window, "place", "columns")
+    assert "(not a feature of the data)" in editor.item("area").text()
+
+
+def test_two_inputs_taking_the_rest_is_an_error_at_the_second(qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    doc = window.document
+    window.undo_stack.push_command(SetConfig(doc, "nums", {"columns": []}))
+    assert "both take 'the remaining columns'" in doc.node_shape("place").error
+    assert doc.node_shape("nums").error is None
+    assert not window.workflow.training.start()
+    assert "remaining columns" in window.workflow.training.banner.text()
+
+
+def test_output_target_change_prepares_the_data_again_off_the_gui_thread(
+        qtbot, window, project_file):
+    import threading
+
+    from nnstudio.gui.panels.column_editors import TextEditor
+
+    open_project(qtbot, window, project_file)
+    session, follow = window.workflow.session, window.workflow.follow
+    editor = _editor(window, "label", "target")
+    assert isinstance(editor, TextEditor)
+    items = [editor.combo.itemText(i) for i in range(editor.combo.count())]
+    assert items == ["value", "label", "a", "b", "c", "zone"]
+    assert editor.combo.currentText() == "label"
+    threads = []
+    real = follow.loader._run
+    follow.loader._run = lambda *a: (threads.append(threading.current_thread()), real(*a))
+    before = session.prepared
+    # Predict the zone instead: choose it in the list.
+    editor.combo.setCurrentIndex(items.index("zone"))
+    editor.combo.activated.emit(items.index("zone"))
+    assert window.document.node("label").config["target"] == "zone"
+    qtbot.waitUntil(lambda: session.prepared is not before, timeout=20_000)
+    assert threads and threads[0] is not threading.main_thread()
+    heads = session.prepared.preparation.heads
+    assert [(h["target"], h["task"]) for h in heads] == [("value", "regression"),
+                                                         ("zone", "classification")]
+    assert heads[1]["class_names"] == ["east", "north", "south"]
+    # 'label' is a feature now: 'place' takes it (two classes, one-hot) and no zone.
+    assert window.document.node_shape("place").shape == (2,)
+    assert "zone (3 classes)" in window.workflow.training.status.text()
+    # The output layer cannot learn three classes with two units: said before training.
+    assert not window.workflow.training.start()
+    assert "3 classes" in window.workflow.training.banner.text()
+    # Typing a target the data do not have: the data cannot be prepared, said in the banner.
+    editor = _editor(window, "label", "target")
+    editor.combo.lineEdit().selectAll()
+    qtbot.keyClicks(editor.combo.lineEdit(), "colour")
+    qtbot.keyClick(editor.combo.lineEdit(), Qt.Key.Key_Return)
+    assert window.document.node("label").config["target"] == "colour"
+    qtbot.waitUntil(lambda: "could not be prepared" in window.workflow.training.banner.text(),
+                    timeout=20_000)
+    assert "colour" in window.workflow.training.banner.text()
+    # Undo twice: the original targets, the data prepared for them again.
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: [h["target"] for h in session.prepared.preparation.heads]
+                    == ["value", "label"], timeout=20_000)
+    assert window.document.node_shape("place").shape == (3,)
+
+
+def test_save_quit_reopen_predicts_the_same(qtbot, window, project_file, tmp_path):
+    open_project(qtbot, window, project_file)
+    train(qtbot, window, epochs=15)
+    session = window.workflow.session
+    row = {"a": "0.2", "b": "-1", "c": "0.5", "zone": "south"}
+    before = session.model.predict_raw([row])
+    saved = tmp_path / "saved.nnsproj"
+    assert window.save_to(saved)
+    window.set_project(type(session.project)())
+    assert session.model is None
+    assert window.open_path(saved, ask=False)
+    qtbot.waitUntil(lambda: session.model is not None and session.results is not None
+                    and not window.workflow.results.busy, timeout=30_000)
+    after = session.model.predict_raw([row])
+    assert after.outputs["value"].values[0, 0] == before.outputs["value"].values[0, 0]
+    np.testing.assert_array_equal(after.outputs["label"].probabilities,
+                                  before.outputs["label"].probabilities)
+    assert session.results.outputs is not None
+    assert "validation value R²" in window.workflow.training.status.text()
+    assert list(window.workflow.training.plots.output_curves) == ["value/r2", "label/accuracy"]
+
+
+def test_without_data_columns_are_typed(qtbot, window):
+    from nnstudio.core.io.project import Project
+
+    window.set_project(Project(network=two_by_two()["network"]))
+    doc = window.document
+    assert doc.waiting_for_data("nums") and doc.problems == []
+    editor = _editor(window, "place", "columns")
+    assert editor.list is None and editor.edit is not None
+    editor.edit.setFocus()
+    qtbot.keyClicks(editor.edit, "zone, c")
+    qtbot.keyClick(editor.edit, Qt.Key.Key_Return)
+    assert doc.node("place").config["columns"] == ["zone", "c"]
+    target = _editor(window, "value", "target")
+    assert target.combo.count() == 0
+    target.combo.lineEdit().selectAll()
+    qtbot.keyClicks(target.combo.lineEdit(), "price")
+    qtbot.keyClick(target.combo.lineEdit(), Qt.Key.Key_Return)
+    assert doc.node("value").config["target"] == "price"
+    window.undo_stack.undo()
+    assert doc.node("value").config["target"] == "value"
+
+
+def test_the_palette_offers_output_under_input_output(window):
+    from nnstudio.gui.panels.palette import TYPE_ROLE
+
+    model = window.palette.model
+    for r in range(model.rowCount()):
+        group = model.item(r)
+        if group.data(Qt.ItemDataRole.AccessibleTextRole) == "Input/Output":
+            names = [group.child(c).data(TYPE_ROLE) for c in range(group.rowCount())]
+            assert names[:2] == ["Input", "Output"]
+            return
+    raise AssertionError("no Input/Output group")

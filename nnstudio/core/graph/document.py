@@ -260,7 +260,8 @@ class GraphDocument:
             self._columns = input_columns(spec, self._preparation)
         except GraphError as e:
             self._binding_error = e
-        return self._columns, self._binding_error
+            return _chosen_columns(spec, self._preparation), e
+        return self._columns, None
 
     def node_shape(self, node_id: str) -> NodeShape:
         """Output shape, parameter count and error of one node."""
@@ -495,6 +496,23 @@ class GraphDocument:
         if self._pending_changed:
             self._pending_changed = False
             self.changed.emit()
+
+
+def _chosen_columns(spec: NetworkSpec, preparation: Any) -> dict[str, Any] | None:
+    """The columns of the Inputs whose own choice works, when another Input's does not: they
+    keep showing their shapes while the Input at fault shows why it cannot."""
+    from nnstudio.core.data.binding import feature_blocks
+
+    try:
+        blocks = feature_blocks(preparation)
+    except (AttributeError, TypeError):
+        return None
+    out = {}
+    for n in spec.nodes:
+        cols = list(n.config.get("columns") or []) if n.type == "Input" else []
+        if cols and all(c in blocks for c in cols) and len(set(cols)) == len(cols):
+            out[n.id] = [j for c in cols for j in blocks[c]]
+    return out or None
 
 
 def _shape(shape: Any) -> Shape | None:
