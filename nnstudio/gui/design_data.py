@@ -16,7 +16,7 @@ import numpy as np
 
 from nnstudio.core.data.binding import input_columns, output_targets, several_inputs
 from nnstudio.core.engine.network import Network, NetworkSpec, infer_shapes
-from nnstudio.core.errors import GraphError
+from nnstudio.core.errors import NNStudioError
 
 #: ``build_dataset`` options of a design with one output and one Input (what the dataset
 #: wizard prepares).
@@ -36,7 +36,7 @@ def safe_load_options(spec: NetworkSpec) -> tuple[dict[str, Any], str]:
     """:func:`load_options`, or the plain options and the reason they are not the design's."""
     try:
         return load_options(spec), ""
-    except GraphError as e:
+    except NNStudioError as e:  # an Output without its target (GraphError), a bad setting
         return dict(PLAIN), str(e)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.core.engine.layer import layer_class
 from nnstudio.core.engine.network import NetworkSpec
 from nnstudio.core.errors import GraphError
 
@@ -33,16 +34,20 @@ def _fail(spec: NetworkSpec, node_id: str, message: str) -> GraphError:
     return err
 
 
+def _settings(node: Any) -> dict[str, Any]:
+    """A node's settings as the layer reads them ("a, b" typed for columns is a list)."""
+    return layer_class(node.type).validate_config(node.config, f"{node.type} '{node.id}'")
+
+
 def output_targets(spec: NetworkSpec) -> list[tuple[str, str]] | None:
     """``[(target column, loss)]`` of the network's Output layers, in node order, or None
     when no Output names a target (the dataset's target and the training loss apply)."""
-    outs = [n for n in spec.nodes if n.type == "Output"]
-    named = [n for n in outs if str(n.config.get("target") or "").strip()]
-    if not named:
+    outs = [(n, _settings(n)) for n in spec.nodes if n.type == "Output"]
+    if not any(c["target"] for _, c in outs):
         return None
     result, seen = [], {}
-    for n in outs:
-        target = str(n.config.get("target") or "").strip()
+    for n, config in outs:
+        target = config["target"]
         if not target:
             raise _fail(spec, n.id, "name the target column this output predicts (the "
                         "other Outputs name theirs)")
@@ -50,14 +55,14 @@ def output_targets(spec: NetworkSpec) -> list[tuple[str, str]] | None:
             raise _fail(spec, n.id, f"predicts {target!r}, as Output '{seen[target]}' does: "
                         "each target has one Output")
         seen[target] = n.id
-        result.append((target, str(n.config.get("loss") or "auto")))
+        result.append((target, config["loss"]))
     return result
 
 
 def several_inputs(spec: NetworkSpec) -> bool:
     """True when the Inputs take chosen columns (several Inputs, or one with columns)."""
     inputs = [n for n in spec.nodes if n.type == "Input"]
-    return len(inputs) > 1 or any(n.config.get("columns") for n in inputs)
+    return len(inputs) > 1 or any(_settings(n)["columns"] for n in inputs)
 
 
 def feature_blocks(preparation: Any) -> dict[str, list[int]]:
@@ -88,12 +93,13 @@ def input_columns(spec: NetworkSpec, preparation: Any) -> dict[str, np.ndarray] 
     blocks = feature_blocks(preparation)
     taken: dict[str, str] = {}
     out: dict[str, np.ndarray] = {}
-    rest = [n for n in inputs if not n.config.get("columns")]
+    chosen = {n.id: _settings(n)["columns"] for n in inputs}
+    rest = [n for n in inputs if not chosen[n.id]]
     if len(rest) > 1:
         raise _fail(spec, rest[1].id, f"Inputs {', '.join(repr(n.id) for n in rest)} both "
                     "take 'the remaining columns': choose the columns of all but one")
     for n in inputs:
-        cols = list(n.config.get("columns") or [])
+        cols = chosen[n.id]
         for c in cols:
             if c not in blocks:
                 raise _fail(spec, n.id, f"takes column {c!r}, which is not a feature of the "

@@ -346,8 +346,11 @@ def _build_table(table: Table, spec: DatasetSpec, head_losses: dict[str, str] | 
             raise DataError("classification takes one target column; several targets mean "
                             "regression", where="dataset.target")
     for name in targets:
-        if (task == "regression" or head_tasks.get(name) == "regression") \
-                and table[name].kind != "numeric":
+        if head_tasks.get(name) == "regression" and table[name].kind != "numeric":
+            raise DataError(f"target {name!r} holds {table[name].kind} values, not numbers: "
+                            f"its Output's loss {head_losses[name]!r} is for numbers (use "
+                            "auto or cross_entropy)", where=where)
+        if task == "regression" and table[name].kind != "numeric":
             raise DataError(f"target {name!r} holds {table[name].kind} values, not "
                             "numbers: it cannot be a regression target (choose "
                             "classification)", where=where)

@@ -144,7 +144,7 @@ class GraphDocument:
         self._report: ShapeReport | None = None
         self._preparation: Any = None  # the loaded table's, for the Inputs' columns
         self._columns: dict[str, Any] | None = None
-        self._binding_error: GraphError | None = None
+        self._binding_error: NNStudioError | None = None
         self._batch = 0
         self._pending_shapes = False
         self._pending_changed = False
@@ -245,12 +245,12 @@ class GraphDocument:
         return self._columns
 
     @property
-    def binding_error(self) -> GraphError | None:
+    def binding_error(self) -> NNStudioError | None:
         """Why the Inputs' columns cannot be taken from the loaded data (None if they can)."""
         self.report  # noqa: B018
         return self._binding_error
 
-    def _binding(self, spec: NetworkSpec) -> tuple[dict[str, Any] | None, GraphError | None]:
+    def _binding(self, spec: NetworkSpec) -> tuple[dict[str, Any] | None, NNStudioError | None]:
         from nnstudio.core.data.binding import input_columns
 
         self._columns, self._binding_error = None, None
@@ -258,7 +258,7 @@ class GraphDocument:
             return None, None
         try:
             self._columns = input_columns(spec, self._preparation)
-        except GraphError as e:
+        except NNStudioError as e:  # a GraphError at an Input, or a setting's ConfigError
             self._binding_error = e
             return _chosen_columns(spec, self._preparation), e
         return self._columns, None

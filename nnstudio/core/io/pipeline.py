@@ -95,7 +95,8 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
             raise err from None
     problems = check_network(project.network, input_shape, columns)
     if not problems and prepared is not None:
-        problems = _output_problems(project, prepared) + _vocabulary_problems(project, prepared)
+        problems = (_output_problems(project, prepared, columns)
+                    + _vocabulary_problems(project, prepared))
     if problems:
         err = ProjectError(format_problems(problems), where)
         err.problems = problems
@@ -161,12 +162,13 @@ def _vocabulary_problems(project: Project, prepared: Any) -> list[tuple[str, str
     return out
 
 
-def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
+def _output_problems(project: Project, prepared: Any, columns: dict | None = None
+                     ) -> list[tuple[str, str]]:
     """Does the network's output fit the data's task and the loss?"""
     from nnstudio.core.engine.network import infer_shapes
 
     spec = project.network_spec()
-    report = infer_shapes(spec, tuple(prepared.input_shape))
+    report = infer_shapes(spec, tuple(prepared.input_shape), columns)
     succ = spec.successors()
     outs = [n.id for n in spec.nodes if not succ[n.id]]
     if len(outs) != 1:

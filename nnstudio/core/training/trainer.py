@@ -238,7 +238,8 @@ def train(
         )
 
     # Plain Dense chains take a compiled step with the same arithmetic (see engine/chain.py).
-    chain = ChainStep.build(net, loss) if heads is None else None
+    chain = (ChainStep.build(net, loss) if heads is None and net.input_columns is None
+             else None)
     # Training accuracy is counted once per epoch from the predictions kept here, not per
     # batch: a few microseconds a batch that tiny networks notice.
     sequence = classify and len(net.output_shape) == 2  # one distribution per position
