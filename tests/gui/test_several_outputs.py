@@ -342,3 +342,24 @@ def test_the_palette_offers_output_under_input_output(window):
             assert names[:2] == ["Input", "Output"]
             return
     raise AssertionError("no Input/Output group")
+
+
+def test_a_double_click_in_the_palette_adds_one_layer(qtbot, window):
+    """A double click emits both ``activated`` and ``doubleClicked``: one layer only."""
+    from PySide6.QtTest import QTest
+
+    from nnstudio.core.io.project import Project
+
+    window.set_project(Project(network={"nodes": [{"id": "in", "type": "Input"}],
+                                        "edges": []}))
+    window.scene.select_nodes(["in"])
+    palette = window.palette
+    proxy_index = palette.tree.model().mapFromSource(palette.model.index_of("Output"))
+    rect = palette.tree.visualRect(proxy_index)
+    viewport, left = palette.tree.viewport(), Qt.MouseButton.LeftButton
+    none = Qt.KeyboardModifier.NoModifier
+    QTest.mouseClick(viewport, left, none, rect.center())  # a double click: press, release,
+    QTest.mouseDClick(viewport, left, none, rect.center())  # then the double-click event
+    qtbot.wait(50)
+    assert [n.type for n in window.document.nodes] == ["Input", "Output"]
+    assert window.document.edges == [("in", "output_1")]
