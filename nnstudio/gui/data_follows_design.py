@@ -13,6 +13,7 @@ shape) and the properties panel the table's columns.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
@@ -38,6 +39,21 @@ def is_table(spec: Any) -> bool:
     return not source.lower().endswith((".npz", ".npy", ".idx", "-ubyte", ".gz"))
 
 
+def spec_for(spec: Any, options: dict) -> Any:
+    """The dataset spec to prepare for ``options``: the Output layers' targets leave the
+    feature and ignored columns the user chose for one target (the wizard lists every other
+    column as a feature, the one an Output now predicts included)."""
+    targets = [t for t, _ in options.get("outputs") or []]
+    if spec is None or not targets:
+        return spec
+    changes = {}
+    if spec.features is not None and set(targets) & set(spec.features):
+        changes["features"] = [f for f in spec.features if f not in targets]
+    if set(targets) & set(spec.ignore or []):
+        changes["ignore"] = [c for c in spec.ignore if c not in targets]
+    return dataclasses.replace(spec, **changes) if changes else spec
+
+
 class DataFollowsDesign(QObject):
     """See the module docstring. ``workflow.follow``."""
 
@@ -52,6 +68,10 @@ class DataFollowsDesign(QObject):
         #: ``(prepared, options)`` of the last data prepared with known options.
         self._built: tuple[Any, dict] | None = None
         self._loading: tuple[Any, dict] | None = None  # (dataset spec, options) on its way
+        #: The dataset the user chose (the wizard's, the project's): specs for the design
+        #: are derived from it (:func:`spec_for`), never replace it.
+        self._base: Any = None
+        self._derived: list[Any] = []  # specs made here (not the user's choice)
         self.problem = ""  # why the design's targets cannot be read (an Output unnamed)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -122,9 +142,23 @@ class DataFollowsDesign(QObject):
             return False  # on its way
         return self.reload(needed)
 
+    def base_spec(self) -> Any:
+        """The dataset spec the user chose for the loaded data."""
+        spec = self.session.dataset_spec
+        derived = any(spec is d for d in self._derived)
+        return self._base if derived and self._base is not None else spec
+
+    def spec_for(self, spec: Any, options: dict) -> Any:
+        """:func:`spec_for`, remembered as derived (not the user's choice)."""
+        derived = spec_for(spec, options)
+        if derived is not spec:
+            self._base = spec
+            self._derived = [derived]
+        return derived
+
     def reload(self, options: dict) -> bool:
         s = self.session
-        spec = s.dataset_spec
+        spec = self.spec_for(self.base_spec(), options)
         project = s.project
         self._loading = (spec, dict(options))
         self.loader.start(spec, project.base_dir, **options)
@@ -137,10 +171,12 @@ class DataFollowsDesign(QObject):
 
     def _on_loaded(self, _token: int, prepared: Any) -> None:
         loading, self._loading = self._loading, None
-        if loading is None or loading[0] is not self.session.dataset_spec:
+        current = self.session.dataset_spec
+        if loading is None or not any(current is x
+                                      for x in (loading[0], self._base, *self._derived)):
             return  # other data were loaded meanwhile
         self._built = (prepared, loading[1])
-        self.workflow.adopt_prepared(prepared)
+        self.workflow.adopt_prepared(prepared, loading[0])
         self.workflow._update_actions()
         QTimer.singleShot(0, self.check)  # the design may have moved on meanwhile
 
@@ -164,4 +200,5 @@ class DataFollowsDesign(QObject):
         self.loader.cancel()
         self._loading = None
         self._built = None
+        self._base, self._derived = None, []
         self._timer.stop()

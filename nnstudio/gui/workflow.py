@@ -337,6 +337,7 @@ class Workflow(QObject):
         if wait is None:
             wait = _quick_to_load(project)
         self._data_options = self.follow.options(project.dataset)
+        project.dataset = self.follow.spec_for(project.dataset, self._data_options)
         if not wait:
             self.data_loader.start(project.dataset, project.base_dir, **self._data_options)
             self._data_project = project
@@ -400,8 +401,11 @@ class Workflow(QObject):
         self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
         self._update_actions()
 
-    def adopt_prepared(self, prepared) -> None:
-        """The loaded data, prepared again (for the design's Output layers and Inputs)."""
+    def adopt_prepared(self, prepared, spec=None) -> None:
+        """The loaded data, prepared again (for the design's Output layers and Inputs) from
+        ``spec`` (default: the project's dataset)."""
+        if spec is not None:
+            self.window.project.dataset = spec
         self._adopt_project_data(prepared)
 
     def _adopt_project_data(self, prepared) -> None:

@@ -363,3 +363,30 @@ def test_a_double_click_in_the_palette_adds_one_layer(qtbot, window):
     qtbot.wait(50)
     assert [n.type for n in window.document.nodes] == ["Input", "Output"]
     assert window.document.edges == [("in", "output_1")]
+
+
+def test_wizard_data_are_prepared_for_the_output_layers(qtbot, window, tmp_path):
+    """The wizard prepares one target and lists every other column as a feature; a design
+    whose Outputs name their targets gets the data prepared for them (the target an Output
+    predicts leaves the features), and says so."""
+    from nnstudio.core.data import DatasetSpec, build_dataset
+    from nnstudio.core.graph import ReplaceAll
+
+    write_csv(tmp_path / "multi.csv")
+    window.undo_stack.push_command(ReplaceAll(window.document, two_by_two()["network"]))
+    spec = DatasetSpec(source=str(tmp_path / "multi.csv"), target="label",
+                       features=["a", "b", "c", "zone", "value"])
+    wizard_data = build_dataset(spec)
+    assert wizard_data.task == "classification"
+    session = window.workflow.session
+    window.workflow.adopt_dataset(spec, wizard_data)  # no "fix the output layer?" question
+    qtbot.waitUntil(lambda: session.prepared is not wizard_data, timeout=20_000)
+    prepared = session.prepared
+    assert prepared.task == "multi_output"
+    assert [h["target"] for h in prepared.preparation.heads] == ["value", "label"]
+    assert session.dataset_spec.features == ["a", "b", "c", "zone"]
+    assert session.project.dataset is session.dataset_spec  # what Save writes
+    assert window.document.node_shape("place").shape == (3,) and window.document.problems == []
+    assert "targets from the Output layers" in window.workflow.training.status.text()
+    outcome = train(qtbot, window, epochs=5)
+    assert outcome.finished.epochs_run == 5 and session.results.outputs is not None
