@@ -390,3 +390,17 @@ def test_wizard_data_are_prepared_for_the_output_layers(qtbot, window, tmp_path)
     assert "targets from the Output layers" in window.workflow.training.status.text()
     outcome = train(qtbot, window, epochs=5)
     assert outcome.finished.epochs_run == 5 and session.results.outputs is not None
+
+
+def test_the_loss_field_says_the_outputs_set_it_whatever_the_file_holds(
+        qtbot, window, tmp_path):
+    write_csv(tmp_path / "multi.csv")
+    project = two_by_two()
+    project["training"]["loss"] = "cross_entropy"
+    path = tmp_path / "ce.nnsproj"
+    path.write_text(json.dumps(project))
+    open_project(qtbot, window, path)
+    loss = window.workflow.training.loss
+    assert not loss.isEnabled() and loss.currentIndex() == 0
+    assert loss.currentText() == "Set by each Output layer"
+    assert not window.isWindowModified()

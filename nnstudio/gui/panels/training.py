@@ -407,6 +407,8 @@ class TrainingPanel(QWidget):
             self._show_config(cfg, loss_auto)
         finally:
             self._syncing = syncing
+        if self._outputs_set_losses():  # the loss field says so, whatever the file held
+            self._refresh_auto_label()
 
     def _show_config(self, cfg: TrainingConfig, loss_auto: bool) -> None:
         if loss_auto:
