@@ -136,6 +136,8 @@ class DataFollowsDesign(QObject):
                 or self.workflow.training.running or self.workflow.data_loader.busy:
             return False
         needed = self.options()
+        if self.problem:  # an Output without its target (shown at it): keep the data until
+            return False  # the design says what to learn
         if needed == self.options_of(s.prepared):
             return False
         if self._loading is not None and self._loading[1] == needed:

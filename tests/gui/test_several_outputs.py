@@ -404,3 +404,18 @@ def test_the_loss_field_says_the_outputs_set_it_whatever_the_file_holds(
     assert not loss.isEnabled() and loss.currentIndex() == 0
     assert loss.currentText() == "Set by each Output layer"
     assert not window.isWindowModified()
+
+
+def test_an_output_without_its_target_is_an_error_there_and_keeps_the_data(
+        qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    session, doc = window.workflow.session, window.document
+    before = session.prepared
+    window.undo_stack.push_command(SetConfig(doc, "label", {"target": ""}))
+    error = doc.node_shape("label").error
+    assert error and "name the target column this output predicts" in error
+    assert window.scene.node_items["label"].error == error
+    qtbot.wait(600)  # past the quiet time after an edit: nothing is prepared again
+    assert session.prepared is before and not window.workflow.follow.busy
+    window.undo_stack.undo()
+    assert doc.node_shape("label").error is None and doc.problems == []

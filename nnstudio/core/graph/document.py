@@ -226,6 +226,9 @@ class GraphDocument:
             spec = self.spec()
             columns, problem = self._binding(spec)
             report = infer_shapes(spec, self._input_shape, columns)
+            target_problem = _target_problem(spec)
+            if target_problem is not None and target_problem.node in report.nodes:
+                report.nodes[target_problem.node].error = str(target_problem)
             if problem is not None:
                 node = getattr(problem, "node", None)
                 for node_id, ns in report.nodes.items():
@@ -496,6 +499,22 @@ class GraphDocument:
         if self._pending_changed:
             self._pending_changed = False
             self.changed.emit()
+
+
+def _target_problem(spec: NetworkSpec) -> GraphError | None:
+    """Why the Output layers cannot say what they predict (one names no target while others
+    do, two name the same), placed at the Output at fault; None when they can."""
+    if not any(n.type == "Output" for n in spec.nodes):
+        return None
+    from nnstudio.core.data.binding import output_targets
+
+    try:
+        output_targets(spec)
+    except GraphError as e:
+        return e if getattr(e, "node", None) else None
+    except NNStudioError:
+        return None  # a bad setting: shape inference reports it at its node
+    return None
 
 
 def _chosen_columns(spec: NetworkSpec, preparation: Any) -> dict[str, Any] | None:
