@@ -419,3 +419,19 @@ def test_an_output_without_its_target_is_an_error_there_and_keeps_the_data(
     assert session.prepared is before and not window.workflow.follow.busy
     window.undo_stack.undo()
     assert doc.node_shape("label").error is None and doc.problems == []
+
+
+def test_an_output_that_cannot_learn_its_target_says_so_on_the_canvas(
+        qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    doc = window.document
+    window.undo_stack.push_command(SetConfig(doc, "v", {"units": 4}))
+    error = doc.node_shape("value").error
+    assert error and "receives (4,) but its target is one number" in error
+    assert window.scene.node_items["value"].error == error
+    window.undo_stack.push_command(SetConfig(doc, "l", {"units": 3}))
+    assert "its target has 2 classes" in doc.node_shape("label").error
+    assert not window.workflow.training.start()
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert doc.problems == []

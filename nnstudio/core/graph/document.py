@@ -229,6 +229,8 @@ class GraphDocument:
             target_problem = _target_problem(spec)
             if target_problem is not None and target_problem.node in report.nodes:
                 report.nodes[target_problem.node].error = str(target_problem)
+            elif self._input_shape is not None:
+                _output_problems(spec, report, self._preparation)
             if problem is not None:
                 node = getattr(problem, "node", None)
                 for node_id, ns in report.nodes.items():
@@ -515,6 +517,27 @@ def _target_problem(spec: NetworkSpec) -> GraphError | None:
     except NNStudioError:
         return None  # a bad setting: shape inference reports it at its node
     return None
+
+
+def _output_problems(spec: NetworkSpec, report: ShapeReport, preparation: Any) -> None:
+    """An Output whose branch cannot learn its prepared target (16 values for one number,
+    2 units for 3 classes) gets the error training would give, at the Output."""
+    heads = {h.get("target"): h for h in getattr(preparation, "heads", None) or []}
+    if not heads:
+        return
+    from nnstudio.core.training.heads import check_output
+
+    for n in spec.nodes:
+        info = heads.get(str(n.config.get("target") or "").strip()) \
+            if n.type == "Output" else None
+        result = report.nodes.get(n.id)
+        if info is None or result is None or result.shape is None or result.error:
+            continue
+        try:
+            check_output(f"Output '{n.id}'", str(n.config.get("loss") or "auto"), info,
+                         tuple(result.shape))
+        except NNStudioError as e:
+            result.error = str(e)
 
 
 def _chosen_columns(spec: NetworkSpec, preparation: Any) -> dict[str, Any] | None:

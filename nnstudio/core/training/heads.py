@@ -199,6 +199,15 @@ class Heads:
                    for h in self.heads)
 
 
+def check_output(where: str, loss: str, info: dict[str, Any], shape: tuple) -> None:
+    """Raise the :class:`ShapeError` :meth:`Heads.build` would for an Output of ``shape``
+    set to ``loss`` ("auto" resolved here) learning the prepared target ``info`` (a
+    :attr:`Preparation.heads` entry): what a canvas shows before training."""
+    n_classes = len(info.get("class_names") or [])
+    name = head_loss_name(loss, info["task"], math.prod(shape))
+    _check_head(where, name, info["task"], tuple(shape), n_classes)
+
+
 def _check_head(where: str, loss: str, task: str, shape: tuple, n_classes: int) -> None:
     """One readable error when an output cannot learn its target with its loss."""
     if task == "classification" and loss not in CLASSIFICATION_LOSSES:
