@@ -880,8 +880,9 @@ class TrainingPanel(QWidget):
                          + design_data.targets_line(prepared))
             self.status.setText(text)
             if not len(self.plots.history):  # no run's curves on show: title for the task
-                self.plots.set_metric("accuracy" if prepared.task in (
-                    "classification", "language_model") else "r2")
+                self.plots.set_metric("outputs" if prepared.task == "multi_output" else
+                                      "accuracy" if prepared.task in (
+                                          "classification", "language_model") else "r2")
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 

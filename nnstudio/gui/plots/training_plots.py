@@ -444,7 +444,9 @@ class TrainingPlots(QWidget):
 
     def set_metric(self, metric_name: str) -> None:
         """Title the metric plot for a task before any run (``"accuracy"`` or ``"r2"``)."""
-        title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
+        title = {"accuracy": "Accuracy",
+                 "outputs": "Validation accuracy / R² per output"}.get(metric_name,
+                                                                      "R² (validation)")
         self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
 
     def points(self, name: str) -> int:
