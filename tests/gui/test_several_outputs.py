@@ -156,9 +156,12 @@ def test_train_shows_each_output_in_plots_results_and_predict(qtbot, window, pro
     results.split.setCurrentIndex(results.split.findData("validation"))
     assert table.verticalHeaderItem(2).text() == "Total (validation)"
     assert table.item(0, 1).text() == f"{res.splits['validation'].metrics['value/r2']:.3f}"
-    # Predict: the same form of feature columns; each output shown.
+    # Predict: the same form of feature columns; each output shown, at once after the run
+    # for the typical values the form holds.
     predict = window.workflow.predict
     assert sorted(predict.fields) == sorted(FEATURES)
+    qtbot.waitUntil(lambda: predict.last is not None, timeout=5000)
+    assert predict.output_text("value") != "–"
     predict.set_value("a", "1.5")
     predict.set_value("zone", "north")
     with qtbot.waitSignal(predict.predicted, timeout=5000) as blocker:

@@ -149,7 +149,7 @@ class PredictPanel(QWidget):
         session.model_changed.connect(self.rebuild)
         session.dataset_changed.connect(self.rebuild)
         session.training_started.connect(self._update_enabled)
-        session.training_finished.connect(lambda *_: self._update_enabled())
+        session.training_finished.connect(lambda *_: self._on_training_finished())
         self.rebuild()
 
     # -- form ----------------------------------------------------------------------------------
@@ -259,6 +259,12 @@ class PredictPanel(QWidget):
         preparation = self._preparation()
         lm = preparation is not None and preparation.task == "language_model"
         self.card.setVisible((ready or self.last is not None) and not lm)
+
+    def _on_training_finished(self) -> None:
+        self._update_enabled()
+        # The new model arrived while the run was still winding down: predict the form now.
+        if self.ready and self.fields and self.last is None:
+            self._schedule()
 
     def set_value(self, name: str, value: Any) -> None:
         """Put ``value`` in the field of column ``name`` (tests, scripting)."""

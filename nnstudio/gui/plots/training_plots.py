@@ -253,7 +253,7 @@ class TrainingPlots(QWidget):
         self._drawn = (-1, -1)
         self._ranges.pop("metric", None)
         if keys:
-            self.metric_plot.setTitle("Validation accuracy / R² per output",
+            self.metric_plot.setTitle("Per output (validation)",
                                       color=style.frame()["text"], size="10pt")
 
     def add_epoch(self, event) -> None:
@@ -445,7 +445,7 @@ class TrainingPlots(QWidget):
     def set_metric(self, metric_name: str) -> None:
         """Title the metric plot for a task before any run (``"accuracy"`` or ``"r2"``)."""
         title = {"accuracy": "Accuracy",
-                 "outputs": "Validation accuracy / R² per output"}.get(metric_name,
+                 "outputs": "Per output (validation)"}.get(metric_name,
                                                                       "R² (validation)")
         self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
 
@@ -544,7 +544,7 @@ class TrainingPlots(QWidget):
 
 #: Line colours of the outputs of a network with several outputs (Okabe–Ito, after the
 #: training blue and validation orange).
-OUTPUT_COLORS = ("#d55e00", "#009e73", "#cc79a7", "#0072b2", "#e69f00", "#56b4e9", "#f0e442")
+OUTPUT_COLORS = ("#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#f0e442", "#0072b2", "#e69f00")
 
 
 def output_label(key: str) -> str:
