@@ -438,3 +438,15 @@ def test_an_output_that_cannot_learn_its_target_says_so_on_the_canvas(
     window.undo_stack.undo()
     window.undo_stack.undo()
     assert doc.problems == []
+
+
+def test_inside_the_network_says_it_shows_one_input_and_one_output(qtbot, window,
+                                                                   project_file):
+    open_project(qtbot, window, project_file)
+    train(qtbot, window, epochs=3)
+    source = window.insight_panel.source
+    qtbot.waitUntil(lambda: source.network is not None and source.data is not None,
+                    timeout=10_000)
+    text = source.mismatch_text()
+    assert "several Inputs and outputs" in text and "Results and Predict" in text
+    assert not source.compatible
