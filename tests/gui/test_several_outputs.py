@@ -450,3 +450,14 @@ def test_inside_the_network_says_it_shows_one_input_and_one_output(qtbot, window
     text = source.mismatch_text()
     assert "several Inputs and outputs" in text and "Results and Predict" in text
     assert not source.compatible
+
+
+def test_the_runs_table_shows_each_outputs_score(qtbot, window, project_file):
+    from nnstudio.gui.panels.runs_table import metric_text
+
+    open_project(qtbot, window, project_file)
+    train(qtbot, window, epochs=3)
+    run = window.workflow.session.current_run
+    m = run.metrics["validation"]
+    text, _ = metric_text(run, "validation")
+    assert text == (f"value R² {m['value/r2']:.3f} · label {100 * m['label/accuracy']:.1f} %")
