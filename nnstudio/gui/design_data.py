@@ -47,6 +47,12 @@ def names_targets(spec: NetworkSpec) -> bool:
                for n in spec.nodes)
 
 
+def output_target_names(spec: NetworkSpec) -> list[str]:
+    """The target columns the design's Output layers name (``[]`` for none)."""
+    return [str(n.config.get("target") or "").strip() for n in spec.nodes
+            if n.type == "Output" and str(n.config.get("target") or "").strip()]
+
+
 def columns_for(spec: NetworkSpec, prepared: Any) -> dict[str, np.ndarray] | None:
     """Each Input's prepared-matrix columns (None: one Input takes the whole sample);
     raises :class:`GraphError` naming the Input at fault."""

@@ -263,6 +263,9 @@ class Workflow(QObject):
                 or getattr(preset, "sound", None) is not None):
             preset = None  # images/sounds: Data ▸ Load Images or Sounds… presets those
         wizard = DatasetWizard(self.window, preset=preset)
+        from nnstudio.gui.design_data import output_target_names
+
+        wizard.columns_page.set_output_targets(output_target_names(self.window.document.spec()))
         wizard.dataset_accepted.connect(self.adopt_dataset)
         if self.window.interactive:
             wizard.exec()

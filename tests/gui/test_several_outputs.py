@@ -461,3 +461,19 @@ def test_the_runs_table_shows_each_outputs_score(qtbot, window, project_file):
     m = run.metrics["validation"]
     text, _ = metric_text(run, "validation")
     assert text == (f"value R² {m['value/r2']:.3f} · label {100 * m['label/accuracy']:.1f} %")
+
+
+def test_the_dataset_wizard_says_the_output_layers_name_the_targets(qtbot, window):
+    from nnstudio.core.io.project import Project
+
+    window.set_project(Project(network=two_by_two()["network"]))
+    wizard = window.workflow.open_dataset_wizard()
+    note = wizard.columns_page.design_note
+    assert not note.isHidden()
+    assert "Output layers name their targets (value, label)" in note.text()
+    wizard.reject()
+    window.set_project(Project(network={"nodes": [{"id": "in", "type": "Input"}],
+                                        "edges": []}))
+    wizard = window.workflow.open_dataset_wizard()
+    assert wizard.columns_page.design_note.isHidden()
+    wizard.reject()
