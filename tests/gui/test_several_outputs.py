@@ -477,3 +477,55 @@ def test_the_dataset_wizard_says_the_output_layers_name_the_targets(qtbot, windo
     wizard = window.workflow.open_dataset_wizard()
     assert wizard.columns_page.design_note.isHidden()
     wizard.reject()
+
+
+def test_replay_and_continue_a_network_with_several_inputs(qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    first = train(qtbot, window, epochs=4)
+    panel, session = window.workflow.training, window.workflow.session
+    # Replay: the recorded first weights, the same curves bit for bit.
+    with qtbot.waitSignal(session.training_finished, timeout=60_000) as b:
+        assert panel.replay(), panel.banner.text()
+    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
+    again = b.args[0]
+    assert again.finished.history["loss"] == first.finished.history["loss"]
+    assert again.finished.history["val_label/accuracy"] == \
+        first.finished.history["val_label/accuracy"]
+    # Continue: the current model trained further, its Inputs still taking their columns.
+    assert panel.can_continue()
+    with qtbot.waitSignal(session.training_finished, timeout=60_000):
+        assert panel.continue_training(), panel.banner.text()
+    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
+    run = session.current_run
+    assert run.kind == "continue" and session.network.input_columns is not None
+    assert len(session.runs) == 3
+
+
+def test_a_project_opened_without_its_data_shows_the_recorded_scores_per_output(
+        qtbot, window, project_file, tmp_path):
+    open_project(qtbot, window, project_file)
+    train(qtbot, window, epochs=3)
+    session = window.workflow.session
+    recorded = session.current_run.metrics["test"]
+    saved = tmp_path / "saved.nnsproj"
+    assert window.save_to(saved)
+    (tmp_path / "multi.csv").unlink()
+    assert window.open_path(saved, ask=False)
+    qtbot.waitUntil(lambda: session.model is not None and session.results is not None,
+                    timeout=30_000)
+    assert session.prepared is None
+    res = session.results
+    assert list(res.outputs) == ["value", "label"]
+    results = window.workflow.results
+    results.set_results(res)
+    results._show_charts()
+    table = results.table
+    assert [table.verticalHeaderItem(i).text() for i in range(table.rowCount())] == \
+        ["value", "label", "Total (test)"]
+    assert table.item(0, 1).text() == f"{recorded['value/r2']:.3f}"
+    assert table.item(1, 0).text() == f"{100 * recorded['label/accuracy']:.1f} %"
+    assert results.output.itemText(results.output.findData("label")) == "label (2 classes)"
+    # Predict still answers from the model's own preparation.
+    predict = window.workflow.predict
+    qtbot.waitUntil(lambda: predict.last is not None, timeout=5000)
+    assert set(predict.last.outputs) == {"value", "label"}

@@ -274,9 +274,13 @@ def _outputs_from_run(run: Any, model: Any = None) -> Results:
             own = {k.split("/", 1)[1]: v for k, v in m.items() if k.startswith(t + "/")}
             original = {k: v for k, v in own.items() if k in ("mae", "rmse", "r2")}
             per[t][name] = SplitResult(name, n, own, original)
+    # The model's preparation knows each output's classes (its run only the scores).
+    heads = {h.get("target"): h for h in getattr(getattr(model, "preparation", None),
+                                                 "heads", None) or []}
     outputs = {}
     for t in targets:
         classify = any("accuracy" in r.metrics for r in per[t].values())
-        outputs[t] = Results("classification" if classify else "regression", "", [], [t],
+        names = list(heads.get(t, {}).get("class_names") or [])
+        outputs[t] = Results("classification" if classify else "regression", "", names, [t],
                              per[t])
     return Results("multi_output", "multi_output", [], targets, splits, outputs)
