@@ -310,6 +310,14 @@ def test_save_quit_reopen_predicts_the_same(qtbot, window, project_file, tmp_pat
     assert session.results.outputs is not None
     assert "validation value R²" in window.workflow.training.status.text()
     assert list(window.workflow.training.plots.output_curves) == ["value/r2", "label/accuracy"]
+    # The run's record (its first weights, the Inputs' columns) came back: Replay works.
+    panel = window.workflow.training
+    assert "could not be read" not in panel.banner.text()
+    with qtbot.waitSignal(session.training_finished, timeout=60_000) as b:
+        assert panel.replay(), panel.banner.text()
+    qtbot.waitUntil(lambda: not panel.running, timeout=10_000)
+    first = next(iter(session.runs))
+    assert b.args[0].finished.history["loss"] == list(first.history["loss"])
 
 
 def test_without_data_columns_are_typed(qtbot, window):

@@ -607,7 +607,7 @@ class TrainingPanel(QWidget):
                 f"The network is not the recorded run's: {'; '.join(changes[:3])}{more}. "
                 "Undo the change to replay, or press Start for a new run.")
         try:
-            net = _start_network(record, prepared)
+            net = record.start_network()
             cfg = record.config()
         except NNStudioError as e:
             return self._refuse("Cannot replay", str(e))
@@ -966,22 +966,6 @@ def _copy_network(net: Network) -> Network:
                    input_columns=net.input_columns)
     copy.load_state_dict(net.state_dict())
     return copy
-
-
-def _start_network(record: RunRecord, prepared) -> Network:
-    """The recorded run's network at its first weights; its Inputs take the columns of the
-    loaded table when they take chosen columns."""
-    from nnstudio.core.engine.network import NetworkSpec
-
-    spec = NetworkSpec.from_dict(record.network) if record.network else None
-    if spec is None or not design_data.several_inputs(spec):
-        return record.start_network()
-    import numpy as np
-
-    net = Network(spec, record.input_shape, dtype=np.dtype(record.dtype), seed=None,
-                  input_columns=design_data.columns_for(spec, prepared))
-    record.restore(net)
-    return net
 
 
 def _training_fit(spec, prepared, cfg):
