@@ -537,3 +537,28 @@ def test_a_project_opened_without_its_data_shows_the_recorded_scores_per_output(
     predict = window.workflow.predict
     qtbot.waitUntil(lambda: predict.last is not None, timeout=5000)
     assert set(predict.last.outputs) == {"value", "label"}
+
+
+def test_one_output_layer_naming_its_target(qtbot, window, tmp_path):
+    """One Output naming its target: the network learns that column (not the dataset's
+    target), with the Output's loss; Results and Predict show it."""
+    write_csv(tmp_path / "multi.csv")
+    project = two_by_two()
+    project["network"] = {
+        "nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 8},
+                  {"id": "r", "type": "ReLU"}, {"id": "l", "type": "Dense", "units": 2},
+                  {"id": "sm", "type": "Softmax"},
+                  {"id": "label", "type": "Output", "target": "label"}],
+        "edges": [["in", "h"], ["h", "r"], ["r", "l"], ["l", "sm"], ["sm", "label"]]}
+    path = tmp_path / "one.nnsproj"
+    path.write_text(json.dumps(project))  # the dataset's target is "value"
+    open_project(qtbot, window, path)
+    session = window.workflow.session
+    assert [h["target"] for h in session.prepared.preparation.heads] == ["label"]
+    assert "value" in [f["name"] for f in session.prepared.preparation.features]
+    train(qtbot, window, epochs=10)
+    assert list(session.results.outputs) == ["label"]
+    assert session.results.splits["test"].metrics["label/accuracy"] > 0.6
+    predict = window.workflow.predict
+    qtbot.waitUntil(lambda: predict.last is not None, timeout=5000)
+    assert predict.output_text("label").split()[0] in ("high", "low")
