@@ -562,3 +562,12 @@ def test_one_output_layer_naming_its_target(qtbot, window, tmp_path):
     predict = window.workflow.predict
     qtbot.waitUntil(lambda: predict.last is not None, timeout=5000)
     assert predict.output_text("label").split()[0] in ("high", "low")
+
+
+def test_inside_the_network_says_so_before_training_too(qtbot, window, project_file):
+    open_project(qtbot, window, project_file)
+    source = window.insight_panel.source
+    qtbot.waitUntil(lambda: source.network is not None and source.data is not None,
+                    timeout=10_000)
+    assert source.network.input_columns is not None  # the design, its Inputs' columns
+    assert "several Inputs and outputs" in source.mismatch_text()
