@@ -23,6 +23,7 @@ import nnstudio.core.engine  # noqa: F401  (registers every layer type)
 from nnstudio.core.engine.layer import LAYERS, Layer, Setting
 from nnstudio.core.engine.network import NetworkSpec, NodeShape, NodeSpec, ShapeReport, infer_shapes
 from nnstudio.core.errors import ConfigError, GraphError, NNStudioError
+from nnstudio.core.graph import data_design
 from nnstudio.core.graph.signal import Signal
 
 Pos = tuple[float, float]
@@ -226,11 +227,11 @@ class GraphDocument:
             spec = self.spec()
             columns, problem = self._binding(spec)
             report = infer_shapes(spec, self._input_shape, columns)
-            target_problem = _target_problem(spec)
+            target_problem = data_design.target_problem(spec)
             if target_problem is not None and target_problem.node in report.nodes:
                 report.nodes[target_problem.node].error = str(target_problem)
             elif self._input_shape is not None:
-                _output_problems(spec, report, self._preparation)
+                data_design.output_problems(spec, report, self._preparation)
             if problem is not None:
                 node = getattr(problem, "node", None)
                 for node_id, ns in report.nodes.items():
@@ -265,7 +266,7 @@ class GraphDocument:
             self._columns = input_columns(spec, self._preparation)
         except NNStudioError as e:  # a GraphError at an Input, or a setting's ConfigError
             self._binding_error = e
-            return _chosen_columns(spec, self._preparation), e
+            return data_design.chosen_columns(spec, self._preparation), e
         return self._columns, None
 
     def node_shape(self, node_id: str) -> NodeShape:
@@ -501,60 +502,6 @@ class GraphDocument:
         if self._pending_changed:
             self._pending_changed = False
             self.changed.emit()
-
-
-def _target_problem(spec: NetworkSpec) -> GraphError | None:
-    """Why the Output layers cannot say what they predict (one names no target while others
-    do, two name the same), placed at the Output at fault; None when they can."""
-    if not any(n.type == "Output" for n in spec.nodes):
-        return None
-    from nnstudio.core.data.binding import output_targets
-
-    try:
-        output_targets(spec)
-    except GraphError as e:
-        return e if getattr(e, "node", None) else None
-    except NNStudioError:
-        return None  # a bad setting: shape inference reports it at its node
-    return None
-
-
-def _output_problems(spec: NetworkSpec, report: ShapeReport, preparation: Any) -> None:
-    """An Output whose branch cannot learn its prepared target (16 values for one number,
-    2 units for 3 classes) gets the error training would give, at the Output."""
-    heads = {h.get("target"): h for h in getattr(preparation, "heads", None) or []}
-    if not heads:
-        return
-    from nnstudio.core.training.heads import check_output
-
-    for n in spec.nodes:
-        info = heads.get(str(n.config.get("target") or "").strip()) \
-            if n.type == "Output" else None
-        result = report.nodes.get(n.id)
-        if info is None or result is None or result.shape is None or result.error:
-            continue
-        try:
-            check_output(f"Output '{n.id}'", str(n.config.get("loss") or "auto"), info,
-                         tuple(result.shape))
-        except NNStudioError as e:
-            result.error = str(e)
-
-
-def _chosen_columns(spec: NetworkSpec, preparation: Any) -> dict[str, Any] | None:
-    """The columns of the Inputs whose own choice works, when another Input's does not: they
-    keep showing their shapes while the Input at fault shows why it cannot."""
-    from nnstudio.core.data.binding import feature_blocks
-
-    try:
-        blocks = feature_blocks(preparation)
-    except (AttributeError, TypeError):
-        return None
-    out = {}
-    for n in spec.nodes:
-        cols = list(n.config.get("columns") or []) if n.type == "Input" else []
-        if cols and all(c in blocks for c in cols) and len(set(cols)) == len(cols):
-            out[n.id] = [j for c in cols for j in blocks[c]]
-    return out or None
 
 
 def _shape(shape: Any) -> Shape | None:
