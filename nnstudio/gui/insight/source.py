@@ -158,7 +158,8 @@ class InsightSource(QObject):
         ):
             return self.config.loss
         if self.data is not None and self.data.task == "classification":
-            one = self.network is not None and tuple(self.network.output_shape) == (1,)
+            one = self.network is not None and self.network.output_shape is not None \
+                and tuple(self.network.output_shape) == (1,)
             return "binary_cross_entropy" if one else "cross_entropy"
         return "mse"
 
