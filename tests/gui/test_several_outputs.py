@@ -123,6 +123,10 @@ def test_train_shows_each_output_in_plots_results_and_predict(qtbot, window, pro
         assert np.allclose(y, fin.history["val_" + key], equal_nan=True)
     assert plots.output_curves["value/r2"].getData()[1][-1] > 0.8
     assert "value R²" in plots.show_epoch(3) and "label accuracy" in plots.show_epoch(3)
+    assert plots.metric_plot.titleLabel.text == "Per output (validation)"
+    train(qtbot, window, epochs=2)  # a second run: the same lines, the same title
+    assert plots.metric_plot.titleLabel.text == "Per output (validation)"
+    assert len(plots.output_curves["value/r2"].getData()[0]) == 2
     banner = window.workflow.training.banner.text()
     assert "value R²" in banner and "label accuracy" in banner
     # Results: a row per output, a column per metric, for the chosen split.

@@ -237,6 +237,9 @@ class TrainingPlots(QWidget):
     def set_outputs(self, keys: list[str]) -> None:
         """One line per output's validation metric (``[]``: the usual two lines)."""
         keys = list(keys)
+        if keys:
+            self.metric_plot.setTitle("Per output (validation)",
+                                      color=style.frame()["text"], size="10pt")
         if keys == self.history.outputs and all(k in self.output_curves for k in keys):
             return
         for curve in self.output_curves.values():
@@ -252,9 +255,6 @@ class TrainingPlots(QWidget):
         self.history.set_outputs(keys)
         self._drawn = (-1, -1)
         self._ranges.pop("metric", None)
-        if keys:
-            self.metric_plot.setTitle("Per output (validation)",
-                                      color=style.frame()["text"], size="10pt")
 
     def add_epoch(self, event) -> None:
         """Append an :class:`~nnstudio.core.training.EpochEnd`; drawn at the next redraw."""
