@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.core.engine import fusion
 from nnstudio.core.engine.layer import Buffers, Layer, Shape
 from nnstudio.core.errors import ConfigError, GraphError, NNStudioError, ShapeError
 
@@ -251,6 +252,8 @@ class Network:
         self._allocate()
         self._buf = Buffers()
         self.initialize(seed)
+        # What runs each node: its layer, or an exact cheaper stand-in (engine/fusion.py).
+        self._plan = fusion.execution_plan(self)
 
     # -- parameters ----------------------------------------------------------------------
     def _in_shapes(self, node_id: str) -> list[Shape]:
@@ -371,13 +374,14 @@ class Network:
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         values: dict[str, np.ndarray] = {}
+        runners = self._plan.runners
         for node_id in self.order:
-            layer = self.layers[node_id]
+            layer = runners[node_id]
             if node_id == self.input_id:
                 values[node_id] = layer.forward([x], training)
             else:
                 values[node_id] = layer.forward([values[p] for p in self.preds[node_id]], training)
-        self.values = values
+        self.values = self._plan.expose(values)
         return values[self.output_id]
 
     def backward(self, grad: np.ndarray, at: str | None = None) -> None:
@@ -396,7 +400,7 @@ class Network:
             g = pending.pop(node_id, None)
             if g is None or not self.needs_grad[node_id]:
                 continue
-            layer = self.layers[node_id]
+            layer = self._plan.runners[node_id]
             in_grads = layer.backward(g)
             for p, gp in zip(self.preds[node_id], in_grads, strict=True):
                 if gp is None or not self.needs_grad[p]:
