@@ -39,7 +39,7 @@ class NodeValues(Mapping):
     when read: ``lazy[node](values)`` gives that node's output from the others (and is kept,
     so reading twice computes once)."""
 
-    __slots__ = ("_values", "_lazy")
+    __slots__ = ("_lazy", "_values")
 
     def __init__(self, values: dict[str, np.ndarray],
                  lazy: dict[str, Callable[[Mapping], np.ndarray]]):

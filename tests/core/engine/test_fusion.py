@@ -1,0 +1,136 @@
+"""The execution plan's exact rewrites (engine/fusion.py): the same outputs, values and
+gradients as the graph run layer by layer, in float32 and float64, ties included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnstudio.core.engine import Network, fusion
+from nnstudio.core.engine.network import NetworkSpec
+from nnstudio.core.insight.feature_maps import feature_maps
+from tests.core.engine.gradcheck import chain, check_network_gradients
+
+
+def _pair(spec, shape, dtype, seed=3):
+    """The same network built with and without the rewrites."""
+    fused = Network(spec, shape, dtype=dtype, seed=seed)
+    saved = fusion.ENABLED
+    fusion.ENABLED = False
+    try:
+        plain = Network(spec, shape, dtype=dtype, seed=seed)
+    finally:
+        fusion.ENABLED = saved
+    return fused, plain
+
+
+def _step(net, x, g_out):
+    y = net.forward(x, training=True).copy()
+    net.backward(g_out)
+    values = {k: np.array(v) for k, v in net.values.items()}
+    return y, net.grads.copy(), values
+
+
+def _rewritten(net) -> set[str]:
+    return {k for k, r in net._plan.runners.items() if r is not net.layers[k]}
+
+
+CNN_CASES = [
+    # (layers, input shape): pools valid/same, strides, overlap, odd sizes, channels
+    ([{"type": "Conv2D", "filters": 3, "kernel_size": 3}, {"type": "ReLU"},
+      {"type": "MaxPool2D"}], (2, 9, 8)),
+    ([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, {"type": "ReLU"},
+      {"type": "MaxPool2D", "pool_size": 3, "strides": 2, "padding": "same"}], (3, 7, 6)),
+    ([{"type": "Conv2D", "filters": 2, "kernel_size": [2, 3], "strides": 2}, {"type": "ReLU"},
+      {"type": "MaxPool2D", "pool_size": 2, "strides": 1}], (2, 11, 9)),
+    ([{"type": "Conv2D", "filters": 5, "kernel_size": 1}, {"type": "BatchNorm"},
+      {"type": "ReLU"}, {"type": "MaxPool2D", "pool_size": [2, 3], "strides": [2, 1]}],
+     (3, 6, 7)),
+    ([{"type": "Conv2D", "filters": 8, "kernel_size": 3}, {"type": "ReLU"},
+      {"type": "MaxPool2D"}, {"type": "Conv2D", "filters": 16, "kernel_size": 3},
+      {"type": "ReLU"}, {"type": "MaxPool2D"}], (1, 16, 15)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layers, shape", CNN_CASES)
+def test_relu_then_max_pool_runs_reordered_with_identical_results(layers, shape, dtype):
+    spec = chain(layers + [{"type": "Flatten"}, {"type": "Dense", "units": 3}])
+    fused, plain = _pair(spec, shape, dtype)
+    relus = {k for k, layer in fused.layers.items() if layer.type_name == "ReLU"}
+    pools = {k for k, layer in fused.layers.items() if layer.type_name == "MaxPool2D"}
+    assert _rewritten(fused) == relus | pools and not _rewritten(plain)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, *shape)).astype(dtype)
+    g = rng.normal(size=(4, 3)).astype(dtype)
+    y1, grads1, values1 = _step(fused, x, g)
+    y2, grads2, values2 = _step(plain, x, g)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(grads1, grads2)
+    assert values1.keys() == values2.keys()
+    for k in values1:  # every node's true output, the ReLU's full-size map included
+        np.testing.assert_array_equal(values1[k], values2[k], err_msg=k)
+    # inference too
+    np.testing.assert_array_equal(fused.forward(x), plain.forward(x))
+    for k in relus:
+        np.testing.assert_array_equal(fused.values[k], plain.values[k])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reordering_keeps_gradients_on_ties_exactly(dtype):
+    """Windows of equal values — several equal positive maxima, all zeros, all negative,
+    a maximum of exactly 0 — send their gradient where the layer-by-layer run does."""
+    spec = chain([{"type": "Conv2D", "filters": 2, "kernel_size": 1}, {"type": "ReLU"},
+                  {"type": "MaxPool2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}])
+    fused, plain = _pair(spec, (1, 6, 6), dtype)
+    for net in (fused, plain):  # the convolution copies the image, and its negative
+        net.layers["n0"].params["W"][...] = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
+        net.layers["n0"].params["b"][...] = 0.0
+    x = np.random.default_rng(1).integers(-2, 3, size=(3, 1, 6, 6)).astype(dtype)
+    x[0, 0, :2, :2] = 0.0
+    x[1, 0, :2, :2] = [[1.0, 1.0], [1.0, 1.0]]
+    x[2, 0, 2:4, 2:4] = [[-1.0, 0.0], [0.0, 2.0]]
+    g = np.random.default_rng(2).normal(size=(3, 2)).astype(dtype)
+    y1, grads1, values1 = _step(fused, x, g)
+    y2, grads2, values2 = _step(plain, x, g)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(grads1, grads2)
+    np.testing.assert_array_equal(values1["n1"], values2["n1"])
+
+
+def test_a_relu_read_by_another_layer_too_is_not_reordered():
+    spec = NetworkSpec.from_dict({
+        "nodes": [{"id": "in", "type": "Input"},
+                  {"id": "c", "type": "Conv2D", "filters": 2, "kernel_size": 3,
+                   "padding": "same"},
+                  {"id": "r", "type": "ReLU"}, {"id": "p", "type": "MaxPool2D"},
+                  {"id": "u", "type": "UpSampling2D"}, {"id": "add", "type": "Add"},
+                  {"id": "f", "type": "Flatten"}, {"id": "d", "type": "Dense", "units": 2}],
+        "edges": [["in", "c"], ["c", "r"], ["r", "p"], ["p", "u"], ["u", "add"],
+                  ["r", "add"], ["add", "f"], ["f", "d"]],
+    })
+    net = Network(spec, (1, 6, 6), np.float64)
+    assert not _rewritten(net)
+
+
+def test_reordered_network_passes_the_gradient_check():
+    spec = chain([{"type": "Conv2D", "filters": 3, "kernel_size": 3}, {"type": "ReLU"},
+                  {"type": "MaxPool2D", "pool_size": 2}, {"type": "Conv2D", "filters": 2,
+                                                          "kernel_size": 2, "padding": "same"},
+                  {"type": "ReLU"}, {"type": "MaxPool2D", "pool_size": 3, "strides": 1},
+                  {"type": "Flatten"}, {"type": "Dense", "units": 3}, {"type": "Softmax"}])
+    net = check_network_gradients(spec, (2, 9, 9), "cross_entropy", np.array([0, 2, 1]), seed=2)
+    assert _rewritten(net)
+
+
+def test_feature_maps_show_the_true_relu_output_of_a_reordered_network():
+    spec = chain([{"type": "Conv2D", "filters": 4, "kernel_size": 3}, {"type": "ReLU"},
+                  {"type": "MaxPool2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}])
+    fused, plain = _pair(spec, (1, 10, 10), np.float32)
+    x = np.random.default_rng(5).normal(size=(1, 10, 10)).astype(np.float32)
+    a, b = feature_maps(fused, x), feature_maps(plain, x)
+    assert [m.title for m in a] == [m.title for m in b]
+    assert a[0].title.startswith("n0 → n1")  # the convolution shown through its ReLU
+    for ma, mb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(ma.maps, mb.maps)
+    assert (a[0].maps >= 0).all() and (a[0].maps == 0).any()
