@@ -30,8 +30,12 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from nnstudio.core.engine import convpool
+
 #: Rewrites apply to networks built while this is true (tests turn it off to compare).
 ENABLED = True
+#: Whether a Conv2D [→ ReLU] → MaxPool2D 2×2 runs as one :class:`convpool.ConvPool`.
+CONV_POOL = True
 
 
 class NodeValues(Mapping):
@@ -110,16 +114,38 @@ def execution_plan(net) -> ExecutionPlan:
     lazy: dict[str, Callable[[Mapping], np.ndarray]] = {}
     if not ENABLED:
         return ExecutionPlan(runners, lazy)
-    for node in net.order:
-        layer = net.layers[node]
-        if layer.type_name != "ReLU" or node == net.output_id:
+    for pool in net.order:
+        if net.layers[pool].type_name != "MaxPool2D":
             continue
-        succ = net.succ[node]
-        if len(succ) != 1 or net.layers[succ[0]].type_name != "MaxPool2D":
+        (node,) = net.preds[pool]
+        relu = node if _only_consumer(net, node, pool, "ReLU") else None
+        source = net.preds[relu][0] if relu else node
+        if CONV_POOL and _fuses_conv(net, source, relu or pool, pool):
+            fused = convpool.ConvPool(net.layers[source], relu and net.layers[relu],
+                                      net.layers[pool])
+            runners[source], runners[pool] = fused.conv_runner, fused.pool_runner
+            src = net.preds[source][0]
+            lazy[source] = lambda values, f=fused, s=src: f.conv_value(values[s])
+        elif relu is None:
             continue
-        (source,) = net.preds[node]
-        pool = succ[0]
-        runners[node] = _PassThrough(layer)
-        runners[pool] = _PoolThenReLU(net.layers[pool], layer)
-        lazy[node] = lambda values, s=source: _relu_of(values, s)
+        else:
+            runners[pool] = _PoolThenReLU(net.layers[pool], net.layers[relu])
+        if relu:
+            runners[relu] = _PassThrough(net.layers[relu])
+            lazy[relu] = lambda values, s=source: _relu_of(values, s)
     return ExecutionPlan(runners, lazy)
+
+
+def _only_consumer(net, node: str, consumer: str, type_name: str) -> bool:
+    """Whether ``node`` is a ``type_name`` layer read by ``consumer`` alone."""
+    return (net.layers[node].type_name == type_name and node != net.output_id
+            and net.succ[node] == [consumer])
+
+
+def _fuses_conv(net, conv: str, consumer: str, pool: str) -> bool:
+    """Whether ``conv`` → [ReLU →] ``pool`` runs as one :class:`convpool.ConvPool`."""
+    if conv == net.input_id or net.succ[conv] != [consumer] or conv == net.output_id:
+        return False
+    (src,) = net.preds[conv]
+    return convpool.applies(net.layers[conv], net.layers[pool], net.shapes[src],
+                            net.shapes[conv])
