@@ -58,7 +58,7 @@ def _rewritten(net) -> set[str]:
 CNN_CASES = [
     # (layers, input shape): pools valid/same, strides, overlap, odd sizes, channels
     ([{"type": "Conv2D", "filters": 3, "kernel_size": 3}, {"type": "ReLU"},
-      {"type": "MaxPool2D"}], (2, 9, 8)),
+      {"type": "MaxPool2D"}], (4, 9, 8)),
     ([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, {"type": "ReLU"},
       {"type": "MaxPool2D", "pool_size": 3, "strides": 2, "padding": "same"}], (3, 7, 6)),
     ([{"type": "Conv2D", "filters": 2, "kernel_size": [2, 3], "strides": 2}, {"type": "ReLU"},
@@ -66,23 +66,32 @@ CNN_CASES = [
     ([{"type": "Conv2D", "filters": 5, "kernel_size": 1}, {"type": "BatchNorm"},
       {"type": "ReLU"}, {"type": "MaxPool2D", "pool_size": [2, 3], "strides": [2, 1]}],
      (3, 6, 7)),
+    # the benchmark's CNN: the first convolution (a shallow window) is not fused
     ([{"type": "Conv2D", "filters": 8, "kernel_size": 3}, {"type": "ReLU"},
       {"type": "MaxPool2D"}, {"type": "Conv2D", "filters": 16, "kernel_size": 3},
       {"type": "ReLU"}, {"type": "MaxPool2D"}], (1, 16, 15)),
     # fused convolutions that need their input gradient: stride, 'same', dilation, no bias
-    ([{"type": "Conv2D", "filters": 2, "kernel_size": 3, "padding": "same"}, {"type": "ReLU"},
+    ([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, {"type": "ReLU"},
       {"type": "Conv2D", "filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"},
       {"type": "ReLU"}, {"type": "MaxPool2D"}], (1, 13, 11)),
-    ([{"type": "Conv2D", "filters": 3, "kernel_size": 2, "padding": "same"},
+    ([{"type": "Conv2D", "filters": 6, "kernel_size": 2, "padding": "same"},
       {"type": "Conv2D", "filters": 2, "kernel_size": [3, 2], "dilation_rate": [2, 1],
        "use_bias": False},
       {"type": "MaxPool2D"}], (2, 12, 9)),
-    ([{"type": "Conv2D", "filters": 2, "kernel_size": 1},
+    ([{"type": "Conv2D", "filters": 11, "kernel_size": 1},
       {"type": "Conv2D", "filters": 4, "kernel_size": 2, "strides": [1, 2],
        "padding": "same"}, {"type": "ReLU"}, {"type": "MaxPool2D"}], (3, 7, 10)),
+    # a 1×1 convolution over 40 channels, an even kernel with 'same' padding
+    ([{"type": "Conv2D", "filters": 4, "kernel_size": 1}, {"type": "ReLU"},
+      {"type": "MaxPool2D"}], (40, 7, 9)),
+    ([{"type": "Conv2D", "filters": 3, "kernel_size": [2, 4], "padding": "same"},
+      {"type": "MaxPool2D"}], (5, 6, 6)),
+    # a shallow window (C·kh·kw < 32) is never fused
+    ([{"type": "Conv2D", "filters": 3, "kernel_size": 3}, {"type": "ReLU"},
+      {"type": "MaxPool2D"}], (2, 8, 8)),
 ]
 #: How many convolutions of each case run fused with their pool (engine/convpool.py).
-FUSED_CONVS = [1, 0, 0, 0, 1, 1, 1, 1]
+FUSED_CONVS = [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -115,25 +124,38 @@ def test_relu_then_max_pool_runs_reordered_with_identical_results(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_reordering_keeps_gradients_on_ties_exactly(dtype):
+@pytest.mark.parametrize("conv_pool", [False, True])
+@pytest.mark.parametrize("kernel, channels", [(1, 32), (3, 4)])
+def test_reordering_keeps_gradients_on_ties_exactly(kernel, channels, conv_pool, dtype,
+                                                    monkeypatch):
     """Windows of equal values — several equal positive maxima, all zeros, all negative,
-    a maximum of exactly 0 — send their gradient where the layer-by-layer run does."""
-    spec = chain([{"type": "Conv2D", "filters": 2, "kernel_size": 1}, {"type": "ReLU"},
-                  {"type": "MaxPool2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}])
-    fused, plain = _pair(spec, (1, 6, 6), dtype)
-    for net in (fused, plain):  # the convolution copies the image, and its negative
-        net.layers["n0"].params["W"][...] = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
+    a maximum of exactly 0 — send their gradient where the layer-by-layer run does, with the
+    ReLU moved after the pool and with the convolution fused with it too."""
+    monkeypatch.setattr(fusion, "CONV_POOL", conv_pool)
+    spec = chain([{"type": "Conv2D", "filters": 2, "kernel_size": kernel, "padding": "same"},
+                  {"type": "ReLU"}, {"type": "MaxPool2D"}, {"type": "Flatten"},
+                  {"type": "Dense", "units": 2}])
+    fused, plain = _pair(spec, (channels, 6, 6), dtype)
+    assert len(_fused_convs(fused)) == conv_pool
+    c = kernel // 2
+    for net in (fused, plain):  # the convolution copies channel 0, and its negative
+        W = net.layers["n0"].params["W"]
+        W[...] = 0.0
+        W[:, 0, c, c] = [1.0, -1.0]
         net.layers["n0"].params["b"][...] = 0.0
-    x = np.random.default_rng(1).integers(-2, 3, size=(3, 1, 6, 6)).astype(dtype)
+    x = np.random.default_rng(1).integers(-2, 3, size=(3, channels, 6, 6)).astype(dtype)
     x[0, 0, :2, :2] = 0.0
     x[1, 0, :2, :2] = [[1.0, 1.0], [1.0, 1.0]]
     x[2, 0, 2:4, 2:4] = [[-1.0, 0.0], [0.0, 2.0]]
+    x[2, 0, 4:, 4:] = [[0.0, 2.0], [2.0, 2.0]]
     g = np.random.default_rng(2).normal(size=(3, 2)).astype(dtype)
     y1, grads1, values1 = _step(fused, x, g)
     y2, grads2, values2 = _step(plain, x, g)
     np.testing.assert_array_equal(y1, y2)
-    np.testing.assert_array_equal(grads1, grads2)
     np.testing.assert_array_equal(values1["n1"], values2["n1"])
+    # A fused convolution sums its parameter gradients in another order: a tie sent to the
+    # wrong pixel would change them by O(1), rounding by 1e-7.
+    (_same if not conv_pool else _close(dtype))(grads1, grads2)
 
 
 def test_a_relu_read_by_another_layer_too_is_not_reordered():
@@ -162,7 +184,7 @@ def test_reordered_network_passes_the_gradient_check():
 
 
 def test_a_fused_convolution_passes_the_gradient_check_with_its_input_gradient():
-    spec = chain([{"type": "Conv2D", "filters": 2, "kernel_size": 2}, {"type": "ReLU"},
+    spec = chain([{"type": "Conv2D", "filters": 4, "kernel_size": 2}, {"type": "ReLU"},
                   {"type": "Conv2D", "filters": 3, "kernel_size": 3, "strides": 2,
                    "padding": "same", "dilation_rate": 1}, {"type": "ReLU"},
                   {"type": "MaxPool2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 3},
@@ -172,14 +194,22 @@ def test_a_fused_convolution_passes_the_gradient_check_with_its_input_gradient()
     assert _fused_convs(net) == {"n2"}
 
 
-def test_feature_maps_show_the_true_relu_output_of_a_reordered_network():
+def test_feature_maps_show_the_true_outputs_of_a_reordered_and_fused_network():
     spec = chain([{"type": "Conv2D", "filters": 4, "kernel_size": 3}, {"type": "ReLU"},
-                  {"type": "MaxPool2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}])
-    fused, plain = _pair(spec, (1, 10, 10), np.float32)
-    x = np.random.default_rng(5).normal(size=(1, 10, 10)).astype(np.float32)
+                  {"type": "MaxPool2D"}, {"type": "Conv2D", "filters": 6, "kernel_size": 3},
+                  {"type": "ReLU"}, {"type": "MaxPool2D"}, {"type": "Flatten"},
+                  {"type": "Dense", "units": 2}])
+    fused, plain = _pair(spec, (1, 16, 17), np.float32)
+    assert _fused_convs(fused) == {"n3"}
+    x = np.random.default_rng(5).normal(size=(1, 16, 17)).astype(np.float32)
     a, b = feature_maps(fused, x), feature_maps(plain, x)
     assert [m.title for m in a] == [m.title for m in b]
-    assert a[0].title.startswith("n0 → n1")  # the convolution shown through its ReLU
-    for ma, mb in zip(a, b, strict=True):
-        np.testing.assert_array_equal(ma.maps, mb.maps)
+    assert a[0].title.startswith("n0 → n1") and a[2].title.startswith("n3 → n4")
+    for ma, mb in zip(a, b, strict=True):  # the fused convolution: all 5 × 5, odd row too
+        np.testing.assert_allclose(ma.maps, mb.maps, rtol=1e-6, atol=1e-6)
+    assert a[2].maps.shape == (6, 5, 5)
     assert (a[0].maps >= 0).all() and (a[0].maps == 0).any()
+    # the raw convolution's output too, read after a training step
+    fused.forward(x[None], training=True)
+    plain.forward(x[None], training=True)
+    np.testing.assert_allclose(fused.values["n3"], plain.values["n3"], rtol=1e-6, atol=1e-6)
