@@ -21,7 +21,14 @@ may show (``net.values[relu]``), is computed from its input when it is read
 Only ReLU: ``tanh``, ``sigmoid`` or ``α·z`` are monotone too, but float rounding can make two
 different inputs equal after them, which would move the gradient of a tie.
 
-``ENABLED`` switches the rewrites off for networks built afterwards (tests compare both).
+**Conv2D [→ ReLU] → MaxPool2D 2×2 runs as one step** (:mod:`~nnstudio.core.engine.convpool`)
+when the convolution has a deep window and feeds only the pool (or such a ReLU): the
+convolution's outputs come out grouped by window place, so pooling reads whole slabs. Its
+results equal the layer-by-layer ones up to the order in which the matrix product sums (the
+same tie rule); its full output is computed when read, as the ReLU's.
+
+``ENABLED`` and ``CONV_POOL`` switch the rewrites off for networks built afterwards (tests and
+benchmarks compare).
 """
 
 from __future__ import annotations
