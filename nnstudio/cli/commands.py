@@ -349,10 +349,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def predictions_csv(pred: Any, kept: list[tuple[str, Any]] = ()) -> str:
     """CSV text: kept columns, ``prediction`` (or ``prediction_<target>`` for several
-    targets), and ``p_<class>`` per class for classification."""
+    targets), and ``p_<class>`` per class for classification. A network with several
+    outputs writes each output's ``prediction_<target>`` (and ``p_<target>_<class>``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     header = [name for name, _ in kept]
+    if pred.outputs is not None:
+        blocks = list(pred.outputs.items())
+        for t, p in blocks:
+            header += [f"prediction_{t}"] + [f"p_{t}_{c}" for c in p.class_names]
+        w.writerow(header)
+        for i in range(len(pred)):
+            row = [str(v[i]) for _, v in kept]
+            for _, p in blocks:
+                if p.probabilities is not None:
+                    row.append(str(p.values[i]))
+                    row += [format(float(q), ".9g") for q in p.probabilities[i]]
+                else:
+                    row.append(format(float(p.values[i, 0]), ".10g"))
+            w.writerow(row)
+        return buf.getvalue()
     if pred.probabilities is not None:
         header += ["prediction"] + [f"p_{c}" for c in pred.class_names]
     elif pred.values.shape[1] == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from .preparation import Preparation, raw_feature
 from .spec import DatasetSpec
 from .split import split_indices
 from .table import ArrayData, Table
+from .target_heads import MULTI_OUTPUT, encode_heads, fit_heads
 
 #: A numeric target with at most this many distinct whole numbers is read as class labels.
 MAX_NUMERIC_CLASSES = 10
@@ -124,7 +126,8 @@ def load_source(spec: DatasetSpec, base_dir: str | Path | None = None) -> Table 
 
 
 def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
-                  **media_options) -> PreparedData:
+                  outputs: list[tuple[str, str]] | None = None,
+                  several_inputs: bool = False, **media_options) -> PreparedData:
     """Load the data, split it, fit the preparation on the train split, transform all splits.
 
     Parameters
@@ -132,6 +135,13 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
     spec : DatasetSpec
     base_dir : str or Path, optional
         Folder relative ``source``/``labels`` paths start from (the project file's folder).
+    outputs : list of (column, loss), optional
+        A network with several outputs (its ``Output`` layers, see
+        :func:`.binding.output_targets`): these target columns replace ``spec.target``,
+        each prepared on its own (:mod:`.target_heads`); ``y`` is then float32 ``(N, H)``.
+    several_inputs : bool
+        The network's Inputs take chosen columns (:mod:`.binding`): a text column's token
+        ids may then sit beside other feature columns (one Input each).
     media_options
         For image/sound datasets: ``progress``, ``cancelled``, ``cache_folder`` of
         :func:`~.media_dataset.build_media_dataset`.
@@ -142,6 +152,10 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
         Any problem with the data or the spec, naming the file, row and column.
     """
     spec.validate()
+    if outputs and (spec.corpus is not None or spec.images is not None
+                    or spec.sound is not None):
+        raise DataError("a network with several outputs learns columns of a table (a CSV): "
+                        "each Output layer names one of its columns", where="dataset")
     if spec.corpus is not None:  # a plain-text corpus for a language model
         from .text_dataset import build_corpus
 
@@ -153,10 +167,16 @@ def build_dataset(spec: DatasetSpec, base_dir: str | Path | None = None,
         return build_media_dataset(spec, base_dir, kind, **media_options)
     data = load_source(spec, base_dir)
     if isinstance(data, ArrayData):
+        if outputs:
+            raise DataError("a network with several outputs learns columns of a table (a "
+                            "CSV), not arrays: each Output layer names one of its columns",
+                            where="dataset")
         return _build_arrays(data, spec)
-    if spec.example is not None and not spec.targets:
+    if outputs:
+        spec = dataclasses.replace(spec, target=[t for t, _ in outputs], task="auto")
+    elif spec.example is not None and not spec.targets:
         spec = _with_target(spec, EXAMPLES[spec.example].target)
-    return _build_table(data, spec)
+    return _build_table(data, spec, dict(outputs) if outputs else None, several_inputs)
 
 
 def check_finite_column(table: Table, name: str, where: str) -> None:
@@ -241,7 +261,8 @@ def _mostly_numbers(table: Table, name: str) -> str | None:
     return None
 
 
-def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
+def _build_table(table: Table, spec: DatasetSpec, head_losses: dict[str, str] | None = None,
+                 several_inputs: bool = False) -> PreparedData:
     table, notes = _number_formats(table, spec)
     where = table.where()
     targets = spec.targets
@@ -312,18 +333,27 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
         if table[name].kind == "empty":
             raise DataError(f"target column {name!r} is empty: all {table.n_rows:,} values "
                             "are missing", where=where)
-    task = spec.task
-    if task == "auto":
-        task = "regression" if len(targets) > 1 else infer_task(table[targets[0]].values)
-    if task == "classification" and len(targets) > 1:
-        raise DataError("classification takes one target column; several targets mean "
-                        "regression", where="dataset.target")
-    if task == "regression":
+    head_tasks: dict[str, str] = {}
+    if head_losses is not None:  # several outputs: a task per target (target_heads.py)
+        task = MULTI_OUTPUT
         for name in targets:
-            if table[name].kind != "numeric":
-                raise DataError(f"target {name!r} holds {table[name].kind} values, not "
-                                "numbers: it cannot be a regression target (choose "
-                                "classification)", where=where)
+            head_tasks[name] = _head_task(table, name, head_losses[name], where)
+    else:
+        task = spec.task
+        if task == "auto":
+            task = "regression" if len(targets) > 1 else infer_task(table[targets[0]].values)
+        if task == "classification" and len(targets) > 1:
+            raise DataError("classification takes one target column; several targets mean "
+                            "regression", where="dataset.target")
+    for name in targets:
+        if head_tasks.get(name) == "regression" and table[name].kind != "numeric":
+            raise DataError(f"target {name!r} holds {table[name].kind} values, not numbers: "
+                            f"its Output's loss {head_losses[name]!r} is for numbers (use "
+                            "auto or cross_entropy)", where=where)
+        if task == "regression" and table[name].kind != "numeric":
+            raise DataError(f"target {name!r} holds {table[name].kind} values, not "
+                            "numbers: it cannot be a regression target (choose "
+                            "classification)", where=where)
 
     # ---- rows to drop
     keep = np.ones(table.n_rows, bool)
@@ -350,16 +380,24 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
 
     class_names: list[str] = []
     labels = None
-    if task == "classification":
-        labels = table[targets[0]].as_strings()[rows]
-        class_names = _class_names(labels)
-        if len(class_names) < 2:
-            raise DataError(f"target {targets[0]!r} has only one class "
-                            f"({class_names[0]!r}); classification needs at least two",
+    head_classes: dict[str, list[str]] = {}
+    for name in targets:
+        if task != "classification" and head_tasks.get(name) != "classification":
+            continue
+        values = table[name].as_strings()[rows]
+        names = _class_names(values)
+        if len(names) < 2:
+            raise DataError(f"target {name!r} has only one class "
+                            f"({names[0]!r}); classification needs at least two",
                             where=where)
-        if len(class_names) > MAX_CLASSES:
-            raise DataError(f"target {targets[0]!r} has {len(class_names):,} different "
+        if len(names) > MAX_CLASSES:
+            raise DataError(f"target {name!r} has {len(names):,} different "
                             "values: too many classes (is it an id or free text?)", where=where)
+        head_classes[name] = names
+        if labels is None:  # stratify by the (first) class target
+            labels = values
+    if task == "classification":
+        class_names = head_classes[targets[0]]
 
     tr, va, te = split_indices(rows.size, spec.split.fractions, spec.split.seed,
                                labels if (labels is not None and spec.split.stratify) else None,
@@ -375,9 +413,15 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
         from .text_dataset import fit_text_column
 
         columns[text_col] = fit_text_column(prep, table, text_col, spec, split_rows["train"],
-                                            bool(features))[rows]
+                                            bool(features) and not several_inputs)[rows]
     x_all = prep._encode(columns, rows.size, where, lambda i: table.line_number(int(rows[i])))
-    if task == "classification":
+    if task == MULTI_OUTPUT:
+        prep.heads = fit_heads(table, split_rows["train"], [(t, head_tasks[t]) for t in targets],
+                               head_classes, spec.target_scaling)
+        y_all = encode_heads(prep.heads, {
+            h["target"]: (table[h["target"]].as_strings() if h["task"] == "classification"
+                          else table[h["target"]].values)[rows] for h in prep.heads}, where)
+    elif task == "classification":
         y_all = prep.encode_labels(labels, where)
     else:
         y_all = prep.transform_target(np.stack([table[t].values[rows] for t in targets], 1))
@@ -391,6 +435,15 @@ def _build_table(table: Table, spec: DatasetSpec) -> PreparedData:
     if text_col is not None:  # the raw texts per split: the monitoring reference reads them
         prepared.texts = {s: columns[text_col][idx] for s, idx in parts.items()}
     return prepared
+
+
+def _head_task(table: Table, name: str, loss: str, where: str) -> str:
+    """An Output's task: its loss says it, else the target column's values ("auto")."""
+    if loss in ("cross_entropy", "binary_cross_entropy"):
+        return "classification"
+    if loss in ("mse", "mae"):
+        return "regression"
+    return infer_task(table[name].values)
 
 
 def _unparsed_dates(table: Table, name: str, kind: str) -> np.ndarray:

@@ -41,6 +41,7 @@ from nnstudio.core.errors import DataError
 from . import dates as _dates
 from . import kinds as _kinds
 from .table import Table
+from .target_heads import encode_heads, encode_table
 from .text import TextPreparation, text_values
 
 #: The largest float32: a prepared value beyond it would be infinity in the network.
@@ -112,6 +113,8 @@ class Preparation:
         #: A fitted text column or corpus (see text.py): a bag/TF-IDF block after the other
         #: features, or token-id sequences as the whole input.
         self.text: TextPreparation | None = None
+        #: Several targets (task "multi_output"): one dict per target, see target_heads.py.
+        self.heads: list[dict] | None = None
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -251,7 +254,7 @@ class Preparation:
         """Shape of one prepared sample."""
         if self.array is not None:
             return tuple(self.array["sample_shape"])
-        if self.text is not None and self.text.encoding == "sequence":
+        if self.text is not None and self.text.encoding == "sequence" and not self.features:
             return (self.text.n_features,)
         return (len(self.output_names()),)
 
@@ -259,17 +262,19 @@ class Preparation:
         """Names of the feature-matrix columns (``col`` or ``col=category``)."""
         if self.array is not None:
             return [self.array["name"]]
-        names = []
-        for f in self.features:
-            if f["kind"] == "categorical":
-                names += [f"{f['name']}={c}" for c in f["categories"]]
-            elif _multi(f):
-                names += _dates.part_names(f["name"], date_parts(f))
-            else:
-                names.append(f["name"])
+        names = [n for f in self.features for n in self.output_names_of(f)]
         if self.text is not None:
             names += self.text.feature_names()
         return names
+
+    @staticmethod
+    def output_names_of(f: Mapping) -> list[str]:
+        """The matrix columns one feature column becomes (see :meth:`output_names`)."""
+        if f["kind"] == "categorical":
+            return [f"{f['name']}={c}" for c in f["categories"]]
+        if _multi(f):
+            return _dates.part_names(f["name"], date_parts(f))
+        return [f["name"]]
 
     def _encode(self, columns: Mapping[str, np.ndarray], n: int, where: str,
                 line_of=None) -> np.ndarray:
@@ -309,8 +314,8 @@ class Preparation:
         if self.text is not None:
             block = self.text.transform(text_values(columns[self.text.column]), where,
                                         line_of=line_of)
-            if self.text.encoding == "sequence":
-                return block
+            if self.text.encoding == "sequence" and not self.features:
+                return block  # token ids are the whole sample
             out[:, j:] = block
         return out
 
@@ -446,6 +451,8 @@ class Preparation:
             return len(self.class_names or [])
         if self.task == "language_model" and self.text is not None:
             return len(self.text.vocab)
+        if self.heads is not None:
+            return len(self.heads)
         return len(self.target_stats)
 
     def encode_labels(self, labels: np.ndarray, where: str = "target") -> np.ndarray:
@@ -470,8 +477,15 @@ class Preparation:
 
         Returns
         -------
-        int64 (N,) class indices, or float32 (N, k) (standardized) regression targets.
+        int64 (N,) class indices, or float32 (N, k) (standardized) regression targets;
+        for several targets (``heads``) float32 (N, H) packed as in :mod:`.target_heads`.
         """
+        if self.heads is not None:
+            if isinstance(y, Table):
+                return encode_table(self.heads, y)
+            y = np.asarray(y)
+            return encode_heads(self.heads, {h["target"]: y[:, j]
+                                             for j, h in enumerate(self.heads)})
         if isinstance(y, Table):
             if self.task == "classification":
                 return self.encode_labels(y[self.targets[0]].as_strings(), y.where())
@@ -537,7 +551,13 @@ class Preparation:
                 steps.append(("standardize", name, f["offset"], f["divisor"]))
             elif self.scaling == "minmax":
                 steps.append(("minmax", name, f["offset"], f["offset"] + f["divisor"]))
-        if self.task == "classification":
+        if self.heads is not None:
+            for h in self.heads:
+                if h["task"] == "classification":
+                    steps.append(("decode_classes", list(h["class_names"])))
+                elif (h["mean"], h["std"]) != (0.0, 1.0):
+                    steps.append(("destandardize", h["target"], h["mean"], h["std"]))
+        elif self.task == "classification":
             steps.append(("decode_classes", list(self.class_names or [])))
         else:
             for t in self.target_stats:
@@ -552,7 +572,8 @@ class Preparation:
                 "features": [dict(f) for f in self.features],
                 "target_stats": [dict(t) for t in self.target_stats], "array": self.array,
                 **({"media": dict(self.media)} if self.media is not None else {}),
-                **({"text": self.text.to_dict()} if self.text is not None else {})}
+                **({"text": self.text.to_dict()} if self.text is not None else {}),
+                **({"heads": [dict(h) for h in self.heads]} if self.heads is not None else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Preparation:
@@ -572,6 +593,8 @@ class Preparation:
             prep.media = dict(media)
         if d.get("text") is not None:
             prep.text = TextPreparation.from_dict(d["text"])
+        if d.get("heads") is not None:
+            prep.heads = [dict(h) for h in d["heads"]]
         return prep
 
 

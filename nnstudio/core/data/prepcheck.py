@@ -17,7 +17,7 @@ import numpy as np
 from nnstudio.core.errors import DataError
 
 KINDS = ("numeric", "date", "categorical")
-TASKS = ("classification", "regression", "language_model")
+TASKS = ("classification", "regression", "language_model", "multi_output")
 SCALINGS = ("none", "standard", "minmax")
 #: Largest sample (values per sample) a stored array preparation may declare.
 MAX_SAMPLE_VALUES = 100_000_000
@@ -121,6 +121,15 @@ def check_preparation(d: Any, version: int) -> None:
         _fail("features", "lists no input column")
     if d.get("text") is not None and not isinstance(d["text"], Mapping):
         _fail("text", "must be an object")
+    if (task == "multi_output") != (d.get("heads") is not None):
+        _fail("heads", "a preparation has heads exactly when it has several targets "
+                       "(task multi_output)")
+    if d.get("heads") is not None:
+        from .target_heads import check_heads
+
+        check_heads(d["heads"], _fail)
+        if [h["target"] for h in d["heads"]] != list(d["targets"]):
+            _fail("heads", "must follow the order of targets")
     if task == "language_model" and d.get("text") is None:
         _fail("text", "a language model needs its text preparation (the vocabulary)")
 

@@ -17,6 +17,7 @@ from nnstudio.core.engine import (  # noqa: F401  (importing registers the layer
     merge,
     merge_elementwise,
     norm,
+    output_layer,
     permute,
     pooling,
     pooling_global,

@@ -21,11 +21,20 @@ class Input(Layer):
     category = "Input/Output"
     summary = "x — the prepared features of one sample enter here"
     n_inputs = 0
-    settings = (Setting("shape", "shape", None, help="per-sample shape; empty = from the data"),)
+    settings = (
+        Setting("shape", "shape", None, help="per-sample shape; empty = from the data"),
+        Setting("columns", "names", [],
+                help="the table columns this Input takes; empty = every feature column not "
+                     "taken by another Input (a network may have several Inputs)"),
+    )
 
     def describe(self) -> str:
-        shape = self.config["shape"]
-        return "Input" if not shape else "Input " + "x".join(map(str, shape))
+        shape, columns = self.config["shape"], self.config["columns"]
+        text = "Input" if not shape else "Input " + "x".join(map(str, shape))
+        if columns:
+            text += ": " + (", ".join(columns) if len(columns) <= 3
+                            else f"{', '.join(columns[:2])} +{len(columns) - 2}")
+        return text
 
     def output_shape(self, input_shapes: list[Shape]) -> Shape:
         # The network passes the data's shape as the single "input shape" of its Input node.

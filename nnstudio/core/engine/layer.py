@@ -48,8 +48,9 @@ class Setting:
     """The schema of one layer setting: enough to validate it and to build an editor for it.
 
     ``kind`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"pair"`` (an int or
-    a pair of ints such as a kernel size, stored as a list ``[h, w]``) or ``"shape"`` (a tuple
-    of positive ints, stored as a list).
+    a pair of ints such as a kernel size, stored as a list ``[h, w]``), ``"shape"`` (a tuple
+    of positive ints, stored as a list), ``"text"`` (a data column's name: an Output's
+    target) or ``"names"`` (a list of distinct column names: the columns an Input takes).
     """
 
     name: str
@@ -102,6 +103,21 @@ class Setting:
                 if any(v < 1 and v != -1 for v in out):
                     raise ConfigError(f"{label} must hold positive sizes (got {value!r})", where)
                 return out
+            elif self.kind == "text":
+                if not isinstance(value, str) or len(value) > MAX_NAME:
+                    raise ValueError
+                return value.strip()
+            elif self.kind == "names":
+                if isinstance(value, str):  # "a, b" typed in the property editor
+                    value = [v for v in value.split(",") if v.strip()]
+                if not isinstance(value, (list, tuple)) or len(value) > MAX_WHOLE or any(
+                        not isinstance(v, str) or len(v) > MAX_NAME for v in value):
+                    raise ValueError
+                out = [v.strip() for v in value]
+                twice = sorted({v for v in out if out.count(v) > 1})
+                if twice:
+                    raise ConfigError(f"{label} names {', '.join(map(repr, twice))} twice", where)
+                return out
             else:  # pragma: no cover - a programming error in a layer's schema
                 raise AssertionError(f"unknown setting kind {self.kind}")
         except (TypeError, ValueError):
@@ -124,12 +140,16 @@ class Setting:
             "bool": "true or false",
             "pair": "a whole number or a pair of whole numbers",
             "shape": "a list of sizes",
+            "text": f"a column name (text of at most {MAX_NAME} characters)",
+            "names": f"a list of column names (each at most {MAX_NAME} characters)",
         }.get(self.kind, self.kind)
 
 
 #: Largest whole number a setting accepts when its schema sets no maximum: beyond it no size
 #: is real (memory is checked separately against the machine), and NumPy's int32 paths hold it.
 MAX_WHOLE = 2**31 - 1
+#: Longest column name a setting holds (a CSV header is rarely past 100).
+MAX_NAME = 1000
 
 
 def _whole(value: Any) -> int:

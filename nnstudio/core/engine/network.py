@@ -131,11 +131,16 @@ class ShapeReport:
         return not self.errors
 
 
-def infer_shapes(spec: NetworkSpec, input_shape: Shape | None) -> ShapeReport:
+def infer_shapes(spec: NetworkSpec, input_shape: Shape | None,
+                 input_columns: dict[str, Any] | None = None) -> ShapeReport:
     """Shapes and parameter counts of every node, without data; never raises.
 
     ``input_shape`` is the per-sample data shape, or ``None`` when no data is loaded (then an
     Input without a declared shape gets an error and its successors get no shape).
+    ``input_columns`` maps each Input of a network with several Inputs (or an Input that
+    takes some of the columns) to the prepared-matrix columns it reads
+    (:func:`nnstudio.core.data.binding.input_columns`): that Input's data shape is
+    ``(len(columns),)``.
     A node whose inputs have no shape gets ``shape=None`` and no error of its own, so the
     canvas marks the node at fault, not all of its descendants.
     """
@@ -151,13 +156,16 @@ def infer_shapes(spec: NetworkSpec, input_shape: Shape | None) -> ShapeReport:
     inputs = [n.id for n in spec.nodes if n.type == "Input"]
     if not inputs:
         graph_errors.append("the network has no Input layer")
-    elif len(inputs) > 1:
-        graph_errors.append(f"the network has {len(inputs)} Input layers; it needs exactly one")
-    outputs = [n for n in order if not succ[n]]
-    if len(outputs) > 1:
+    dangling = [i for i in inputs if not succ[i]] if len(spec.nodes) > 1 else []
+    for i in dangling:
+        graph_errors.append(f"Input '{i}' is not connected to any layer")
+    outputs = [n for n in order if not succ[n] and n not in dangling]
+    loose = [n for n in outputs if by_id[n].type != "Output"]
+    if len(outputs) > 1 and loose:
         graph_errors.append(
-            f"the network has {len(outputs)} outputs ({', '.join(outputs)}); connect them so "
-            "that exactly one layer has no outgoing connection"
+            f"the network has {len(outputs)} outputs ({', '.join(outputs)}): end each branch "
+            "in an Output layer naming the target column it predicts, or connect the branches "
+            "so that exactly one layer has no outgoing connection"
         )
     for node_id in order:
         ns = by_id[node_id]
@@ -183,7 +191,8 @@ def infer_shapes(spec: NetworkSpec, input_shape: Shape | None) -> ShapeReport:
             result.error = f"{layer.where}: a merge needs two or more inputs (has {len(p)})"
             continue
         if expected == 0:
-            in_shapes = [tuple(input_shape)] if input_shape is not None else []
+            data_shape = _input_data_shape(node_id, inputs, input_shape, input_columns)
+            in_shapes = [data_shape] if data_shape is not None else []
         else:
             in_shapes = [nodes[q].shape for q in p]
             if any(s is None for s in in_shapes):
@@ -196,15 +205,32 @@ def infer_shapes(spec: NetworkSpec, input_shape: Shape | None) -> ShapeReport:
     return ShapeReport(nodes, graph_errors)
 
 
+def _input_data_shape(node_id: str, inputs: list[str], input_shape: Shape | None,
+                      input_columns: dict[str, Any] | None) -> Shape | None:
+    """The data's per-sample shape at one Input: its columns' count when the Inputs take
+    columns of a table, the whole sample for the only Input, unknown otherwise."""
+    if input_columns is not None and node_id in input_columns:
+        return (len(input_columns[node_id]),)
+    if len(inputs) == 1 and input_shape is not None:
+        return tuple(input_shape)
+    return None
+
+
 class Network:
     """A built network: layers, a flat parameter buffer, forward and backward.
 
     Parameters
     ----------
     spec:
-        The graph. It must have exactly one Input and one output node.
+        The graph: one or more Inputs; one output node, or several each ending in an
+        ``Output`` layer.
     input_shape:
-        Per-sample input shape, e.g. ``(F,)`` or ``(1, 28, 28)``.
+        Per-sample input shape, e.g. ``(F,)`` or ``(1, 28, 28)``: of the whole prepared
+        sample when the Inputs take columns of it (``input_columns``).
+    input_columns:
+        ``{input id: int array of column indices}`` for Inputs that take some columns of a
+        table's ``(N, F)`` prepared matrix (required with several Inputs): the network reads
+        the whole matrix and gives each Input its columns.
     dtype:
         ``float32`` (default, fast) or ``float64`` (gradient checks).
     seed:
@@ -226,24 +252,48 @@ class Network:
         input_shape: Shape,
         dtype: Any = np.float32,
         seed: int | None = 0,
+        input_columns: dict[str, Any] | None = None,
     ):
         self.spec = spec
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ConfigError(f"dtype must be float32 or float64, not {self.dtype}")
-        report = infer_shapes(spec, tuple(input_shape))
+        self.input_ids = [n.id for n in spec.nodes if n.type == "Input"]
+        if input_columns is not None:
+            input_columns = {k: np.asarray(v, np.intp) for k, v in input_columns.items()}
+            missing = [i for i in self.input_ids if i not in input_columns]
+            if missing or len(tuple(input_shape)) != 1:
+                raise ShapeError(
+                    "Inputs that take columns need a table's prepared (N, F) matrix and "
+                    f"columns for every Input (none for {', '.join(missing)})"
+                    if missing else
+                    f"Inputs that take columns read a table's (F,) samples, not "
+                    f"{tuple(input_shape)}")
+        elif len(self.input_ids) > 1:
+            raise ShapeError(
+                f"the network has {len(self.input_ids)} Inputs: each takes some columns of a "
+                "table (set its 'columns'); image, sound and text data have one Input")
+        report = infer_shapes(spec, tuple(input_shape), input_columns)
         if not report.ok:
             raise (ShapeError if not report.graph_errors else GraphError)(
                 "; ".join(report.errors)
             )
+        #: Per-sample shape of the data the network reads (the whole prepared sample).
         self.input_shape = tuple(input_shape)
+        self.input_columns = input_columns
         self.shapes = {k: v.shape for k, v in report.nodes.items()}
         self.order = topological_order(spec)
         self.preds = spec.predecessors()
         self.succ = spec.successors()
-        self.input_id = next(n.id for n in spec.nodes if n.type == "Input")
-        self.output_id = next(n for n in self.order if not self.succ[n])
-        self.output_shape = self.shapes[self.output_id]
+        self.output_ids = [n for n in self.order if not self.succ[n]]
+        #: The one Input / output node, or None when there are several (see input_ids,
+        #: output_ids): code that handles one of each only must check.
+        self.input_id = self.input_ids[0] if len(self.input_ids) == 1 else None
+        self.output_id = self.output_ids[0] if len(self.output_ids) == 1 else None
+        self.output_shape = self.shapes[self.output_id] if self.output_id else None
+        self._input_data_shapes = {
+            i: _input_data_shape(i, self.input_ids, self.input_shape, input_columns)
+            for i in self.input_ids}
         self.layers: dict[str, Layer] = {}
         for ns in spec.nodes:
             layer = Layer.from_config(ns.type, ns.id, ns.config)
@@ -256,9 +306,14 @@ class Network:
         self._plan = fusion.execution_plan(self)
 
     # -- parameters ----------------------------------------------------------------------
+    @property
+    def multi_output(self) -> bool:
+        """Several output nodes (each an ``Output`` layer): forward returns a dict."""
+        return self.output_id is None
+
     def _in_shapes(self, node_id: str) -> list[Shape]:
-        if node_id == self.input_id:
-            return [self.input_shape]
+        if node_id in self._input_data_shapes:
+            return [self._input_data_shapes[node_id]]
         return [self.shapes[p] for p in self.preds[node_id]]
 
     def _allocate(self) -> None:
@@ -299,7 +354,7 @@ class Network:
         # the Reshape of an MNIST MLP need not compute d/dx, nor the Reshape run backward).
         self.needs_grad: dict[str, bool] = {}
         for node_id in self.order:
-            own = node_id != self.input_id and bool(
+            own = node_id not in self._input_data_shapes and bool(
                 self.layers[node_id].param_shapes(self._in_shapes(node_id)))
             self.needs_grad[node_id] = own or any(self.needs_grad[p]
                                                   for p in self.preds.get(node_id, []))
@@ -365,23 +420,29 @@ class Network:
                 arr[...] = src
 
     # -- running ---------------------------------------------------------------------------
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False) -> Any:
         """Run the graph on a batch ``x`` of shape ``(N, *input_shape)``.
 
-        Returns ``(N, *output_shape)``. The result is a buffer reused by the next call: copy
-        it to keep it. ``self.values[node]`` holds every node's output until then.
+        Returns ``(N, *output_shape)``, or for several outputs ``{output id: (N, *shape)}``.
+        The result is a buffer reused by the next call: copy it to keep it.
+        ``self.values[node]`` holds every node's output until then.
         """
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         values: dict[str, np.ndarray] = {}
+        columns = self.input_columns
         runners = self._plan.runners
         for node_id in self.order:
             layer = runners[node_id]
-            if node_id == self.input_id:
-                values[node_id] = layer.forward([x], training)
+            if node_id in self._input_data_shapes:
+                # An Input taking some columns gets a contiguous copy of them (N, k).
+                xi = x if columns is None else np.take(x, columns[node_id], axis=1)
+                values[node_id] = layer.forward([xi], training)
             else:
                 values[node_id] = layer.forward([values[p] for p in self.preds[node_id]], training)
         self.values = self._plan.expose(values)
+        if self.output_id is None:
+            return {o: values[o] for o in self.output_ids}
         return values[self.output_id]
 
     def backward(self, grad: np.ndarray, at: str | None = None) -> None:
@@ -391,11 +452,15 @@ class Network:
         Softmax/Sigmoid when it fuses that activation with the loss. Gradients reaching a node
         along several edges (fan-out) are summed.
         """
-        at = at or self.output_id
-        pending: dict[str, np.ndarray] = {at: grad}
+        self.backward_many({at or self.output_id: grad})
+
+    def backward_many(self, grads: dict[str, np.ndarray]) -> None:
+        """Backpropagate several gradients at once, ``{node id: d loss / d output(node)}``
+        (one per output of a network with several outputs), into ``self.grads``."""
+        pending: dict[str, np.ndarray] = dict(grads)
         owned: set[str] = set()
-        # Every node before `at` in topological order can contribute; the ones after it don't.
-        stop = self.order.index(at)
+        # Every node before the last one given can contribute; the ones after it don't.
+        stop = max(self.order.index(a) for a in grads)
         for node_id in reversed(self.order[: stop + 1]):
             g = pending.pop(node_id, None)
             if g is None or not self.needs_grad[node_id]:
@@ -431,6 +496,13 @@ class Network:
         :meth:`inference_batch`); returns a new array."""
         batch_size = batch_size or self.inference_batch()
         n = x.shape[0]
+        if self.output_id is None:  # several outputs: {output id: (n, *shape)}
+            outs = {o: np.empty((n,) + tuple(self.shapes[o]), self.dtype)
+                    for o in self.output_ids}
+            for start in range(0, n, batch_size):
+                for o, v in self.forward(x[start:start + batch_size]).items():
+                    outs[o][start:start + batch_size] = v
+            return outs
         out = np.empty((n,) + tuple(self.output_shape), self.dtype)
         for start in range(0, n, batch_size):
             out[start:start + batch_size] = self.forward(x[start:start + batch_size])

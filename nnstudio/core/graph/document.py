@@ -87,7 +87,8 @@ class Node:
 
 
 def normalize_config(type_name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """A complete, type-checked copy of ``config`` without ``None`` values.
+    """A complete, type-checked copy of ``config`` without ``None`` values (nor empty
+    column lists and names).
 
     Missing settings take their defaults so files are explicit. When the settings are invalid
     (or the type unknown) the raw values are kept: shape inference reports the problem on the
@@ -101,7 +102,11 @@ def normalize_config(type_name: str, config: dict[str, Any]) -> dict[str, Any]:
         full = cls.validate_config(raw, f"{type_name}")
     except ConfigError:
         return raw
-    return {k: v for k, v in full.items() if v is not None}
+    # An empty column list or name means "unset" (an Input taking the remaining columns):
+    # left out, so files of networks that do not use them stay as they were.
+    unset = {s.name for s in cls.settings if s.kind in ("names", "text")}
+    return {k: v for k, v in full.items()
+            if v is not None and not (k in unset and v in ([], ""))}
 
 
 def id_base(type_name: str) -> str:

@@ -38,6 +38,7 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.data.npyfile import check_entries
+from nnstudio.core.data.target_heads import MULTI_OUTPUT, decode_outputs, decode_values
 from nnstudio.core.engine import losses as engine_losses
 from nnstudio.core.engine import metrics as engine_metrics
 from nnstudio.core.engine.network import Network, NetworkSpec
@@ -71,12 +72,17 @@ class Predictions:
         (a sigmoid output ``p`` becomes ``[1 − p, p]``). ``None`` for regression.
     class_names, target_names:
         Column labels for the two arrays.
+    outputs:
+        A network with several outputs: ``{target: Predictions}`` of each, in output order;
+        ``values`` is then an object array ``(N, H)`` (a class name or a number per target)
+        and ``probabilities`` is None.
     """
 
     values: np.ndarray
     probabilities: np.ndarray | None
     class_names: list[str]
     target_names: list[str]
+    outputs: dict[str, Predictions] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -199,7 +205,40 @@ class TrainedModel:
         out = self.output(x)
         return self._decode(out)
 
-    def _decode(self, out: np.ndarray) -> Predictions:
+    @property
+    def heads(self) -> Any:
+        """The :class:`~nnstudio.core.training.heads.Heads` of a network with several
+        targets, else None."""
+        if getattr(self.preparation, "heads", None) is None:
+            return None
+        cached = self.__dict__.get("_heads")
+        if cached is None or cached.net is not self.network:
+            from nnstudio.core.training.heads import Heads
+
+            cached = self.__dict__["_heads"] = Heads.build(self.network, self.preparation.heads)
+        return cached
+
+    def _decode_heads(self, outs: dict[str, np.ndarray]) -> Predictions:
+        heads = self.heads
+        n = len(next(iter(outs.values())))
+        per: dict[str, Predictions] = {}
+        values = np.empty((n, len(heads.heads)), object)
+        for j, h in enumerate(heads.heads):
+            info = self.preparation.heads[h.column]
+            out2 = outs[h.node].reshape(n, -1)
+            (decoded,) = decode_outputs([info], [out2])
+            if h.task == "classification":
+                per[h.target] = Predictions(np.asarray(decoded, str),
+                                            class_probabilities(out2),
+                                            list(info["class_names"]), [h.target])
+            else:
+                per[h.target] = Predictions(decoded[:, None], None, [], [h.target])
+            values[:, j] = decoded
+        return Predictions(values, None, [], [h.target for h in heads.heads], per)
+
+    def _decode(self, out: Any) -> Predictions:
+        if isinstance(out, dict):
+            return self._decode_heads(out)
         out2 = out.reshape(len(out), -1)
         if self.task == "classification":
             probs = class_probabilities(out2)
@@ -245,13 +284,18 @@ class TrainedModel:
 
         Classification: ``loss`` and ``accuracy``. Regression: ``loss`` (in the scaled
         units the network was trained on) and ``mae``, ``rmse``, ``r2`` in the target's own
-        units. An empty split gives ``{}``.
+        units. Several outputs: ``loss`` (the weighted total) and ``<target>/<metric>`` per
+        output (see :meth:`Heads.score`). An empty split gives ``{}``.
         """
         if len(x) == 0:
             return {}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if not getattr(x, "lazy_batches", False):  # lazy sources are read by batch
                 x = np.asarray(x, self.network.dtype)
+            if self.heads is not None:
+                heads = self.preparation.heads
+                return self.heads.score(self.network.predict(x), y,
+                                        lambda h, v: decode_values(heads[h.column], v))
             report = evaluate(self.network, x, y, self.loss)
             out = {"loss": float(report["loss"])}
             if self.task in ("classification", "language_model"):
@@ -398,21 +442,6 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
     if not isinstance(arch, dict) or not isinstance(info, dict):
         raise ProjectError("has a malformed 'architecture' or 'training' entry", where)
     input_shape, dtype = _input_shape_and_dtype(arch, where)
-    try:
-        network_d = {k: v for k, v in arch.items() if k not in ("input_shape", "dtype")}
-        problems = check_network(network_d, input_shape)  # every record, before building
-        if problems:
-            raise ProjectError(  # the handler below names the file
-                "; ".join(f"{place}: {msg}" for place, msg in problems[:3])
-                + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""))
-        spec = NetworkSpec.from_dict(network_d)
-        _check_declared_params(spec, input_shape, dtype, arrays, where)
-        net = Network(spec, input_shape, dtype=dtype, seed=0)
-        net.load_state_dict(arrays)
-    except NNStudioError as e:
-        raise ProjectError(f"holds a network that cannot be rebuilt: {e}", where) from None
-    except (KeyError, TypeError, ValueError) as e:
-        raise ProjectError(f"has a malformed 'architecture' entry ({_short(e)})", where) from None
     preparation = None
     if prep_d is not None:
         from nnstudio.core.data import Preparation
@@ -421,6 +450,27 @@ def _build(arch: Any, prep_d: Any, info: Any, arrays: dict, where: str) -> Train
             preparation = Preparation.from_dict(prep_d)
         except NNStudioError as e:
             raise ProjectError(f"has an unusable 'preparation' entry: {e}", where) from None
+    try:
+        network_d = {k: v for k, v in arch.items() if k not in ("input_shape", "dtype")}
+        problems = check_network(network_d, None)  # every record, before building
+        columns = None
+        if not problems:
+            from nnstudio.core.data.binding import input_columns
+
+            columns = input_columns(NetworkSpec.from_dict(network_d), preparation)
+            problems = check_network(network_d, input_shape, columns)
+        if problems:
+            raise ProjectError(  # the handler below names the file
+                "; ".join(f"{place}: {msg}" for place, msg in problems[:3])
+                + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""))
+        spec = NetworkSpec.from_dict(network_d)
+        _check_declared_params(spec, input_shape, dtype, arrays, where, columns)
+        net = Network(spec, input_shape, dtype=dtype, seed=0, input_columns=columns)
+        net.load_state_dict(arrays)
+    except NNStudioError as e:
+        raise ProjectError(f"holds a network that cannot be rebuilt: {e}", where) from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise ProjectError(f"has a malformed 'architecture' entry ({_short(e)})", where) from None
     _check_consistent(net, preparation, info, where)
     try:
         return TrainedModel(
@@ -455,13 +505,13 @@ def _input_shape_and_dtype(arch: dict, where: str) -> tuple[tuple[int, ...], np.
 
 
 def _check_declared_params(spec: Any, input_shape: tuple[int, ...], dtype: np.dtype,
-                           arrays: dict, where: str) -> None:
+                           arrays: dict, where: str, columns: dict | None = None) -> None:
     """Refuse an architecture whose parameters would not fit in the file before allocating
     them (a 2 MB file declaring a billion-unit Dense layer)."""
     from nnstudio.core.engine.network import infer_shapes
     from nnstudio.core.memory import check_fits, format_bytes
 
-    report = infer_shapes(spec, input_shape)
+    report = infer_shapes(spec, input_shape, columns)
     if not report.ok:
         return  # Network() reports the problem itself
     declared = report.total_params
@@ -478,7 +528,7 @@ def _check_declared_params(spec: Any, input_shape: tuple[int, ...], dtype: np.dt
 def _check_consistent(net: Network, preparation: Any, info: dict, where: str) -> None:
     """The training record, the preparation and the network must describe the same model."""
     task = info.get("task")
-    if task not in ("classification", "regression", "language_model"):
+    if task not in ("classification", "regression", "language_model", MULTI_OUTPUT):
         raise ProjectError(f"has a malformed 'training' entry (task {_short_value(task)})", where)
     loss = info.get("loss")
     if loss not in engine_losses.LOSSES:
@@ -493,7 +543,17 @@ def _check_consistent(net: Network, preparation: Any, info: dict, where: str) ->
             raise ProjectError(f"has a malformed 'training' entry ({key} must be an object)",
                                where)
     _check_record(info, where)
-    outputs = int(np.prod(net.output_shape))
+    if task == MULTI_OUTPUT or net.multi_output:
+        if preparation is None or preparation.heads is None:
+            raise ProjectError("is inconsistent: a network with several outputs needs the "
+                               "preparation of its targets", where)
+        from nnstudio.core.training.heads import Heads
+
+        try:
+            Heads.build(net, preparation.heads)
+        except NNStudioError as e:
+            raise ProjectError(f"is inconsistent: {e}", where) from None
+    outputs = int(np.prod(net.output_shape)) if not net.multi_output else 0
     if preparation is None:
         return
     if preparation.task != task:
@@ -513,6 +573,8 @@ def _check_consistent(net: Network, preparation: Any, info: dict, where: str) ->
         if outputs != n and not (outputs == 1 and n == 2):
             raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "
                                f"{n} classes", where)
+    elif task == MULTI_OUTPUT:
+        pass  # the heads were checked above
     elif preparation.target_stats and len(preparation.target_stats) != outputs:
         raise ProjectError(f"is inconsistent: the network has {outputs} output(s) for "
                            f"{len(preparation.target_stats)} target(s)", where)

@@ -32,7 +32,8 @@ def node_place(index: int, node_id: Any) -> str:
     )
 
 
-def check_network(network: Any, input_shape: tuple[int, ...] | None = None) -> list[Problem]:
+def check_network(network: Any, input_shape: tuple[int, ...] | None = None,
+                  input_columns: dict | None = None) -> list[Problem]:
     """Every problem of a project-file ``network`` section; ``[]`` when it is sound.
 
     Parameters
@@ -42,6 +43,9 @@ def check_network(network: Any, input_shape: tuple[int, ...] | None = None) -> l
     input_shape:
         The data's per-sample shape when known (e.g. ``(13,)`` or ``(1, 28, 28)``): then the
         shapes of every layer are checked too. ``None`` checks only what does not need data.
+    input_columns:
+        The prepared-matrix columns of each Input that takes chosen columns
+        (:func:`nnstudio.core.data.binding.input_columns`).
     """
     if not isinstance(network, dict):
         return [("network", "must be an object with 'nodes' and 'edges'")]
@@ -86,7 +90,7 @@ def check_network(network: Any, input_shape: tuple[int, ...] | None = None) -> l
     if not nodes and isinstance(network.get("nodes"), list):
         problems.append(("network.nodes", "the network has no layers"))
     if sound and nodes:
-        problems += shape_problems(network, input_shape, place_of)
+        problems += shape_problems(network, input_shape, place_of, input_columns)
     return problems
 
 
@@ -126,7 +130,8 @@ def _check_node(i: int, rec: Any, place_of: dict[str, str]) -> list[Problem]:
 
 
 def shape_problems(
-    network: dict, input_shape: tuple[int, ...] | None, place_of: dict[str, str] | None = None
+    network: dict, input_shape: tuple[int, ...] | None, place_of: dict[str, str] | None = None,
+    input_columns: dict | None = None,
 ) -> list[Problem]:
     """Graph and shape problems of a well-formed section, placed at their nodes.
 
@@ -136,14 +141,16 @@ def shape_problems(
     spec = NetworkSpec.from_dict(network)
     if place_of is None:
         place_of = {n["id"]: node_place(i, n["id"]) for i, n in enumerate(network["nodes"])}
-    report = infer_shapes(spec, input_shape)
+    report = infer_shapes(spec, input_shape, input_columns)
     problems: list[Problem] = [("network", msg) for msg in report.graph_errors]
     for ns in spec.nodes:
         result = report.nodes[ns.id]
         if not result.error:
             continue
-        if input_shape is None and ns.type == "Input" and not ns.config.get("shape"):
-            continue
+        if ns.type == "Input" and not ns.config.get("shape") and (
+                input_shape is None or (input_columns is None and sum(
+                    n.type == "Input" for n in spec.nodes) > 1)):
+            continue  # its shape comes with the data (and the columns it takes)
         msg = result.error
         prefix = f"{ns.type} '{ns.id}': "
         msg = f"{ns.type} {msg[len(prefix):]}" if msg.startswith(prefix) else msg

@@ -51,7 +51,7 @@ def model_description(model: Any) -> dict[str, Any]:
     order = []
     for node_id in net.order:
         layer = net.layers[node_id]
-        preds = [] if node_id == net.input_id else list(net.preds[node_id])
+        preds = [] if node_id in net.input_ids else list(net.preds[node_id])
         order.append({"id": node_id, "type": layer.type_name, "config": layer.get_config(),
                       "inputs": preds})
         if getattr(layer, "mask_from", None) is not None:  # the padding mask's Embedding
@@ -63,6 +63,12 @@ def model_description(model: Any) -> dict[str, Any]:
         "shapes": {k: list(v) for k, v in net.shapes.items()}, "dtype": net.dtype.name,
         "task": model.task, "class_names": list(model.class_names),
         "target_names": model.target_names, "preparation": prep,
+        # Several Inputs: the prepared-row columns of each; several outputs: their ids in
+        # the order of the preparation's heads (one per target).
+        **({"input_columns": {k: v.tolist() for k, v in net.input_columns.items()}}
+           if net.input_columns is not None else {}),
+        **({"outputs": [h.node for h in sorted(model.heads.heads, key=lambda h: h.column)]}
+           if model.heads is not None else {}),
     }
 
 
@@ -127,7 +133,10 @@ def _header(model: Any) -> str:
     else:
         reads = "a CSV/TSV file with a header and the columns " + ", ".join(
             repr(str(f["name"])) for f in prep.features)
-    if model.task == "classification":
+    if model.heads is not None:
+        out = "per output, prediction_<target> (and p_<target>_<class> for a class) for " + \
+            ", ".join(repr(str(h.target)) for h in model.heads.heads)
+    elif model.task == "classification":
         out = "prediction (the class) and p_<class> for " + ", ".join(
             repr(str(c)) for c in model.class_names)
     else:

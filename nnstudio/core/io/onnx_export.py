@@ -32,6 +32,9 @@ Outputs: classification ``prediction`` (``tensor(string)`` ``[N]``, the class na
 ``probabilities`` (``tensor(float)`` ``[N, K]``, one column per class in
 ``metadata_props["class_names"]`` order); regression ``prediction`` (``tensor(double)``
 ``[N, k]``, in the target's units: the target standardization is undone in the graph).
+A network with several outputs gives, per Output layer, ``prediction_<target>`` and for a
+class target ``probabilities_<target>`` (the same types). Several Inputs read the same
+inputs as one: each takes its columns of the prepared row with ``Gather``.
 
 Folding: fill ``Where(IsNaN(x), fill, x)``; scaling ``(x − offset) / divisor`` as ``Sub`` and
 ``Div`` in double precision then ``Cast`` to float (exactly the NumPy path's arithmetic);
@@ -232,63 +235,102 @@ def _onnx_type(name: str) -> int:
 # -- network and outputs -------------------------------------------------------------------------
 
 
-def _network(g: GraphBuilder, net: Any, x: str) -> str:
+def _network(g: GraphBuilder, net: Any, x: str) -> Any:
+    """The network's nodes; returns the output's value name, or ``{output id: name}``."""
     values: dict[str, str] = {}
     for node_id in net.order:
         layer = net.layers[node_id]
-        if node_id == net.input_id:
-            ins, in_shapes = [x], [tuple(net.input_shape)]
+        if node_id in net.input_ids:
+            if net.input_columns is None:
+                ins, in_shapes = [x], [tuple(net.input_shape)]
+            else:  # an Input taking some columns of the prepared row
+                cols = np.asarray(net.input_columns[node_id], np.int64)
+                ins = [g.node("Gather", [x, g.const(f"{node_id}/columns", cols)],
+                              f"{node_id}/columns_of_x", axis=1)]
+                in_shapes = [(len(cols),)]
         else:
             ins = [values[p] for p in net.preds[node_id]]
             in_shapes = [tuple(net.shapes[p]) for p in net.preds[node_id]]
         values[node_id] = convert_layer(g, layer, ins, in_shapes, tuple(net.shapes[node_id]))
+    if net.output_id is None:
+        return {o: values[o] for o in net.output_ids}
     return values[net.output_id]
 
 
-def _outputs(g: GraphBuilder, model: Any, y: str) -> list[Any]:
-    from onnx import helper
-
+def _outputs(g: GraphBuilder, model: Any, y: Any) -> list[Any]:
     if model.task == "language_model":
         from nnstudio.core.io.onnx_text import lm_outputs
 
         return lm_outputs(g, model, y)
+    if isinstance(y, dict):  # several outputs: prediction_<target> (+ probabilities_<target>)
+        outs = []
+        for h in model.heads.heads:
+            info = model.preparation.heads[h.column]
+            k = int(np.prod(model.network.shapes[h.node]))
+            flat = g.node("Reshape", [y[h.node], g.const(f"{h.target}/shape",
+                                                          np.array([-1, k], np.int64))],
+                          f"{h.target}/flat")
+            if h.task == "classification":
+                outs += _class_outputs(g, flat, k, list(info["class_names"]),
+                                       f"prediction_{h.target}", f"probabilities_{h.target}")
+            else:
+                outs += _number_outputs(g, flat, 1, [info], f"prediction_{h.target}")
+        return outs
     k = int(np.prod(model.network.output_shape))
     y = g.node("Reshape", [y, g.const("out/shape", np.array([-1, k], np.int64))], "out/flat")
     if model.task == "classification":
         names = model.class_names or [str(i) for i in range(max(k, 2))]
-        classes = g.const("out/class_names", np.array(names))
-        g.reserve("probabilities")
-        g.reserve("prediction")
-        if k == 1:  # a sigmoid: P(class 1)
-            one = g.const("out/one", np.array(1.0, np.float32))
-            p0 = g.node("Sub", [one, y], "out/p0")
-            g.nodes.append(helper.make_node("Concat", [p0, y], ["probabilities"], axis=1))
-            above = g.node("Greater", [y, g.const("out/half", np.array(0.5, np.float32))],
-                           "out/above")
-            idx = g.node("Cast", [above], "out/index2d", to=_onnx_type("int64"))
-            idx = g.node("Reshape", [idx, g.const("out/n", np.array([-1], np.int64))],
-                         "out/index")
-        else:
-            g.nodes.append(helper.make_node("Identity", [y], ["probabilities"]))
-            idx = g.node("ArgMax", [y], "out/index", axis=1, keepdims=0)
-        g.nodes.append(helper.make_node("Gather", [classes, idx], ["prediction"], axis=0))
-        return [
-            helper.make_tensor_value_info("prediction", _onnx_type("string"), [None]),
-            helper.make_tensor_value_info("probabilities", _onnx_type("float"),
-                                          [None, len(names)]),
-        ]
-    y64 = g.node("Cast", [y], "out/y64", to=_onnx_type("double"))
+        return _class_outputs(g, y, k, names, "prediction", "probabilities")
     stats = getattr(model.preparation, "target_stats", None) or []
-    g.reserve("prediction")
+    return _number_outputs(g, y, k, stats, "prediction")
+
+
+def _class_outputs(g: GraphBuilder, y: str, k: int, names: list[str], prediction: str,
+                   probabilities: str) -> list[Any]:
+    """A class name ``[N]`` and the class probabilities ``[N, K]`` from outputs ``y [N, k]``
+    (``k == 1``: a sigmoid's P(second class))."""
+    from onnx import helper
+
+    classes = g.const(f"{prediction}/class_names", np.array(names))
+    g.reserve(probabilities)
+    g.reserve(prediction)
+    if k == 1:  # a sigmoid: P(class 1)
+        one = g.const(f"{prediction}/one", np.array(1.0, np.float32))
+        p0 = g.node("Sub", [one, y], f"{prediction}/p0")
+        g.nodes.append(helper.make_node("Concat", [p0, y], [probabilities], axis=1))
+        above = g.node("Greater", [y, g.const(f"{prediction}/half",
+                                               np.array(0.5, np.float32))],
+                       f"{prediction}/above")
+        idx = g.node("Cast", [above], f"{prediction}/index2d", to=_onnx_type("int64"))
+        idx = g.node("Reshape", [idx, g.const(f"{prediction}/n", np.array([-1], np.int64))],
+                     f"{prediction}/index")
+    else:
+        g.nodes.append(helper.make_node("Identity", [y], [probabilities]))
+        idx = g.node("ArgMax", [y], f"{prediction}/index", axis=1, keepdims=0)
+    g.nodes.append(helper.make_node("Gather", [classes, idx], [prediction], axis=0))
+    return [
+        helper.make_tensor_value_info(prediction, _onnx_type("string"), [None]),
+        helper.make_tensor_value_info(probabilities, _onnx_type("float"), [None, len(names)]),
+    ]
+
+
+def _number_outputs(g: GraphBuilder, y: str, k: int, stats: list[dict],
+                    prediction: str) -> list[Any]:
+    """Numbers ``[N, k]`` in the target's units (the standardization of ``stats``, one
+    ``{"mean", "std"}`` per column, undone) from outputs ``y [N, k]``."""
+    from onnx import helper
+
+    y64 = g.node("Cast", [y], f"{prediction}/y64", to=_onnx_type("double"))
+    g.reserve(prediction)
     if len(stats) == k:
         std = np.array([t["std"] for t in stats], np.float64)
         mean = np.array([t["mean"] for t in stats], np.float64)
-        scaled = g.node("Mul", [y64, g.const("out/std", std)], "out/scaled")
-        g.nodes.append(helper.make_node("Add", [scaled, g.const("out/mean", mean)],
-                                        ["prediction"]))
+        scaled = g.node("Mul", [y64, g.const(f"{prediction}/std", std)], f"{prediction}/scaled")
+        g.nodes.append(helper.make_node("Add", [scaled, g.const(f"{prediction}/mean", mean)],
+                                        [prediction]))
     else:
-        g.nodes.append(helper.make_node("Identity", [y64], ["prediction"]))
-    return [helper.make_tensor_value_info("prediction", _onnx_type("double"), [None, k])]
+        g.nodes.append(helper.make_node("Identity", [y64], [prediction]))
+    return [helper.make_tensor_value_info(prediction, _onnx_type("double"), [None, k])]
 
 
 def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
@@ -335,6 +377,11 @@ def build_onnx(model: Any) -> tuple[Any, ExportInfo]:
                               for i in inputs]),
         "feature_names": json.dumps(model.feature_names),
     }
+    if getattr(prep, "heads", None) is not None:  # several outputs: what each one is
+        meta["outputs"] = json.dumps([
+            {"target": h["target"], "task": h["task"],
+             **({"class_names": h["class_names"]} if h["task"] == "classification" else {})}
+            for h in prep.heads])
     if getattr(prep, "media", None) is not None:
         # How to turn an image/sound file into the input x (docs/files-and-cli.md).
         meta["media"] = json.dumps(prep.media)

@@ -44,7 +44,7 @@ def _w(layer: Any, name: str) -> np.ndarray:
     return np.asarray(layer.params.get(name, layer.state.get(name)), np.float32)
 
 
-@converts("Input", "Dropout", "Linear")
+@converts("Input", "Dropout", "Linear", "Output")
 def _identity(g, layer, inputs, in_shapes, out_shape):
     return g.node("Identity", inputs, layer.name)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.engine.network import Network
-from nnstudio.core.errors import DivergedError, ProjectError
+from nnstudio.core.errors import DivergedError, GraphError, NNStudioError, ProjectError
 from nnstudio.core.io.model_file import TrainedModel
 from nnstudio.core.io.netcheck import check_network, format_problems, node_place
 from nnstudio.core.io.project import Project
@@ -36,6 +36,7 @@ from nnstudio.core.training import (
     is_classification,
     train,
 )
+from nnstudio.core.training.heads import Heads
 
 Event = BatchEnd | EpochEnd | TrainingFinished
 SPLITS = ("train", "validation", "test")
@@ -53,8 +54,15 @@ def load_data(project: Project) -> Any:
             "\"target\": \"price\"}", str(project.path) if project.path else "project",
         )
     from nnstudio.core.data import build_dataset
+    from nnstudio.core.data.binding import output_targets, several_inputs
 
-    return build_dataset(project.dataset, project.base_dir)
+    spec = project.network_spec()
+    try:
+        outputs = output_targets(spec)
+    except GraphError as e:
+        raise ProjectError(str(e), str(project.path) if project.path else "project") from None
+    return build_dataset(project.dataset, project.base_dir, outputs=outputs,
+                         several_inputs=several_inputs(spec))
 
 
 def split_arrays(prepared: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -74,21 +82,51 @@ def build_network(project: Project, prepared: Any = None, dtype: Any = np.float3
     """
     where = str(project.path) if project.path else "project"
     input_shape = tuple(prepared.input_shape) if prepared is not None else None
-    problems = check_network(project.network, input_shape)
+    columns = None
+    if prepared is not None:
+        from nnstudio.core.data.binding import input_columns
+
+        try:
+            columns = input_columns(project.network_spec(), prepared.preparation)
+        except GraphError as e:
+            problems = [(e.where or "network", e.message if hasattr(e, "message") else str(e))]
+            err = ProjectError(format_problems(problems), where)
+            err.problems = problems
+            raise err from None
+    problems = check_network(project.network, input_shape, columns)
     if not problems and prepared is not None:
-        problems = _output_problems(project, prepared) + _vocabulary_problems(project, prepared)
+        problems = (_output_problems(project, prepared, columns)
+                    + _vocabulary_problems(project, prepared))
     if problems:
         err = ProjectError(format_problems(problems), where)
         err.problems = problems
         raise err
     if input_shape is None:
         raise ProjectError("the network's input shape is unknown without data", where)
-    _check_network_memory(project, input_shape, np.dtype(dtype), where)
-    return Network(project.network_spec(), input_shape, dtype=dtype, seed=project.training.seed)
+    _check_network_memory(project, input_shape, np.dtype(dtype), where, columns)
+    net = Network(project.network_spec(), input_shape, dtype=dtype, seed=project.training.seed,
+                  input_columns=columns)
+    output_heads(net, prepared, where)  # an Output that cannot learn its target: say so now
+    return net
+
+
+def output_heads(net: Network, prepared: Any, where: str = "project") -> Heads | None:
+    """The :class:`Heads` of a network trained on several targets (``prepared`` made for
+    its Output layers), else None; a :class:`ProjectError` placed at the Output at fault."""
+    heads = getattr(getattr(prepared, "preparation", None), "heads", None)
+    if heads is None:
+        if net.multi_output:
+            raise ProjectError("the network has several outputs but the data was prepared "
+                               "for one target: name each Output's target column", where)
+        return None
+    try:
+        return Heads.build(net, heads)
+    except NNStudioError as e:
+        raise ProjectError(str(e), where) from None
 
 
 def _check_network_memory(project: Project, input_shape: tuple, dtype: np.dtype,
-                          where: str) -> None:
+                          where: str, columns: dict | None = None) -> None:
     """Refuse a network that cannot fit before allocating it, saying how much it needs
     (the estimate of :mod:`nnstudio.core.training.memory`: weights, gradients, saved copies,
     optimizer state and the activations of one batch)."""
@@ -97,7 +135,7 @@ def _check_network_memory(project: Project, input_shape: tuple, dtype: np.dtype,
     from nnstudio.core.training.memory import estimate_training_memory
 
     spec = project.network_spec()
-    report = infer_shapes(spec, input_shape)
+    report = infer_shapes(spec, input_shape, columns)
     opt = dict(project.training.optimizer or {})
     kind = str(opt.get("type", "adam")).lower()
     if kind == "sgd" and opt.get("momentum"):
@@ -124,12 +162,13 @@ def _vocabulary_problems(project: Project, prepared: Any) -> list[tuple[str, str
     return out
 
 
-def _output_problems(project: Project, prepared: Any) -> list[tuple[str, str]]:
+def _output_problems(project: Project, prepared: Any, columns: dict | None = None
+                     ) -> list[tuple[str, str]]:
     """Does the network's output fit the data's task and the loss?"""
     from nnstudio.core.engine.network import infer_shapes
 
     spec = project.network_spec()
-    report = infer_shapes(spec, tuple(prepared.input_shape))
+    report = infer_shapes(spec, tuple(prepared.input_shape), columns)
     succ = spec.successors()
     outs = [n.id for n in spec.nodes if not succ[n.id]]
     if len(outs) != 1:
@@ -227,7 +266,8 @@ def training_events(
     val = (x_val, y_val) if len(x_val) else None
     best: tuple[np.ndarray, np.ndarray] | None = None
     finished: TrainingFinished | None = None
-    for event in train(net, config, splits["train"], val, control=control):
+    heads = output_heads(net, prepared)
+    for event in train(net, config, splits["train"], val, control=control, heads=heads):
         if isinstance(event, EpochEnd) and event.improved:
             best = (net.params.copy(), net.state.copy())
         if isinstance(event, TrainingFinished):

@@ -46,6 +46,7 @@ def layer(name):
 @layer("Input")
 @layer("Dropout")
 @layer("Linear")
+@layer("Output")
 def identity(xs, p, cfg, in_shapes, out_shape):
     return xs[0]
 
@@ -512,14 +513,19 @@ def load(folder=HERE):
 
 
 def forward(model, params, x):
-    """Network outputs ``(N, *output_shape)`` for prepared inputs ``x`` (float32)."""
+    """Network outputs ``(N, *output_shape)`` for prepared inputs ``x`` (float32), or
+    ``{output id: outputs}`` for a network with several outputs."""
     values = {}
     masks = {}  # Embedding id → (N, T) bool, True at real tokens (id 0 is padding)
     shapes = {k: tuple(v) for k, v in model["shapes"].items()}
+    columns = model.get("input_columns") or {}  # Inputs taking some columns of the row
     for node in model["order"]:
         preds = node["inputs"]
         xs = [x] if not preds else [values[q] for q in preds]
         in_shapes = [tuple(model["input_shape"])] if not preds else [shapes[q] for q in preds]
+        if node["id"] in columns:
+            xs = [np.ascontiguousarray(x[:, columns[node["id"]]])]
+            in_shapes = [(len(columns[node["id"]]),)]
         cfg = node["config"]
         if node.get("mask_from"):
             cfg = dict(cfg, _mask=masks.get(node["mask_from"]))
@@ -528,6 +534,8 @@ def forward(model, params, x):
         values[node["id"]] = LAYERS[node["type"]](
             xs, params.get(node["id"], {}), cfg, in_shapes, shapes[node["id"]]
         )
+    if model.get("outputs"):
+        return {o: values[o] for o in model["outputs"]}
     return values[model["output"]]
 
 
@@ -636,9 +644,9 @@ def prepare_table(prep, path):
         texts = [(r[col] if col < len(r) else "").strip() for r in rows]
         texts = ["" if t.lower() in MISSING else t for t in texts]
         block = encode_texts(tp, texts)
-        if tp["options"]["encoding"] == "sequence":
-            return block
-        blocks.append(block)
+        if tp["options"]["encoding"] == "sequence" and not prep["features"]:
+            return block  # token ids are the whole sample
+        blocks.append(block.astype(np.float32))
     return np.concatenate(blocks, axis=1) if rows else np.zeros((0, 0), np.float32)
 
 
@@ -932,6 +940,8 @@ def predict(path, folder=HERE, files_out=None):
     else:
         x = prepare_table(prep, path)
     out = forward(model, params, x.astype(model["dtype"]))
+    if isinstance(out, dict):  # several outputs: one block of columns each
+        return heads_columns(model, prep, out), None, []
     out = out.reshape(len(out), -1)
     if model["task"] == "classification":
         names = model["class_names"]
@@ -948,9 +958,34 @@ def predict(path, folder=HERE, files_out=None):
     return y, None, []
 
 
+def heads_columns(model, prep, outs):
+    """``[(column name, values)]`` of a network with several outputs: per Output,
+    ``prediction_<target>`` (a class name or a number in the target's units) and for a class
+    target ``p_<target>_<class>`` per class."""
+    cols = []
+    for node, h in zip(model["outputs"], prep["heads"]):  # noqa: B905
+        y = outs[node].reshape(len(outs[node]), -1).astype(np.float64)
+        t = h["target"]
+        if h["task"] == "classification":
+            probs = np.concatenate([1 - y, y], axis=1) if y.shape[1] == 1 else y
+            idx = probs.argmax(axis=1)
+            cols.append((f"prediction_{t}", [h["class_names"][i] for i in idx]))
+            cols += [(f"p_{t}_{c}", [format(float(q), ".9g") for q in probs[:, j]])
+                     for j, c in enumerate(h["class_names"])]
+        else:
+            v = y[:, 0] * h["std"] + h["mean"]
+            cols.append((f"prediction_{t}", [format(float(q), ".10g") for q in v]))
+    return cols
+
+
 def write_csv(values, probs, names, targets, f, files=None):
     w = csv.writer(f, lineterminator="\n")
     lead = ["file"] if files else []
+    if isinstance(values, list):  # several outputs: [(column, values)]
+        w.writerow(lead + [c for c, _ in values])
+        for i in range(len(values[0][1])):
+            w.writerow(([files[i]] if lead else []) + [v[i] for _, v in values])
+        return
     files = files or [None] * len(values)
     if probs is not None:
         w.writerow(lead + ["prediction"] + [f"p_{c}" for c in names])

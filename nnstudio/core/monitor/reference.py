@@ -144,7 +144,8 @@ def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
     Text columns and image/sound datasets get derived features (:mod:`.derived`: tokens per
     text, unknown-token rate, token distribution; brightness, contrast, colour, size;
     duration, loudness, spectrum). Returns None for plain array data (NPZ, IDX), language
-    models, and when ``prepared`` has no train split.
+    models, and when ``prepared`` has no train split. A network with several outputs gets the
+    summaries of its inputs only (no "predictions"/"targets": drift is watched on the inputs).
     """
     prep = getattr(model, "preparation", None)
     x = getattr(prepared, "x_train", None)
@@ -174,6 +175,8 @@ def reference_from_training(model: Any, prepared: Any) -> dict[str, Any] | None:
             ref["rows"] = len(x)
             ref["features"] += text_reference(text, list(prepared.texts["train"]),
                                               list(prepared.texts.get("validation", [])))
+    if model.task == "multi_output":
+        return ref
     classification = model.task == "classification"
     rows = _every(len(x), MAX_PREDICTED_ROWS)
     with np.errstate(all="ignore"):

@@ -73,6 +73,8 @@ def predict_columns(model: Any, cols: dict[str, np.ndarray], n: int,
     """
     prep = model.preparation
     ok = np.ones(n, bool)
+    if model.task == "multi_output":  # several outputs: inputs only (see reference.py)
+        return None, np.flatnonzero(ok)
     for f in prep.features:
         v = cols[f["name"]]
         if f.get("fill") is None:
@@ -255,6 +257,8 @@ def _read_log(con: Any, model: Any, where: str, fingerprint: str | None) -> Curr
             columns.update(more)
         else:
             columns[name] = _floats(tuple(values[:n])) if n else np.zeros(0)
+    if model.task == "multi_output":  # drift of several outputs is not summarised (yet)
+        preds, known = None, np.zeros(0, bool)
     return Current(where, n, columns, preds, outs if known.any() else None, times[:n], notes,
                    models, rejected, aggregates)
 

@@ -270,6 +270,10 @@ def normalize_outcome(value: Any, predictor: Predictor, where: str = "") -> Any:
     """A true outcome as stored: a known class name, or a finite number."""
     if isinstance(value, bool) or value is None or isinstance(value, list | dict):
         raise RequestError(422, f"{where}'outcome' must be a class name or a number")
+    if predictor.task == "multi_output":
+        raise RequestError(422, f"{where}this model predicts several targets "
+                           f"({', '.join(predictor.targets)}); outcomes are recorded for "
+                           "models with one target")
     if predictor.task == "classification":
         from nnstudio.core.data import kinds as _kinds
 

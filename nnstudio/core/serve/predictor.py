@@ -155,7 +155,13 @@ class Predictor:
         return self.outputs(pred)
 
     def outputs(self, pred: Any) -> list[dict[str, Any]]:
-        """JSON-able outputs of a :class:`~nnstudio.core.io.model_file.Predictions`."""
+        """JSON-able outputs of a :class:`~nnstudio.core.io.model_file.Predictions`; a
+        network with several outputs gives ``{target: number or {"class", "probabilities"}}``
+        per row."""
+        if pred.outputs is not None:
+            per = {t: self.outputs(p) for t, p in pred.outputs.items()}
+            return [{t: (rows[i] if "class" in rows[i] else rows[i][t])
+                     for t, rows in per.items()} for i in range(len(pred))]
         if pred.probabilities is not None:
             names = pred.class_names
             probs = np.asarray(pred.probabilities, np.float64)
@@ -163,7 +169,7 @@ class Predictor:
                                                         zip(names, row, strict=True)}}
                     for v, row in zip(pred.values.tolist(), probs.tolist(), strict=True)]
         vals = np.asarray(pred.values, np.float64).reshape(len(pred.values), -1)
-        return [{t: _num(v) for t, v in zip(self.targets, row, strict=True)}
+        return [{t: _num(v) for t, v in zip(pred.target_names, row, strict=True)}
                 for row in vals.tolist()]
 
     @staticmethod
@@ -172,7 +178,8 @@ class Predictor:
         target's value."""
         if "class" in output:
             return output["class"]
-        return next(iter(output.values()))
+        first = next(iter(output.values()))
+        return first["class"] if isinstance(first, dict) else first
 
     # -- generating ------------------------------------------------------------------------
     def generate(self, payload: Any) -> dict[str, Any]:
@@ -263,6 +270,14 @@ class Predictor:
             out["limits"]["max_tokens"] = self.limits.max_tokens
             out["output"] = {"text": "the continuation", "tokens": "how many tokens"}
             out["window"] = int(m.input_shape[0])
+        elif m.heads is not None:  # several outputs
+            out["targets"] = self.targets
+            out["output"] = {
+                h["target"]: ({"class": "one of " + ", ".join(h["class_names"]),
+                               "probabilities": "class → probability"}
+                              if h["task"] == "classification"
+                              else "number, in the target's units")
+                for h in m.preparation.heads}
         else:
             out["targets"] = self.targets
             out["output"] = {t: "number, in the target's units" for t in self.targets}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,12 +76,18 @@ class DivergenceWatch:
     initial: float
 
     @classmethod
-    def start(cls, net: Network, x: np.ndarray, y: np.ndarray, loss_name: str
-              ) -> DivergenceWatch:
-        """Measure the references before the first step (``x``/``y``: the training split)."""
+    def start(cls, net: Network, x: np.ndarray, y: np.ndarray, loss_name: str,
+              heads: Any = None) -> DivergenceWatch:
+        """Measure the references before the first step (``x``/``y``: the training split;
+        ``heads``: the :class:`~nnstudio.core.training.heads.Heads` of a network with
+        several outputs, whose weighted loss is watched instead of ``loss_name``)."""
         with np.errstate(all="ignore"):
-            trivial = trivial_loss(y, loss_name)
             k = min(len(x), INITIAL_SAMPLES)
+            if heads is not None:
+                trivial = heads.trivial_loss(y)
+                initial = float(heads.evaluate(x[:k], y[:k])["loss"]) if k else math.nan
+                return cls(trivial, initial)
+            trivial = trivial_loss(y, loss_name)
             initial = float(evaluate(net, x[:k], y[:k], loss_name)["loss"]) if k else math.nan
         return cls(trivial, initial)
 

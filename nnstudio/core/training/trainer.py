@@ -26,6 +26,7 @@ from nnstudio.core.training.control import TrainControl
 from nnstudio.core.training.divergence import DivergenceWatch
 from nnstudio.core.training.evaluate import evaluate, is_classification, prepare_targets
 from nnstudio.core.training.events import BatchEnd, EpochEnd, TrainingFinished
+from nnstudio.core.training.heads import Heads
 from nnstudio.core.training.memory import check_trainable
 
 Event = BatchEnd | EpochEnd | TrainingFinished
@@ -64,14 +65,21 @@ def graph_step(
     return value, pred
 
 
-def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where: str) -> None:
-    """Raise a readable error when data and network cannot train together."""
+def _check_input(net: Network, x: np.ndarray, where: str) -> None:
     if tuple(x.shape[1:]) != tuple(net.input_shape):
         raise ShapeError(
             f"the data's samples have shape {tuple(x.shape[1:])} but the network's Input "
             f"expects {tuple(net.input_shape)}",
             where,
         )
+
+
+def check_fit(net: Network, loss_name: str, x: np.ndarray, y: np.ndarray, where: str) -> None:
+    """Raise a readable error when data and network cannot train together."""
+    _check_input(net, x, where)
+    if net.multi_output:
+        raise ShapeError("a network with several outputs trains on targets prepared for "
+                         "its Output layers (one per target column)", where)
     out = tuple(net.output_shape)
     if loss_name == "cross_entropy" and (len(out) == 2 or (y.ndim == 2 and y.dtype.kind in "iu")):
         check_sequence_fit(out, y, where)
@@ -140,6 +148,7 @@ def train(
     train_data: tuple[np.ndarray, np.ndarray],
     val_data: tuple[np.ndarray, np.ndarray] | None = None,
     control: TrainControl | None = None,
+    heads: Heads | None = None,
 ) -> Iterator[Event]:
     """Train ``net`` in place, yielding a :class:`BatchEnd` per step, an :class:`EpochEnd` per
     epoch and one final :class:`TrainingFinished`.
@@ -151,6 +160,10 @@ def train(
         ``(N,)`` for classification or values ``(N, K)`` for regression.
     control:
         Stop/pause requests from another thread.
+    heads:
+        A network with several outputs: their losses and weights
+        (:mod:`~nnstudio.core.training.heads`); ``y`` is then the packed ``(N, H)`` targets
+        and ``config.loss`` is not used.
 
     A NaN or infinite loss ends the run with ``reason="diverged"`` and the last good
     weights restored; early stopping restores the best weights by validation loss.
@@ -160,17 +173,22 @@ def train(
     control = control or TrainControl()
     loss = get_loss(config.loss)
     x_tr, y_tr = train_data
-    check_fit(net, config.loss, x_tr, y_tr, "training data")
+    if heads is not None:
+        _check_input(net, x_tr, "training data")
+        heads.check_fit(y_tr, "training data")
+    else:
+        check_fit(net, config.loss, x_tr, y_tr, "training data")
     # A lazy source (images/sounds read from a cache, core/data/batches.py) is read batch by
     # batch into a float buffer: the whole set is never converted at once.
     lazy = getattr(x_tr, "lazy_batches", False)
     if not lazy:
         x_tr = np.ascontiguousarray(x_tr, dtype=net.dtype)
-    y_tr = prepare_targets(y_tr, config.loss, net.dtype)
+    y_tr = (np.ascontiguousarray(y_tr, np.float32) if heads is not None
+            else prepare_targets(y_tr, config.loss, net.dtype))
     if val_data is not None and len(val_data[0]) == 0:
         val_data = None
-    classify = is_classification(config.loss)
-    at = fusion_point(net, loss)
+    classify = heads is None and is_classification(config.loss)
+    at = fusion_point(net, loss) if heads is None else None
     opt_cfg = dict(config.optimizer)
     opt_cfg.setdefault("type", "adam")
     try:
@@ -220,10 +238,11 @@ def train(
         )
 
     # Plain Dense chains take a compiled step with the same arithmetic (see engine/chain.py).
-    chain = ChainStep.build(net, loss)
+    chain = (ChainStep.build(net, loss) if heads is None and net.input_columns is None
+             else None)
     # Training accuracy is counted once per epoch from the predictions kept here, not per
     # batch: a few microseconds a batch that tiny networks notice.
-    sequence = len(net.output_shape) == 2 and classify  # one distribution per position
+    sequence = classify and len(net.output_shape) == 2  # one distribution per position
     accuracy = (
         _EpochAccuracy(n, tuple(net.output_shape), net.dtype) if classify and not sequence
         else None
@@ -231,7 +250,7 @@ def train(
     seq_hits = [0, 0]  # right, counted positions of the epoch (sequence outputs)
     perf_counter, isfinite, checkpoint = time.perf_counter, math.isfinite, control.checkpoint
     # Per-epoch check for a loss that explodes without reaching inf (see divergence.py).
-    watch = DivergenceWatch.start(net, x_tr, train_data[1], config.loss)
+    watch = DivergenceWatch.start(net, x_tr, train_data[1], config.loss, heads)
     lr = schedule(0)
 
     for epoch in range(1, config.epochs + 1):
@@ -276,6 +295,8 @@ def train(
                 if chain is not None:
                     value = chain.step(xb, yb)
                     pred = chain.pred
+                elif heads is not None:
+                    value, pred = heads.step(xb, yb)
                 else:
                     value, pred = graph_step(net, loss, at, xb, yb)
                 finite = isfinite(value)
@@ -309,7 +330,8 @@ def train(
             seq_hits = [0, 0]
         if val_data is not None:
             with np.errstate(over="ignore", invalid="ignore"):
-                val = evaluate(net, val_data[0], val_data[1], config.loss)
+                val = (heads.evaluate(*val_data) if heads is not None
+                       else evaluate(net, val_data[0], val_data[1], config.loss))
             val_loss = val.pop("loss")
             val_metrics = {k: v for k, v in val.items() if isinstance(v, float)}
         else:

@@ -194,7 +194,7 @@ def test_an_input_waiting_for_data_is_not_a_problem():
     doc.insert_node(Node("d", "Dense"))
     problems = doc.problems
     assert len(problems) == 2
-    assert problems[0].startswith("the network has 2 outputs")
+    assert problems[0] == "Input 'in' is not connected to any layer"
     assert problems[1] == "Dense 'd': is not connected to an input"
 
 

@@ -54,7 +54,7 @@ NETWORKS = {
         ("in", "Input", {}), ("rs", "Reshape", {"shape": [1, -1, 4]}),
         ("c", "Conv2D", {"filters": 2, "kernel_size": [3, 3]}),
         ("avg", "AvgPool2D", {"pool_size": [2, 1]}), ("f", "Flatten", {}),
-        ("out", "Dense", {"units": 2}), ("lin", "Linear", {}),
+        ("out", "Dense", {"units": 2}), ("lin", "Linear", {}), ("o", "Output", {}),
     ]), (24,), "mse"),
     "merge": (spec([
         ("in", "Input", {}), ("a", "Dense", {"units": 4}), ("b", "Dense", {"units": 4}),

@@ -182,7 +182,14 @@ def test_several_inputs_or_outputs_are_refused_in_one_sentence(edges, inputs, ou
     with pytest.raises(ExportError) as e:
         render_model(s, (3,), "mse")
     assert str(e.value) == (f"the network has {inputs} inputs and {outputs} outputs; the "
-                            "PyTorch export writes networks with one Input and one output only")
+                            "PyTorch export writes networks with one Input and one output only "
+                            "(ONNX and NumPy exports take several)")
+
+
+def test_an_input_taking_chosen_columns_is_refused():
+    s = spec([("a", "Input", {"columns": ["x1", "x2"]}), ("h", "Dense", {"units": 2})])
+    with pytest.raises(ExportError, match="Input 'a' takes chosen columns"):
+        render_model(s, (2,), "mse")
 
 
 def test_a_layer_type_without_converter_is_one_clear_message(monkeypatch):

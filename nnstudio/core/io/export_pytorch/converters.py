@@ -145,6 +145,7 @@ CONVERTERS: dict[str, Converter] = {
     "Input": Converter("Input"),
     "Dense": Converter("Dense", _dense),
     "Linear": Converter("Linear"),
+    "Output": Converter("Output"),
     "ReLU": Converter("ReLU"),
     "Sigmoid": Converter("Sigmoid"),
     "Tanh": Converter("Tanh"),

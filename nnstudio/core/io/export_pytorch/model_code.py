@@ -178,7 +178,13 @@ def _one_input_one_output(spec: NetworkSpec) -> None:
     if len(inputs) > 1 or len(outputs) > 1:
         raise ExportError(
             f"the network has {len(inputs)} inputs and {len(outputs)} outputs; the PyTorch "
-            "export writes networks with one Input and one output only")
+            "export writes networks with one Input and one output only (ONNX and NumPy "
+            "exports take several)")
+    chosen = [n.id for n in spec.nodes if n.type == "Input" and n.config.get("columns")]
+    if chosen:
+        raise ExportError(
+            f"Input '{chosen[0]}' takes chosen columns; the PyTorch export writes networks "
+            "whose Input takes every feature (ONNX and NumPy exports take chosen columns)")
 
 
 def _padding_masks(spec: NetworkSpec, order: list[str], shapes: dict[str, tuple[int, ...]],

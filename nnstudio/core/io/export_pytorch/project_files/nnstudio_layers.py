@@ -63,6 +63,10 @@ class Linear(Layer, nn.Identity):
     """The identity activation (the output of a regression)."""
 
 
+class Output(Layer, nn.Identity):
+    """The end of a branch: names the target it predicts; the values pass through."""
+
+
 class Dropout(Layer, nn.Dropout):
     """Inverted dropout, as in nnstudio (PyTorch draws its own masks)."""
 
