@@ -22,7 +22,8 @@ one ``tensor(string)`` ``[N, 1]`` input per categorical column, named after the 
 Text models (see :mod:`.onnx_text`; ONNX cannot tokenise text): ``token_ids``
 ``tensor(int64)`` ``[N, T]`` for token sequences and language models, or the table inputs
 plus ``<column>_vector`` ``tensor(float)`` ``[N, V]`` for bag-of-words / TF-IDF; the fitted
-tokenizer and vocabulary are in ``metadata_props["text_preparation"]``. A language model
+tokenizer and vocabulary are in ``metadata_props["text_preparation"]``; token ids beside other
+columns (several Inputs) come as ``token_ids`` after the table inputs. A language model
 outputs ``probabilities`` ``tensor(float)`` ``[N, T, V]``.
 
 Array models (IDX images, NPZ): ``x``: ``tensor(float)`` ``[N, *sample_shape]`` raw values

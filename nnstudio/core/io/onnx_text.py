@@ -150,15 +150,22 @@ def prep_text(g, prep, prep_table) -> tuple[list, str]:
     ``token_ids`` ``tensor(int64)`` ``[N, T]`` (token sequences and language models: the ids
     of the vocabulary in ``metadata_props["text_preparation"]``, right-padded with 0, unknown
     tokens 1), or for bag-of-words / TF-IDF models ``<column>_vector`` ``tensor(float)``
-    ``[N, V]`` (the encoded vector) after the table inputs of the other columns.
+    ``[N, V]`` (the encoded vector) after the table inputs of the other columns; token ids
+    beside other columns (a network whose Inputs take chosen columns) come after them too.
     """
     from nnstudio.core.io.onnx_export import OnnxInput, _onnx_type
 
     text = prep.text
     if text.encoding == "sequence":
         g.reserve("token_ids")
-        x = g.node("Cast", ["token_ids"], "prep/x", to=_onnx_type("float"))
-        return [OnnxInput("token_ids", "int64", [None, text.n_features], [text.column])], x
+        ids = OnnxInput("token_ids", "int64", [None, text.n_features], [text.column])
+        x = g.node("Cast", ["token_ids"], "prep/ids", to=_onnx_type("float"))
+        if not prep.features:
+            return [ids], x
+        # Token ids beside other columns (several Inputs): the table's prepared columns,
+        # then the ids, as the prepared row of nnstudio (Inputs take theirs with Gather).
+        inputs, table = prep_table(g, prep)
+        return [*inputs, ids], g.node("Concat", [table, x], "prep/x_ids", axis=1)
     name = f"{text.column}_vector"
     g.reserve(name)
     vec = OnnxInput(name, "float", [None, text.n_features], [text.column])
@@ -176,14 +183,18 @@ def text_feeds(model, data) -> dict[str, np.ndarray]:
         x = text.transform(list(data))
     else:
         x = prep.transform_features(data)
-    if text.encoding == "sequence":
+    if text.encoding == "sequence" and not prep.features:
         return {"token_ids": x.astype(np.int64)}
     feeds: dict[str, np.ndarray] = {}
     if prep.features:
         from nnstudio.core.io.onnx_export import onnx_feeds
 
         feeds.update(onnx_feeds(model, data, skip_text=True))
-    feeds[f"{text.column}_vector"] = np.ascontiguousarray(x[:, -text.n_features:])
+    block = np.ascontiguousarray(x[:, -text.n_features:])
+    if text.encoding == "sequence":
+        feeds["token_ids"] = block.astype(np.int64)
+    else:
+        feeds[f"{text.column}_vector"] = block
     return feeds
 
 

@@ -925,7 +925,8 @@ def prepare_media(prep, path, files_out):
 def predict(path, folder=HERE, files_out=None):
     """``(values, probabilities, class_names)`` for every row of the input file.
 
-    ``values``: class names (classification) or float64 (N, k) in the target's units;
+    ``values``: class names (classification) or float64 (N, k) in the target's units, or
+    ``{column: values}`` for a network with several outputs (see :func:`heads_columns`);
     ``probabilities``: float (N, K) or None. For image/sound models ``path`` is a file, a
     folder or a CSV of paths, and the files read are appended to ``files_out``.
     """
@@ -959,7 +960,7 @@ def predict(path, folder=HERE, files_out=None):
 
 
 def heads_columns(model, prep, outs):
-    """``[(column name, values)]`` of a network with several outputs: per Output,
+    """``{column name: values}`` of a network with several outputs: per Output,
     ``prediction_<target>`` (a class name or a number in the target's units) and for a class
     target ``p_<target>_<class>`` per class."""
     cols = []
@@ -975,16 +976,16 @@ def heads_columns(model, prep, outs):
         else:
             v = y[:, 0] * h["std"] + h["mean"]
             cols.append((f"prediction_{t}", [format(float(q), ".10g") for q in v]))
-    return cols
+    return dict(cols)
 
 
 def write_csv(values, probs, names, targets, f, files=None):
     w = csv.writer(f, lineterminator="\n")
     lead = ["file"] if files else []
-    if isinstance(values, list):  # several outputs: [(column, values)]
-        w.writerow(lead + [c for c, _ in values])
-        for i in range(len(values[0][1])):
-            w.writerow(([files[i]] if lead else []) + [v[i] for _, v in values])
+    if isinstance(values, dict):  # several outputs: {column: values}
+        w.writerow(lead + list(values))
+        for i in range(len(next(iter(values.values())))):
+            w.writerow(([files[i]] if lead else []) + [v[i] for v in values.values()])
         return
     files = files or [None] * len(values)
     if probs is not None:

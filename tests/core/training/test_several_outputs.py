@@ -243,6 +243,19 @@ def test_a_text_sequence_input_beside_table_columns(tmp_path):
     model = run_training(proj, prepared)
     # The city (only in the words) moves the price by 40 %: the text branch must carry it.
     assert model.summary["metrics"]["test"]["r2"] > 0.9
+    # ONNX takes the numbers and the token ids (two inputs) and agrees with the engine.
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from nnstudio.core.data.csv_reader import load_table
+    from nnstudio.core.io.onnx_export import export_onnx, onnx_feeds
+
+    info = export_onnx(model, tmp_path / "m.onnx")
+    assert [i.name for i in info.inputs] == ["features", "token_ids"]
+    table = load_table(tmp_path / "houses.csv")
+    (onnx_price,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(
+        None, onnx_feeds(model, table))
+    np.testing.assert_allclose(onnx_price, model.predict_raw(table).values, rtol=1e-4)
 
 
 @pytest.mark.parametrize("change, message", [
