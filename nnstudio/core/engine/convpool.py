@@ -103,8 +103,9 @@ class ConvPool:
                 b0 = max(0, -(-(left - s) // rw))
                 y0 = s + rw * b0 - left
                 cols = max(0, min(wq - b0, -(-(w - y0) // rw)))
-                yield (r, s, a0, b0, slice(x0, x0 + rh * (rows - 1) + 1, rh),
-                       slice(y0, y0 + rw * (cols - 1) + 1, rw), rows, cols)
+                if rows and cols:  # a phase image of padding only has no block
+                    yield (r, s, a0, b0, slice(x0, x0 + rh * (rows - 1) + 1, rh),
+                           slice(y0, y0 + rw * (cols - 1) + 1, rw), rows, cols)
 
     def _taps(self):
         """``(k, i, j, r, s, offset)`` for every window place ``k = 2·dy + dx`` and kernel

@@ -89,9 +89,14 @@ CNN_CASES = [
     # a shallow window (C·kh·kw < 32) is never fused
     ([{"type": "Conv2D", "filters": 3, "kernel_size": 3}, {"type": "ReLU"},
       {"type": "MaxPool2D"}], (2, 8, 8)),
+    # tiny maps: stride 2 with padding leaves a phase image of padding only; one window
+    ([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+      {"type": "ReLU"}, {"type": "MaxPool2D"}], (4, 3, 3)),
+    ([{"type": "Conv2D", "filters": 2, "kernel_size": 2, "strides": 2}, {"type": "ReLU"},
+      {"type": "MaxPool2D"}], (8, 5, 4)),
 ]
 #: How many convolutions of each case run fused with their pool (engine/convpool.py).
-FUSED_CONVS = [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0]
+FUSED_CONVS = [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
