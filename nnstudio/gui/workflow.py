@@ -88,6 +88,7 @@ class Workflow(QObject):
         self._data_project = None  # the project whose data is loading
         self.data_loader.loaded.connect(self._on_data_loaded)
         self.data_loader.failed.connect(self._on_data_failed)
+        self._data_options: dict = {}  # the build_dataset options of the load going on
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
             "training": window.add_dock(self.training, "Training", bottom, "training"),
@@ -130,6 +131,10 @@ class Workflow(QObject):
             for box in (tp.batch_size, tp.optimizer):
                 signal = getattr(box, "valueChanged", None) or box.currentIndexChanged
                 signal.connect(window.properties._update_memory)
+        # Several Inputs / Output layers naming targets: the data follow the design.
+        from nnstudio.gui.data_follows_design import DataFollowsDesign
+
+        self.follow = DataFollowsDesign(self)
         window.installEventFilter(self)
         self._update_actions()
 
@@ -220,7 +225,8 @@ class Workflow(QObject):
         self.actions["evaluate"].setEnabled(s.network is not None and not running
                                             and not self.results.busy)
         self.actions["export"].setEnabled(s.network is not None and not running)
-        if self.data_loader.busy:  # the project's data is on its way: nothing to train on yet
+        if self.data_loader.busy or (hasattr(self, "follow") and self.follow.busy):
+            # the project's data (or data prepared for the design) are on their way
             self.actions["train"].setEnabled(False)
             self.actions["continue"].setEnabled(False)
 
@@ -257,6 +263,9 @@ class Workflow(QObject):
                 or getattr(preset, "sound", None) is not None):
             preset = None  # images/sounds: Data ▸ Load Images or Sounds… presets those
         wizard = DatasetWizard(self.window, preset=preset)
+        from nnstudio.gui.design_data import output_target_names
+
+        wizard.columns_page.set_output_targets(output_target_names(self.window.document.spec()))
         wizard.dataset_accepted.connect(self.adopt_dataset)
         if self.window.interactive:
             wizard.exec()
@@ -271,7 +280,12 @@ class Workflow(QObject):
         w.document.set_input_shape(tuple(prepared.input_shape))
         w.mark_modified(True)
         self.training.refresh()
-        self._offer_output_fix(prepared, ask)
+        from nnstudio.gui.design_data import names_targets
+
+        if names_targets(w.document.spec()):  # the Output layers name the targets
+            self.follow.check()  # prepares the data for them (in a background thread)
+        else:
+            self._offer_output_fix(prepared, ask)
         w.show_message(f"Data loaded: {prepared.summary()}", 8000)
         self.show_dock("training")
 
@@ -325,8 +339,10 @@ class Workflow(QObject):
             return False
         if wait is None:
             wait = _quick_to_load(project)
+        self._data_options = self.follow.options(project.dataset)
+        project.dataset = self.follow.spec_for(project.dataset, self._data_options)
         if not wait:
-            self.data_loader.start(project.dataset, project.base_dir)
+            self.data_loader.start(project.dataset, project.base_dir, **self._data_options)
             self._data_project = project
             name = _data_name(project)
             self.training.status.setText("Loading data…")
@@ -346,7 +362,8 @@ class Workflow(QObject):
             if media_kind(project.dataset, project.base_dir) is not None:  # decoded in a thread
                 prepared = build_with_progress(self.window, project.dataset, project.base_dir)
             else:
-                prepared = build_dataset(project.dataset, project.base_dir)
+                prepared = build_dataset(project.dataset, project.base_dir,
+                                         **self._data_options)
         except NNStudioError as e:
             self._data_failed(str(e))
             return False
@@ -387,8 +404,18 @@ class Workflow(QObject):
         self.training.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
         self._update_actions()
 
+    def adopt_prepared(self, prepared, spec=None) -> None:
+        """The loaded data, prepared again (for the design's Output layers and Inputs) from
+        ``spec`` (default: the project's dataset)."""
+        if spec is not None:
+            self.window.project.dataset = spec
+        self._adopt_project_data(prepared)
+
     def _adopt_project_data(self, prepared) -> None:
         project = self.window.project
+        if self._data_options:
+            self.follow.note_built(prepared, self._data_options)
+            self._data_options = {}
         self.session.set_dataset(project.dataset, prepared)
         self.window.output_units = int(prepared.output_size)
         self.window.document.set_input_shape(tuple(prepared.input_shape))

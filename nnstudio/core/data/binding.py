@@ -26,6 +26,14 @@ def _where(spec: NetworkSpec, node_id: str) -> str:
     return f"{spec.node(node_id).type} '{node_id}'"
 
 
+def _fail(spec: NetworkSpec, node_id: str, message: str) -> GraphError:
+    """A :class:`GraphError` placed at ``node_id``; ``.node`` holds the id (the canvas marks
+    that node)."""
+    err = GraphError(message, _where(spec, node_id))
+    err.node = node_id
+    return err
+
+
 def _settings(node: Any) -> dict[str, Any]:
     """A node's settings as the layer reads them ("a, b" typed for columns is a list)."""
     return layer_class(node.type).validate_config(node.config, f"{node.type} '{node.id}'")
@@ -41,11 +49,11 @@ def output_targets(spec: NetworkSpec) -> list[tuple[str, str]] | None:
     for n, config in outs:
         target = config["target"]
         if not target:
-            raise GraphError("name the target column this output predicts (the other "
-                             "Outputs name theirs)", _where(spec, n.id))
+            raise _fail(spec, n.id, "name the target column this output predicts (the "
+                        "other Outputs name theirs)")
         if target in seen:
-            raise GraphError(f"predicts {target!r}, as Output '{seen[target]}' does: each "
-                             "target has one Output", _where(spec, n.id))
+            raise _fail(spec, n.id, f"predicts {target!r}, as Output '{seen[target]}' does: "
+                        "each target has one Output")
         seen[target] = n.id
         result.append((target, config["loss"]))
     return result
@@ -80,33 +88,31 @@ def input_columns(spec: NetworkSpec, preparation: Any) -> dict[str, np.ndarray] 
     if preparation is None or getattr(preparation, "array", None) is not None \
             or (not getattr(preparation, "features", None) and getattr(
                 preparation, "text", None) is None):
-        raise GraphError("an Input that takes chosen columns needs a table (CSV) as data; "
-                         "image, sound and corpus data have one Input",
-                         _where(spec, inputs[0].id))
+        raise _fail(spec, inputs[0].id, "an Input that takes chosen columns needs a table "
+                    "(CSV) as data; image, sound and corpus data have one Input")
     blocks = feature_blocks(preparation)
     taken: dict[str, str] = {}
     out: dict[str, np.ndarray] = {}
     chosen = {n.id: _settings(n)["columns"] for n in inputs}
     rest = [n for n in inputs if not chosen[n.id]]
     if len(rest) > 1:
-        raise GraphError(f"Inputs {', '.join(repr(n.id) for n in rest)} both take 'the "
-                         "remaining columns': choose the columns of all but one",
-                         _where(spec, rest[1].id))
+        raise _fail(spec, rest[1].id, f"Inputs {', '.join(repr(n.id) for n in rest)} both "
+                    "take 'the remaining columns': choose the columns of all but one")
     for n in inputs:
         cols = chosen[n.id]
         for c in cols:
             if c not in blocks:
-                raise GraphError(f"takes column {c!r}, which is not a feature of the data "
-                                 f"(features: {', '.join(blocks)})", _where(spec, n.id))
+                raise _fail(spec, n.id, f"takes column {c!r}, which is not a feature of the "
+                            f"data (features: {', '.join(blocks)})")
             if c in taken:
-                raise GraphError(f"takes column {c!r}, which Input '{taken[c]}' takes too",
-                                 _where(spec, n.id))
+                raise _fail(spec, n.id,
+                            f"takes column {c!r}, which Input '{taken[c]}' takes too")
             taken[c] = n.id
         out[n.id] = np.array([j for c in cols for j in blocks[c]], np.intp)
     for n in rest:
         left = [c for c in blocks if c not in taken]
         if not left:
-            raise GraphError("takes the remaining feature columns, but the other Inputs take "
-                             "them all", _where(spec, n.id))
+            raise _fail(spec, n.id, "takes the remaining feature columns, but the other "
+                        "Inputs take them all")
         out[n.id] = np.array([j for c in left for j in blocks[c]], np.intp)
     return out

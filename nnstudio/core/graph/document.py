@@ -23,6 +23,7 @@ import nnstudio.core.engine  # noqa: F401  (registers every layer type)
 from nnstudio.core.engine.layer import LAYERS, Layer, Setting
 from nnstudio.core.engine.network import NetworkSpec, NodeShape, NodeSpec, ShapeReport, infer_shapes
 from nnstudio.core.errors import ConfigError, GraphError, NNStudioError
+from nnstudio.core.graph import data_design
 from nnstudio.core.graph.signal import Signal
 
 Pos = tuple[float, float]
@@ -142,6 +143,9 @@ class GraphDocument:
         self._edges: list[Edge] = []
         self._input_shape: Shape | None = _shape(input_shape)
         self._report: ShapeReport | None = None
+        self._preparation: Any = None  # the loaded table's, for the Inputs' columns
+        self._columns: dict[str, Any] | None = None
+        self._binding_error: NNStudioError | None = None
         self._batch = 0
         self._pending_shapes = False
         self._pending_changed = False
@@ -214,10 +218,56 @@ class GraphDocument:
 
     @property
     def report(self) -> ShapeReport:
-        """The cached shape report of the current graph (recomputed after each change)."""
+        """The cached shape report of the current graph (recomputed after each change).
+
+        With a table's preparation (:meth:`set_preparation`) each Input of a network whose
+        Inputs take chosen columns gets the shape of its columns; a column choice that cannot
+        work is the error of the Input at fault."""
         if self._report is None:
-            self._report = infer_shapes(self.spec(), self._input_shape)
+            spec = self.spec()
+            columns, problem = self._binding(spec)
+            report = infer_shapes(spec, self._input_shape, columns)
+            target_problem = data_design.target_problem(spec)
+            if target_problem is not None and target_problem.node in report.nodes:
+                report.nodes[target_problem.node].error = str(target_problem)
+            elif self._input_shape is not None:
+                data_design.output_problems(spec, report, self._preparation)
+            if problem is not None:
+                node = getattr(problem, "node", None)
+                for node_id, ns in report.nodes.items():
+                    if node_id == node:
+                        ns.error = str(problem)
+                    elif self._nodes[node_id].type == "Input" and ns.shape is None:
+                        ns.error = None  # its shape waits for the Input at fault
+            self._report = report
         return self._report
+
+    @property
+    def input_columns(self) -> dict[str, Any] | None:
+        """``{Input id: prepared-matrix columns}`` of the loaded table's preparation, or
+        None (one Input takes the whole sample; no data; a column choice that cannot work,
+        see :attr:`binding_error`)."""
+        self.report  # noqa: B018  (computes the binding with the report)
+        return self._columns
+
+    @property
+    def binding_error(self) -> NNStudioError | None:
+        """Why the Inputs' columns cannot be taken from the loaded data (None if they can)."""
+        self.report  # noqa: B018
+        return self._binding_error
+
+    def _binding(self, spec: NetworkSpec) -> tuple[dict[str, Any] | None, NNStudioError | None]:
+        from nnstudio.core.data.binding import input_columns
+
+        self._columns, self._binding_error = None, None
+        if self._preparation is None or self._input_shape is None:
+            return None, None
+        try:
+            self._columns = input_columns(spec, self._preparation)
+        except NNStudioError as e:  # a GraphError at an Input, or a setting's ConfigError
+            self._binding_error = e
+            return data_design.chosen_columns(spec, self._preparation), e
+        return self._columns, None
 
     def node_shape(self, node_id: str) -> NodeShape:
         """Output shape, parameter count and error of one node."""
@@ -421,6 +471,13 @@ class GraphDocument:
         self._edges = edges
         self.reset.emit()
         self._touched(shapes=True)
+
+    def set_preparation(self, preparation: Any) -> None:
+        """The loaded table's ``Preparation`` (``None``: none): the Inputs that take chosen
+        columns get their shapes from it; not an undoable edit."""
+        if preparation is not self._preparation:
+            self._preparation = preparation
+            self._touched(shapes=True)
 
     def set_input_shape(self, shape: Shape | None) -> None:
         """Set the per-sample data shape (``None``: no data); not an undoable edit."""

@@ -88,6 +88,9 @@ class RunRecord:
         ``NetworkSpec.to_dict()`` of the network the weights belong to.
     input_shape, dtype:
         The network's per-sample input shape and float type.
+    input_columns:
+        ``{Input id: [prepared-matrix columns]}`` of a network whose Inputs take chosen
+        columns of a table (None otherwise).
     """
 
     seed: int
@@ -101,6 +104,7 @@ class RunRecord:
     network: dict[str, Any] = field(default_factory=dict)
     input_shape: tuple[int, ...] = ()
     dtype: str = "float32"
+    input_columns: dict[str, list[int]] | None = None
 
     @classmethod
     def capture(
@@ -134,6 +138,8 @@ class RunRecord:
             network=_plain(net.spec.to_dict()),
             input_shape=tuple(int(v) for v in net.input_shape),
             dtype=net.dtype.name,
+            input_columns=None if net.input_columns is None else {
+                k: [int(j) for j in v] for k, v in net.input_columns.items()},
         )
 
     def start_network(self) -> Network:
@@ -142,8 +148,10 @@ class RunRecord:
         if not self.network or not self.input_shape:
             raise ProjectError("the run record does not hold the network's architecture",
                                "replay")
+        columns = None if self.input_columns is None else {
+            k: np.asarray(v, np.intp) for k, v in self.input_columns.items()}
         net = Network(NetworkSpec.from_dict(self.network), self.input_shape,
-                      dtype=np.dtype(self.dtype), seed=None)
+                      dtype=np.dtype(self.dtype), seed=None, input_columns=columns)
         self.restore(net)
         return net
 
@@ -235,6 +243,9 @@ class RunRecord:
             "network": self.network,
             "input_shape": list(self.input_shape),
             "dtype": self.dtype,
+            # Only when the Inputs take chosen columns: other records stay as they were.
+            **({"input_columns": self.input_columns} if self.input_columns is not None
+               else {}),
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -305,11 +316,13 @@ class RunRecord:
                     raise ProjectError("must be a list of whole-number row indices",
                                        f"{where}: split_{k[len('split_'):]}")
                 split_indices[k[len("split_"):]] = v.astype(np.int64)
+        input_columns = _input_columns(d.get("input_columns"), input_shape,
+                                       f"{where}.input_columns")
         record = cls(
             seed=seed, training=dict(training), initial_params=params, initial_state=state,
             rng_states=rng_states, split=dict(split), split_indices=split_indices,
             data_fingerprint=data_fp, network=_plain(network), input_shape=input_shape,
-            dtype=dtype,
+            dtype=dtype, input_columns=input_columns,
         )
         if network:  # the weights must fit the architecture they claim to belong to
             try:
@@ -352,6 +365,23 @@ def describe_network_changes(recorded: dict[str, Any], current: dict[str, Any]) 
     old_edges = [list(e) for e in recorded.get("edges", [])]
     if not added and not removed and old_edges != [list(e) for e in current.get("edges", [])]:
         out.append("the layers are connected differently")
+    return out
+
+
+def _input_columns(value: Any, input_shape: tuple[int, ...], where: str
+                   ) -> dict[str, list[int]] | None:
+    """A record's ``input_columns``: ``{Input id: [column, ...]}`` of whole numbers inside
+    the recorded sample (``None`` when absent)."""
+    if value is None:
+        return None
+    width = input_shape[0] if len(input_shape) == 1 else 0
+    out = {}
+    for node, cols in _object(value, where).items():
+        if not isinstance(cols, list) or not cols:
+            raise ProjectError("must be a non-empty list of column numbers", f"{where}.{node}")
+        out[str(node)] = [_whole(c, f"{where}.{node}") for c in cols]
+        if any(c >= width for c in out[str(node)]):
+            raise ProjectError(f"takes a column past the sample's {width}", f"{where}.{node}")
     return out
 
 

@@ -239,6 +239,8 @@ class TrainedModel:
     def _decode(self, out: Any) -> Predictions:
         if isinstance(out, dict):
             return self._decode_heads(out)
+        if self.heads is not None:  # one Output naming its target
+            return self._decode_heads(self.heads.by_node(out))
         out2 = out.reshape(len(out), -1)
         if self.task == "classification":
             probs = class_probabilities(out2)

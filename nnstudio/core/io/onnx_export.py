@@ -263,7 +263,8 @@ def _outputs(g: GraphBuilder, model: Any, y: Any) -> list[Any]:
         from nnstudio.core.io.onnx_text import lm_outputs
 
         return lm_outputs(g, model, y)
-    if isinstance(y, dict):  # several outputs: prediction_<target> (+ probabilities_<target>)
+    if model.heads is not None:  # Outputs naming targets: prediction_<target> (+ probabilities_)
+        y = model.heads.by_node(y)
         outs = []
         for h in model.heads.heads:
             info = model.preparation.heads[h.column]

@@ -107,6 +107,11 @@ class Heads:
                               float(layer.config["weight"]), info["task"], n_classes, at))
         return cls(net, heads)
 
+    def by_node(self, out: Any) -> dict[str, np.ndarray]:
+        """The network's output as ``{output id: values}``: a network with one Output
+        naming its target returns an array, not a dict."""
+        return out if isinstance(out, dict) else {self.net.output_id: out}
+
     # -- training --------------------------------------------------------------------
     def check_fit(self, y: np.ndarray, where: str) -> None:
         """The packed targets hold one column per head and class indices in range."""
@@ -130,7 +135,7 @@ class Heads:
         buffers, reused by the next call.
         """
         net = self.net
-        preds = net.forward(x, training=True)
+        preds = self.by_node(net.forward(x, training=True))
         total, grads = 0.0, {}
         for h in self.heads:
             yh = h.targets(y, net.dtype)
@@ -167,6 +172,7 @@ class Heads:
               decode: Any = None) -> dict[str, float]:
         """Scores of outputs ``preds`` against packed targets ``y``; ``decode(head, values
         (N,))`` turns scaled regression values into the user's units for the metrics."""
+        preds = self.by_node(preds)
         out: dict[str, float] = {"loss": 0.0}
         for h in self.heads:
             yh = h.targets(y, self.net.dtype)
@@ -191,6 +197,15 @@ class Heads:
 
         return sum(h.weight * trivial_loss(h.targets(y, np.float64), h.loss_name)
                    for h in self.heads)
+
+
+def check_output(where: str, loss: str, info: dict[str, Any], shape: tuple) -> None:
+    """Raise the :class:`ShapeError` :meth:`Heads.build` would for an Output of ``shape``
+    set to ``loss`` ("auto" resolved here) learning the prepared target ``info`` (a
+    :attr:`Preparation.heads` entry): what a canvas shows before training."""
+    n_classes = len(info.get("class_names") or [])
+    name = head_loss_name(loss, info["task"], math.prod(shape))
+    _check_head(where, name, info["task"], tuple(shape), n_classes)
 
 
 def _check_head(where: str, loss: str, task: str, shape: tuple, n_classes: int) -> None:

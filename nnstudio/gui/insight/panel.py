@@ -138,10 +138,16 @@ def _designed_network(session: Any) -> Network | None:
             shape = tuple(session.prepared.input_shape)
         # Building (allocating, initializing) a huge design on every edit would stop the
         # window for seconds: such a network is looked inside once it is trained.
-        if infer_shapes(spec, shape).total_params > DESIGN_PREVIEW_PARAMS:
+        columns = None
+        if session.prepared is not None:  # Inputs taking chosen columns of the table
+            from nnstudio.gui.design_data import columns_for
+
+            columns = columns_for(spec, session.prepared)
+        if infer_shapes(spec, shape, columns).total_params > DESIGN_PREVIEW_PARAMS:
             return None
         config = getattr(session, "training_config", None)
-        return Network(spec, shape, seed=config.seed if config is not None else 0)
+        return Network(spec, shape, seed=config.seed if config is not None else 0,
+                       input_columns=columns)
     except Exception:  # a half-built design: nothing to show yet
         return None
 

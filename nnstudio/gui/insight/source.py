@@ -130,6 +130,16 @@ class InsightSource(QObject):
         loss = self.loss
         if not old or old[0] is not net or old[1] is not data or old[2] != loss:
             self._fit_key = (net, data, loss)
+            several = [what for what, yes in (
+                ("Inputs", getattr(net, "input_columns", None) is not None),
+                ("outputs", getattr(net, "multi_output", False)
+                 or getattr(data, "task", None) == "multi_output")) if yes]
+            if several:  # the views draw one input and one output (not yet several)
+                self._fit_text = (
+                    f"This network has several {' and '.join(several)}: the views here show "
+                    "networks with one Input and one output. Results and Predict show each "
+                    "output.")
+                return self._fit_text
             try:
                 check_fit(net, loss, data.x_train, data.y_train, "the data")
                 self._fit_text = ""
@@ -148,7 +158,8 @@ class InsightSource(QObject):
         ):
             return self.config.loss
         if self.data is not None and self.data.task == "classification":
-            one = self.network is not None and tuple(self.network.output_shape) == (1,)
+            one = self.network is not None and self.network.output_shape is not None \
+                and tuple(self.network.output_shape) == (1,)
             return "binary_cross_entropy" if one else "cross_entropy"
         return "mse"
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QSize,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
@@ -54,7 +55,7 @@ def tooltip(type_name: str) -> str:
 #: attention, plain activations before their smooth variants, 2-D image layers before 1-D
 #: sequence ones). A type not listed follows in registration order.
 PALETTE_ORDER = (
-    "Input", "Softmax",
+    "Input", "Output", "Softmax",
     "Dense", "Flatten", "Reshape", "Permute", "Embedding", "PositionalEmbedding",
     "MultiHeadAttention",
     "ReLU", "Sigmoid", "Tanh", "Linear", "LeakyReLU", "GELU", "ELU", "SiLU", "Softplus", "PReLU",
@@ -192,6 +193,7 @@ class PalettePanel(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setExpandsOnDoubleClick(False)
         self.tree.setItemsExpandable(False)
+        self._activating = False
         self.tree.activated.connect(self._on_activated)
         self.tree.doubleClicked.connect(self._on_activated)
         self.tree.selectionModel().currentChanged.connect(self._on_current)
@@ -260,6 +262,15 @@ class PalettePanel(QWidget):
             self.details.setText("Drag a layer onto the canvas.")
 
     def _on_activated(self, index: QModelIndex) -> None:
+        # A double click emits both ``activated`` (where the style activates on double
+        # click) and ``doubleClicked`` in the same event: one layer, not two.
+        if self._activating:
+            return
         name = index.data(TYPE_ROLE)
         if name:
+            self._activating = True
+            QTimer.singleShot(0, self._activation_done)
             self.layer_activated.emit(name)
+
+    def _activation_done(self) -> None:
+        self._activating = False

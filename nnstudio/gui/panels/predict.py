@@ -97,6 +97,15 @@ class PredictPanel(QWidget):
         card_layout.addWidget(self.result)
         card_layout.addWidget(self.result_detail)
         card_layout.addWidget(self.bars_box)
+        # A network with several outputs: a block per output (see _show_outputs).
+        self.outputs_box = QWidget()
+        self.outputs_layout = QVBoxLayout(self.outputs_box)
+        self.outputs_layout.setContentsMargins(0, 0, 0, 0)
+        self.outputs_layout.setSpacing(6)
+        self.outputs_box.setVisible(False)
+        #: ``{target: (value label, {class: bar})}`` of the blocks shown.
+        self.output_blocks: dict[str, tuple[QLabel, dict[str, QProgressBar]]] = {}
+        card_layout.addWidget(self.outputs_box)
 
         self.predict_button = QPushButton("Predict")
         self.predict_button.clicked.connect(self.predict)
@@ -140,7 +149,7 @@ class PredictPanel(QWidget):
         session.model_changed.connect(self.rebuild)
         session.dataset_changed.connect(self.rebuild)
         session.training_started.connect(self._update_enabled)
-        session.training_finished.connect(lambda *_: self._update_enabled())
+        session.training_finished.connect(lambda *_: self._on_training_finished())
         self.rebuild()
 
     # -- form ----------------------------------------------------------------------------------
@@ -251,6 +260,12 @@ class PredictPanel(QWidget):
         lm = preparation is not None and preparation.task == "language_model"
         self.card.setVisible((ready or self.last is not None) and not lm)
 
+    def _on_training_finished(self) -> None:
+        self._update_enabled()
+        # The new model arrived while the run was still winding down: predict the form now.
+        if self.ready and self.fields and self.last is None:
+            self._schedule()
+
     def set_value(self, name: str, value: Any) -> None:
         """Put ``value`` in the field of column ``name`` (tests, scripting)."""
         w = self.fields[name]
@@ -309,9 +324,19 @@ class PredictPanel(QWidget):
         self.result.setText("–")
         self.result_detail.setText("")
         self._set_bars([], [])
+        for value, bars in self.output_blocks.values():
+            value.setText("–")
+            for bar in bars.values():
+                bar.setValue(0)
+                bar.setFormat("–")
 
     def _show(self, pred) -> None:
-        if pred.probabilities is None:
+        multi = getattr(pred, "outputs", None) is not None
+        self.result.setVisible(not multi)
+        self.outputs_box.setVisible(multi)
+        if multi:
+            self._show_outputs(pred)
+        elif pred.probabilities is None:
             v = np.asarray(pred.values[0], np.float64).reshape(-1)
             names = list(pred.target_names)
             self.result_title.setText(f"Predicted {names[0] if names else 'value'}")
@@ -326,6 +351,62 @@ class PredictPanel(QWidget):
             self.result.setText(str(pred.values[0]))
             self.result_detail.setText(f"with probability {100 * p[best]:.1f} %")
             self._set_bars(list(pred.class_names), p)
+
+    def _show_outputs(self, pred) -> None:
+        """Each output of a network with several outputs: its class with the probabilities
+        of every class, or its number in the target's units."""
+        outputs = pred.outputs
+        self.result_title.setText("Predictions")
+        self.result_detail.setText("")
+        self._set_bars([], [])
+        layout = [(t, list(p.class_names) if p.probabilities is not None else [])
+                  for t, p in outputs.items()]
+        if [(t, list(bars)) for t, (_, bars) in self.output_blocks.items()] != layout:
+            self._build_output_blocks(layout)
+        for target, p in outputs.items():
+            value, bars = self.output_blocks[target]
+            if p.probabilities is None:
+                value.setText(_value_text(float(np.asarray(p.values, np.float64)
+                                                .reshape(len(p.values), -1)[0, 0])))
+                continue
+            probs = p.probabilities[0]
+            best = int(np.argmax(probs))
+            value.setText(f"{p.values[0]}  ·  {100 * probs[best]:.1f} %")
+            for name, q in zip(p.class_names, probs, strict=False):
+                bars[name].setValue(round(1000 * float(q)))
+                bars[name].setFormat(f"{100 * float(q):.1f} %")
+
+    def _build_output_blocks(self, layout: list[tuple[str, list[str]]]) -> None:
+        while self.outputs_layout.count():
+            item = self.outputs_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.output_blocks = {}
+        muted = current_theme().muted
+        for target, classes in layout:
+            block = QWidget()
+            form = QFormLayout(block)
+            form.setContentsMargins(0, 2, 0, 2)
+            title = QLabel(target)
+            title.setStyleSheet(f"color: {muted}; font-weight: 600;")
+            value = QLabel("–")
+            value.setObjectName(f"output_{target}")
+            value.setStyleSheet("font-size: 15pt; font-weight: 600;")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(title, value)
+            bars = {}
+            for name in classes[:50]:
+                bar = QProgressBar()
+                bar.setRange(0, 1000)
+                bar.setFixedHeight(14)
+                bars[name] = bar
+                form.addRow(f"  {name}", bar)
+            self.outputs_layout.addWidget(block)
+            self.output_blocks[target] = (value, bars)
+
+    def output_text(self, target: str) -> str:
+        """What the card shows for one output (tests)."""
+        return self.output_blocks[target][0].text()
 
     def _set_bars(self, names: list[str], probs) -> None:
         if list(self.bars) != list(names):

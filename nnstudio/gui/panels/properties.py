@@ -25,6 +25,7 @@ from nnstudio.core.errors import NNStudioError
 from nnstudio.core.graph import Command, GraphDocument, SetConfig, format_shape
 from nnstudio.core.training.memory import check_training_fits, estimate_training_memory
 from nnstudio.gui.icons import layer_icon
+from nnstudio.gui.panels.column_editors import Columns, ColumnSource, column_editor
 from nnstudio.gui.panels.editors import SettingEditor, make_editor
 from nnstudio.gui.theme import current_theme
 
@@ -58,6 +59,9 @@ class PropertiesPanel(QScrollArea):
         #: it to the Training panel's fields (default: batch 32, Adam).
         self.training_settings: Callable[[], tuple[int, str]] | None = None
         self.memory = None
+        #: ``() -> Columns | None``: the loaded table's columns for the editors of an
+        #: Input's columns and an Output's target; the workflow sets it to the session's data.
+        self.column_source: ColumnSource | None = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._body: QWidget | None = None
@@ -217,8 +221,11 @@ class PropertiesPanel(QScrollArea):
             form.setHorizontalSpacing(10)
             form.setVerticalSpacing(6)
             for s in node.settings:
-                editor = make_editor(
-                    s, lambda v, k=s.name: self.document.validate_setting(self.node_id, k, v))
+                def check(v, k=s.name):
+                    return self.document.validate_setting(self.node_id, k, v)
+
+                editor = (column_editor(s, check, None, self._columns())
+                          if s.kind in ("names", "text") else None) or make_editor(s, check)
                 editor.set_value(node.config.get(s.name, s.default))
                 editor.committed.connect(lambda v, k=s.name: self._commit(k, v))
                 editor.setEnabled(not self.locked)
@@ -265,6 +272,25 @@ class PropertiesPanel(QScrollArea):
         self.error.setText("⚠ " + error if error else "")
         if self.document.waiting_for_data(self.node_id):
             self.shape_label.setText("from the data")
+
+    def _columns(self) -> Columns | None:
+        """The loaded table's columns, with the ones other Inputs of the design take."""
+        source = self.column_source
+        columns = source() if source is not None else None
+        if columns is None:
+            return None
+        taken = {}
+        for node in self.document.nodes:
+            if node.type == "Input" and node.id != self.node_id:
+                for name in node.config.get("columns") or []:
+                    taken.setdefault(name, node.id)
+        return Columns(list(columns.features), list(columns.table), taken)
+
+    def refresh_columns(self) -> None:
+        """The loaded data changed: rebuild the editors that list its columns."""
+        if self.node_id is not None and self.node_id in self.document and any(
+                s.kind in ("names", "text") for s in self.document.node(self.node_id).settings):
+            self._build()
 
     # -- edits ------------------------------------------------------------------------------------
     def _commit(self, key: str, value: Any) -> None:

@@ -68,6 +68,15 @@ class ResultsPanel(QWidget):
         self.split = QComboBox()
         self.split.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.split.currentIndexChanged.connect(self._show_split)
+        # A network with several outputs: which output's charts are shown.
+        self.output = QComboBox()
+        self.output.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.output.setToolTip("The output whose confusion matrix or predicted-vs-true "
+                               "values are shown")
+        self.output.currentIndexChanged.connect(self._show_split)
+        self.output_label = QLabel("Output")
+        for w in (self.output, self.output_label):
+            w.setVisible(False)
         self.summary = QLabel("")
         self.summary.setStyleSheet("font-weight: 600;")
         self.evaluate_button = QPushButton("Evaluate")
@@ -113,8 +122,9 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
-        layout.addLayout(hbox(self.hint, self.summary, None, QLabel("Split"), self.split,
-                              self.evaluate_button, self.save_button))
+        layout.addLayout(hbox(self.hint, self.summary, None, self.output_label, self.output,
+                              QLabel("Split"), self.split, self.evaluate_button,
+                              self.save_button))
         layout.addWidget(self.banner)
         layout.addWidget(self.table)
         layout.addWidget(self.pages, 1)
@@ -140,6 +150,9 @@ class ResultsPanel(QWidget):
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         self.split.clear()
+        self.output.clear()
+        for w in (self.output, self.output_label):
+            w.setVisible(False)
         self.pages.setCurrentWidget(self.empty_page)
         self.hint.setVisible(True)
         self.summary.setVisible(False)
@@ -229,9 +242,33 @@ class ResultsPanel(QWidget):
         )
         self.split.setCurrentIndex(max(0, self.split.findData(keep)))
         self.split.blockSignals(False)
+        self._fill_outputs(results)
         self._show_split()
 
+    def _fill_outputs(self, results: Results) -> None:
+        """The output selector: shown for a network with several outputs."""
+        multi = results.outputs is not None
+        for w in (self.output, self.output_label):
+            w.setVisible(multi)
+        current = self.output.currentData()
+        self.output.blockSignals(True)
+        self.output.clear()
+        for target, r in (results.outputs or {}).items():
+            kind = (f"{len(r.class_names)} classes" if r.task == "classification"
+                    else "number")
+            self.output.addItem(f"{target} ({kind})", target)
+        if multi:
+            # The first class output (a confusion matrix says most) unless one was chosen.
+            keep = current if current in results.outputs else next(
+                (t for t, r in results.outputs.items() if r.task == "classification"),
+                next(iter(results.outputs)))
+            self.output.setCurrentIndex(max(0, self.output.findData(keep)))
+        self.output.blockSignals(False)
+
     def _fill_table(self, res: Results) -> None:
+        if res.outputs is not None:
+            self._fill_outputs_table(res)
+            return
         names = list(res.splits)
         if res.task == "classification":
             rows = [("Accuracy", "accuracy", "pct"), ("Loss", "loss", "num")]
@@ -260,12 +297,50 @@ class ResultsPanel(QWidget):
             + sum(self.table.rowHeight(i) for i in range(len(rows)))
         )
 
+    def _fill_outputs_table(self, res: Results) -> None:
+        """Several outputs: a row per output (and the weighted total), a column per metric,
+        on the split chosen above (regression metrics in the target's units)."""
+        split = self.split.currentData()
+        if split not in res.splits:
+            split = "test" if "test" in res.splits else next(iter(res.splits), None)
+        columns = [("Accuracy", "accuracy", "pct"), ("R²", "r2", "num3"),
+                   ("MAE", "mae", "orig"), ("RMSE", "rmse", "orig"), ("Loss", "loss", "num")]
+        outputs = list(res.outputs or {})
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels([c[0] for c in columns])
+        self.table.setRowCount(len(outputs) + 1)
+        title = SPLIT_TITLES.get(split, "")
+        self.table.setVerticalHeaderLabels(outputs + [f"Total ({title.lower()})" if title
+                                                       else "Total"])
+        metrics = res.splits[split].metrics if split in res.splits else {}
+        for i, target in enumerate(outputs + [None]):
+            for j, (_, key, fmt) in enumerate(columns):
+                if target is None:
+                    v = metrics.get("loss", math.nan) if key == "loss" else math.nan
+                else:
+                    v = metrics.get(f"{target}/{key}", math.nan)
+                item = QTableWidgetItem(_format(v, fmt))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if target is None:
+                    item.setToolTip("The total loss: each output's loss times its weight, "
+                                    "summed")
+                self.table.setItem(i, j, item)
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().height() + 4
+            + sum(self.table.rowHeight(i) for i in range(len(outputs) + 1)))
+
     def _show_split(self) -> None:
         res = self.results
         name = self.split.currentData()
         if res is None or name not in res.splits:
             self.pages.setCurrentWidget(self.empty_page)
             return
+        if res.outputs is not None:  # several outputs: the chosen output's own results
+            self._fill_outputs_table(res)
+            res = res.outputs.get(self.output.currentData())
+            if res is None or name not in res.splits:
+                self.pages.setCurrentWidget(self.empty_page)
+                return
         r = res.splits[name]
         if r.confusion is None and r.y_true is None:
             # Scores a run recorded (or a language model's): no chart to draw.
@@ -333,6 +408,10 @@ class ResultsPanel(QWidget):
 
 
 def _summary(res: Results) -> str:
+    if res.outputs is not None:
+        return f"{len(res.outputs)} outputs · " + ", ".join(
+            f"{t} ({len(r.class_names)} classes)" if r.task == "classification"
+            else f"{t} (number)" for t, r in res.outputs.items())
     if res.task == "classification":
         return f"Classification · {len(res.class_names)} classes"
     targets = ", ".join(res.target_names)

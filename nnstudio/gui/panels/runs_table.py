@@ -91,7 +91,22 @@ def metric_text(run: Run, split: str) -> tuple[str, float]:
         return f"{100 * value:.1f} %", value
     if name == "r2":
         return f"R² {value:.3f}", value
+    outputs = outputs_text(run.metrics.get(split) or {})
+    if outputs:  # several outputs: each one's score (sorted by the total loss)
+        return outputs, value
     return f"loss {value:.4g}", value
+
+
+def outputs_text(metrics: dict) -> str:
+    """``"price R² 0.922 · sold 89.3 %"`` of a run with several outputs (``""`` else)."""
+    parts = []
+    for key, v in metrics.items():
+        target, _, name = key.rpartition("/")
+        if target and name == "accuracy":
+            parts.append(f"{target} {100 * v:.1f} %")
+        elif target and name == "r2":
+            parts.append(f"{target} R² {v:.3f}")
+    return " · ".join(parts)
 
 
 def has_model(run: Run) -> bool:

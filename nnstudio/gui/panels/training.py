@@ -44,7 +44,8 @@ from nnstudio.core.errors import NNStudioError
 from nnstudio.core.insight.replay import RunRecord
 from nnstudio.core.io.runs import network_fingerprint, run_from_model
 from nnstudio.core.training import EpochEnd, TrainingConfig, TrainingFinished
-from nnstudio.core.training.memory import training_fit
+from nnstudio.core.training.memory import check_training_fits, estimate_training_memory
+from nnstudio.gui import design_data
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
     CompactDoubleSpinBox,
@@ -346,8 +347,32 @@ class TrainingPanel(QWidget):
         return auto_loss(self.session.task, self._output_units())
 
     def _refresh_auto_label(self) -> None:
+        if self._outputs_set_losses():
+            self.loss.setItemText(0, "Set by each Output layer")
+            syncing, self._syncing = self._syncing, True
+            try:  # what is shown, not an edit of the project's settings
+                self.loss.setCurrentIndex(0)
+            finally:
+                self._syncing = syncing
+            self.loss.setEnabled(False)
+            self.loss.setToolTip("each Output layer sets its loss (and its weight in the "
+                                 "total): select an Output on the canvas to change it")
+            return
+        self.loss.setEnabled(True)
+        self.loss.setToolTip("Automatic picks the loss from the task and the output layer")
         name = LOSS_NAMES[auto_loss(self.session.task, self._output_units())]
         self.loss.setItemText(0, f"Auto: {name.lower()}")
+
+    def _outputs_set_losses(self) -> bool:
+        """The design's Output layers name their targets: each sets its own loss."""
+        src = self.session.network_source
+        if src is None:
+            return False
+        try:
+            spec, _ = src()
+        except (NNStudioError, KeyError, ValueError):
+            return False
+        return design_data.names_targets(spec)
 
     def config(self) -> TrainingConfig:
         """The settings as a :class:`~nnstudio.core.training.TrainingConfig` (validated)."""
@@ -382,6 +407,8 @@ class TrainingPanel(QWidget):
             self._show_config(cfg, loss_auto)
         finally:
             self._syncing = syncing
+        if self._outputs_set_losses():  # the loss field says so, whatever the file held
+            self._refresh_auto_label()
 
     def _show_config(self, cfg: TrainingConfig, loss_auto: bool) -> None:
         if loss_auto:
@@ -443,16 +470,19 @@ class TrainingPanel(QWidget):
         try:
             cfg = self.config()
             spec, _ = self.session.network_source()
+            # The columns each Input takes (several Inputs): a bad choice names its Input.
+            columns = design_data.columns_for(spec, prepared)
             # Refuse a network with nothing to learn or too big for memory, before building.
-            fit = training_fit(spec, tuple(prepared.input_shape), cfg)
+            fit = _training_fit(spec, prepared, cfg)
             train_data, val_data = self._run_data(prepared)
             if fit.params >= OFF_THREAD_PARAMS:  # seconds of NumPy: not on the GUI thread
                 self._built_for = (cfg, train_data, val_data, kind)
-                self.builder.start(spec, tuple(prepared.input_shape), cfg.seed)
+                self.builder.start(spec, tuple(prepared.input_shape), cfg.seed, columns)
                 self.status.setText(f"Building the network ({fit.params:,} parameters)…")
                 self._set_running(True)
                 return True
-            net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed)
+            net = Network(spec, tuple(prepared.input_shape), seed=cfg.seed,
+                          input_columns=columns)
         except NNStudioError as e:
             return self._refuse("Cannot start training", str(e))
         return self._start_built(net, cfg, train_data, val_data, kind)
@@ -599,6 +629,11 @@ class TrainingPanel(QWidget):
         from nnstudio.core.io.runs import now_iso
 
         prepared = self.session.prepared
+        try:  # several outputs: a loss per Output layer (None for one output)
+            heads = design_data.heads_of(net, prepared)
+        except NNStudioError as e:
+            self._set_running(False)
+            return self._refuse("Cannot start training", str(e))
         self._run_info = (kind, parent, now_iso())
         # The design with its canvas positions, as it trains (it is locked until the end).
         src = self.architecture_source
@@ -606,7 +641,7 @@ class TrainingPanel(QWidget):
         self.banner.clear()
         self._loss_in_use = cfg.loss
         metric = "accuracy" if prepared.task in ("classification", "language_model") else "r2"
-        self.plots.reset(metric, cfg.epochs)
+        self.plots.reset(metric, cfg.epochs, design_data.output_keys(heads))
         self._curves_of = None
         self.progress.setValue(0)
         self.status.setText(status)
@@ -617,7 +652,8 @@ class TrainingPanel(QWidget):
 
         self.session.training_config = cfg
         self._run_record = record
-        self._pending_job = TrainingJob(net, cfg, train_data, val_data, after=after)
+        self._pending_job = TrainingJob(net, cfg, train_data, val_data, after=after,
+                                        heads=heads)
         self._set_running(True)
         self.session.mark_training_started()
         self.run_started.emit()
@@ -804,7 +840,9 @@ class TrainingPanel(QWidget):
             r = res.splits.get(split)
             if r is None:
                 continue
-            if res.task == "classification":
+            if res.outputs is not None:
+                parts.append(f"{split}: {design_data.outputs_summary(r.metrics)}")
+            elif res.task == "classification":
                 parts.append(f"{split} accuracy {100 * r.metrics['accuracy']:.1f} %")
             else:
                 parts.append(f"{split} R² {r.metrics['r2']:.3f}")
@@ -836,10 +874,15 @@ class TrainingPanel(QWidget):
             n = evaluation.split_size(prepared, "train")
             if n and self.batch_size.value() > n:
                 self.batch_size.setValue(max(1, min(32, n)))
-            self.status.setText(f"Ready · {n:,} training samples")
+            text = f"Ready · {n:,} training samples"
+            if getattr(prepared.preparation, "heads", None) is not None:
+                text += (" · targets from the Output layers: "
+                         + design_data.targets_line(prepared))
+            self.status.setText(text)
             if not len(self.plots.history):  # no run's curves on show: title for the task
-                self.plots.set_metric("accuracy" if prepared.task in (
-                    "classification", "language_model") else "r2")
+                self.plots.set_metric("outputs" if prepared.task == "multi_output" else
+                                      "accuracy" if prepared.task in (
+                                          "classification", "language_model") else "r2")
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 
@@ -875,7 +918,8 @@ class TrainingPanel(QWidget):
         metric = "accuracy" if ("accuracy" in run.history or "val_accuracy" in run.history) \
             else "r2"
         if self._curves_of != run.id:  # drawn once per run, not again when its weights arrive
-            self.show_history(run.history, metric, run.best_epoch)
+            self.show_history(run.history, metric, run.best_epoch,
+                              design_data.history_output_keys(run.history))
             self._curves_of = run.id
         self.progress.setValue(1000 if run.reason in ("completed", "early_stopping") else 0)
         self.status.setText(self._run_line(run))
@@ -886,16 +930,22 @@ class TrainingPanel(QWidget):
         """``Current model: Run 3 · 40 epoch(s) · validation accuracy 97.5 %``."""
         label, value = run.headline("validation")
         score = ""
-        if label == "accuracy":
+        outputs = design_data.outputs_summary(run.metrics.get("validation") or {})
+        if outputs:
+            score = f" · validation {outputs}"
+        elif label == "accuracy":
             score = f" · validation accuracy {100 * value:.1f} %"
         elif label == "r2":
             score = f" · validation R² {value:.3f}"
         return f"Current model: {run.name} · {run.epochs} epoch(s){score}"
 
-    def show_history(self, history: dict, metric: str, best_epoch: int = 0) -> None:
-        """Draw a stored run's per-epoch curves (``Run.history``)."""
+    def show_history(self, history: dict, metric: str, best_epoch: int = 0,
+                     outputs: list[str] | None = None) -> None:
+        """Draw a stored run's per-epoch curves (``Run.history``); ``outputs``: the
+        per-output validation metrics of a network with several outputs."""
         n = len(history.get("loss", []))
-        self.plots.reset(metric, n or None)
+        outputs = list(outputs or [])
+        self.plots.reset(metric, n or None, outputs)
 
         def col(name: str, i: int) -> float:
             values = history.get(name) or []
@@ -904,6 +954,7 @@ class TrainingPanel(QWidget):
         for i in range(n):
             m = {metric: col(metric, i)} if metric in history else {}
             vm = {metric: col("val_" + metric, i)} if "val_" + metric in history else {}
+            vm.update({key: col("val_" + key, i) for key in outputs})
             self.plots.add_epoch(EpochEnd(i + 1, n, col("loss", i), col("val_loss", i), m, vm,
                                           col("learning_rate", i), 0.0, False, best_epoch))
         self.plots.flush()
@@ -911,9 +962,23 @@ class TrainingPanel(QWidget):
 
 def _copy_network(net: Network) -> Network:
     """An independent network with ``net``'s weights and state (a run trains its own)."""
-    copy = Network(net.spec, tuple(net.input_shape), dtype=net.dtype, seed=0)
+    copy = Network(net.spec, tuple(net.input_shape), dtype=net.dtype, seed=0,
+                   input_columns=net.input_columns)
     copy.load_state_dict(net.state_dict())
     return copy
+
+
+def _training_fit(spec, prepared, cfg):
+    """The memory estimate of a run (its Inputs' columns included); refuses a network with
+    nothing to learn or too big for this machine."""
+    report = design_data.shape_report(spec, prepared)
+    opt = dict(cfg.optimizer or {})
+    kind = str(opt.get("type", "adam")).lower()
+    if kind == "sgd" and opt.get("momentum"):
+        kind = "sgd_momentum"
+    estimate = estimate_training_memory(report, int(cfg.batch_size), kind, spec=spec)
+    check_training_fits(estimate)
+    return estimate
 
 
 def _optional_number(tip: str, maximum: float) -> CompactDoubleSpinBox:

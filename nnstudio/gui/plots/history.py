@@ -56,12 +56,23 @@ class TrainingHistory:
 
     def __init__(self, metric_name: str = "accuracy"):
         self.metric_name = metric_name
+        #: A network with several outputs: the validation metric kept per output, as the
+        #: trainer names it (``"price/r2"``, ``"sold/accuracy"``); read with
+        #: ``series("out:" + key)``.
+        self.outputs: list[str] = []
+        self.clear()
+
+    def set_outputs(self, keys: list[str]) -> None:
+        """Keep these per-output validation metrics (``[]``: one output); clears."""
+        self.outputs = list(keys)
         self.clear()
 
     def clear(self) -> None:
         """Forget every point (a new run)."""
         self._epochs = _Growing()
         self._cols = {name: _Growing() for name in EPOCH_COLUMNS}
+        for key in self.outputs:
+            self._cols["out:" + key] = _Growing()
         self._bx = _Growing(256)
         self._by = _Growing(256)
 
@@ -75,6 +86,8 @@ class TrainingHistory:
         self._cols["metric"].append(event.metrics.get(m, math.nan))
         self._cols["val_metric"].append(event.val_metrics.get(m, math.nan))
         self._cols["learning_rate"].append(event.learning_rate)
+        for key in self.outputs:
+            self._cols["out:" + key].append(event.val_metrics.get(key, math.nan))
 
     def add_batches(self, xs, ys) -> None:
         """Append samples of the smoothed batch loss (x in epochs)."""
@@ -91,7 +104,8 @@ class TrainingHistory:
         return self._epochs.view()
 
     def series(self, name: str) -> np.ndarray:
-        """One per-epoch column ``(E,)`` by its name in :data:`EPOCH_COLUMNS`."""
+        """One per-epoch column ``(E,)`` by its name in :data:`EPOCH_COLUMNS` (or
+        ``"out:<key>"`` of an output's validation metric)."""
         return self._cols[name].view()
 
     @property
@@ -113,6 +127,8 @@ class TrainingHistory:
         m = self.metric_name
         names = {"metric": m, "val_metric": f"val_{m}"}
         cols = [c for c in EPOCH_COLUMNS if c in ("loss", "learning_rate") or self.has_values(c)]
+        cols += ["out:" + k for k in self.outputs]
+        names.update({"out:" + k: "val_" + k for k in self.outputs})
         out = io.StringIO()
         out.write(",".join(["epoch"] + [names.get(c, c) for c in cols]) + "\n")
         for i, epoch in enumerate(self.epochs):

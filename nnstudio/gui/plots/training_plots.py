@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -88,6 +89,8 @@ class TrainingPlots(QWidget):
         self._frame_start_paint = 0.0
         self.planned_epochs: int | None = None
         self._ranges: dict[str, tuple[float, float]] = {}
+        #: A network with several outputs: ``{"price/r2": curve, ...}`` (see set_outputs).
+        self.output_curves: dict[str, Any] = {}
         self._x_right: float | None = None
 
         self.log_scale = QCheckBox("Log scale")
@@ -205,16 +208,20 @@ class TrainingPlots(QWidget):
         return plot
 
     # -- data --------------------------------------------------------------------------------
-    def reset(self, metric_name: str | None = None, epochs: int | None = None) -> None:
+    def reset(self, metric_name: str | None = None, epochs: int | None = None,
+              outputs: list[str] | None = None) -> None:
         """Clear every curve for a new run.
 
         ``metric_name`` is ``"accuracy"`` or ``"r2"``; ``epochs`` the planned number of epochs
-        (the x axis is laid out for it when the run is not too long).
+        (the x axis is laid out for it when the run is not too long). ``outputs``: a network
+        with several outputs — the validation metric of each (``"price/r2"``,
+        ``"sold/accuracy"``) gets a line of its own in the metric plot.
         """
         self.planned_epochs = epochs
         if metric_name is not None:
             self.history.metric_name = metric_name
             self.set_metric(metric_name)
+        self.set_outputs(outputs or [])
         self.history.clear()
         self._drawn = (-1, -1)
         # The ranges stay until the new run's data need others: an unchanged axis is not
@@ -226,6 +233,28 @@ class TrainingPlots(QWidget):
         # A new run starts at the full rate: what was painted before it is not its cost.
         self._frame_start_paint = self.graphics.painting_cpu
         self._timer.setInterval(round(1000 / REDRAW_HZ))
+
+    def set_outputs(self, keys: list[str]) -> None:
+        """One line per output's validation metric (``[]``: the usual two lines)."""
+        keys = list(keys)
+        if keys:
+            self.metric_plot.setTitle("Per output (validation)",
+                                      color=style.frame()["text"], size="10pt")
+        if keys == self.history.outputs and all(k in self.output_curves for k in keys):
+            return
+        for curve in self.output_curves.values():
+            if any(getattr(sample, "item", None) is curve
+                   for sample, _ in self.metric_plot.legend.items):
+                self.metric_plot.legend.removeItem(curve)
+            self.metric_plot.removeItem(curve)
+        self.output_curves = {}
+        for i, key in enumerate(keys):
+            color = OUTPUT_COLORS[i % len(OUTPUT_COLORS)]
+            self.output_curves[key] = self.metric_plot.plot(
+                name=output_label(key), pen=pg.mkPen(color, width=2.2), connect="finite")
+        self.history.set_outputs(keys)
+        self._drawn = (-1, -1)
+        self._ranges.pop("metric", None)
 
     def add_epoch(self, event) -> None:
         """Append an :class:`~nnstudio.core.training.EpochEnd`; drawn at the next redraw."""
@@ -291,6 +320,11 @@ class TrainingPlots(QWidget):
                     curve.setData([], [])
                 if len(h):  # an empty history (a new run) keeps the legend as it was
                     self._legend_entry(name, shown)
+            for key, curve in self.output_curves.items():
+                y = h.series("out:" + key)
+                curve.setData(x, y, skipFiniteCheck=_finite(y))
+                if len(h):
+                    self._output_legend(curve, key)
         n_batches = len(h.batch_x)
         if n_batches != self._drawn[1]:
             self._drawn = (self._drawn[0], n_batches)
@@ -323,7 +357,12 @@ class TrainingPlots(QWidget):
         log = self.log_scale.isChecked()
         values = [h.series("loss"), h.series("val_loss"), h.batch_y]
         self._y_range(self.loss_plot, "loss", values, floor=None if log else 0.0, log=log)
-        if self.history.metric_name == "accuracy":
+        if self.output_curves:  # accuracies and R²s: up to 1, down to the lowest R²
+            series = [h.series("out:" + k) for k in self.output_curves]
+            finite = [v[np.isfinite(v)] for v in series]
+            low = min([0.0] + [float(v.min()) for v in finite if len(v)])
+            self._set_y(self.metric_plot, "metric", (max(-1.0, _nice_floor(low)), 1.02))
+        elif self.history.metric_name == "accuracy":
             self._set_y(self.metric_plot, "metric", (0.0, 1.0))
         else:
             self._y_range(self.metric_plot, "metric", [h.series("val_metric")], ceiling=1.0)
@@ -387,6 +426,12 @@ class TrainingPlots(QWidget):
             legend.removeItem(curve)
             self._fit_legends()
 
+    def _output_legend(self, curve, key: str) -> None:
+        legend = self.metric_plot.legend
+        if not any(getattr(sample, "item", None) is curve for sample, _ in legend.items):
+            legend.addItem(curve, output_label(key))
+            self._fit_legends()
+
     def _fit_legends(self, *_args) -> None:
         """Show a legend only where its plot is wide and tall enough for it: in a narrow dock
         it would cover the curves and be cut off by the axis (the read-out and the colours
@@ -399,7 +444,9 @@ class TrainingPlots(QWidget):
 
     def set_metric(self, metric_name: str) -> None:
         """Title the metric plot for a task before any run (``"accuracy"`` or ``"r2"``)."""
-        title = "Accuracy" if metric_name == "accuracy" else "R² (validation)"
+        title = {"accuracy": "Accuracy",
+                 "outputs": "Per output (validation)"}.get(metric_name,
+                                                                      "R² (validation)")
         self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
 
     def points(self, name: str) -> int:
@@ -450,6 +497,11 @@ class TrainingPlots(QWidget):
                               else _num(v))
         if values:
             parts.append(f"{label} {' / '.join(values)}")
+        for key in self.output_curves:
+            v = h.series("out:" + key)[i]
+            text = (f"{100 * v:.1f}\u00a0%" if key.endswith("/accuracy") and math.isfinite(v)
+                    else _num(v))
+            parts.append(f"{output_label(key)} {text}")
         parts.append(f"learning rate {_num(h.series('learning_rate')[i])}")
         if both or len(values) > 1:
             parts.append("<span style='color:gray'>(training / validation)</span>")
@@ -488,6 +540,22 @@ class TrainingPlots(QWidget):
         export_plot(self.graphics, path, title="nnstudio training history",
                     width=max(1200, int(self.graphics.width() * 2)))
         self.exported.emit(str(path))
+
+
+#: Line colours of the outputs of a network with several outputs (Okabe–Ito, after the
+#: training blue and validation orange).
+OUTPUT_COLORS = ("#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#f0e442", "#0072b2", "#e69f00")
+
+
+def output_label(key: str) -> str:
+    """``"price/r2"`` → ``"price R²"``; ``"sold/accuracy"`` → ``"sold accuracy"``."""
+    target, _, metric = key.rpartition("/")
+    return f"{target} {'R²' if metric == 'r2' else metric}"
+
+
+def _nice_floor(x: float) -> float:
+    """0 for values ≥ 0, else the next tenth below."""
+    return 0.0 if x >= 0 else math.floor(x * 10) / 10
 
 
 def _nice_ceiling_any(x: float) -> float:

@@ -76,12 +76,29 @@ class ColumnsPage(QWizardPage):
         form.addRow("Task", self.task)
         form.addRow("", self.task_error)
 
+        #: The design's Output layers name their targets: said here (see set_output_targets).
+        self.design_note = QLabel("")
+        self.design_note.setObjectName("columnsDesignNote")
+        self.design_note.setWordWrap(True)
+        self.design_note.setVisible(False)
+
         layout = QVBoxLayout(self)
+        layout.addWidget(self.design_note)
         layout.addWidget(self.arrays_text)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.table_error)
         layout.addWidget(self.missing_hint)
         layout.addLayout(form)
+
+    def set_output_targets(self, targets: list[str]) -> None:
+        """The network on the canvas ends in Output layers naming these targets: they are
+        what it learns (the target chosen here serves a network with one output)."""
+        self.design_note.setVisible(bool(targets))
+        self.design_note.setText(
+            f"The network's Output layers name their targets ({', '.join(targets)}): it "
+            "learns those columns, each with its Output's loss; the target chosen here is for "
+            "a network with one output. The Output layers' targets leave the features."
+            if targets else "")
 
     # -- filling -----------------------------------------------------------------------------
     def initializePage(self) -> None:

@@ -43,11 +43,13 @@ class DataLoader(QObject):
     def busy(self) -> bool:
         return self.token != 0
 
-    def start(self, spec: Any, base_dir: str | Path | None) -> int:
-        """Build ``spec``'s data in a thread; returns the load's token."""
+    def start(self, spec: Any, base_dir: str | Path | None, **options: Any) -> int:
+        """Build ``spec``'s data in a thread; returns the load's token. ``options`` go to
+        ``build_dataset`` (``outputs``, ``several_inputs``: data prepared for the design's
+        Output layers and Inputs)."""
         token = next(_tokens)
         self.token = token
-        threading.Thread(target=self._run, args=(token, spec, base_dir),
+        threading.Thread(target=self._run, args=(token, spec, base_dir, options),
                          name="nnstudio-data", daemon=True).start()
         self.busy_changed.emit(True)
         return token
@@ -58,13 +60,14 @@ class DataLoader(QObject):
             self.token = 0
             self.busy_changed.emit(False)
 
-    def _run(self, token: int, spec: Any, base_dir: Any) -> None:
+    def _run(self, token: int, spec: Any, base_dir: Any, options: dict) -> None:
         from nnstudio.core.data import build_dataset
 
         prepared, error = None, ""
         try:
             # Images and sounds stop decoding once this load is cancelled (tables ignore it).
-            prepared = build_dataset(spec, base_dir, cancelled=lambda: self.token != token)
+            prepared = build_dataset(spec, base_dir, cancelled=lambda: self.token != token,
+                                     **options)
         except NNStudioError as e:
             error = str(e)
         except MemoryError:

@@ -52,6 +52,11 @@ class Results:
     class_names: list[str]
     target_names: list[str]
     splits: dict[str, SplitResult]
+    #: A network with several outputs (``task == "multi_output"``): ``{target: Results}``
+    #: of each output (its loss, classes, confusion matrices or predicted-vs-true values);
+    #: the splits' ``metrics`` then hold ``loss`` (the weighted total) and
+    #: ``"<target>/<metric>"`` (regression metrics in the target's units).
+    outputs: dict[str, Results] | None = None
 
     def get(self, split: str) -> SplitResult | None:
         return self.splits.get(split)
@@ -130,6 +135,9 @@ def evaluate_split(net: Network, prepared: Any, split: str, loss: str) -> SplitR
 
 def evaluate_all(net: Network, prepared: Any, loss: str) -> Results:
     """Scores of ``net`` on every non-empty split of ``prepared``."""
+    if getattr(getattr(prepared, "preparation", None), "heads", None) is not None:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return evaluate_outputs(net, prepared)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         splits = {}
         for s in SPLITS:
@@ -139,6 +147,62 @@ def evaluate_all(net: Network, prepared: Any, loss: str) -> Results:
     task = "classification" if is_classification(loss) else "regression"
     k = max(2, int(np.prod(net.output_shape))) if task == "classification" else 0
     return Results(task, loss, class_names(prepared, k), target_names(prepared), splits)
+
+
+def evaluate_outputs(net: Network, prepared: Any) -> Results:
+    """Scores of a network with several outputs (``prepared`` made for its Output layers):
+    the total and per-output metrics of every split, and each output's own
+    :class:`Results` (confusion matrix, or predicted-vs-true in the target's units)."""
+    from nnstudio.core.data.target_heads import MULTI_OUTPUT, decode_values
+    from nnstudio.core.errors import NNStudioError, ProjectError
+    from nnstudio.core.training.heads import Heads
+
+    infos = prepared.preparation.heads
+    try:
+        heads = Heads.build(net, infos)
+    except NNStudioError as e:
+        raise ProjectError(str(e), "results") from None
+    splits: dict[str, SplitResult] = {}
+    per: dict[str, dict[str, SplitResult]] = {h.target: {} for h in heads.heads}
+    for name in SPLITS:
+        arrays = split_arrays(prepared, name)
+        if arrays is None:
+            continue
+        x, y = arrays
+        preds = heads.by_node(net.predict(np.asarray(x, net.dtype)))
+        y = np.asarray(y)
+        scores = heads.score(preds, y, lambda h, v: decode_values(infos[h.column], v))
+        splits[name] = SplitResult(name, len(x), scores)
+        for h in heads.heads:
+            info = infos[h.column]
+            pred = preds[h.node].reshape(len(x), -1)
+            own = {k.split("/", 1)[1]: v for k, v in scores.items()
+                   if k.startswith(h.target + "/")}
+            if h.task == "classification":
+                truth = y[:, h.column].astype(np.int64)
+                k = len(info["class_names"])
+                classes = metrics.predicted_classes(pred)
+                report = metrics.classification_report(truth, classes, k)
+                per[h.target][name] = SplitResult(
+                    name, len(x), {"loss": own["loss"], "accuracy": own["accuracy"]},
+                    confusion=np.asarray(report["confusion_matrix"], np.int64),
+                    per_class={key: list(report[key])
+                               for key in ("precision", "recall", "f1", "support")},
+                    y_true=truth, y_pred=classes.astype(np.int64))
+            else:
+                y_true = decode_values(info, y[:, h.column])[:, None]
+                y_pred = decode_values(info, pred[:, 0])[:, None]
+                original = {key: own[key] for key in ("mae", "rmse", "r2") if key in own}
+                per[h.target][name] = SplitResult(
+                    name, len(x), {"loss": own["loss"], **original}, original,
+                    y_true=y_true, y_pred=y_pred)
+    outputs = {
+        h.target: Results(h.task, h.loss_name, list(infos[h.column].get("class_names") or []),
+                          [h.target], per[h.target])
+        for h in heads.heads
+    }
+    return Results(MULTI_OUTPUT, "multi_output", [], [h.target for h in heads.heads], splits,
+                   outputs)
 
 
 def trained_model(network: Network, prepared: Any, config: Any, spec: Any,
@@ -168,6 +232,8 @@ def trained_model(network: Network, prepared: Any, config: Any, spec: Any,
 def results_from_run(run: Any, model: Any = None) -> Results:
     """The scores a run recorded (``Run.metrics``), without the charts that need data: what
     Results shows for a model opened without its data."""
+    if any("/" in k for m in run.metrics.values() for k in m):
+        return _outputs_from_run(run, model)
     task = "classification" if any("accuracy" in m for m in run.metrics.values()) \
         else "regression"
     loss = getattr(model, "loss", None) or run.settings.get("loss") or (
@@ -185,3 +251,36 @@ def results_from_run(run: Any, model: Any = None) -> Results:
     names = list(getattr(model, "class_names", None) or [])
     targets = list(getattr(model, "target_names", None) or ["target"])
     return Results(task, loss, names, targets, splits)
+
+
+def _outputs_from_run(run: Any, model: Any = None) -> Results:
+    """:func:`results_from_run` of a network with several outputs (``"<target>/<metric>"``
+    keys)."""
+    samples = (getattr(model, "summary", {}) or {}).get("samples") or {}
+    targets: list[str] = []
+    for m in run.metrics.values():
+        for key in m:
+            t = key.rpartition("/")[0]
+            if t and t not in targets:
+                targets.append(t)
+    splits, per = {}, {t: {} for t in targets}
+    for name in SPLITS:
+        m = run.metrics.get(name)
+        if not m:
+            continue
+        n = int(samples.get(name, 0) or 0)
+        splits[name] = SplitResult(name, n, dict(m))
+        for t in targets:
+            own = {k.split("/", 1)[1]: v for k, v in m.items() if k.startswith(t + "/")}
+            original = {k: v for k, v in own.items() if k in ("mae", "rmse", "r2")}
+            per[t][name] = SplitResult(name, n, own, original)
+    # The model's preparation knows each output's classes (its run only the scores).
+    heads = {h.get("target"): h for h in getattr(getattr(model, "preparation", None),
+                                                 "heads", None) or []}
+    outputs = {}
+    for t in targets:
+        classify = any("accuracy" in r.metrics for r in per[t].values())
+        names = list(heads.get(t, {}).get("class_names") or [])
+        outputs[t] = Results("classification" if classify else "regression", "", names, [t],
+                             per[t])
+    return Results("multi_output", "multi_output", [], targets, splits, outputs)

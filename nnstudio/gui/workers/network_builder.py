@@ -28,9 +28,11 @@ class _BuildWorker(QObject):
     finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, spec: Any, input_shape: tuple, seed: int | None):
+    def __init__(self, spec: Any, input_shape: tuple, seed: int | None,
+                 input_columns: dict | None = None):
         super().__init__()
         self.spec, self.input_shape, self.seed = spec, input_shape, seed
+        self.input_columns = input_columns
         self._on_done: Callable[[], None] | None = None
         #: The thread that built the network (tests check it was not the GUI's).
         self.built_in: int | None = None
@@ -39,7 +41,8 @@ class _BuildWorker(QObject):
     def run(self) -> None:
         try:
             self.built_in = threading.get_ident()
-            net = Network(self.spec, self.input_shape, seed=self.seed)
+            net = Network(self.spec, self.input_shape, seed=self.seed,
+                          input_columns=self.input_columns)
         except NNStudioError as e:
             self.failed.emit(one_line(str(e)))
         except MemoryError:
@@ -63,10 +66,11 @@ class NetworkBuilder(ThreadOwner):
     def busy(self) -> bool:
         return self.worker is not None
 
-    def start(self, spec: Any, input_shape: tuple, seed: int | None) -> bool:
+    def start(self, spec: Any, input_shape: tuple, seed: int | None,
+              input_columns: dict | None = None) -> bool:
         if self.busy:
             return False
-        worker = _BuildWorker(spec, tuple(input_shape), seed)
+        worker = _BuildWorker(spec, tuple(input_shape), seed, input_columns)
         thread = self._launch(worker, "nnstudio-build-network")
         worker.finished.connect(self._relay_built)
         worker.failed.connect(self._relay_failed)

@@ -92,6 +92,9 @@ class TrainingJob:
     train_data: tuple[np.ndarray, np.ndarray]
     val_data: tuple[np.ndarray, np.ndarray] | None = None
     after: Callable[[Network, TrainingFinished], Any] | None = None
+    #: A network with several outputs: its :class:`~nnstudio.core.training.heads.Heads`
+    #: (a loss per Output layer; ``y`` holds one column per target).
+    heads: Any = None
 
 
 @dataclass
@@ -193,7 +196,8 @@ class TrainingWorker(QObject):
         # show where the trainer stands while it waits, not up to 100 ms before.
         control.before_wait = flush
         try:
-            for ev in train(job.network, job.config, job.train_data, job.val_data, control):
+            for ev in train(job.network, job.config, job.train_data, job.val_data, control,
+                            heads=job.heads):
                 if ev.__class__ is BatchEnd:
                     value = ev.loss
                     if value == value:  # not NaN

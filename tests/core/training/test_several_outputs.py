@@ -363,3 +363,37 @@ def test_columns_typed_as_text_are_a_list():
     assert several_inputs(spec)
     net_input = Network(spec, (2,), input_columns={"i": [0, 1]}).layers["i"]
     assert net_input.config["columns"] == ["area", "city"]
+
+
+def test_one_output_naming_its_target_is_exported_by_name(tmp_path):
+    """A single Output naming a class target (not the dataset's target): trained, the model
+    file, ONNX and predict.py all speak of that target."""
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from nnstudio.core.data.csv_reader import load_table
+    from nnstudio.core.io.numpy_export import export_numpy
+    from nnstudio.core.io.onnx_export import export_onnx, onnx_feeds
+
+    net = {"nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
+                     {"id": "r", "type": "ReLU"}, {"id": "d", "type": "Dense", "units": 2},
+                     {"id": "sm", "type": "Softmax"},
+                     {"id": "sold", "type": "Output", "target": "sold"}],
+           "edges": [["in", "h"], ["h", "r"], ["r", "d"], ["d", "sm"], ["sm", "sold"]]}
+    proj = project(tmp_path, net, epochs=30, target="city", ignore=["notes", "price"])
+    model = run_training(proj, load_data(proj))
+    assert model.summary["metrics"]["test"]["sold/accuracy"] > 0.7
+    table = load_table(tmp_path / "houses.csv")
+    pred = model.predict_raw(table)
+    assert list(pred.outputs) == ["sold"]
+    export_onnx(model, tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    assert [o.name for o in session.get_outputs()] == ["prediction_sold", "probabilities_sold"]
+    names, _ = session.run(None, onnx_feeds(model, table))
+    assert names.tolist() == pred.outputs["sold"].values.tolist()
+    export_numpy(model, tmp_path / "np")
+    r = subprocess.run([sys.executable, str(tmp_path / "np" / "predict.py"),
+                        str(tmp_path / "houses.csv")], capture_output=True, text=True,
+                       timeout=300)
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert [row["prediction_sold"] for row in rows] == names.tolist()
