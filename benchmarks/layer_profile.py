@@ -4,7 +4,9 @@
 PYTHONPATH=. .venv/bin/python benchmarks/layer_profile.py c f g d --steps 40
 ```
 
-Wraps every layer's ``forward`` / ``backward`` of a built network with a CPU-time clock
+Wraps what runs every node (its layer, or the execution plan's fused stand-in: a ReLU
+moved after its MaxPool2D shows its time under the pool, a Conv2D fused with its pool the
+convolution under the Conv2D and the pooling and ReLU under the pool) with a CPU-time clock
 (``time.thread_time``, one BLAS thread) and runs ``--steps`` forward + backward passes on a
 batch of 64 (after a warm-up), then prints each layer's median milliseconds per step.
 Information only: the speed goals are judged by ``engine_vs_peers.py``.
@@ -42,9 +44,11 @@ def profile(name: str, steps: int, dtype=np.float32) -> list[tuple[str, float, f
 
         setattr(layer, which, timed)
 
-    for lid, layer in net.layers.items():
-        wrap(lid, layer, "forward")
-        wrap(lid, layer, "backward")
+    # What the network runs per node: its layer, or a stand-in of the execution plan
+    # (engine/fusion.py: a ReLU moved after its pool, a convolution fused with its pool).
+    for lid, runner in net._plan.runners.items():
+        wrap(lid, runner, "forward")
+        wrap(lid, runner, "backward")
     xb = x[:bs].astype(dtype)
     out_id = net.output_id
     at = net.preds[out_id][0] if net.layers[out_id].type_name == "Softmax" else out_id
@@ -57,7 +61,8 @@ def profile(name: str, steps: int, dtype=np.float32) -> list[tuple[str, float, f
         layer = net.layers[lid]
         f = times.get((lid, "forward"), [0.0] * steps)[5:]
         b = times.get((lid, "backward"), [0.0] * steps)[5:] or [0.0]
-        rows.append((f"{lid} {layer.describe()}", statistics.median(f) * 1e3,
+        fused = "" if net._plan.runners[lid] is layer else " (fused)"
+        rows.append((f"{lid} {layer.describe()}{fused}", statistics.median(f) * 1e3,
                      statistics.median(b) * 1e3))
     return rows
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.core.engine import fusion
 from nnstudio.core.engine.layer import Buffers, Layer, Shape
 from nnstudio.core.errors import ConfigError, GraphError, NNStudioError, ShapeError
 
@@ -301,6 +302,8 @@ class Network:
         self._allocate()
         self._buf = Buffers()
         self.initialize(seed)
+        # What runs each node: its layer, or an exact cheaper stand-in (engine/fusion.py).
+        self._plan = fusion.execution_plan(self)
 
     # -- parameters ----------------------------------------------------------------------
     @property
@@ -428,15 +431,16 @@ class Network:
             x = x.astype(self.dtype)
         values: dict[str, np.ndarray] = {}
         columns = self.input_columns
+        runners = self._plan.runners
         for node_id in self.order:
-            layer = self.layers[node_id]
+            layer = runners[node_id]
             if node_id in self._input_data_shapes:
                 # An Input taking some columns gets a contiguous copy of them (N, k).
                 xi = x if columns is None else np.take(x, columns[node_id], axis=1)
                 values[node_id] = layer.forward([xi], training)
             else:
                 values[node_id] = layer.forward([values[p] for p in self.preds[node_id]], training)
-        self.values = values
+        self.values = self._plan.expose(values)
         if self.output_id is None:
             return {o: values[o] for o in self.output_ids}
         return values[self.output_id]
@@ -461,7 +465,7 @@ class Network:
             g = pending.pop(node_id, None)
             if g is None or not self.needs_grad[node_id]:
                 continue
-            layer = self.layers[node_id]
+            layer = self._plan.runners[node_id]
             in_grads = layer.backward(g)
             for p, gp in zip(self.preds[node_id], in_grads, strict=True):
                 if gp is None or not self.needs_grad[p]:

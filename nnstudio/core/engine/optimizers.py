@@ -168,7 +168,31 @@ class Adam(Optimizer):
     def _step(self, lr):
         b1, b2, eps = self.options["beta_1"], self.options["beta_2"], self.options["epsilon"]
         g, m, v, tmp = self.grads, self.m, self.v, self._scratch
-        # Ufunc calls with out= rather than `*=`/`+=`: the same math, less overhead per call.
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            self._step_textbook(lr, b1, b2, eps)
+            return
+        # The moments are kept divided by (1 − β): μ = m/(1 − β₁), ν = v/(1 − β₂), so their
+        # updates need no multiplication of g (μ ← β₁μ + g, ν ← β₂ν + g²): 10 passes over
+        # the buffers instead of 12 (the step of an MNIST MLP is ≈ 40 % Adam). Then
+        # m̂ = (1 − β₁)/c₁·μ, √v̂ = a·√ν with a = √((1 − β₂)/c₂), and
+        # p −= lr·m̂ / (√v̂ + ε)  ==  (lr·(1 − β₁)/(c₁·a))·μ / (√ν + ε/a).
+        np.multiply(m, b1, out=m)
+        np.add(m, g, out=m)
+        np.multiply(v, b2, out=v)
+        np.multiply(g, g, out=tmp)
+        np.add(v, tmp, out=v)
+        c1 = 1.0 - b1**self.t
+        c2 = 1.0 - b2**self.t
+        a = math.sqrt((1.0 - b2) / c2)
+        np.sqrt(v, out=tmp)
+        np.add(tmp, eps / a, out=tmp)
+        np.divide(m, tmp, out=tmp)
+        np.multiply(tmp, lr * (1.0 - b1) / (c1 * a), out=tmp)
+        np.subtract(self.params, tmp, out=self.params)
+
+    def _step_textbook(self, lr, b1, b2, eps):
+        """The update as written (β outside [0, 1): nonsense, but computed as asked)."""
+        g, m, v, tmp = self.grads, self.m, self.v, self._scratch
         np.multiply(m, b1, out=m)
         np.multiply(g, 1.0 - b1, out=tmp)
         np.add(m, tmp, out=m)
@@ -178,11 +202,11 @@ class Adam(Optimizer):
         np.add(v, tmp, out=v)
         c1 = 1.0 - b1**self.t
         c2 = 1.0 - b2**self.t
-        # p −= lr·(m/c1) / (√(v/c2) + ε)  ==  (lr·√c2/c1)·m / (√v + ε·√c2)
-        np.sqrt(v, out=tmp)
-        np.add(tmp, eps * math.sqrt(c2), out=tmp)
-        np.divide(m, tmp, out=tmp)
-        np.multiply(tmp, lr * math.sqrt(c2) / c1, out=tmp)
+        with np.errstate(all="ignore"):
+            np.divide(m, c1, out=tmp)
+            denom = np.sqrt(v / c2) + eps
+            np.divide(tmp, denom, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
         np.subtract(self.params, tmp, out=self.params)
 
 

@@ -93,9 +93,11 @@ def test_a_run_that_ends_worse_than_a_constant_guess_is_diverged():
     done = run(net, cfg, (x, y))[-1]
     assert done.reason == "diverged" and done.epochs_run == 30
     assert done.message.startswith("training failed: after 30 epoch(s) the training loss is")
-    final = done.history["loss"][-1]  # ≈ 10 against log 2 for a constant guess
-    assert final > 1.5 * watch.trivial and final > 1.5 * watch.initial
-    assert f"{final:.3g}" in done.message and f"({watch.trivial:.3g})" in done.message
+    # The loss of the weights kept (early stopping restores its best epoch), ≈ 3–16 against
+    # log 2 for a constant guess; which epoch is best depends on this chaotic run's rounding.
+    kept = done.history["loss"][(done.best_epoch or done.epochs_run) - 1]
+    assert kept > 1.5 * watch.trivial and kept > 1.5 * watch.initial
+    assert f"{kept:.3g}" in done.message and f"({watch.trivial:.3g})" in done.message
 
 
 @pytest.mark.parametrize("epochs,optimizer", [

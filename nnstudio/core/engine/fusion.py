@@ -1,0 +1,158 @@
+"""Exact rewrites of a built network's execution plan (the user's graph never changes).
+
+:func:`execution_plan` looks at a built :class:`~nnstudio.core.engine.network.Network` and
+returns, per node, the object that runs it (its layer, or a stand-in doing the same math in
+a cheaper order) and the nodes whose outputs are computed only when someone reads them.
+
+**ReLU → MaxPool2D becomes MaxPool2D → ReLU.** ReLU is monotone, so the maximum of a
+window of ``max(z, 0)`` is ``max(max z, 0)``: the pooled map is the same, bit for bit, and
+the ReLU runs on the pooled (a quarter-size, for 2×2) map instead of the full one, forward
+and backward. The gradients are the same too, ties included: where a window's largest ``z``
+is positive, both orders send the gradient to its first maximum (the positive values are
+unchanged by the ReLU, and no non-positive value can tie with them); where it is ≤ 0, the
+ReLU's gradient (``y > 0``) is zero in both orders. Padding (``same``) pads max pooling with
+−∞, and every window holds at least one real pixel, so that changes nothing either.
+
+The rewrite applies when the ReLU's only consumer is the MaxPool2D (its full-size output is
+then needed by nobody during training). The ReLU node's own output, which Inside the network
+may show (``net.values[relu]``), is computed from its input when it is read
+(:class:`NodeValues`).
+
+Only ReLU: ``tanh``, ``sigmoid`` or ``α·z`` are monotone too, but float rounding can make two
+different inputs equal after them, which would move the gradient of a tie.
+
+**Conv2D [→ ReLU] → MaxPool2D 2×2 runs as one step** (:mod:`~nnstudio.core.engine.convpool`)
+when the convolution has a deep window and feeds only the pool (or such a ReLU): the
+convolution's outputs come out grouped by window place, so pooling reads whole slabs. Its
+results equal the layer-by-layer ones up to the order in which the matrix product sums (the
+same tie rule); its full output is computed when read, as the ReLU's.
+
+``ENABLED`` and ``CONV_POOL`` switch the rewrites off for networks built afterwards (tests and
+benchmarks compare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+
+from nnstudio.core.engine import convpool
+
+#: Rewrites apply to networks built while this is true (tests turn it off to compare).
+ENABLED = True
+#: Whether a Conv2D [→ ReLU] → MaxPool2D 2×2 runs as one :class:`convpool.ConvPool`.
+CONV_POOL = True
+
+
+class NodeValues(Mapping):
+    """``{node id: output}`` of the last forward pass, where some outputs are computed only
+    when read: ``lazy[node](values)`` gives that node's output from the others (and is kept,
+    so reading twice computes once)."""
+
+    __slots__ = ("_lazy", "_values")
+
+    def __init__(self, values: dict[str, np.ndarray],
+                 lazy: dict[str, Callable[[Mapping], np.ndarray]]):
+        self._values = values
+        self._lazy = dict(lazy)
+
+    def __getitem__(self, node: str) -> np.ndarray:
+        fn = self._lazy.pop(node, None)
+        if fn is not None:
+            self._values[node] = fn(self)
+        return self._values[node]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class _PassThrough:
+    """Runs a ReLU node whose work moved after its MaxPool2D: hands its input on, both ways.
+
+    Its ``forward`` output is *not* the node's value (see :class:`NodeValues`)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        return inputs[0]
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return [grad]
+
+
+class _PoolThenReLU:
+    """Runs a MaxPool2D node fed by a ReLU as pool, then ReLU on the pooled map: its output
+    is the pooling node's true output (see the module docstring)."""
+
+    def __init__(self, pool, relu):
+        self.pool, self.relu = pool, relu
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        return self.relu.forward([self.pool.forward(inputs, training)], training)
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return self.pool.backward(self.relu.backward(grad)[0])
+
+
+def _relu_of(values: Mapping, source: str) -> np.ndarray:
+    return np.maximum(values[source], 0)
+
+
+class ExecutionPlan:
+    """What runs each node (``runners``) and the outputs computed when read (``lazy``)."""
+
+    def __init__(self, runners: dict, lazy: dict[str, Callable[[Mapping], np.ndarray]]):
+        self.runners = runners
+        self.lazy = lazy
+
+    def expose(self, values: dict[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """The values the network shows for a forward pass's ``values``."""
+        return NodeValues(values, self.lazy) if self.lazy else values
+
+
+def execution_plan(net) -> ExecutionPlan:
+    """The plan for a built network: its layers, with the exact rewrites above applied."""
+    runners = dict(net.layers)
+    lazy: dict[str, Callable[[Mapping], np.ndarray]] = {}
+    if not ENABLED:
+        return ExecutionPlan(runners, lazy)
+    for pool in net.order:
+        if net.layers[pool].type_name != "MaxPool2D":
+            continue
+        (node,) = net.preds[pool]
+        relu = node if _only_consumer(net, node, pool, "ReLU") else None
+        source = net.preds[relu][0] if relu else node
+        if CONV_POOL and _fuses_conv(net, source, relu or pool, pool):
+            fused = convpool.ConvPool(net.layers[source], relu and net.layers[relu],
+                                      net.layers[pool])
+            runners[source], runners[pool] = fused.conv_runner, fused.pool_runner
+            src = net.preds[source][0]
+            lazy[source] = lambda values, f=fused, s=src: f.conv_value(values[s])
+        elif relu is None:
+            continue
+        else:
+            runners[pool] = _PoolThenReLU(net.layers[pool], net.layers[relu])
+        if relu:
+            runners[relu] = _PassThrough(net.layers[relu])
+            lazy[relu] = lambda values, s=source: _relu_of(values, s)
+    return ExecutionPlan(runners, lazy)
+
+
+def _only_consumer(net, node: str, consumer: str, type_name: str) -> bool:
+    """Whether ``node`` is a ``type_name`` layer read by ``consumer`` alone."""
+    return (net.layers[node].type_name == type_name and node != net.output_id
+            and net.succ[node] == [consumer])
+
+
+def _fuses_conv(net, conv: str, consumer: str, pool: str) -> bool:
+    """Whether ``conv`` → [ReLU →] ``pool`` runs as one :class:`convpool.ConvPool`."""
+    if conv == net.input_id or net.succ[conv] != [consumer] or conv == net.output_id:
+        return False
+    (src,) = net.preds[conv]
+    return convpool.applies(net.layers[conv], net.layers[pool], net.shapes[src],
+                            net.shapes[conv])
