@@ -116,7 +116,7 @@ def _data_files(project: Any, prepared: Any, folder: Path, dest: Path, copy_data
             "stratify": spec.split.stratify, "shuffle": spec.split.shuffle},
         "split_file": "split.npz", "source": None, "labels": None,
     }
-    if _prepared_by_nnstudio(spec, prep):
+    if _prepared_by_nnstudio(spec, prep) or prep.heads is not None:
         return _prepared_arrays(spec, prepared, folder, out)
     np.savez(folder / "split.npz", **{s: np.asarray(prepared.indices[k], np.int64)
                                       for s, k in (("train", "train"),
@@ -177,8 +177,9 @@ def _prepared_by_nnstudio(spec: Any, prep: Any) -> str | None:
 
 
 def _prepared_arrays(spec: Any, prepared: Any, folder: Path, out: dict) -> dict:
-    """Text, images and sounds: nnstudio's prepared splits as ``data/prepared.npz`` (data.py
-    does not tokenize, decode or resize; these arrays are exactly what nnstudio trains on).
+    """Text, images, sounds and several targets: nnstudio's prepared splits as
+    ``data/prepared.npz`` (data.py does not tokenize, decode or resize, nor pack the targets
+    of several Outputs into ``y (N, H)``; these arrays are exactly what nnstudio trains on).
     Training-time image augmentation cannot be carried by fixed arrays: refused."""
     from nnstudio.core.data.augment import AugmentOptions
 
@@ -194,7 +195,7 @@ def _prepared_arrays(spec: Any, prepared: Any, folder: Path, out: dict) -> dict:
         arrays[f"x_{name}"], arrays[f"y_{name}"] = np.asarray(x), np.asarray(y)
     np.savez(folder / "data" / "prepared.npz", **arrays)
     out.update(kind="prepared", source="data/prepared.npz", split_file=None,
-               prepared=_prepared_by_nnstudio(spec, prepared.preparation),
+               prepared=_prepared_by_nnstudio(spec, prepared.preparation) or "targets",
                n_rows=int(sum(len(arrays[f"x_{s}"]) for s in ("train", "validation", "test"))))
     return out
 
@@ -206,6 +207,8 @@ def _model_only_data(model: Any) -> dict:
         raise ExportError("the model has no data preparation (it was not trained on a "
                           "dataset), so data.py could not prepare data for it")
     kind = _prepared_by_nnstudio(None, prep)
+    if kind is None and prep.heads is not None:
+        kind = "targets named by its Output layers"
     if kind is not None:
         raise ExportError(f"the model was trained on {kind}, which the exported data.py "
                           "cannot prepare from a file: export its project instead (the "
@@ -320,7 +323,8 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
             config = TrainingConfig.from_dict(
                 {k: v for k, v in model.training_config.items()
                  if k in TrainingConfig.__dataclass_fields__}, "model training settings")
-            init_net = Network(spec, model.input_shape, seed=config.seed)
+            init_net = Network(spec, model.input_shape, seed=config.seed,
+                               input_columns=model.network.input_columns)
             task, class_names = model.task, list(model.class_names)
             title = Path(str(getattr(model, "path", "") or "model")).stem
             architecture = model.architecture_dict()
@@ -328,9 +332,12 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
             _check_same_network(init_net, model.network)
         if run_record is not None:
             _recorded_start(init_net, run_record)
-        code = render_model(spec, init_net.input_shape, config.loss, title)
+        heads, columns = _heads_and_columns(project, prepared, model, init_net)
+        code = render_model(spec, init_net.input_shape, config.loss, title, columns, heads)
         check_source(code.source)
         settings = training_settings(config, code.fused, task)
+        if heads is not None:
+            settings["heads"] = heads
     except NNStudioError as e:
         if isinstance(e, ExportError):
             raise
@@ -396,6 +403,26 @@ def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None
             run_record = None  # a run of another network: start from the seed's weights
     return export_pytorch(folder, project=project, model=model, prepared=prepared,
                           run_record=run_record)
+
+
+def _heads_and_columns(project: Any, prepared: Any, model: Any, net: Network
+                       ) -> tuple[list[dict] | None, dict[str, list[int]] | None]:
+    """The outputs' losses (``training.json``'s ``heads``, when Outputs name their targets)
+    and the columns each Input takes (when the Inputs choose columns)."""
+    from nnstudio.core.io.export_pytorch.model_code import head_settings
+
+    if project is not None:
+        from nnstudio.core.io.pipeline import output_heads
+
+        source = net
+        heads = output_heads(net, prepared)
+    else:
+        source = model.network
+        heads = getattr(model, "heads", None)
+    columns = source.input_columns
+    if columns is not None:
+        columns = {k: [int(c) for c in v] for k, v in columns.items()}
+    return (head_settings(source, heads) if heads is not None else None), columns
 
 
 def _recorded_start(net: Network, record: Any) -> None:

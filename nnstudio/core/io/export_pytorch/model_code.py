@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from nnstudio import __version__
 from nnstudio.core.engine.layer import Layer
@@ -35,6 +36,9 @@ class ModelCode:
     attributes: dict[str, str]  # node id → attribute
     fused: str | None  # "Softmax" / "Sigmoid" when the loss fuses with it
     output_shape: tuple[int, ...]
+    #: A network with several outputs: ``{output id: shape}`` (``forward`` returns a dict
+    #: keyed by each Output's target); None for one output.
+    output_shapes: dict[str, tuple[int, ...]] | None = None
 
 
 def identifiers(node_ids: list[str]) -> dict[str, str]:
@@ -68,13 +72,25 @@ def fused_activation(spec: NetworkSpec, loss: str) -> str | None:
 
 
 def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
-                 title: str = "") -> ModelCode:
-    """``model.py`` for ``spec`` on samples of ``input_shape``.
+                 title: str = "", input_columns: dict[str, Any] | None = None,
+                 heads: list[dict[str, Any]] | None = None) -> ModelCode:
+    """``model.py`` for ``spec`` on samples of ``input_shape`` (one prepared row ``(F,)``
+    when the Inputs take columns).
+
+    ``input_columns`` (:attr:`Network.input_columns`, ``{input id: int array}``): each Input
+    takes those columns of ``x`` (``index_select`` with a buffer of the indices).
+    ``heads`` (:func:`head_settings`: ``{"node", "target", "at", "fused"}`` per Output): the
+    network trains with one loss per Output; with several, ``forward`` returns
+    ``{target: tensor}`` and ``logits=True`` gives each fused head its logits. Without
+    ``heads`` the network must have one output and ``loss`` decides the fusion.
 
     Raises :class:`ExportError` when the network cannot be built or holds a layer type
     without a converter.
     """
-    _one_input_one_output(spec)
+    if input_columns is None or heads is None:
+        _one_input_one_output(spec, input_columns is None, heads is None)
+    if heads is not None or input_columns is not None:
+        return _render_several(spec, input_shape, title, input_columns, heads)
     report = infer_shapes(spec, tuple(input_shape))
     if not report.ok:
         raise ExportError("the network cannot be built: " + "; ".join(report.errors))
@@ -170,21 +186,196 @@ class Net(nn.Module):
     return ModelCode(source, attrs, fused, shapes[output_id])
 
 
-def _one_input_one_output(spec: NetworkSpec) -> None:
-    """The exported ``forward(x)`` takes one tensor and returns one: refuse other graphs."""
+def _one_input_one_output(spec: NetworkSpec, no_columns: bool, no_heads: bool) -> None:
+    """Without the Inputs' columns a network must have one Input taking every feature;
+    without heads (Outputs naming their targets) one output."""
     inputs = [n.id for n in spec.nodes if n.type == "Input"]
     succ = spec.successors()
     outputs = [n.id for n in spec.nodes if not succ[n.id] and n.type != "Input"]
-    if len(inputs) > 1 or len(outputs) > 1:
+    if no_heads and len(outputs) > 1:
         raise ExportError(
-            f"the network has {len(inputs)} inputs and {len(outputs)} outputs; the PyTorch "
-            "export writes networks with one Input and one output only (ONNX and NumPy "
-            "exports take several)")
+            f"the network has {len(outputs)} outputs; the PyTorch export needs each to end "
+            "in an Output layer naming the target it predicts")
     chosen = [n.id for n in spec.nodes if n.type == "Input" and n.config.get("columns")]
-    if chosen:
+    if no_columns and (len(inputs) > 1 or chosen):
         raise ExportError(
-            f"Input '{chosen[0]}' takes chosen columns; the PyTorch export writes networks "
-            "whose Input takes every feature (ONNX and NumPy exports take chosen columns)")
+            f"the network has {len(inputs)} Inputs taking chosen columns; the PyTorch "
+            "export needs the prepared data to know their columns (export the project, not "
+            "a model file without its data preparation)")
+
+
+def head_settings(net: Any, heads: Any) -> list[dict[str, Any]]:
+    """``training.json``'s ``heads``: per Output (in the packed targets' column order) its
+    node, target, column, loss, weight, task, class count, and the logits node and
+    activation the loss fuses with (as :class:`~nnstudio.core.training.heads.Heads`)."""
+    out = []
+    for h in sorted(heads.heads, key=lambda h: h.column):
+        fused = net.layers[net.preds[h.node][0]].type_name if h.at is not None else None
+        out.append({"node": h.node, "target": h.target, "column": h.column,
+                    "loss": h.loss_name, "weight": h.weight, "task": h.task,
+                    "n_classes": h.n_classes, "at": h.at, "fused": fused})
+    return out
+
+
+def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
+                    input_columns: dict[str, Any] | None,
+                    heads: list[dict[str, Any]] | None) -> ModelCode:
+    """``model.py`` of a network whose Inputs take chosen columns and/or whose Outputs name
+    their targets (see :func:`render_model`)."""
+    report = infer_shapes(spec, tuple(input_shape), input_columns)
+    if not report.ok:
+        raise ExportError("the network cannot be built: " + "; ".join(report.errors))
+    order = topological_order(spec)
+    preds, succ = spec.predecessors(), spec.successors()
+    by_id = {n.id: n for n in spec.nodes}
+    attrs = identifiers(order)
+    shapes = {k: tuple(v.shape) for k, v in report.nodes.items()}
+    input_ids = [n.id for n in spec.nodes if n.type == "Input"]
+    output_ids = [n for n in order if not succ[n]]
+    heads = heads or []
+    by_node = {h["node"]: h for h in heads}
+    if heads and set(by_node) != set(output_ids):
+        raise ExportError("every branch end must be an Output naming its target (the "
+                          "outputs and the prepared targets differ)")
+    several = len(output_ids) > 1
+    fused_heads = {h["node"]: h for h in heads if h.get("fused")}
+    single_fused = None if several or not fused_heads else fused_heads[output_ids[0]]["fused"]
+
+    convs = {}
+    for index, ns in enumerate(spec.nodes):
+        convs[ns.id] = converter(ns.type, f"network.nodes[{index}] {ns.id!r}")
+    masks = _padding_masks(spec, order, shapes, {k: c.masked for k, c in convs.items()})
+    mask_names = _mask_names(attrs, set(masks.values()))
+    taken = set(attrs.values()) | set(mask_names.values())
+    col_names = {}
+    for node_id in input_ids:
+        if input_columns is not None:
+            name = attrs[node_id] + "_columns"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            col_names[node_id] = name
+
+    used_modules: dict[str, list[str]] = {}
+    init_lines, forward_lines = [], []
+    for node_id in order:
+        ns = by_id[node_id]
+        layer = Layer.from_config(ns.type, ns.id, ns.config)
+        conv = convs[node_id]
+        names = used_modules.setdefault(conv.file, [])
+        if conv.module not in names:
+            names.append(conv.module)
+        if node_id in input_ids:
+            in_shapes = [(len(input_columns[node_id]),) if node_id in col_names
+                         else tuple(input_shape)]
+        else:
+            in_shapes = [shapes[p] for p in preds[node_id]]
+        args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
+        attr = attrs[node_id]
+        init_lines.append(f"        self.{attr} = {conv.module}({args})")
+        if node_id in col_names:
+            cols = [int(c) for c in input_columns[node_id]]
+            init_lines.append(f"        self.register_buffer({col_names[node_id]!r}, "
+                              f"torch.tensor({cols!r}, dtype=torch.long), persistent=False)")
+            inputs = f"x.index_select(1, self.{col_names[node_id]})"
+        elif node_id in input_ids:
+            inputs = "x"
+        else:
+            inputs = ", ".join(attrs[p] for p in preds[node_id])
+        call = inputs + (f", mask={mask_names[masks[node_id]]}" if node_id in masks else "")
+        forward_lines.append(f"        {attr} = self.{attr}({call})")
+        if node_id in mask_names:  # an Embedding whose padding mask a later layer reads
+            forward_lines.append(f"        {mask_names[node_id]} = "
+                                 f"self.{attr}.padding_mask({inputs})")
+
+    def result(logits: bool) -> str:
+        def value(o):
+            h = by_node.get(o)
+            return attrs[h["at"]] if logits and h and h.get("fused") else attrs[o]
+        if not several:
+            return value(output_ids[0])
+        keys = [by_node[o]["target"] if o in by_node else o for o in output_ids]
+        return "{" + ", ".join(f"{k!r}: {value(o)}" for k, o in zip(keys, output_ids,
+                                                                    strict=True)) + "}"
+    if fused_heads:
+        forward_lines.append("        if logits:")
+        forward_lines.append(f"            return {result(True)}")
+    forward_lines.append(f"        return {result(False)}")
+    imports = "\n".join(f"from {file} import {', '.join(sorted(names))}"
+                        for file, names in sorted(used_modules.items()))
+    nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
+    targets = {(by_node[o]["target"] if o in by_node else o): shapes[o] for o in output_ids}
+    out_shape = shapes[output_ids[0]]
+    if several:
+        returns = "``{target: (N, *shape)}`` (``OUTPUT_SHAPES``)"
+        rtype = "dict[str, torch.Tensor]"
+    else:
+        returns = f"``(N, {', '.join(map(str, out_shape))})``"
+        rtype = "torch.Tensor"
+    takes = ("each Input takes its columns of it (``INPUT_COLUMNS``)" if col_names
+             else "the Input takes all of it")
+    fused_doc = (
+        "\n\n        With ``logits=True`` the outputs whose loss fuses with their final\n"
+        "        Softmax/Sigmoid give the values before it (``HEADS``), as nnstudio "
+        "computes\n        the loss.\n        " if fused_heads else "")
+    in_text = ", ".join(map(str, input_shape))
+    column_map = {n: [int(c) for c in input_columns[n]] for n in col_names}
+    head_map = [{k: h[k] for k in ("node", "target", "loss", "weight", "fused")}
+                for h in heads]
+    source = f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
+
+An ``nn.Module`` equal to the canvas graph: one attribute per node, and ``forward`` runs them
+in nnstudio's execution order. ``forward(x)`` takes one prepared row per sample:
+{takes}. It returns {returns}. Weights in nnstudio's layout load with
+``nnstudio_layers.load_weights(model, "weights.npz")``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+{imports}
+
+TITLE = {title!r}
+#: nnstudio node id → attribute of :class:`Net`, in execution order.
+NODES = {{
+{nodes}
+}}
+#: Shape of one prepared sample, and of one output.
+INPUT_SHAPE = {tuple(input_shape)!r}
+OUTPUT_SHAPE = {out_shape!r}
+#: Input id → the columns of the prepared row it takes.
+INPUT_COLUMNS = {column_map!r}
+#: Target → the shape of one sample's output.
+OUTPUT_SHAPES = {targets!r}
+#: The outputs: node, target, loss, weight and the activation the loss fuses with.
+HEADS = {_lines(head_map)}
+#: The final activation the loss is fused with (one output), or None.
+FUSED_ACTIVATION = {single_fused!r}
+
+
+class Net(nn.Module):
+    """x ``(N, {in_text})`` → {returns}."""
+
+    NODES = NODES
+
+    def __init__(self):
+        super().__init__()
+{chr(10).join(init_lines)}
+
+    def forward(self, x: torch.Tensor, logits: bool = False) -> {rtype}:
+        """The network's outputs for a batch of prepared samples.{fused_doc}"""
+{chr(10).join(forward_lines)}
+'''
+    code = ModelCode(source, attrs, single_fused, out_shape,
+                     {o: shapes[o] for o in output_ids} if several else None)
+    return code
+
+
+def _lines(items: list) -> str:
+    """A list literal with one item per line (short lines in the generated file)."""
+    return "[\n" + "".join(f"    {item!r},\n" for item in items) + "]" if items else "[]"
 
 
 def _padding_masks(spec: NetworkSpec, order: list[str], shapes: dict[str, tuple[int, ...]],

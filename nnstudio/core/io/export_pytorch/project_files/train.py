@@ -100,8 +100,86 @@ def sequence_cross_entropy(out, y, logits: bool = False):
     return -torch.log(p).sum() / counted
 
 
+# -- several outputs (training.json's "heads") -----------------------------------------------
+
+def head_outputs(out, settings: dict) -> dict:
+    """``{target: output}`` of a network trained per Output: a network with several outputs
+    returns a dict keyed by target already; one Output naming its target returns a tensor."""
+    if isinstance(out, dict):
+        return out
+    (head,) = settings["heads"]
+    return {head["target"]: out}
+
+
+def head_loss(out, y, head: dict, logits: bool = False):
+    """One output's mean loss against its column ``y (N,)`` of the packed targets: from the
+    logits when ``logits`` (the head's loss fuses with its final Softmax/Sigmoid), else
+    nnstudio's formulas on the output (probabilities clipped to [1e-7, 1 − 1e-7])."""
+    loss = head["loss"]
+    if loss == "cross_entropy":
+        classes = y.long()
+        if logits:
+            return F.cross_entropy(out, classes)
+        return -torch.log(out.gather(1, classes.view(-1, 1)).clamp_min(EPS)).mean()
+    t = y.reshape(-1, 1).to(out.dtype)
+    if loss == "binary_cross_entropy":
+        if logits:
+            return F.binary_cross_entropy_with_logits(out, t)
+        p = out.clamp(EPS, 1 - EPS)
+        return -(t * torch.log(p) + (1 - t) * torch.log1p(-p)).mean()
+    return F.mse_loss(out, t) if loss == "mse" else F.l1_loss(out, t)
+
+
+def heads_loss(model, x, y, settings: dict):
+    """``(Σ weight · loss, {target: output})`` of a batch, with the packed targets
+    ``y (N, H)`` (a column per output, ``settings["heads"]`` gives each its column)."""
+    heads = settings["heads"]
+    fused = any(h["fused"] for h in heads)
+    outs = head_outputs(model(x, logits=True) if fused else model(x), settings)
+    total, shown = 0.0, {}
+    for h in heads:
+        z = outs[h["target"]]
+        value = head_loss(z, y[:, h["column"]], h, logits=bool(h["fused"]))
+        total = total + h["weight"] * value
+        shown[h["target"]] = (torch.softmax(z, -1) if h["fused"] == "Softmax" else
+                              torch.sigmoid(z) if h["fused"] == "Sigmoid" else z)
+    return total, shown
+
+
+def evaluate_heads(outs: dict, y: torch.Tensor, settings: dict,
+                   preparation: dict | None = None) -> dict:
+    """``loss`` (the weighted total) and per output ``<target>/loss`` and
+    ``<target>/accuracy`` or ``<target>/mae``, ``/rmse``, ``/r2`` — in the units the network
+    trains on, or with ``preparation`` a number's in its own units, as nnstudio reports."""
+    result = {"loss": 0.0}
+    stats = {h["target"]: h for h in (preparation or {}).get("heads") or []}
+    for h in settings["heads"]:
+        out, yh = outs[h["target"]].double(), y[:, h["column"]].double()
+        value = float(head_loss(out, yh, h))
+        result["loss"] += h["weight"] * value
+        result[f"{h['target']}/loss"] = value
+        if h["task"] == "classification":
+            right = (predicted(out) == yh.long()).double().mean()
+            result[f"{h['target']}/accuracy"] = float(right)
+            continue
+        pred, truth_ = out.reshape(-1), yh
+        if h["target"] in stats and preparation is not None:
+            s = stats[h["target"]]
+            pred, truth_ = pred * s["std"] + s["mean"], truth_ * s["std"] + s["mean"]
+        d = pred - truth_
+        ss_tot = float(((truth_ - truth_.mean()) ** 2).sum())
+        r2 = 1 - float((d ** 2).sum()) / ss_tot if ss_tot > 0 else 0.0
+        result.update({f"{h['target']}/mae": float(d.abs().mean()),
+                       f"{h['target']}/rmse": float(torch.sqrt((d ** 2).mean())),
+                       f"{h['target']}/r2": r2})
+    return result
+
+
 def targets(y: np.ndarray, settings: dict) -> torch.Tensor:
-    """Targets in the form the loss wants (class indices, or float columns)."""
+    """Targets in the form the loss wants (class indices, or float columns; the packed
+    ``(N, H)`` float32 targets of a network trained per Output)."""
+    if settings.get("heads"):
+        return torch.as_tensor(np.asarray(y, np.float32).reshape(len(y), -1))
     if settings["loss"] == "cross_entropy":
         return torch.as_tensor(y, dtype=torch.int64)
     return torch.as_tensor(np.asarray(y, np.float32).reshape(len(y), -1))
@@ -197,6 +275,10 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, settings: dict, batch: int
     model.eval()
     outs = [model(x[i:i + batch]) for i in range(0, len(x), batch)]
     model.train(was)
+    if settings.get("heads"):
+        parts = [head_outputs(o, settings) for o in outs]
+        return evaluate_heads({t: torch.cat([p[t] for p in parts]) for t in parts[0]}, y,
+                              settings, preparation)
     out = torch.cat(outs).float()
     loss = settings["loss"]
     if out.dim() == 3:  # a distribution per position: the positions that count (not padding)
@@ -366,7 +448,9 @@ def main(argv=None) -> int:
     patience = es.get("patience", 10) if es else None
     min_delta = es.get("min_delta", 0.0) if es else 0.0
     reason, message = "completed", ""
-    log(f"training {settings['loss']} with {settings['optimizer']['type']} on {world} "
+    loss_text = settings["loss"] if not settings.get("heads") else " + ".join(
+        f"{h['weight']:g}·{h['loss']}({h['target']})" for h in settings["heads"])
+    log(f"training {loss_text} with {settings['optimizer']['type']} on {world} "
         f"process(es), {device.type}; {n} training samples, batch {bs}; start: {start_from}")
     started = time.perf_counter()
     good = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -384,7 +468,8 @@ def main(argv=None) -> int:
             idx = mine[lo:lo + per_rank]
             xb, yb = xt[idx].to(device, non_blocking=True), yt[idx].to(device)
             with torch.autocast("cuda", enabled=amp):
-                value, pred = compute_loss(net, xb, yb, settings)
+                value, pred = (heads_loss(net, xb, yb, settings) if settings.get("heads")
+                               else compute_loss(net, xb, yb, settings))
             if not torch.isfinite(value):
                 model.load_state_dict(good)
                 reason = "diverged"
@@ -399,7 +484,7 @@ def main(argv=None) -> int:
             scaler.step(optimizer)
             scaler.update()
             total[0] += float(value.detach()) * len(idx)
-            if settings["task"] in ACCURACY_TASKS:
+            if settings["task"] in ACCURACY_TASKS and not settings.get("heads"):
                 right, counted = right_answers(pred.detach().float(), yb)
                 total[1] += right
                 total[2] += counted
@@ -410,7 +495,7 @@ def main(argv=None) -> int:
         seen = len(mine) * world
         history["loss"].append(float(total[0]) / seen)
         history["learning_rate"].append(lr)
-        if settings["task"] in ACCURACY_TASKS:
+        if settings["task"] in ACCURACY_TASKS and not settings.get("heads"):
             history.setdefault("accuracy", []).append(float(total[1]) / max(float(total[2]), 1))
         val = evaluate(model, xv, yv, settings)
         val_loss = val.pop("loss", math.nan)
