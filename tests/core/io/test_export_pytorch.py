@@ -170,26 +170,35 @@ def test_padding_masks_reach_the_layers_that_read_them_in_nnstudio():
     assert "e_mask = self.e_mask(e, mask=e_mask_)" in code
 
 
-@pytest.mark.parametrize("edges,inputs,outputs", [
-    ([("a", "h"), ("b", "h"), ("h", "o")], 2, 1),
-    ([("a", "h"), ("h", "o"), ("h", "o2")], 1, 2),
+@pytest.mark.parametrize("edges,message", [
+    ([("a", "h"), ("b", "h"), ("h", "o")],
+     "the network has 2 Inputs; the PyTorch export needs the columns of the prepared data "
+     "each Input takes (they come with the project's data)"),
+    ([("a", "h"), ("h", "o"), ("h", "o2")],
+     "the network has 2 outputs; the PyTorch export needs each to end in an Output layer "
+     "naming the target it predicts"),
 ])
-def test_several_inputs_or_outputs_are_refused_in_one_sentence(edges, inputs, outputs):
+def test_several_inputs_or_outputs_without_columns_or_targets_are_one_sentence(edges,
+                                                                                message):
+    """Several Inputs need their columns, several outputs their targets (see
+    test_export_pytorch_several.py for the networks that have them)."""
     nodes = [("a", "Input", {}), ("b", "Input", {}), ("h", "Dense", {"units": 2}),
              ("o", "Dense", {"units": 1}), ("o2", "Dense", {"units": 1})]
     used = {n for e in edges for n in e}
     s = spec([n for n in nodes if n[0] in used], edges)
     with pytest.raises(ExportError) as e:
         render_model(s, (3,), "mse")
-    assert str(e.value) == (f"the network has {inputs} inputs and {outputs} outputs; the "
-                            "PyTorch export writes networks with one Input and one output only "
-                            "(ONNX and NumPy exports take several)")
+    assert str(e.value) == message
 
 
-def test_an_input_taking_chosen_columns_is_refused():
+def test_an_input_taking_chosen_columns_needs_them():
     s = spec([("a", "Input", {"columns": ["x1", "x2"]}), ("h", "Dense", {"units": 2})])
-    with pytest.raises(ExportError, match="Input 'a' takes chosen columns"):
+    with pytest.raises(ExportError, match="Input 'a' takes chosen columns; the PyTorch "
+                       "export needs the columns"):
         render_model(s, (2,), "mse")
+    code = render_model(s, (3,), "mse", input_columns={"a": [2, 0]}).source
+    assert "torch.tensor([2, 0], dtype=torch.long)" in code
+    assert "a = self.a(x.index_select(1, self.a_columns))" in code
 
 
 def test_a_layer_type_without_converter_is_one_clear_message(monkeypatch):

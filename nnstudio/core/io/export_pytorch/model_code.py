@@ -198,10 +198,11 @@ def _one_input_one_output(spec: NetworkSpec, no_columns: bool, no_heads: bool) -
             "in an Output layer naming the target it predicts")
     chosen = [n.id for n in spec.nodes if n.type == "Input" and n.config.get("columns")]
     if no_columns and (len(inputs) > 1 or chosen):
+        which = f"Input '{chosen[0]}' takes chosen columns" if len(inputs) == 1 else \
+            f"the network has {len(inputs)} Inputs"
         raise ExportError(
-            f"the network has {len(inputs)} Inputs taking chosen columns; the PyTorch "
-            "export needs the prepared data to know their columns (export the project, not "
-            "a model file without its data preparation)")
+            f"{which}; the PyTorch export needs the columns of the prepared data each Input "
+            "takes (they come with the project's data)")
 
 
 def head_settings(net: Any, heads: Any) -> list[dict[str, Any]]:
