@@ -145,7 +145,7 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
                   not_zip="is damaged: not a complete .npz archive")
     try:
         spec, input_shape = network_spec_of(info)
-        net = Network(spec, input_shape, seed=0)
+        net = Network(spec, input_shape, seed=0, input_columns=info.get("input_columns"))
         with np.load(run / "weights.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         net.load_state_dict(arrays, str(run / "weights.npz"))

@@ -18,12 +18,15 @@ import sys
 import numpy as np
 import pytest
 
+from nnstudio.cli import main as cli_main
 from nnstudio.core.data.binding import input_columns
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import ExportError
 from nnstudio.core.io.export_pytorch import export_pytorch
 from nnstudio.core.io.pipeline import load_data, run_training
+from nnstudio.core.io.project import load_project
+from nnstudio.core.io.run_import import read_run
 from nnstudio.core.training.heads import Heads
 from tests.core.training.test_several_outputs import project, two_by_two
 
@@ -217,6 +220,21 @@ def test_train_py_trains_nnstudio_s_run_with_per_output_metrics(tmp_path):
     for key in ("price/mae", "price/rmse", "price/r2", "sold/accuracy", "loss"):
         assert test[key] == pytest.approx(want[key], rel=2e-3), key
     assert test["price/mae"] > 100
+    # import-run brings it back: the model predicts each target as the PyTorch module does
+    model = read_run(out / "run", prepared)
+    assert model.summary["trained_with"] == "pytorch"
+    assert model.summary["metrics"]["test"]["price/r2"] == pytest.approx(test["price/r2"],
+                                                                          rel=1e-4)
+    with exported_modules(out) as m:
+        net = m.model.Net().eval()
+        m.nnstudio_layers.load_weights(net, out / "run" / "weights.npz")
+        with torch.no_grad():
+            theirs = net(torch.as_tensor(prepared.x_test))
+    mine = model.network.predict(np.asarray(prepared.x_test, np.float32))
+    assert rel_error(theirs["price"].numpy(), mine["price"]) <= 1e-5
+    assert rel_error(theirs["sold"].numpy(), mine["sold"]) <= 1e-5
+    assert cli_main(["import-run", str(out / "run"), "--project", str(proj.path)]) == 0
+    assert load_project(proj.path).runs.current.kind == "import"
 
 
 @pytest.mark.slow

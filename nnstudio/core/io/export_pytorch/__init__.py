@@ -347,6 +347,8 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
         "project": str(project.path.resolve()) if project is not None and project.path
         else None,
         "architecture": {**architecture, "input_shape": list(init_net.input_shape)},
+        # the prepared columns each Input takes (several Inputs), for import-run
+        "input_columns": columns,
         "task": task, "class_names": class_names, "loss": config.loss,
         "training": config.to_dict(),
         "preparation": (prepared.preparation.to_dict() if prepared is not None else
