@@ -262,3 +262,33 @@ def test_a_model_file_alone_with_several_targets_is_refused(tmp_path):
     with pytest.raises(ExportError, match="targets named by its Output layers"):
         export_pytorch(tmp_path / "alone", model=model)
     assert not (tmp_path / "alone").exists()
+
+
+def test_a_model_file_alone_with_two_inputs_and_one_output_trains_from_data(tmp_path):
+    """Without targets named by Outputs data.py prepares the row from ``--data``; the
+    model's Inputs take their columns of it (recorded in the model file)."""
+    net = {"nodes": [{"id": "size", "type": "Input", "columns": ["area", "rooms", "age"]},
+                     {"id": "place", "type": "Input", "columns": ["city"]},
+                     {"id": "h1", "type": "Dense", "units": 8},
+                     {"id": "h2", "type": "Dense", "units": 4},
+                     {"id": "join", "type": "Concatenate"},
+                     {"id": "out", "type": "Dense", "units": 1}],
+           "edges": [["size", "h1"], ["place", "h2"], ["h1", "join"], ["h2", "join"],
+                     ["join", "out"]]}
+    proj = project(tmp_path, net, epochs=2, ignore=["notes", "sold"])
+    prepared = load_data(proj)
+    model = run_training(proj, prepared)
+    out = export_pytorch(tmp_path / "alone", model=model)
+    with exported_modules(out) as m:
+        want = {k: [int(c) for c in v] for k, v in model.network.input_columns.items()}
+        assert want == m.model.INPUT_COLUMNS
+        torch_net = m.model.Net().eval()
+        m.nnstudio_layers.load_weights(torch_net, out / "weights.npz")
+        with torch.no_grad():
+            theirs = torch_net(torch.as_tensor(prepared.x_test)).numpy()
+    assert rel_error(theirs, model.network.predict(prepared.x_test)) <= 1e-5
+    run = subprocess.run([sys.executable, str(out / "train.py"), "--threads", "1", "--data",
+                          str(tmp_path / "houses.csv")], capture_output=True, text=True,
+                         timeout=300, env=ENV)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "epoch 2/2" in run.stdout
