@@ -135,6 +135,8 @@ def test_two_inputs_two_outputs_compute_what_nnstudio_computes(tmp_path):
         net = m.model.Net()
         assert m.model.OUTPUT_SHAPES == {"price": (1,), "sold": (2,)}
         assert set(net.state_dict()) == {k for k in net.state_dict() if "columns" not in k}
+    assert ("`price`: mse × 1; `sold`: cross_entropy × 0.5 (from the logits before its "
+            "Softmax)") in (out / "README.md").read_text()
     # the data is nnstudio's prepared arrays, the targets packed (N, 2)
     spec = json.loads((out / "data.json").read_text())
     assert spec["kind"] == "prepared" and spec["prepared"] == "targets"

@@ -226,6 +226,19 @@ def _model_only_data(model: Any) -> dict:
             "x_key": "x" if prep.array is not None else None, "y_key": "y"}
 
 
+def _loss_text(settings: dict) -> str:
+    """The README's line on the loss: one, or one per Output with its weight."""
+    if settings.get("heads"):
+        return "- loss `Σ weight · loss` over the outputs (`forward` returns `{target: " \
+            "tensor}` when there are several): " + "; ".join(
+                f"`{h['target']}`: {h['loss']} × {h['weight']:g}"
+                + (f" (from the logits before its {h['fused']})" if h["fused"] else "")
+                for h in settings["heads"])
+    return f"- loss `{settings['loss']}`" + (
+        f" (computed from the logits before the final {settings['fused']}, as nnstudio does)"
+        if settings["fused"] else "")
+
+
 def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
             model_text: str) -> str:
     data_arg = "" if has_source else " --data YOUR_DATA.csv"
@@ -253,9 +266,7 @@ def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
         "", "Bring the result back into nnstudio as a run of the project:", "",
         "```bash", "nnstudio import-run run/", "```", "",
         "## Settings", "",
-        f"- loss `{settings['loss']}`" + (f" (computed from the logits before the final "
-                                          f"{settings['fused']}, as nnstudio does)"
-                                          if settings["fused"] else ""),
+        _loss_text(settings),
         f"- optimizer `{json.dumps(settings['optimizer'])}`, weight decay "
         f"{settings['weight_decay']:g} on the kernels",
         f"- batch {settings['batch_size']} (the global batch: each of N processes takes "
