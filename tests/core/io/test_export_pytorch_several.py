@@ -145,6 +145,22 @@ def test_two_inputs_two_outputs_compute_what_nnstudio_computes(tmp_path):
         assert z["y_train"].shape == (prepared.counts["train"], 2)
 
 
+def test_binary_cross_entropy_and_mae_outputs_compute_what_nnstudio_computes(tmp_path):
+    """The other losses: a Sigmoid fused with binary cross-entropy, MAE on the number."""
+    net = two_by_two(sold_weight=2.0)
+    for node in net["nodes"]:
+        if node["id"] == "s":
+            node["units"] = 1
+        elif node["id"] == "sm":
+            node["type"] = "Sigmoid"
+        elif node["id"] == "price":
+            node["loss"] = "mae"
+    proj, prepared, out = _export(tmp_path, net)
+    settings = _parity(proj, prepared, out)
+    assert [(h["loss"], h["weight"], h["fused"]) for h in settings["heads"]] == [
+        ("mae", 1.0, None), ("binary_cross_entropy", 2.0, "Sigmoid")]
+
+
 def test_one_output_naming_its_target_computes_what_nnstudio_computes(tmp_path):
     proj, prepared, out = _export(tmp_path, ONE_NAMED, target="city", ignore=["notes", "price"])
     settings = _parity(proj, prepared, out)
