@@ -23,7 +23,7 @@ from nnstudio.core.data.binding import input_columns
 from nnstudio.core.engine.losses import get_loss
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import ExportError
-from nnstudio.core.io.export_pytorch import export_pytorch
+from nnstudio.core.io.export_pytorch import FILES, export_pytorch
 from nnstudio.core.io.pipeline import load_data, run_training
 from nnstudio.core.io.project import load_project
 from nnstudio.core.io.run_import import read_run
@@ -310,3 +310,28 @@ def test_a_model_file_alone_with_two_inputs_and_one_output_trains_from_data(tmp_
                          timeout=300, env=ENV)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "epoch 2/2" in run.stdout
+
+
+def test_targets_and_ids_reach_the_code_only_as_literals(tmp_path):
+    """A target or node id written like code stays a string: the file compiles and the
+    dict is keyed by the exact text."""
+    from nnstudio.core.io.export_pytorch.model_code import render_model
+
+    from .pytorch_helpers import spec
+
+    odd = "a'] ; import os #\n\"\"\""
+    s = spec([("in'\n", "Input", {"columns": ["x"]}), ("h", "Dense", {"units": 2}),
+              ("o1", "Output", {"target": odd}), ("g", "Dense", {"units": 1}),
+              ("o2", "Output", {"target": "y"})],
+             [("in'\n", "h"), ("h", "o1"), ("in'\n", "g"), ("g", "o2")])
+    heads = [{"node": "o1", "target": odd, "at": None, "fused": None, "loss": "mse",
+              "weight": 1.0}, {"node": "o2", "target": "y", "at": None, "fused": None,
+                               "loss": "mse", "weight": 1.0}]
+    code = render_model(s, (3,), "mse", "t", {"in'\n": [2, 0]}, heads).source
+    (tmp_path / "model.py").write_text(code)
+    for f in ("nnstudio_layers.py", "nnstudio_sequence.py"):
+        (tmp_path / f).write_text((FILES / f).read_text())
+    with exported_modules(tmp_path) as m:
+        out = m.model.Net()(torch.ones(4, 3))
+    assert sorted(out) == sorted([odd, "y"])
+    assert tuple(out[odd].shape) == (4, 2)

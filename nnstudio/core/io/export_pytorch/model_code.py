@@ -6,6 +6,11 @@ its inputs in the order of its incoming edges. When the loss fuses with the fina
 Sigmoid (as nnstudio's trainer does), ``forward(x, logits=True)`` returns the values before
 that activation and ``train.py`` uses PyTorch's fused loss on them.
 
+Several Inputs (``input_columns``): each Input takes its columns of the one prepared row with
+``index_select`` and a buffer of the indices. Outputs naming their targets (``heads``, see
+:func:`head_settings`): with several, ``forward`` returns ``{target: tensor}`` and
+``logits=True`` gives each head whose loss fuses its logits; ``train.py`` weighs the losses.
+
 Node ids, the title and every other text from the project reach the code only as ``repr``
 literals assigned to names (``TITLE``, ``NODES``), never inside a docstring or a comment;
 identifiers are rebuilt from the id's letters, digits and underscores only.
