@@ -44,6 +44,10 @@ class InsightData:
         Names of the classes (classification).
     target_names:
         Names of the target columns (regression).
+    heads:
+        Data prepared for a network's Output layers (task ``"multi_output"``): the
+        preparation's ``{"target", "task", "class_names"}`` per column of the packed
+        ``y (N, H)``; ``None`` otherwise.
     """
 
     x_train: np.ndarray
@@ -65,6 +69,7 @@ class InsightData:
     #: Categorical inputs the plots hold fixed, ``{column: most frequent training category}``
     #: (their one-hot columns are not plottable; see ``_base_input``).
     held_categories: dict[str, str] = field(default_factory=dict)
+    heads: list[dict] | None = None
 
     def __post_init__(self) -> None:
         if self.x_test is None:
@@ -185,6 +190,7 @@ class InsightData:
             x_test=x_te, y_test=y_te, decode_target=decode,
             class_names=list(prepared.class_names or []), target_names=targets,
             token_sequences=sequences,
+            heads=getattr(prep, "heads", None),
         )
         if sequences:
             return data

@@ -174,6 +174,7 @@ def layer_stats(
     y_batch: np.ndarray | None = None,
     loss: str | None = None,
     bins: int = 30,
+    heads: list[dict] | None = None,
 ) -> NetworkStats:
     """Describe every layer with parameters on a probe batch.
 
@@ -189,21 +190,26 @@ def layer_stats(
         as training does, without an optimizer step) and ``grad_norm`` is filled.
     bins:
         Histogram bins.
+    heads:
+        For a network with several outputs (``y_batch`` packed ``(N, H)``): the
+        preparation's heads; the gradients are then those of the weighted sum of the
+        outputs' losses, as training takes them (``loss`` is not used).
     """
     x = np.ascontiguousarray(x_batch, dtype=net.dtype)
     grad_norms: dict[str, float] = {}
-    if y_batch is not None and loss is not None:
+    if y_batch is not None and heads is not None:
+        from nnstudio.core.training.heads import Heads
+
+        Heads.build(net, heads).step(x, np.asarray(y_batch))  # forward and backward
+        _collect_grad_norms(net, grad_norms)
+    elif y_batch is not None and loss is not None:
         fn = get_loss(loss)
         y = prepare_targets(y_batch, loss, net.dtype)
         pred = net.forward(x, training=True)
         at = fusion_point(net, fn)
         grad = fn.fused_grad(pred, y) if at is not None else fn.grad(pred, y)
         net.backward(grad, at=at)
-        for node_id in net.order:
-            layer = net.layers[node_id]
-            if layer.grads:
-                sq = sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in layer.grads.values())
-                grad_norms[node_id] = math.sqrt(sq)
+        _collect_grad_norms(net, grad_norms)
         # Inference-mode values for the histograms (dropout off, running statistics).
     net.forward(x, training=False)
     layers = []
@@ -244,6 +250,15 @@ def layer_stats(
             saturated_share=saturated,
         ))
     return NetworkStats(layers)
+
+
+def _collect_grad_norms(net: Network, out: dict[str, float]) -> None:
+    """The L2 norm of each layer's gradient after a backward pass, into ``out``."""
+    for node_id in net.order:
+        layer = net.layers[node_id]
+        if layer.grads:
+            sq = sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in layer.grads.values())
+            out[node_id] = math.sqrt(sq)
 
 
 class StatsHistory:

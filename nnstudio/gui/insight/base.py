@@ -176,6 +176,9 @@ class InsightView(QWidget):
     key = "view"
     #: Least seconds between two computations while training (the view's own throttle).
     min_interval = 0.0
+    #: Why the view is not drawn for a network with several Inputs or outputs (one
+    #: sentence ending the message), or ``""`` when it is.
+    several_reason = "it follows one Input to one output."
 
     def __init__(self, source: InsightSource, parent: QWidget | None = None):
         super().__init__(parent)
@@ -220,6 +223,18 @@ class InsightView(QWidget):
         """The message shown instead of the view, or ``""`` when the view is shown."""
         return self._message.text() if self._stack.currentWidget() is self._message else ""
 
+    def off_for_several(self) -> bool:
+        """The network has several Inputs or outputs and this view draws one of each."""
+        return bool(self.several_reason) and bool(self.source.several)
+
+    def several_text(self) -> str:
+        """The message of a view that does not draw a network with several Inputs or
+        outputs, naming why."""
+        what = " and ".join(self.source.several)
+        return (f"This network has several {what}; this view is not drawn for it: "
+                f"{self.several_reason} Weights & gradients shows every layer; Results and "
+                "Predict show each output.")
+
     # -- flow -------------------------------------------------------------------------------
     @Slot()
     def _on_structure(self) -> None:
@@ -230,6 +245,8 @@ class InsightView(QWidget):
         src = self.source
         if src.network is not None and src.data is not None and not src.compatible:
             self.show_message(src.mismatch_text())
+        elif self.off_for_several():
+            self.show_message(self.several_text())
         self.stale = True
         self.update_now()
 
@@ -255,7 +272,8 @@ class InsightView(QWidget):
     def update_now(self, snapshot: Snapshot | None = None, force: bool = False) -> None:
         """Submit this view's job for ``snapshot`` (default: the latest)."""
         snapshot = snapshot or self.source.latest
-        if snapshot is None or (not self.isVisible() and not force) or not self.source.compatible:
+        if (snapshot is None or (not self.isVisible() and not force)
+                or not self.source.compatible or self.off_for_several()):
             return
         now = time.perf_counter()
         if (

@@ -88,6 +88,9 @@ class BoundaryView(InsightView):
     """Decision map / fitted curve of the current weights, refreshed a few times a second."""
 
     key = "boundary"
+    several_reason = (
+        "it colours a map of one output over two features of one Input (several outputs "
+        "give no one value to colour).")
     min_interval = 0.25
 
     def __init__(self, source, parent=None):

@@ -47,12 +47,15 @@ class Blueprint:
     input_shape: tuple[int, ...]
     dtype: Any
     ident: int
+    #: Several Inputs: each Input's columns of the sample (``Network.input_columns``).
+    input_columns: Any = None
 
     @classmethod
     def of(cls, net: Network) -> Blueprint:
         import copy
 
-        return cls(copy.deepcopy(net.spec), tuple(net.input_shape), net.dtype, id(net))
+        return cls(copy.deepcopy(net.spec), tuple(net.input_shape), net.dtype, id(net),
+                   copy.deepcopy(getattr(net, "input_columns", None)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +90,8 @@ class Twins:
         bp = snapshot.blueprint
         entry = self._nets.get(bp.ident)
         if entry is None or entry[0] is not bp:
-            net = Network(bp.spec, bp.input_shape, dtype=bp.dtype, seed=None)
+            net = Network(bp.spec, bp.input_shape, dtype=bp.dtype, seed=None,
+                          input_columns=bp.input_columns)
             self._nets[bp.ident] = (bp, net)
             while len(self._nets) > 3:
                 self._nets.popitem(last=False)

@@ -106,6 +106,8 @@ class LandscapeView(InsightView):
     """Loss over a plane of weights with the training path."""
 
     key = "landscape"
+    several_reason = (
+        "it draws one loss over two directions of the weights, with one output's loss.")
     min_interval = 3.0
 
     def __init__(self, source, parent=None):

@@ -342,6 +342,9 @@ class NeuronView(InsightView):
     """Pick a unit (click it or choose layer and unit) and a sample; see its numbers."""
 
     key = "neuron"
+    several_reason = (
+        "it follows one sample from one Input through a chain of layers to one output "
+        "and its loss.")
     min_interval = 0.3
 
     def __init__(self, source, parent=None):

@@ -130,23 +130,43 @@ class InsightSource(QObject):
         loss = self.loss
         if not old or old[0] is not net or old[1] is not data or old[2] != loss:
             self._fit_key = (net, data, loss)
-            several = [what for what, yes in (
-                ("Inputs", getattr(net, "input_columns", None) is not None),
-                ("outputs", getattr(net, "multi_output", False)
-                 or getattr(data, "task", None) == "multi_output")) if yes]
-            if several:  # the views draw one input and one output (not yet several)
-                self._fit_text = (
-                    f"This network has several {' and '.join(several)}: the views here show "
-                    "networks with one Input and one output. Results and Predict show each "
-                    "output.")
-                return self._fit_text
             try:
-                check_fit(net, loss, data.x_train, data.y_train, "the data")
+                heads = self.heads()
+                if heads is not None:  # several outputs: each Output and its target
+                    heads.check_fit(data.y_train, "the data")
+                else:
+                    check_fit(net, loss, data.x_train, data.y_train, "the data")
                 self._fit_text = ""
             except NNStudioError as e:
                 self._fit_text = (f"The network and the data do not fit together yet: {e}. "
                                   "The views show the network once they do.")
         return self._fit_text
+
+    @property
+    def several(self) -> list[str]:
+        """``["Inputs", "outputs"]``, what the network has several of (``[]`` for one Input
+        and one output); views drawing one input and one output say so instead."""
+        net, data = self.network, self.data
+        if net is None:
+            return []
+        return [what for what, yes in (
+            ("Inputs", getattr(net, "input_columns", None) is not None),
+            ("outputs", getattr(net, "multi_output", False)
+             or getattr(data, "heads", None) is not None)) if yes]
+
+    def heads(self):
+        """The :class:`~nnstudio.core.training.heads.Heads` pairing the network's Output
+        layers with the data's prepared targets (``None`` for data of one target); raises
+        :class:`NNStudioError` naming the Output at fault."""
+        data, net = self.data, self.network
+        if data is None or net is None or data.heads is None:
+            if net is not None and getattr(net, "multi_output", False):
+                raise NNStudioError("the network has several outputs but the data was "
+                                    "prepared for one target: name each Output's target")
+            return None
+        from nnstudio.core.training.heads import Heads
+
+        return Heads.build(net, data.heads)
 
     @property
     def loss(self) -> str:

@@ -51,9 +51,10 @@ COLUMNS = ("layer", "activation", "units", "weights mean ± sd", "gradient norm"
            "saturated")
 
 
-def stats_job(net, x, y, loss):
-    """Layer stats on the probe batch (compute thread)."""
-    return layer_stats(net, x, y, loss)
+def stats_job(net, x, y, loss, heads=None):
+    """Layer stats on the probe batch (compute thread); ``heads``: the data's targets of a
+    network with several outputs (the gradients of their weighted losses)."""
+    return layer_stats(net, x, y, loss, heads=heads)
 
 
 class StatsView(InsightView):
@@ -61,6 +62,7 @@ class StatsView(InsightView):
 
     key = "stats"
     min_interval = 1.0
+    several_reason = ""  # every layer's weights and gradients, whatever the Inputs and outputs
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
@@ -155,7 +157,8 @@ class StatsView(InsightView):
         if self.message or self.source.data is None:
             return None
         x, y = self._probe
-        return stats_job, (x, y, self.source.loss)
+        heads = self.source.data.heads  # several outputs: their targets, for the gradients
+        return stats_job, (x, y, self.source.loss) + ((heads,) if heads is not None else ())
 
     def show_result(self, stats: NetworkStats, snapshot: Snapshot) -> None:
         self.stats = stats

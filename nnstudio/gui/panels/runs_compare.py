@@ -8,6 +8,11 @@ legend of run names; the curves are created once (a pool that only grows) and re
 ``setData``. Right, a table with one column per run and one row per setting (flattened keys
 such as ``optimizer.learning_rate``), then the network's and the data's fingerprints; rows
 whose values differ are highlighted.
+
+Runs of a network with several outputs keep a validation metric per output
+(``val_<target>/accuracy`` or ``val_<target>/r2``): a selector above the plots chooses the
+output whose metric is overlaid, and the settings table has a target/loss/weight row per
+Output layer of the runs' networks.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHeaderView,
     QLabel,
     QSplitter,
@@ -32,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.io.runs import Run
+from nnstudio.gui.design_data import history_output_keys
 from nnstudio.gui.panels.workflow_widgets import hbox
 from nnstudio.gui.plots import style
 from nnstudio.gui.theme import current_theme
@@ -107,6 +114,7 @@ def settings_rows(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
     keys -= {k.split(".", 1)[0] for k in keys if "." in k}
     order = [k for k in _FIRST if k in keys] + sorted(keys - set(_FIRST))
     rows = [(key, [format_value(f.get(key)) for f in flat]) for key in order]
+    rows.extend(output_rows(runs))
     rows.append(("Epochs run", [str(r.epochs) for r in runs]))
     rows.append(("Best epoch", [str(r.best_epoch) if r.best_epoch else "—" for r in runs]))
     rows.append(("Network", [r.network_fp[:8] or "—" for r in runs]))
@@ -114,6 +122,53 @@ def settings_rows(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
                             for r in runs]))
     rows.append(("Data", [r.data_fp[:8] or "—" for r in runs]))
     return rows
+
+
+def output_settings(run: Run) -> dict[str, dict[str, Any]]:
+    """``{Output layer id: {"target", "loss", "weight"}}`` of the network a run trained
+    (``{}`` for a network without Output layers); the layer's defaults where unset."""
+    out = {}
+    for node in (run.network or {}).get("nodes", []):
+        if node.get("type") != "Output":
+            continue
+        config = node.get("config", node)  # a section's node holds its settings inline
+        out[str(node.get("id"))] = {"target": config.get("target") or "?",
+                                    "loss": config.get("loss") or "auto",
+                                    "weight": float(config.get("weight", 1.0))}
+    return out
+
+
+def output_rows(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
+    """A target, a loss and a weight row per Output layer any of the runs has (by layer id,
+    in first-seen order; "—" for a run without that layer)."""
+    per_run = [output_settings(r) for r in runs]
+    ids: list[str] = []
+    for outs in per_run:
+        ids += [i for i in outs if i not in ids]
+    rows = []
+    for node in ids:
+        for key in ("target", "loss", "weight"):
+            rows.append((f"Output {node}: {key}",
+                         [format_value(outs[node][key]) if node in outs else "—"
+                          for outs in per_run]))
+    return rows
+
+
+def output_metrics_of(runs: Sequence[Run]) -> list[str]:
+    """The per-output validation metrics the runs kept (``["value/r2", "label/accuracy"]``,
+    first-seen order; ``[]`` for runs of one output)."""
+    keys: list[str] = []
+    for run in runs:
+        keys += [k for k in history_output_keys(run.history) if k not in keys]
+    return keys
+
+
+def metric_title(metric: str) -> str:
+    """The metric plot's title: ``Validation R²``, ``Validation accuracy (%) · label``."""
+    target, _, name = metric.rpartition("/")
+    title = {"accuracy": "Validation accuracy (%)", "r2": "Validation R²"}.get(
+        name, "Validation metric")
+    return f"{title} · {target}" if target else title
 
 
 def metric_of(runs: Sequence[Run]) -> str:
@@ -172,6 +227,19 @@ class RunsCompare(QWidget):
         self.loss_curves: list[pg.PlotDataItem] = []
         self.metric_curves: list[pg.PlotDataItem] = []
         self.graphics.setMinimumHeight(160)
+        # Several outputs: whose validation metric the right plot overlays.
+        self.output_choice = QComboBox()
+        self.output_choice.setToolTip("The output whose validation metric is overlaid (a "
+                                      "network with several outputs scores each)")
+        self.output_choice.currentIndexChanged.connect(self._on_output_chosen)
+        self.output_label = QLabel("Metric of output")
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.setSpacing(4)
+        ll.addLayout(hbox(None, self.output_label, self.output_choice))
+        ll.addWidget(self.graphics, 1)
+        self._filling = False  # refilling the selector: not a choice
 
         self.settings = QTableWidget(0, 0)
         self.settings.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -193,7 +261,7 @@ class RunsCompare(QWidget):
         rl.addWidget(self.settings, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.graphics)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -251,11 +319,46 @@ class RunsCompare(QWidget):
         self._show_curves()
         self._show_settings()
 
-    def _show_curves(self) -> None:
-        self.metric_name = metric_of(self.runs)
-        title = {"accuracy": "Validation accuracy (%)", "r2": "Validation R²"}.get(
-            self.metric_name, "Validation metric")
-        self.metric_plot.setTitle(title, color=style.frame()["text"], size="10pt")
+    def _fill_output_choice(self) -> list[str]:
+        """The selector lists the runs' outputs (hidden for runs of one output); the chosen
+        output stays chosen while it is among them."""
+        keys = output_metrics_of(self.runs)
+        current = self.output_choice.currentData()
+        self._filling = True
+        try:
+            self.output_choice.clear()
+            for key in keys:
+                target, _, name = key.rpartition("/")
+                self.output_choice.addItem(
+                    f"{target} ({'accuracy' if name == 'accuracy' else 'R²'})", key)
+            if current in keys:
+                self.output_choice.setCurrentIndex(keys.index(current))
+        finally:
+            self._filling = False
+        for w in (self.output_choice, self.output_label):
+            w.setVisible(bool(keys))
+        return keys
+
+    def _on_output_chosen(self, _index: int) -> None:
+        if not self._filling:
+            self._show_curves(refill=False)
+
+    def choose_output(self, target: str) -> None:
+        """Overlay the validation metric of the output predicting ``target``."""
+        for i in range(self.output_choice.count()):
+            if self.output_choice.itemData(i).rpartition("/")[0] == target:
+                self.output_choice.setCurrentIndex(i)
+                return
+        raise KeyError(target)
+
+    def _show_curves(self, refill: bool = True) -> None:
+        keys = self._fill_output_choice() if refill else output_metrics_of(self.runs)
+        if keys:  # several outputs: the chosen output's metric
+            self.metric_name = self.output_choice.currentData() or keys[0]
+        else:
+            self.metric_name = metric_of(self.runs)
+        self.metric_plot.setTitle(metric_title(self.metric_name),
+                                  color=style.frame()["text"], size="10pt")
         self.legend.clear()
         for i, run in enumerate(self.runs):
             loss = self._curve(self.loss_curves, self.loss_plot, i)

@@ -17,23 +17,21 @@ step buttons of Inside the network continue from the current model too.
 The settings are the project's (``session.project.training``): an edit is written there at
 once and marks the project modified; a new project's settings and its current run's curves
 are shown when the session's project is replaced.
+
+The settings form is :mod:`~nnstudio.gui.panels.training_settings`; the status line and the
+banner's words :mod:`~nnstudio.gui.panels.training_status`; which metric the plots show and a
+stored run's curves :mod:`~nnstudio.gui.panels.training_curves`; the checks before a run
+:mod:`~nnstudio.gui.panels.training_checks`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QFrame,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -42,20 +40,24 @@ from PySide6.QtWidgets import (
 from nnstudio.core.engine.network import Network
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.insight.replay import RunRecord
-from nnstudio.core.io.runs import network_fingerprint, run_from_model
-from nnstudio.core.training import EpochEnd, TrainingConfig, TrainingFinished
-from nnstudio.core.training.memory import check_training_fits, estimate_training_memory
+from nnstudio.core.io.runs import run_from_model
+from nnstudio.core.training import TrainingConfig, TrainingFinished
 from nnstudio.gui import design_data
+from nnstudio.gui.panels import training_checks, training_curves, training_status
+from nnstudio.gui.panels.training_settings import (
+    FIELDS,
+    TrainingSettingsForm,
+    settings_column,
+)
+from nnstudio.gui.panels.training_status import sentence as _sentence
 from nnstudio.gui.panels.workflow_widgets import (
     Banner,
-    CompactDoubleSpinBox,
     ElidedLabel,
     ThinProgress,
     hbox,
-    section_title,
 )
 from nnstudio.gui.plots.training_plots import TrainingPlots
-from nnstudio.gui.session import Session, split_data
+from nnstudio.gui.session import Session
 from nnstudio.gui.workers import evaluation
 from nnstudio.gui.workers.network_builder import OFF_THREAD_PARAMS, NetworkBuilder
 from nnstudio.gui.workers.training_worker import (
@@ -66,45 +68,8 @@ from nnstudio.gui.workers.training_worker import (
     elapsed_text,
 )
 
-LOSS_NAMES = {
-    "cross_entropy": "Cross-entropy",
-    "binary_cross_entropy": "Binary cross-entropy",
-    "mse": "Mean squared error",
-    "mae": "Mean absolute error",
-}
-OPTIMIZER_NAMES = {
-    "adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD with momentum",
-    "rmsprop": "RMSprop",
-}
-SCHEDULE_NAMES = {
-    "constant": "Constant",
-    "step": "Halve every 10 epochs",
-    "exponential": "Decay 5 % per epoch",
-    "cosine": "Cosine to zero",
-}
-SCHEDULES = {
-    "constant": None,
-    "step": {"type": "step", "step_size": 10, "gamma": 0.5},
-    "exponential": {"type": "exponential", "gamma": 0.95},
-    "cosine": {"type": "cosine"},
-}
-
-
 #: Delay between pressing Start and the trainer thread starting (see :meth:`TrainingPanel.start`).
 LAUNCH_DELAY_MS = 40
-
-
-def auto_loss(task: str | None, output_units: int | None) -> str:
-    """The loss that fits a task and the network's output size.
-
-    Classification: binary cross-entropy for one sigmoid output, cross-entropy otherwise;
-    regression (and no data yet): mean squared error.
-    """
-    if task == "classification":
-        return "binary_cross_entropy" if output_units == 1 else "cross_entropy"
-    if task == "language_model":  # cross-entropy at every position
-        return "cross_entropy"
-    return "mse"
 
 
 class TrainingPanel(QWidget):
@@ -143,7 +108,6 @@ class TrainingPanel(QWidget):
         self._run_record: RunRecord | None = None
         #: ``(kind, parent id, start time)`` of the run going on.
         self._run_info: tuple[str, str | None, str] = ("train", None, "")
-        self._syncing = False  # showing the project's settings: not an edit
         self._finishing = False  # a run is handing its model over: its live curves stay
         self._curves_of: str | None = None  # the stored run whose curves the plots show
         #: ``() -> dict``: the design's network section with canvas positions (the window's
@@ -151,83 +115,17 @@ class TrainingPanel(QWidget):
         self.architecture_source: Any = None
         self._architecture: dict | None = None
         self._build()
-        for box in (self.loss, self.optimizer, self.schedule):
-            box.currentIndexChanged.connect(self._on_settings_edited)
-        for box in (self.learning_rate, self.batch_size, self.epochs, self.patience, self.seed,
-                    self.weight_decay, self.clip_norm, self.clip_value):
-            box.valueChanged.connect(self._on_settings_edited)
-        self.early_stopping.toggled.connect(self._on_settings_edited)
+        self.settings_box.edited.connect(self._on_settings_edited)
         session.dataset_changed.connect(self._on_dataset_changed)
         session.run_record_changed.connect(self._on_run_record_changed)
         session.project_replaced.connect(self._on_project_replaced)
         session.model_changed.connect(self._on_model_changed)
         self._on_dataset_changed()
-
     # -- building ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.loss = QComboBox()
-        self.loss.addItem("Automatic", "auto")
-        for key, name in LOSS_NAMES.items():
-            self.loss.addItem(name, key)
-        self.loss.setToolTip("Automatic picks the loss from the task and the output layer")
-        self.optimizer = QComboBox()
-        for key, name in OPTIMIZER_NAMES.items():
-            self.optimizer.addItem(name, key)
-        self.learning_rate = CompactDoubleSpinBox()
-        self.learning_rate.setDecimals(7)
-        self.learning_rate.setRange(1e-7, 1e6)
-        self.learning_rate.setValue(0.001)
-        self.schedule = QComboBox()
-        for key, name in SCHEDULE_NAMES.items():
-            self.schedule.addItem(name, key)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 1_000_000)
-        self.batch_size.setValue(32)
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 1_000_000)
-        self.epochs.setValue(50)
-        self.early_stopping = QCheckBox("Stop when validation loss stalls")
-        self.patience = QSpinBox()
-        self.patience.setRange(1, 100_000)
-        self.patience.setValue(20)  # the default of TrainingConfig.early_stopping
-        self.patience.setSuffix(" epochs")
-        self.patience.setEnabled(False)
-        self.early_stopping.toggled.connect(self.patience.setEnabled)
-        self.weight_decay = _optional_number(
-            "Weight decay (L2 penalty λ): every step adds λ·w to each weight's gradient, "
-            "pulling weights towards 0 (with AdamW: its decoupled decay; Off keeps AdamW's "
-            "0.01)", 1.0)
-        self.clip_norm = _optional_number(
-            "Clip the gradient norm: scale the whole gradient down when its norm is above "
-            "this (tames exploding gradients without changing their direction)", 1e6)
-        self.clip_value = _optional_number(
-            "Clip gradient values: each gradient entry is clipped to ± this value", 1e6)
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Same seed, same data, same settings: the same run, bit for bit")
-
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        form.addRow(section_title("Objective"))
-        form.addRow("Loss", self.loss)
-        form.addRow(section_title("Optimizer"))
-        form.addRow("Method", self.optimizer)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Schedule", self.schedule)
-        form.addRow(section_title("Regularization"))
-        # Short labels: the settings column is narrow; the tooltips say the rest.
-        form.addRow("Weight decay", self.weight_decay)
-        form.addRow("Clip norm", self.clip_norm)
-        form.addRow("Clip value", self.clip_value)
-        form.addRow(section_title("Run"))
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Epochs", self.epochs)
-        form.addRow(self.early_stopping)
-        form.addRow("Patience", self.patience)
-        form.addRow("Seed", self.seed)
-        self.settings_box = QWidget()
-        self.settings_box.setLayout(form)
+        self.settings_box = TrainingSettingsForm(self.session)
+        for name in FIELDS:  # the form's fields, here as before (the panel's API)
+            setattr(self, name, getattr(self.settings_box, name))
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -250,32 +148,9 @@ class TrainingPanel(QWidget):
             "the current one), with the settings above")
         self.continue_button.clicked.connect(lambda _checked=False: self.continue_training())
 
-        settings = QWidget()
-        settings_layout = QVBoxLayout(settings)
-        settings_layout.setContentsMargins(8, 8, 8, 0)
-        settings_layout.addWidget(self.settings_box)
-        settings_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # The run's buttons stay in view below the settings, however short the dock.
-        left = QWidget()
-        left.setMinimumWidth(250)  # the window works at 1024 px (issue 20)
-        for combo in settings.findChildren(QComboBox):  # a long choice must not widen it
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 8)
-        left_layout.setSpacing(6)
-        left_layout.addWidget(scroll, 1)
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(8, 0, 8, 0)
-        buttons.addLayout(hbox(self.start_button, self.pause_button, self.stop_button))
-        buttons.addLayout(hbox(self.continue_button, self.replay_button))
-        left_layout.addLayout(buttons)
+        left = settings_column(self.settings_box, (
+            hbox(self.start_button, self.pause_button, self.stop_button),
+            hbox(self.continue_button, self.replay_button)))
 
         self.progress = ThinProgress()
         self.progress.setRange(0, 1000)
@@ -319,129 +194,29 @@ class TrainingPanel(QWidget):
         layout.addWidget(splitter)
 
     # -- settings ----------------------------------------------------------------------------
-    def _output_units(self) -> int | None:
-        src = self.session.network_source
-        prepared = self.session.prepared
-        if src is None:
-            return None
-        try:
-            spec, shape = src()
-            shape = tuple(prepared.input_shape) if prepared is not None else shape
-            from nnstudio.core.engine.network import infer_shapes
-
-            report = infer_shapes(spec, shape)
-            outs = [n for n, s in report.nodes.items() if s.shape is not None]
-            succ = spec.successors()
-            out = [n for n in outs if not succ.get(n)]
-            if out:
-                return math.prod(report.nodes[out[0]].shape)
-        except (NNStudioError, KeyError, ValueError):
-            return None
-        return None
-
     def resolved_loss(self) -> str:
         """The loss a run would use now (``Automatic`` resolved)."""
-        chosen = self.loss.currentData()
-        if chosen != "auto":
-            return chosen
-        return auto_loss(self.session.task, self._output_units())
+        return self.settings_box.resolved_loss()
 
     def _refresh_auto_label(self) -> None:
-        if self._outputs_set_losses():
-            self.loss.setItemText(0, "Set by each Output layer")
-            syncing, self._syncing = self._syncing, True
-            try:  # what is shown, not an edit of the project's settings
-                self.loss.setCurrentIndex(0)
-            finally:
-                self._syncing = syncing
-            self.loss.setEnabled(False)
-            self.loss.setToolTip("each Output layer sets its loss (and its weight in the "
-                                 "total): select an Output on the canvas to change it")
-            return
-        self.loss.setEnabled(True)
-        self.loss.setToolTip("Automatic picks the loss from the task and the output layer")
-        name = LOSS_NAMES[auto_loss(self.session.task, self._output_units())]
-        self.loss.setItemText(0, f"Auto: {name.lower()}")
-
-    def _outputs_set_losses(self) -> bool:
-        """The design's Output layers name their targets: each sets its own loss."""
-        src = self.session.network_source
-        if src is None:
-            return False
-        try:
-            spec, _ = src()
-        except (NNStudioError, KeyError, ValueError):
-            return False
-        return design_data.names_targets(spec)
+        self.settings_box.refresh_auto_label()
 
     def config(self) -> TrainingConfig:
         """The settings as a :class:`~nnstudio.core.training.TrainingConfig` (validated)."""
-        opt = self.optimizer.currentData()
-        optimizer: dict[str, Any] = {"type": "sgd" if opt == "sgd_momentum" else opt,
-                                     "learning_rate": float(self.learning_rate.value())}
-        if opt == "sgd_momentum":
-            optimizer["momentum"] = 0.9
-        cfg = TrainingConfig(
-            loss=self.resolved_loss(),
-            optimizer=optimizer,
-            batch_size=int(self.batch_size.value()),
-            epochs=int(self.epochs.value()),
-            seed=int(self.seed.value()),
-            early_stopping=(
-                {"patience": int(self.patience.value())} if self.early_stopping.isChecked()
-                else None
-            ),
-            schedule=SCHEDULES[self.schedule.currentData()],
-            weight_decay=float(self.weight_decay.value()),
-            clip_norm=float(self.clip_norm.value()) or None,  # 0 shows "Off"
-            clip_value=float(self.clip_value.value()) or None,
-        )
-        cfg.validate()
-        return cfg
+        return self.settings_box.config()
 
     def set_config(self, cfg: TrainingConfig, loss_auto: bool = True) -> None:
         """Show ``cfg`` in the fields (``loss_auto`` keeps the loss on Automatic); not an
         edit of the project's settings."""
-        syncing, self._syncing = self._syncing, True
-        try:
-            self._show_config(cfg, loss_auto)
-        finally:
-            self._syncing = syncing
-        if self._outputs_set_losses():  # the loss field says so, whatever the file held
-            self._refresh_auto_label()
-
-    def _show_config(self, cfg: TrainingConfig, loss_auto: bool) -> None:
-        if loss_auto:
-            self.loss.setCurrentIndex(0)
-        else:
-            self.loss.setCurrentIndex(max(0, self.loss.findData(cfg.loss)))
-        opt = str(cfg.optimizer.get("type", "adam")).lower()
-        if opt == "sgd" and cfg.optimizer.get("momentum"):
-            opt = "sgd_momentum"
-        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(opt)))
-        self.learning_rate.setValue(cfg.learning_rate)
-        self.batch_size.setValue(cfg.batch_size)
-        self.epochs.setValue(cfg.epochs)
-        self.seed.setValue(cfg.seed)
-        self.early_stopping.setChecked(cfg.early_stopping is not None)
-        if cfg.early_stopping:
-            self.patience.setValue(int(cfg.early_stopping.get("patience", 10)))
-        kind = (cfg.schedule or {}).get("type", "constant")
-        self.schedule.setCurrentIndex(max(0, self.schedule.findData(kind)))
-        self.weight_decay.setValue(float(cfg.weight_decay or 0.0))
-        self.clip_norm.setValue(float(cfg.clip_norm or 0.0))
-        self.clip_value.setValue(float(cfg.clip_value or 0.0))
+        self.settings_box.set_config(cfg, loss_auto)
 
     def show_project_settings(self) -> None:
         """Show the project's settings; the loss stays on Automatic when that gives the
         project's loss."""
-        cfg = self.session.project.training
-        self.set_config(cfg)
-        if cfg.loss != auto_loss(self.session.task, self._output_units()):
-            self.set_config(cfg, loss_auto=False)
+        self.settings_box.show_project_settings()
 
-    def _on_settings_edited(self, *_args) -> None:
-        if self._syncing or self.running:
+    def _on_settings_edited(self) -> None:
+        if self.running:
             return
         try:
             cfg = self.config()
@@ -473,7 +248,7 @@ class TrainingPanel(QWidget):
             # The columns each Input takes (several Inputs): a bad choice names its Input.
             columns = design_data.columns_for(spec, prepared)
             # Refuse a network with nothing to learn or too big for memory, before building.
-            fit = _training_fit(spec, prepared, cfg)
+            fit = training_checks.training_fit(spec, prepared, cfg)
             train_data, val_data = self._run_data(prepared)
             if fit.params >= OFF_THREAD_PARAMS:  # seconds of NumPy: not on the GUI thread
                 self._built_for = (cfg, train_data, val_data, kind)
@@ -533,7 +308,7 @@ class TrainingPanel(QWidget):
         problem = self._continue_problem(run, model, prepared)
         if problem:
             return self._refuse("Cannot continue training", problem)
-        net = _copy_network(model.network)
+        net = training_checks.copy_network(model.network)
         split = getattr(getattr(s.dataset_spec, "split", None), "to_dict", dict)()
         record = RunRecord.capture(net, cfg, split=split,
                                    split_indices=getattr(prepared, "indices", None),
@@ -543,18 +318,8 @@ class TrainingPanel(QWidget):
 
     def _continue_problem(self, run, model, prepared) -> str:
         """Why the current model cannot be trained further on this design and data."""
-        if tuple(model.input_shape) != tuple(prepared.input_shape):
-            return (f"the current model ({run.name}) takes inputs of shape "
-                    f"{tuple(model.input_shape)}, the loaded data has "
-                    f"{tuple(prepared.input_shape)}. Press Start to train a new model.")
-        if self.session.network_source is not None:
-            spec, _ = self.session.network_source()
-            if network_fingerprint(spec.to_dict()) != network_fingerprint(
-                    model.network.spec.to_dict()):
-                return (f"the network on the canvas is not the current model's ({run.name}); "
-                        "make that run current again to continue it (Runs panel), or press "
-                        "Start to train the changed design from new weights.")
-        return ""
+        return training_checks.continue_problem(run, model, prepared,
+                                                self.session.network_source)
 
     def can_continue(self) -> bool:
         s = self.session
@@ -590,22 +355,11 @@ class TrainingPanel(QWidget):
             train_data, val_data = self._run_data(prepared)
         except NNStudioError as e:
             return self._refuse("Cannot replay", str(e))
-        if record.data_changed(train_data, val_data, self.session.data_fingerprint()):
-            return self._refuse(
-                "Cannot replay: the data changed",
-                "The training or validation data are not the recorded run's (another file, "
-                "split or preparation), so the curves would differ. Load that data again to "
-                "replay, or press Start for a new run.")
-        changes = []
-        if self.session.network_source is not None:
-            spec, _ = self.session.network_source()
-            changes = record.network_changes(spec, tuple(prepared.input_shape))
-        if changes:
-            more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
-            return self._refuse(
-                "Cannot replay: the network changed",
-                f"The network is not the recorded run's: {'; '.join(changes[:3])}{more}. "
-                "Undo the change to replay, or press Start for a new run.")
+        problem = training_checks.replay_problem(
+            record, prepared, train_data, val_data, self.session.data_fingerprint(),
+            self.session.network_source)
+        if problem is not None:
+            return self._refuse(*problem)
         try:
             net = record.start_network()
             cfg = record.config()
@@ -618,10 +372,7 @@ class TrainingPanel(QWidget):
 
     @staticmethod
     def _run_data(prepared):
-        train_data, val_data = split_data(prepared)
-        if not len(train_data[0]):
-            raise NNStudioError("the training split is empty; give it a larger share")
-        return train_data, val_data
+        return training_checks.run_data(prepared)
 
     def _begin(self, net: Network, cfg: TrainingConfig, train_data, val_data,
                record: RunRecord, status: str, kind: str = "train",
@@ -640,8 +391,8 @@ class TrainingPanel(QWidget):
         self._architecture = src() if src is not None else None
         self.banner.clear()
         self._loss_in_use = cfg.loss
-        metric = "accuracy" if prepared.task in ("classification", "language_model") else "r2"
-        self.plots.reset(metric, cfg.epochs, design_data.output_keys(heads))
+        self.plots.reset(training_curves.task_metric(prepared.task), cfg.epochs,
+                         design_data.output_keys(heads))
         self._curves_of = None
         self.progress.setValue(0)
         self.status.setText(status)
@@ -716,13 +467,7 @@ class TrainingPanel(QWidget):
         self.replay_button.setEnabled(
             record is not None and prepared is not None and not self.running)
         self.continue_button.setEnabled(self.can_continue())
-        if record is None:
-            tip = "Every run records how it started; train once to replay it"
-        else:
-            tip = (f"Train again from the recorded start ({record.training.get('epochs')} "
-                   f"epochs, seed {record.seed}): the same initial weights, batches and "
-                   "settings give the same curves")
-        self.replay_button.setToolTip(tip)
+        self.replay_button.setToolTip(training_status.replay_tip(record))
 
     def _on_run_record_changed(self) -> None:
         self._update_replay_button()
@@ -801,52 +546,11 @@ class TrainingPanel(QWidget):
         return model
 
     def _report(self, outcome: TrainingOutcome, run=None, kept=None) -> None:
-        fin = outcome.finished
-        summary = self._summary(outcome)
-        name = f"{run.name}: " if run is not None else ""
-        if fin.reason == "diverged":
-            self.status.setText(f"{name}diverged after {fin.epochs_run} epoch(s)")
-            still = (f" It is kept in the run history, marked diverged; the current model is "
-                     f"still {kept.name}." if kept is not None else "")
-            self.banner.show_message(
-                "error", "Training diverged and was stopped",
-                f"{_sentence(fin.message)}{still} Then press Start again.",
-            )
-        elif fin.reason == "stopped":
-            self.status.setText(f"{name}stopped after {fin.epochs_run} epoch(s)")
-            self.banner.show_message(
-                "info", "Stopped", f"You stopped the run after {fin.epochs_run} complete "
-                f"epoch(s); the weights of the last complete epoch were kept. {summary}",
-            )
-        elif fin.reason == "early_stopping":
+        report = training_status.run_report(outcome, run, kept)
+        if report.complete:
             self.progress.setValue(1000)
-            self.status.setText(f"{name}stopped early after {fin.epochs_run} epochs")
-            self.banner.show_message("success", "Finished (early stopping)",
-                                     f"{_sentence(fin.message)} {summary}")
-        else:
-            self.progress.setValue(1000)
-            self.status.setText(f"{name}finished {fin.epochs_run} epochs")
-            self.banner.show_message("success", "Finished", summary)
-        if outcome.results_error:
-            self.banner.show_message(self.banner.kind, self.banner.title,
-                                     self.banner.message + " " + outcome.results_error)
-
-    def _summary(self, outcome: TrainingOutcome) -> str:
-        res = outcome.results
-        if res is None:
-            return ""
-        parts = []
-        for split in ("validation", "test"):
-            r = res.splits.get(split)
-            if r is None:
-                continue
-            if res.outputs is not None:
-                parts.append(f"{split}: {design_data.outputs_summary(r.metrics)}")
-            elif res.task == "classification":
-                parts.append(f"{split} accuracy {100 * r.metrics['accuracy']:.1f} %")
-            else:
-                parts.append(f"{split} R² {r.metrics['r2']:.3f}")
-        return ("Scores: " + ", ".join(parts) + ".") if parts else ""
+        self.status.setText(report.status)
+        self.banner.show_message(report.kind, report.title, report.message)
 
     def _on_failed(self, message: str) -> None:
         self._run_record = None
@@ -874,15 +578,9 @@ class TrainingPanel(QWidget):
             n = evaluation.split_size(prepared, "train")
             if n and self.batch_size.value() > n:
                 self.batch_size.setValue(max(1, min(32, n)))
-            text = f"Ready · {n:,} training samples"
-            if getattr(prepared.preparation, "heads", None) is not None:
-                text += (" · targets from the Output layers: "
-                         + design_data.targets_line(prepared))
-            self.status.setText(text)
+            self.status.setText(training_status.ready_line(prepared, n))
             if not len(self.plots.history):  # no run's curves on show: title for the task
-                self.plots.set_metric("outputs" if prepared.task == "multi_output" else
-                                      "accuracy" if prepared.task in (
-                                          "classification", "language_model") else "r2")
+                self.plots.set_metric(training_curves.idle_metric(prepared.task))
         else:
             self.status.setText("Load a dataset to train (Data ▸ Load dataset…)")
 
@@ -915,8 +613,7 @@ class TrainingPanel(QWidget):
         run = self.session.current_run
         if run is None or self.running:
             return
-        metric = "accuracy" if ("accuracy" in run.history or "val_accuracy" in run.history) \
-            else "r2"
+        metric = training_curves.history_metric(run.history)
         if self._curves_of != run.id:  # drawn once per run, not again when its weights arrive
             self.show_history(run.history, metric, run.best_epoch,
                               design_data.history_output_keys(run.history))
@@ -928,73 +625,10 @@ class TrainingPanel(QWidget):
     @staticmethod
     def _run_line(run) -> str:
         """``Current model: Run 3 · 40 epoch(s) · validation accuracy 97.5 %``."""
-        label, value = run.headline("validation")
-        score = ""
-        outputs = design_data.outputs_summary(run.metrics.get("validation") or {})
-        if outputs:
-            score = f" · validation {outputs}"
-        elif label == "accuracy":
-            score = f" · validation accuracy {100 * value:.1f} %"
-        elif label == "r2":
-            score = f" · validation R² {value:.3f}"
-        return f"Current model: {run.name} · {run.epochs} epoch(s){score}"
+        return training_status.run_line(run)
 
     def show_history(self, history: dict, metric: str, best_epoch: int = 0,
                      outputs: list[str] | None = None) -> None:
         """Draw a stored run's per-epoch curves (``Run.history``); ``outputs``: the
         per-output validation metrics of a network with several outputs."""
-        n = len(history.get("loss", []))
-        outputs = list(outputs or [])
-        self.plots.reset(metric, n or None, outputs)
-
-        def col(name: str, i: int) -> float:
-            values = history.get(name) or []
-            return float(values[i]) if i < len(values) else math.nan
-
-        for i in range(n):
-            m = {metric: col(metric, i)} if metric in history else {}
-            vm = {metric: col("val_" + metric, i)} if "val_" + metric in history else {}
-            vm.update({key: col("val_" + key, i) for key in outputs})
-            self.plots.add_epoch(EpochEnd(i + 1, n, col("loss", i), col("val_loss", i), m, vm,
-                                          col("learning_rate", i), 0.0, False, best_epoch))
-        self.plots.flush()
-
-
-def _copy_network(net: Network) -> Network:
-    """An independent network with ``net``'s weights and state (a run trains its own)."""
-    copy = Network(net.spec, tuple(net.input_shape), dtype=net.dtype, seed=0,
-                   input_columns=net.input_columns)
-    copy.load_state_dict(net.state_dict())
-    return copy
-
-
-def _training_fit(spec, prepared, cfg):
-    """The memory estimate of a run (its Inputs' columns included); refuses a network with
-    nothing to learn or too big for this machine."""
-    report = design_data.shape_report(spec, prepared)
-    opt = dict(cfg.optimizer or {})
-    kind = str(opt.get("type", "adam")).lower()
-    if kind == "sgd" and opt.get("momentum"):
-        kind = "sgd_momentum"
-    estimate = estimate_training_memory(report, int(cfg.batch_size), kind, spec=spec)
-    check_training_fits(estimate)
-    return estimate
-
-
-def _optional_number(tip: str, maximum: float) -> CompactDoubleSpinBox:
-    """A setting that is off at 0 (shown as "Off")."""
-    box = CompactDoubleSpinBox()
-    box.setDecimals(7)
-    box.setRange(0.0, maximum)
-    box.setValue(0.0)
-    box.setSpecialValueText("Off")
-    box.setToolTip(tip)
-    return box
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+        training_curves.show_history(self.plots, history, metric, best_epoch, outputs)
