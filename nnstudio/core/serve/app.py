@@ -123,6 +123,17 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
             raise RequestError(400, "X-Request-ID must be 1–64 letters, digits or . _ : -")
         return given
 
+    def log_rows(rid: str, inputs: list, outputs: list, headlines: list,
+                 latency: float) -> None:
+        """Append a request's rows to the log (if any); a reused request id is a 409."""
+        if log is None:
+            return
+        try:
+            log.append(rid, predictor.fingerprint, inputs, outputs, headlines, latency)
+        except sqlite3.IntegrityError:
+            raise RequestError(409, f"request id {rid!r} was used before; send a new "
+                               "X-Request-ID or none") from None
+
     async def predict(request: Request) -> Response:
         t0 = time.perf_counter()
         rid = None
@@ -135,13 +146,7 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
             inputs, logged, single = predictor.read_request(content_type, body)
             outputs = predictor.predict_inputs(inputs)
             latency = (time.perf_counter() - t0) * 1e3
-            if log is not None:
-                try:
-                    log.append(rid, predictor.fingerprint, logged, outputs,
-                               [predictor.headline(o) for o in outputs], latency)
-                except sqlite3.IntegrityError:
-                    raise RequestError(409, f"request id {rid!r} was used before; send a new "
-                                       "X-Request-ID or none") from None
+            log_rows(rid, logged, outputs, [predictor.headline(o) for o in outputs], latency)
         except RequestError as e:
             state.rejected += 1
             if log is not None:
@@ -168,12 +173,7 @@ def create_app(predictor: Predictor, log: PredictionLog | None) -> Starlette:
             # are not shared between threads, and one request at a time keeps its latency.
             out = predictor.generate(payload)
             latency = (time.perf_counter() - t0) * 1e3
-            if log is not None:
-                try:
-                    log.append(rid, predictor.fingerprint, [payload], [out], [None], latency)
-                except sqlite3.IntegrityError:
-                    raise RequestError(409, f"request id {rid!r} was used before; send a new "
-                                       "X-Request-ID or none") from None
+            log_rows(rid, [payload], [out], [None], latency)
         except RequestError as e:
             state.rejected += 1
             if log is not None:

@@ -28,29 +28,18 @@ from nnstudio.core.io.pipeline import load_data, run_training
 from nnstudio.core.io.project import load_project
 from nnstudio.core.io.run_import import read_run
 from nnstudio.core.training.heads import Heads
-from tests.core.training.test_several_outputs import project, two_by_two
+from tests.core.training.test_several_outputs import (
+    ONE_NAMED,
+    WORDS_AND_NUMBERS,
+    project,
+    two_by_two,
+)
 
 from .pytorch_helpers import exported_modules, rel_error
 
 torch = pytest.importorskip("torch")
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
-
-ONE_NAMED = {"nodes": [
-    {"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
-    {"id": "r", "type": "ReLU"}, {"id": "d", "type": "Dense", "units": 2},
-    {"id": "sm", "type": "Softmax"}, {"id": "sold", "type": "Output", "target": "sold"}],
-    "edges": [["in", "h"], ["h", "r"], ["r", "d"], ["d", "sm"], ["sm", "sold"]]}
-
-WORDS_AND_NUMBERS = {"nodes": [
-    {"id": "words", "type": "Input", "columns": ["notes"]},
-    {"id": "emb", "type": "Embedding", "vocab_size": 20, "dim": 8},
-    {"id": "pool", "type": "GlobalAvgPool1D"},
-    {"id": "nums", "type": "Input"},
-    {"id": "h", "type": "Dense", "units": 16}, {"id": "r", "type": "ReLU"},
-    {"id": "join", "type": "Concatenate"}, {"id": "out", "type": "Dense", "units": 1},
-], "edges": [["words", "emb"], ["emb", "pool"], ["nums", "h"], ["h", "r"], ["pool", "join"],
-             ["r", "join"], ["join", "out"]]}
 
 
 def _export(tmp_path, network, epochs=3, **dataset):

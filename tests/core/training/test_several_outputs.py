@@ -73,6 +73,25 @@ def two_by_two(sold_weight: float = 0.5, sold_loss: str = "auto") -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
+#: A text column's token ids in one Input (Embedding → pooling), the numbers in another.
+WORDS_AND_NUMBERS = {"nodes": [
+    {"id": "words", "type": "Input", "columns": ["notes"]},
+    {"id": "emb", "type": "Embedding", "vocab_size": 20, "dim": 8},
+    {"id": "pool", "type": "GlobalAvgPool1D"},
+    {"id": "nums", "type": "Input"},
+    {"id": "h", "type": "Dense", "units": 16}, {"id": "r", "type": "ReLU"},
+    {"id": "join", "type": "Concatenate"}, {"id": "out", "type": "Dense", "units": 1},
+], "edges": [["words", "emb"], ["emb", "pool"], ["nums", "h"], ["h", "r"], ["pool", "join"],
+             ["r", "join"], ["join", "out"]]}
+
+#: One Output naming a class target ("sold"), not the dataset's target.
+ONE_NAMED = {"nodes": [
+    {"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
+    {"id": "r", "type": "ReLU"}, {"id": "d", "type": "Dense", "units": 2},
+    {"id": "sm", "type": "Softmax"}, {"id": "sold", "type": "Output", "target": "sold"}],
+    "edges": [["in", "h"], ["h", "r"], ["r", "d"], ["d", "sm"], ["sm", "sold"]]}
+
+
 def project(tmp_path: Path, network: dict, epochs: int = 80, **dataset) -> Project:
     write_houses(tmp_path / "houses.csv")
     d = {"format": "nnstudio.project", "version": 3,
@@ -222,16 +241,7 @@ def test_the_server_answers_each_output(trained):
 def test_a_text_sequence_input_beside_table_columns(tmp_path):
     """Token ids of a text column in one Input (Embedding → pooling), numbers in another:
     the two-Input network the text issue asked for."""
-    net = {"nodes": [
-        {"id": "words", "type": "Input", "columns": ["notes"]},
-        {"id": "emb", "type": "Embedding", "vocab_size": 20, "dim": 8},
-        {"id": "pool", "type": "GlobalAvgPool1D"},
-        {"id": "nums", "type": "Input"},
-        {"id": "h", "type": "Dense", "units": 16}, {"id": "r", "type": "ReLU"},
-        {"id": "join", "type": "Concatenate"}, {"id": "out", "type": "Dense", "units": 1},
-    ], "edges": [["words", "emb"], ["emb", "pool"], ["nums", "h"], ["h", "r"],
-                 ["pool", "join"], ["r", "join"], ["join", "out"]]}
-    proj = project(tmp_path, net, epochs=60, ignore=["city", "sold"],
+    proj = project(tmp_path, WORDS_AND_NUMBERS, epochs=60, ignore=["city", "sold"],
                    text={"columns": ["notes"], "encoding": "sequence", "length": 4})
     prepared = load_data(proj)
     cols = input_columns(proj.network_spec(), prepared.preparation)
@@ -375,12 +385,7 @@ def test_one_output_naming_its_target_is_exported_by_name(tmp_path):
     from nnstudio.core.io.numpy_export import export_numpy
     from nnstudio.core.io.onnx_export import export_onnx, onnx_feeds
 
-    net = {"nodes": [{"id": "in", "type": "Input"}, {"id": "h", "type": "Dense", "units": 16},
-                     {"id": "r", "type": "ReLU"}, {"id": "d", "type": "Dense", "units": 2},
-                     {"id": "sm", "type": "Softmax"},
-                     {"id": "sold", "type": "Output", "target": "sold"}],
-           "edges": [["in", "h"], ["h", "r"], ["r", "d"], ["d", "sm"], ["sm", "sold"]]}
-    proj = project(tmp_path, net, epochs=30, target="city", ignore=["notes", "price"])
+    proj = project(tmp_path, ONE_NAMED, epochs=30, target="city", ignore=["notes", "price"])
     model = run_training(proj, load_data(proj))
     assert model.summary["metrics"]["test"]["sold/accuracy"] > 0.7
     table = load_table(tmp_path / "houses.csv")

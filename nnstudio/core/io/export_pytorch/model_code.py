@@ -100,48 +100,17 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
     if not report.ok:
         raise ExportError("the network cannot be built: " + "; ".join(report.errors))
     order = topological_order(spec)
-    preds = spec.predecessors()
-    by_id = {n.id: n for n in spec.nodes}
     attrs = identifiers(order)
     shapes = {k: tuple(v.shape) for k, v in report.nodes.items()}
-    input_id = next(n.id for n in spec.nodes if n.type == "Input")
     succ = spec.successors()
     output_id = next(n for n in order if not succ[n])
     fused = fused_activation(spec, loss)
 
-    convs = {}
-    for index, ns in enumerate(spec.nodes):
-        convs[ns.id] = converter(ns.type, f"network.nodes[{index}] {ns.id!r}")
-    masks = _padding_masks(spec, order, shapes, {k: c.masked for k, c in convs.items()})
-    mask_names = _mask_names(attrs, set(masks.values()))
-
-    used_modules: dict[str, list[str]] = {}
-    init_lines, forward_lines = [], []
-    for node_id in order:
-        ns = by_id[node_id]
-        layer = Layer.from_config(ns.type, ns.id, ns.config)
-        conv = convs[node_id]
-        names = used_modules.setdefault(conv.file, [])
-        if conv.module not in names:
-            names.append(conv.module)
-        in_shapes = [tuple(input_shape)] if node_id == input_id else \
-            [shapes[p] for p in preds[node_id]]
-        args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
-        attr = attrs[node_id]
-        init_lines.append(f"        self.{attr} = {conv.module}({args})")
-        inputs = "x" if node_id == input_id else ", ".join(attrs[p] for p in preds[node_id])
-        if node_id == output_id and fused:
-            forward_lines.append("        if logits:")
-            forward_lines.append(f"            return {inputs}")
-        call = inputs + (f", mask={mask_names[masks[node_id]]}" if node_id in masks else "")
-        forward_lines.append(f"        {attr} = self.{attr}({call})")
-        if node_id in mask_names:  # an Embedding whose padding mask a later layer reads
-            forward_lines.append(f"        {mask_names[node_id]} = "
-                                 f"self.{attr}.padding_mask({inputs})")
+    convs, masks, mask_names = _converters(spec, order, attrs, shapes)
+    imports, init_lines, forward_lines = _node_code(
+        spec, order, attrs, shapes, convs, masks, mask_names,
+        lambda node_id: (tuple(input_shape), "x", []), output_id if fused else None)
     forward_lines.append(f"        return {attrs[output_id]}")
-    imports = "\n".join(f"from {file} import {', '.join(sorted(names))}"
-                        for file, names in sorted(used_modules.items()))
-
     nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
     fused_doc = (
         f"\n\n        With ``logits=True`` the values before the final {fused} (the loss is\n"
@@ -232,8 +201,7 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
     if not report.ok:
         raise ExportError("the network cannot be built: " + "; ".join(report.errors))
     order = topological_order(spec)
-    preds, succ = spec.predecessors(), spec.successors()
-    by_id = {n.id: n for n in spec.nodes}
+    succ = spec.successors()
     attrs = identifiers(order)
     shapes = {k: tuple(v.shape) for k, v in report.nodes.items()}
     input_ids = [n.id for n in spec.nodes if n.type == "Input"]
@@ -247,11 +215,7 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
     fused_heads = {h["node"]: h for h in heads if h.get("fused")}
     single_fused = None if several or not fused_heads else fused_heads[output_ids[0]]["fused"]
 
-    convs = {}
-    for index, ns in enumerate(spec.nodes):
-        convs[ns.id] = converter(ns.type, f"network.nodes[{index}] {ns.id!r}")
-    masks = _padding_masks(spec, order, shapes, {k: c.masked for k, c in convs.items()})
-    mask_names = _mask_names(attrs, set(masks.values()))
+    convs, masks, mask_names = _converters(spec, order, attrs, shapes)
     taken = set(attrs.values()) | set(mask_names.values())
     col_names = {}
     for node_id in input_ids:
@@ -262,37 +226,16 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
             taken.add(name)
             col_names[node_id] = name
 
-    used_modules: dict[str, list[str]] = {}
-    init_lines, forward_lines = [], []
-    for node_id in order:
-        ns = by_id[node_id]
-        layer = Layer.from_config(ns.type, ns.id, ns.config)
-        conv = convs[node_id]
-        names = used_modules.setdefault(conv.file, [])
-        if conv.module not in names:
-            names.append(conv.module)
-        if node_id in input_ids:
-            in_shapes = [(len(input_columns[node_id]),) if node_id in col_names
-                         else tuple(input_shape)]
-        else:
-            in_shapes = [shapes[p] for p in preds[node_id]]
-        args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
-        attr = attrs[node_id]
-        init_lines.append(f"        self.{attr} = {conv.module}({args})")
-        if node_id in col_names:
-            cols = [int(c) for c in input_columns[node_id]]
-            init_lines.append(f"        self.register_buffer({col_names[node_id]!r}, "
-                              f"torch.tensor({cols!r}, dtype=torch.long), persistent=False)")
-            inputs = f"x.index_select(1, self.{col_names[node_id]})"
-        elif node_id in input_ids:
-            inputs = "x"
-        else:
-            inputs = ", ".join(attrs[p] for p in preds[node_id])
-        call = inputs + (f", mask={mask_names[masks[node_id]]}" if node_id in masks else "")
-        forward_lines.append(f"        {attr} = self.{attr}({call})")
-        if node_id in mask_names:  # an Embedding whose padding mask a later layer reads
-            forward_lines.append(f"        {mask_names[node_id]} = "
-                                 f"self.{attr}.padding_mask({inputs})")
+    def source(node_id: str) -> tuple[tuple[int, ...], str, list[str]]:
+        if node_id not in col_names:
+            return tuple(input_shape), "x", []
+        cols = [int(c) for c in input_columns[node_id]]
+        buffer = (f"        self.register_buffer({col_names[node_id]!r}, "
+                  f"torch.tensor({cols!r}, dtype=torch.long), persistent=False)")
+        return (len(cols),), f"x.index_select(1, self.{col_names[node_id]})", [buffer]
+
+    imports, init_lines, forward_lines = _node_code(spec, order, attrs, shapes, convs, masks,
+                                                    mask_names, source)
 
     def result(logits: bool) -> str:
         def value(o):
@@ -307,8 +250,6 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
         forward_lines.append("        if logits:")
         forward_lines.append(f"            return {result(True)}")
     forward_lines.append(f"        return {result(False)}")
-    imports = "\n".join(f"from {file} import {', '.join(sorted(names))}"
-                        for file, names in sorted(used_modules.items()))
     nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
     targets = {(by_node[o]["target"] if o in by_node else o): shapes[o] for o in output_ids}
     out_shape = shapes[output_ids[0]]
@@ -377,6 +318,59 @@ class Net(nn.Module):
     code = ModelCode(source, attrs, single_fused, out_shape,
                      {o: shapes[o] for o in output_ids} if several else None)
     return code
+
+
+def _converters(spec: NetworkSpec, order: list[str], attrs: dict[str, str],
+                shapes: dict[str, tuple[int, ...]]) -> tuple[dict, dict, dict]:
+    """``(converters, padding masks, mask variable names)`` of every node (see
+    :func:`_padding_masks`, :func:`_mask_names`); an unknown layer type is an ExportError."""
+    convs = {ns.id: converter(ns.type, f"network.nodes[{index}] {ns.id!r}")
+             for index, ns in enumerate(spec.nodes)}
+    masks = _padding_masks(spec, order, shapes, {k: c.masked for k, c in convs.items()})
+    return convs, masks, _mask_names(attrs, set(masks.values()))
+
+
+def _node_code(spec: NetworkSpec, order: list[str], attrs: dict[str, str],
+               shapes: dict[str, tuple[int, ...]], convs: dict, masks: dict[str, str],
+               mask_names: dict[str, str], source: Any, logits_at: str | None = None,
+               ) -> tuple[str, list[str], list[str]]:
+    """``(imports, __init__ lines, forward lines)`` that build and run every node in order.
+
+    ``source(input id)`` gives an Input's ``(input shape, expression it reads, extra
+    __init__ lines)``; before the node ``logits_at`` runs, ``forward`` returns its input
+    when ``logits`` (the values a fused loss reads)."""
+    preds = spec.predecessors()
+    by_id = {n.id: n for n in spec.nodes}
+    used_modules: dict[str, list[str]] = {}
+    init_lines, forward_lines = [], []
+    for node_id in order:
+        ns = by_id[node_id]
+        layer = Layer.from_config(ns.type, ns.id, ns.config)
+        conv = convs[node_id]
+        names = used_modules.setdefault(conv.file, [])
+        if conv.module not in names:
+            names.append(conv.module)
+        if ns.type == "Input":
+            in_shape, inputs, extra = source(node_id)
+            in_shapes = [in_shape]
+        else:
+            in_shapes = [shapes[p] for p in preds[node_id]]
+            inputs, extra = ", ".join(attrs[p] for p in preds[node_id]), []
+        args = ", ".join(conv.args(layer, in_shapes, shapes[node_id]))
+        attr = attrs[node_id]
+        init_lines.append(f"        self.{attr} = {conv.module}({args})")
+        init_lines += extra
+        if node_id == logits_at:
+            forward_lines.append("        if logits:")
+            forward_lines.append(f"            return {inputs}")
+        call = inputs + (f", mask={mask_names[masks[node_id]]}" if node_id in masks else "")
+        forward_lines.append(f"        {attr} = self.{attr}({call})")
+        if node_id in mask_names:  # an Embedding whose padding mask a later layer reads
+            forward_lines.append(f"        {mask_names[node_id]} = "
+                                 f"self.{attr}.padding_mask({inputs})")
+    imports = "\n".join(f"from {file} import {', '.join(sorted(names))}"
+                        for file, names in sorted(used_modules.items()))
+    return imports, init_lines, forward_lines
 
 
 def _lines(items: list) -> str:
