@@ -5,13 +5,17 @@ each tab in turn while a small network trains as fast as it can in the worker th
 stall numbers depend on the machine's load (two vCPUs shared with the trainer and the
 compute thread), so the test prints them and asserts on the GUI thread's own CPU time per
 update — the part this panel controls — which must stay well under the 20 ms p99 goal.
+
+A view's first draw also creates its plot items (labels, colour bar), once per panel; the
+assertion is on the updates after it. The landscape recomputes every few seconds only, so
+its Compute button is pressed during its turn, as a learner would, to get several updates.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.insight.dataview import InsightData
@@ -63,15 +67,19 @@ def test_gui_thread_cost_per_update_while_training(qtbot):
             clock.start()
             last[0] = clock.nsecsElapsed()
             timer.start()
-            qtbot.wait(int(SECONDS * 1000))
+            view = panel.views[tab]
+            compute = getattr(view, "compute_button", None)
+            for _ in range(6):
+                if compute is not None:
+                    qtbot.mouseClick(compute, Qt.MouseButton.LeftButton)
+                qtbot.wait(int(SECONDS * 1000 / 6))
             timer.stop()
             g = np.array(gaps[2:])
-            view = panel.views[tab]
-            cpu = np.array(view.draw_cpu[-20:] or [0.0])
+            cpu = np.array(view.draw_cpu[1:][-20:] or [0.0])
             report.append(f"{view.key}: stall p99 {np.percentile(g, 99):.1f} ms, max "
                           f"{g.max():.1f} ms; draw CPU median {np.median(cpu) * 1e3:.1f} ms, "
                           f"max {cpu.max() * 1e3:.1f} ms ({len(view.draw_cpu)} draws)")
-            assert len(view.draw_cpu) >= 1, view.key
+            assert len(view.draw_cpu) >= 3, report[-1]
             assert np.percentile(cpu, 90) < 0.015, report[-1]
     finally:
         with qtbot.waitSignal(runner.finished, timeout=30_000):

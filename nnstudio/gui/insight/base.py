@@ -126,8 +126,9 @@ def set_ranges(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, floa
     key = (float(x[0]), float(x[1]), float(y[0]), float(y[1]))
     if plot.__dict__.get("_insight_ranges") != key:
         plot.__dict__["_insight_ranges"] = key
-        plot.setXRange(key[0], key[1], padding=0)
-        plot.setYRange(key[2], key[3], padding=0)
+        # One call for both axes: setting x alone leaves y on auto-range, which makes
+        # pyqtgraph measure every item's bounds before y is set too.
+        plot.setRange(xRange=key[:2], yRange=key[2:], padding=0)
 
 
 def nice_range(lo: float, hi: float, log: bool = False) -> tuple[float, float]:
