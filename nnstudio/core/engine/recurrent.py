@@ -48,6 +48,7 @@ from nnstudio.core.engine import activations as act
 from nnstudio.core.engine.conv import fmt_shape
 from nnstudio.core.engine.initializers import fans, initialize
 from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.small_gemm import gemm_add, matmul_k, row_pieces
 from nnstudio.core.errors import ShapeError
 
 
@@ -194,11 +195,12 @@ class _Recurrent(Layer):
             yield s
 
     def _param_grads(self, dZ: np.ndarray, dHR: np.ndarray, Hs: np.ndarray) -> list:
-        """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``.
+        """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``
+        (the GRU's way; SimpleRNN and LSTM accumulate them step by step, see
+        :meth:`_step_grads`).
 
         ``dZ (T, G·H, N)``: gradient of the input-side pre-activations ``x·Wᵀ + Wb``;
-        ``dHR (T, G·H, N)``: of the hidden-side ones ``h·Rᵀ + Rb`` (the same array except
-        in a GRU).
+        ``dHR (T, G·H, N)``: of the hidden-side ones ``h·Rᵀ + Rb``.
         """
         t, gh, n = dZ.shape
         h = self.config["units"]
@@ -218,18 +220,53 @@ class _Recurrent(Layer):
             np.sum(gR, axis=0, out=self.grads["R"])
         else:
             self.grads["R"].fill(0.0)
-        if dHR is dZ:
-            gb[gh:] = gb[:gh]
-        else:
-            ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
-            per_step = self._buf.get("db", (t, gh), dt)
-            np.matmul(dHR, ones, out=per_step)
-            np.sum(per_step, axis=0, out=gb[gh:])
+        ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
+        per_step = self._buf.get("db", (t, gh), dt)
+        np.matmul(dHR, ones, out=per_step)
+        np.sum(per_step, axis=0, out=gb[gh:])
+        return self._input_grad(dZ)
+
+    def _step_grads(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """``(XH, acc, pieces)`` for accumulating the parameter gradients inside the backward
+        loop, where a step's gate gradients ``dZ_s (G·H, N)`` are still in cache (layers whose
+        input-side and hidden-side gradients are the same, SimpleRNN and LSTM):
+        ``acc (G·H, F + 1 + H) += dZ_s @ XH[s]`` — ``XH (T, N, F + 1 + H)`` holds each step's
+        ``[x_s | 1 | h_{s−1}]``, so ``acc`` is ``[dW | db | dR]`` — in products small enough
+        for BLAS's small-matrix kernels (:mod:`small_gemm`). :meth:`_step_grads_done` files it.
+        """
+        xT, Hs = self._xT, self._Hs  # (T, F + 1, N) with its row of ones; (T + 1, H, N)
+        t, f1, n = xT.shape
+        h = self.config["units"]
+        gh = self.gates * h
+        k = -(-(f1 + h) // 16) * 16
+        XH = self._zbuf.get("XH", (t, n, k), self.dtype)
+        np.copyto(XH[:, :, :f1], xT.transpose(0, 2, 1))
+        np.copyto(XH[:, :, f1:f1 + h], Hs[:t].transpose(0, 2, 1))
+        acc = self._buf.get("gWR", (gh, k), self.dtype)
+        acc.fill(0.0)
+        return XH, acc, row_pieces(gh, n * k)
+
+    def _step_grads_done(self, acc: np.ndarray, dZ: np.ndarray) -> list:
+        """File ``acc = [dW | db | dR]`` (see :meth:`_step_grads`) and return ``[dx]``."""
+        f = self._xT.shape[1] - 1
+        gh = acc.shape[0]
+        np.copyto(self.grads["W"], acc[:, :f])
+        gb = self.grads["b"]
+        np.copyto(gb[:gh], acc[:, f])
+        np.copyto(gb[gh:], acc[:, f])
+        np.copyto(self.grads["R"], acc[:, f + 1:f + 1 + self.config["units"]])
+        return self._input_grad(dZ)
+
+    def _input_grad(self, dZ: np.ndarray) -> list:
+        """``[dx (N, T, F)]`` from the input-side gate gradients ``dZ (T, G·H, N)``, or
+        ``[None]`` when the layer reads the network's Input."""
         if self.skip_input_grad:
             return [None]
-        dxT = self._buf.get("dxT", (t, f, n), dt)
+        t, _, n = dZ.shape
+        f = self._xT.shape[1] - 1
+        dxT = self._buf.get("dxT", (t, f, n), self.dtype)
         np.matmul(self.params["W"].T, dZ, out=dxT)
-        dx = self._buf.get("dx", (n, t, f), dt)
+        dx = self._buf.get("dx", (n, t, f), self.dtype)
         np.copyto(dx, dxT.transpose(2, 0, 1))
         return [dx]
 
@@ -247,12 +284,11 @@ class SimpleRNN(_Recurrent):
         n, t, _ = x.shape
         Z, R = self._project(x)
         Hs = self._states(t, n)
-        tmp = self._buf.get("tmp", Z.shape[1:], self.dtype)
+        pieces = row_pieces(R.shape[0], R.shape[1] * n)
         for s in range(t):
             z = Z[s]
             if s:
-                np.matmul(R, Hs[s], out=tmp)
-                np.add(z, tmp, out=z)
+                gemm_add(R, Hs[s], z, pieces)
             np.tanh(z, out=Hs[s + 1])
         self._Hs = Hs
         return self._output(Hs)
@@ -263,11 +299,13 @@ class SimpleRNN(_Recurrent):
         dZ = self._buf.get("dZ", (t, h, n), self.dtype)
         dh = self._buf.get("dh", (h, n), self.dtype)
         R = self.params["R"]
+        XH, acc, pieces = self._step_grads()
         for s in self._steps_back(grad, dh, t):
             act.tanh_backward(Hs[s + 1], dh, dZ[s], None)
+            gemm_add(dZ[s], XH[s], acc, pieces)
             if s:
                 np.matmul(R.T, dZ[s], out=dh)
-        return self._param_grads(dZ, dZ, Hs)
+        return self._step_grads_done(acc, dZ)
 
 
 @register
@@ -293,15 +331,14 @@ class LSTM(_Recurrent):
         Hs = self._states(t, n)
         Cs = self._zbuf.get("Cs", (t + 1, h, n), dt)
         TC = self._buf.get("TC", (t, h, n), dt)
-        tmp = self._buf.get("tmp", (4 * h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         half = dt.type(0.5)
+        pieces = row_pieces(4 * h, h * n)
         with np.errstate(over="ignore"):
             for s in range(t):
                 z = Z[s]
                 if s:
-                    np.matmul(R, Hs[s], out=tmp)
-                    np.add(z, tmp, out=z)
+                    gemm_add(R, Hs[s], z, pieces)
                 # One tanh over all four gates (i, o, f pre-activations are halved), then
                 # σ = tanh/2 + 1/2 on the first three.
                 np.tanh(z, out=z)
@@ -319,17 +356,21 @@ class LSTM(_Recurrent):
         return self._output(Hs)
 
     def _backward(self, grad):
-        Z, Hs, Cs, TC = self._Z, self._Hs, self._Cs, self._TC
+        Z, Cs, TC = self._Z, self._Cs, self._TC
         t, h, n = TC.shape
         dt = self.dtype
-        dZ = self._buf.get("dZ", Z.shape, dt)
+        dZ = None if self.skip_input_grad else self._buf.get("dZ", Z.shape, dt)
         dh = self._buf.get("dh", (h, n), dt)
         dc = self._buf.get("dc", (h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         tmp4 = self._buf.get("tmp4", (4 * h, n), dt)
         R = self.params["R"]
+        XH, acc, pieces = self._step_grads()
+        k_pieces = row_pieces(4 * h, h * n)
+        # Without an input gradient only the step at hand is needed: one slab stays in cache.
+        one = self._buf.get("dZ1", Z.shape[1:], dt) if self.skip_input_grad else None
         for s in self._steps_back(grad, dh, t):
-            z, d, tc = Z[s], dZ[s], TC[s]
+            z, d, tc = Z[s], (dZ[s] if one is None else one), TC[s]
             i, o, f, cc = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
             di, do, df, dcc = d[:h], d[h:2 * h], d[2 * h:3 * h], d[3 * h:]
             np.multiply(dh, tc, out=do)
@@ -350,9 +391,10 @@ class LSTM(_Recurrent):
             np.subtract(z[: 3 * h], tmp4[: 3 * h], out=tmp4[: 3 * h])
             np.subtract(1.0, tmp4[3 * h:], out=tmp4[3 * h:])
             np.multiply(d, tmp4, out=d)
+            gemm_add(d, XH[s], acc, pieces)
             if s:
-                np.matmul(R.T, d, out=dh)
-        return self._param_grads(dZ, dZ, Hs)
+                matmul_k(R.T, d, dh, tmpH, k_pieces)
+        return self._step_grads_done(acc, dZ)
 
 
 @register
