@@ -48,7 +48,7 @@ from nnstudio.core.engine import activations as act
 from nnstudio.core.engine.conv import fmt_shape
 from nnstudio.core.engine.initializers import fans, initialize
 from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
-from nnstudio.core.engine.small_gemm import gemm_add, matmul_k, row_pieces
+from nnstudio.core.engine.small_gemm import gemm_add, gemm_tn, row_pieces
 from nnstudio.core.errors import ShapeError
 
 
@@ -356,7 +356,7 @@ class LSTM(_Recurrent):
         return self._output(Hs)
 
     def _backward(self, grad):
-        Z, Cs, TC = self._Z, self._Cs, self._TC
+        Z, Hs, Cs, TC = self._Z, self._Hs, self._Cs, self._TC
         t, h, n = TC.shape
         dt = self.dtype
         dZ = None if self.skip_input_grad else self._buf.get("dZ", Z.shape, dt)
@@ -374,12 +374,13 @@ class LSTM(_Recurrent):
             i, o, f, cc = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
             di, do, df, dcc = d[:h], d[h:2 * h], d[2 * h:3 * h], d[3 * h:]
             np.multiply(dh, tc, out=do)
-            # dC += dh ⊙ o ⊙ (1 − tanh²C)
-            act.tanh_backward(tc, o, tmpH, None)
-            np.multiply(tmpH, dh, out=tmpH)
+            # dC += dh ⊙ o ⊙ (1 − tanh²C) = dh ⊙ (o − h ⊙ tanh C)
+            np.multiply(Hs[s + 1], tc, out=tmpH)
+            np.subtract(o, tmpH, out=tmpH)
             if s == t - 1:
-                np.copyto(dc, tmpH)
+                np.multiply(tmpH, dh, out=dc)
             else:
+                np.multiply(tmpH, dh, out=tmpH)
                 np.add(dc, tmpH, out=dc)
             np.multiply(dc, cc, out=di)
             np.multiply(dc, Cs[s], out=df)
@@ -393,7 +394,7 @@ class LSTM(_Recurrent):
             np.multiply(d, tmp4, out=d)
             gemm_add(d, XH[s], acc, pieces)
             if s:
-                matmul_k(R.T, d, dh, tmpH, k_pieces)
+                gemm_tn(R, d, dh, k_pieces)
         return self._step_grads_done(acc, dZ)
 
 
