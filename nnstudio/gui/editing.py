@@ -147,19 +147,41 @@ class EditingMixin:
             self.show_message(f"Built “{t.title}”. Edit ▸ Undo brings back the previous design.")
 
     def add_layer(self: MainWindow, type_name: str) -> None:
-        """Add a layer after the selected one (connected when possible), else in view."""
+        """Add a layer after the selected one (connected when possible), else in view.
+
+        A one-input layer added after a layer with one outgoing connection goes into that
+        connection (a → new → b, what adding a step to a chain means), the layers from b
+        on moved one column right when there is no room; an Output layer, a merge or a
+        layer added after a fork starts a branch instead.
+        """
         selected = self.scene.selected_node_ids()
         doc = self.document
+        moves: dict[str, tuple[float, float]] = {}
+        into: tuple[str, str] | None = None
         if len(selected) == 1:
             src = doc.node(selected[0])
             pos = (src.pos[0] + NODE_WIDTH + COLUMN_GAP, src.pos[1])
+            outgoing = [e for e in doc.edges if e[0] == src.id]
+            if (len(outgoing) == 1 and LAYERS[type_name].n_inputs == 1
+                    and type_name != "Output"):
+                into = outgoing[0]
+                step = NODE_WIDTH + COLUMN_GAP
+                if doc.node(into[1]).pos[0] - src.pos[0] < 2 * step:
+                    moves = {n.id: (n.pos[0] + step, n.pos[1]) for n in doc.nodes
+                             if n.pos[0] > src.pos[0] + NODE_WIDTH / 2}
         else:
             c = self.canvas.scene_center()
             pos = (c.x() - NODE_WIDTH / 2, c.y() - NODE_HEIGHT / 2)
-        pos = self._free_spot(pos)
+        if into is None:
+            pos = self._free_spot(pos)
         add = AddNode(doc, type_name, pos)
         commands: list[Command] = [add]
-        if len(selected) == 1 and LAYERS[type_name].n_inputs != 0:
+        if moves:
+            commands.append(MoveNodes(doc, moves, text="Make room"))
+        if into is not None:
+            commands += [Disconnect(doc, [into]), Connect(doc, into[0], add.node_id),
+                         Connect(doc, add.node_id, into[1])]
+        elif len(selected) == 1 and LAYERS[type_name].n_inputs != 0:
             # a fresh node has no input and no path back: the connection cannot be refused
             commands.append(Connect(doc, selected[0], add.node_id))
         if not self.push(Macro(doc, add.text, commands) if len(commands) > 1 else add):

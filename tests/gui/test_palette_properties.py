@@ -90,6 +90,27 @@ def test_double_click_adds_after_the_selected_layer_and_connects(window):
     assert window.document.node_ids == [a]
 
 
+def test_adding_after_a_layer_of_a_chain_goes_into_the_chain(window):
+    window.document.set_input_shape((3,))
+    a, b, c = build_chain(window, ("Input", {}), ("Dense", {"units": 4}), ("Softmax", {}))
+    before = {n.id: n.pos for n in window.document.nodes}
+    window.scene.select_nodes([b])
+    window.palette.layer_activated.emit("ReLU")
+    new = window.scene.selected_node_ids()[0]
+    assert set(window.document.edges) == {(a, b), (b, new), (new, c)}
+    x = {n.id: n.pos[0] for n in window.document.nodes}
+    assert x[b] < x[new] < x[c] and x[c] > before[c][0]  # room made to the right
+    assert x[a] == before[a][0]
+    window.undo_stack.undo()  # one step: the chain and the places as they were
+    assert set(window.document.edges) == {(a, b), (b, c)}
+    assert {n.id: n.pos for n in window.document.nodes} == before
+    # An Output layer after a chain layer starts a branch (a second head), as after a fork.
+    window.scene.select_nodes([b])
+    window.palette.layer_activated.emit("Output")
+    out = window.scene.selected_node_ids()[0]
+    assert set(window.document.edges) == {(a, b), (b, c), (b, out)}
+
+
 def test_properties_show_the_selected_node(window):
     window.document.set_input_shape((4,))
     ids = build_chain(window, ("Input", {}), ("Dense", {"units": 8}))

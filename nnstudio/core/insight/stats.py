@@ -147,8 +147,8 @@ class NetworkStats:
                 out.append(Advice(
                     "same_state", s.node_id,
                     f"Same last state: {s.node_id} ({s.type_name}) ends in nearly the same "
-                    f"state for every sample (they differ by {s.sample_spread:.1%} of its "
-                    "size), so the layers after it cannot tell the samples apart — the "
+                    f"state for every sample (they differ by {_share(s.sample_spread)} of "
+                    "its size), so the layers after it cannot tell the samples apart — the "
                     "sequences probably end alike (sound clips padded with silence, texts "
                     "with padding) and the last state has forgotten what came before: turn "
                     "on return_sequences and add GlobalAvgPool1D after it, or shorten the "
@@ -188,6 +188,10 @@ class NetworkStats:
                     "normalization.",
                 ))
         return out
+
+
+def _share(x: float) -> str:
+    return f"{x:.1%}" if x >= 0.001 else "less than 0.1%"
 
 
 def layer_stats(
