@@ -185,3 +185,15 @@ def test_the_dialog_keeps_the_projects_name_and_remembers_the_folder(qtbot, wind
     again = window.workflow.open_export_dialog()
     qtbot.addWidget(again)
     assert Path(again.path.text()) == out / "house_price.npz"
+    # Another project starts in its own folder, not where the first one was exported to;
+    # the first still starts where it was.
+    other = tmp_path / "other" / "salary.nnsproj"
+    other.parent.mkdir()
+    window.project.path = str(other)
+    fresh = window.workflow.open_export_dialog()
+    qtbot.addWidget(fresh)
+    assert Path(fresh.path.text()) == other.parent / "salary.npz"
+    window.project.path = str(project)
+    back = window.workflow.open_export_dialog()
+    qtbot.addWidget(back)
+    assert Path(back.path.text()) == out / "house_price.npz"

@@ -179,15 +179,25 @@ class ExportDialog(QDialog):
         self.export_button.clicked.connect(self.export)
         close.clicked.connect(self.reject)
         layout.addWidget(buttons)
-        # The folder of the last export (remembered across dialogs and sessions), and the
-        # project's name: an export of house_price.nnsproj is house_price.onnx, not model.onnx.
+        # Where to write: the folder of this project's last export (remembered across
+        # dialogs and sessions), else the project's own folder, else the last export's of
+        # any project, else home; named after the project: an export of
+        # house_price.nnsproj is house_price.onnx, not model.onnx.
         self.settings = getattr(parent, "settings", None)
-        remembered = self.settings.value(FOLDER_KEY, "") if self.settings is not None else ""
-        self._folder = Path(remembered) if remembered and Path(remembered).is_dir() else \
-            Path.home()
         project = getattr(getattr(parent, "project", None), "path", None)
+        self._project_key = f"{FOLDER_KEY}:{Path(project).resolve()}" if project else None
+        candidates = [self._remembered(self._project_key),
+                      str(Path(project).parent) if project else "",
+                      self._remembered(FOLDER_KEY)]
+        self._folder = next((Path(c) for c in candidates if c and Path(c).is_dir()),
+                            Path.home())
         self._name = Path(project).stem if project else "model"
         self.radios["npz"].setChecked(True)
+
+    def _remembered(self, key: str | None) -> str:
+        if key is None or self.settings is None:
+            return ""
+        return str(self.settings.value(key, "") or "")
 
     def kind(self) -> str:
         return next(k for k, r in self.radios.items() if r.isChecked())
@@ -245,7 +255,9 @@ class ExportDialog(QDialog):
             QGuiApplication.restoreOverrideCursor()
         self._folder = path.parent
         if self.settings is not None:
-            self.settings.setValue(FOLDER_KEY, str(path.parent.resolve()))
+            for key in (FOLDER_KEY, self._project_key):
+                if key is not None:
+                    self.settings.setValue(key, str(path.parent.resolve()))
         self.banner.show_message("success", "Exported", message)
         self.exported.emit(kind, str(path))
         return True
