@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.errors import NNStudioError
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.panels.workflow_widgets import Banner
 from nnstudio.gui.session import Session
 
@@ -200,20 +201,25 @@ class MonitorPanel(QWidget):
             self.set_source("log", self.server.log_path)
 
     def _choose_log(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a prediction log", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open a prediction log",
+                                              start_path(self, "log"),
                                               "SQLite database (*.db *.sqlite);;All files (*)")
         if path:
+            remember(self, "log", path)
             self.set_source("log", path)
 
     def _choose_data(self) -> None:
         model = self.session.model
         if getattr(getattr(model, "preparation", None), "media", None) is not None:
             # An image/sound model reads a folder of files (a CSV of paths also works).
-            path = QFileDialog.getExistingDirectory(self, "Open a folder of new files", "")
+            path = QFileDialog.getExistingDirectory(self, "Open a folder of new files",
+                                                    start_path(self, "new-data"))
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Open new data", "",
+            path, _ = QFileDialog.getOpenFileName(self, "Open new data",
+                                                  start_path(self, "new-data"),
                                                   "Data (*.csv *.tsv *.txt);;All files (*)")
         if path:
+            remember(self, "new-data", path)
             self.set_source("data", path)
 
     def import_outcomes(self, csv_path: str | Path) -> bool:
@@ -226,9 +232,11 @@ class MonitorPanel(QWidget):
         return True
 
     def _choose_outcomes(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import outcomes", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Import outcomes",
+                                              start_path(self, "outcomes"),
                                               "CSV (*.csv *.txt);;All files (*)")
         if path:
+            remember(self, "outcomes", path)
             self.import_outcomes(path)
 
     @Slot(object)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.io.atomic import atomic_write_text
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.panels.predict_notes import filled_fields, prediction_notes
 from nnstudio.gui.panels.workflow_widgets import FieldError, hbox, section_title
 from nnstudio.gui.session import Session
@@ -429,10 +430,12 @@ class PredictPanel(QWidget):
     # -- a whole file -----------------------------------------------------------------------
     def _ask_predict_file(self) -> None:
         src, _ = QFileDialog.getOpenFileName(
-            self, "Predict a file", "", "Data files (*.csv *.tsv *.txt);;All files (*)"
+            self, "Predict a file", start_path(self, "predict"),
+            "Data files (*.csv *.tsv *.txt);;All files (*)"
         )
         if not src:
             return
+        remember(self, "predict", src)
         default = str(Path(src).with_name(Path(src).stem + "-predictions.csv"))
         dest, _ = QFileDialog.getSaveFileName(self, "Save predictions", default,
                                               "CSV file (*.csv)")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.data.audio import AUDIO_EXTENSIONS
 from nnstudio.core.data.images import IMAGE_EXTENSIONS
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.media_images import image_qimage, spectrogram_qimage
 
 
@@ -119,9 +120,11 @@ class MediaPredictBox(QFrame):
     # -- input ------------------------------------------------------------------------------
     def _ask_file(self) -> None:
         exts = " ".join(f"*{e}" for e in sorted(self.extensions()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open a file to predict", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open a file to predict",
+                                              start_path(self, "predict-media"),
                                               f"Files ({exts});;All files (*)")
         if path:
+            remember(self, "predict-media", path)
             self.predict_file(path)
 
     def accepts(self, event) -> str | None:

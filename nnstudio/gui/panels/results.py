@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.panels.workflow_widgets import Banner, hbox
 from nnstudio.gui.plots.results_plots import (
     ConfusionMatrixPlot,
@@ -395,10 +396,12 @@ class ResultsPanel(QWidget):
         if chart is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save chart", "results.png", "PNG image (*.png);;SVG drawing (*.svg)"
+            self, "Save chart", start_path(self, "chart", "results.png"),
+            "PNG image (*.png);;SVG drawing (*.svg)"
         )
         if not path:
             return
+        remember(self, "chart", path)
         if not path.lower().endswith((".png", ".svg")):
             path += ".png"
         try:

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.io.runs import Run
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.panels.runs_compare import RunsCompare, run_color
 from nnstudio.gui.panels.runs_table import (
     ID_ROLE,
@@ -363,10 +364,11 @@ class RunsPanel(QWidget):
         if path is None:
             safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name).strip("_")
             path, _ = QFileDialog.getSaveFileName(
-                self, f"Export the model of {run.name}", f"{safe or 'model'}.npz",
-                "nnstudio model (*.npz)")
+                self, f"Export the model of {run.name}",
+                start_path(self, "model", f"{safe or 'model'}.npz"), "nnstudio model (*.npz)")
             if not path:
                 return False
+            remember(self, "model", path)
             if not path.lower().endswith(".npz"):
                 path += ".npz"
         from nnstudio.core.io.model_file import save_model

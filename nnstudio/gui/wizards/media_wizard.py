@@ -36,6 +36,7 @@ from nnstudio.core.data import DatasetSpec, SplitSpec
 from nnstudio.core.data.audio import AUDIO_EXTENSIONS
 from nnstudio.core.data.images import COLORS, FILTERS, IMAGE_EXTENSIONS
 from nnstudio.core.errors import NNStudioError
+from nnstudio.gui.dialog_folders import remember, start_path
 from nnstudio.gui.wizards.pages_media import MediaOverviewPage
 
 
@@ -188,14 +189,18 @@ class MediaSourcePage(QWizardPage):
 
     # -- choosing ---------------------------------------------------------------------------
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder with one subfolder per class")
+        d = QFileDialog.getExistingDirectory(self, "Folder with one subfolder per class",
+                                             start_path(self, "media-data"))
         if d:
+            remember(self, "media-data", d)
             self.path.setText(d)
 
     def _choose_csv(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "CSV with a column of file paths", "",
+        f, _ = QFileDialog.getOpenFileName(self, "CSV with a column of file paths",
+                                           start_path(self, "media-data"),
                                            "CSV/TSV (*.csv *.tsv *.txt);;All files (*)")
         if f:
+            remember(self, "media-data", f)
             self.path.setText(f)
 
     def _path_changed(self, text: str) -> None:
