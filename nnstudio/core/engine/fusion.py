@@ -27,13 +27,26 @@ convolution's outputs come out grouped by window place, so pooling reads whole s
 results equal the layer-by-layer ones up to the order in which the matrix product sums (the
 same tie rule); its full output is computed when read, as the ReLU's.
 
-``ENABLED`` and ``CONV_POOL`` switch the rewrites off for networks built afterwards (tests and
-benchmarks compare).
+**LayerNorm → Dense (or MultiHeadAttention) folds γ and β into the consumer's weights.**
+The normalization outputs ``y = x̂·γ + β``, and the consumer computes ``y·W + b`` (its
+``Wqkv``, ``bqkv`` for attention) ``= x̂·(γ ⊙ W) + (β·W + b)``: the LayerNorm then runs
+without its two affine passes over ``(N, T, F)``, the consumer's GEMM uses
+``W' = diag(γ)·W`` (``F × units``, recomputed every call: the parameters stay the user's),
+and its backward GEMM gives ``d loss / d x̂ = g·W'ᵀ`` directly. With ``M = x̂ᵀ·g`` (what the
+consumer computes as its weight gradient) and ``s = Σ g`` over rows (its bias gradient):
+``dW = diag(γ)·M + β ⊗ s``, ``dγ_i = Σ_j W_ij·M_ij``, ``dβ = W·s`` — products of
+``F × units`` matrices. Equal to the layer-by-layer results up to float rounding. Applies when
+the LayerNorm's only consumer is such a layer with a bias; the LayerNorm's true output
+(Inside the network) is computed when read.
+
+``ENABLED``, ``CONV_POOL`` and ``FOLD_NORM`` switch the rewrites off for networks built
+afterwards (tests and benchmarks compare).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -43,6 +56,10 @@ from nnstudio.core.engine import convpool
 ENABLED = True
 #: Whether a Conv2D [→ ReLU] → MaxPool2D 2×2 runs as one :class:`convpool.ConvPool`.
 CONV_POOL = True
+#: Whether a LayerNorm's γ and β fold into the Dense / MultiHeadAttention that reads it.
+FOLD_NORM = True
+#: The layers a LayerNorm folds into: type name → (weight, bias) parameter names.
+_FOLDS_INTO = {"Dense": ("W", "b"), "MultiHeadAttention": ("Wqkv", "bqkv")}
 
 
 class NodeValues(Mapping):
@@ -103,6 +120,71 @@ def _relu_of(values: Mapping, source: str) -> np.ndarray:
     return np.maximum(values[source], 0)
 
 
+class _Normalized:
+    """Runs a LayerNorm node whose ``γ``, ``β`` moved into its consumer: outputs ``x̂``.
+
+    Its ``forward`` output is *not* the node's value (see :class:`NodeValues`)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        return self.layer.forward_normalized(inputs[0])
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return [self.layer.backward_normalized(grad)]
+
+
+class _AffineFolded:
+    """Runs a Dense / MultiHeadAttention node fed ``x̂`` by a :class:`_Normalized` LayerNorm:
+    the layer itself, with ``W' = diag(γ)·W`` and ``b' = β·W + b`` in place of its weight and
+    bias during the call; the backward pass turns the layer's gradients into those of ``W``,
+    ``b``, ``γ`` and ``β`` (see the module docstring)."""
+
+    def __init__(self, layer, norm):
+        self.layer, self.norm = layer, norm
+        self.wkey, self.bkey = _FOLDS_INTO[layer.type_name]
+
+    @contextmanager
+    def _folded(self):
+        layer, params = self.layer, self.layer.params
+        w, b = params[self.wkey], params[self.bkey]
+        gamma, beta = self.norm.params["gamma"], self.norm.params["beta"]
+        buf = self.norm._buf
+        w2 = buf.get("fold_w", w.shape, w.dtype)
+        np.multiply(w, gamma[:, None], out=w2)
+        b2 = buf.get("fold_b", b.shape, b.dtype)
+        np.dot(beta, w, out=b2)
+        np.add(b2, b, out=b2)
+        params[self.wkey], params[self.bkey] = w2, b2
+        try:
+            yield layer
+        finally:
+            params[self.wkey], params[self.bkey] = w, b
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        with self._folded() as layer:
+            return layer.forward(inputs, training)
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        with self._folded() as layer:
+            out = layer.backward(grad)
+        w = self.layer.params[self.wkey]
+        m, s = self.layer.grads[self.wkey], self.layer.grads[self.bkey]  # x̂ᵀ·g and Σ g
+        norm = self.norm
+        gamma, beta = norm.params["gamma"], norm.params["beta"]
+        scratch = norm._buf.get("fold_scratch", m.shape, m.dtype)
+        np.multiply(w, m, out=scratch)
+        ones = norm._buf.get("fold_ones", s.shape, s.dtype)
+        ones.fill(1.0)
+        np.dot(scratch, ones, out=norm.grads["gamma"])
+        np.dot(w, s, out=norm.grads["beta"])
+        np.multiply(m, gamma[:, None], out=m)
+        np.multiply(beta[:, None], s, out=scratch)
+        np.add(m, scratch, out=m)
+        return out
+
+
 class ExecutionPlan:
     """What runs each node (``runners``) and the outputs computed when read (``lazy``)."""
 
@@ -140,7 +222,33 @@ def execution_plan(net) -> ExecutionPlan:
         if relu:
             runners[relu] = _PassThrough(net.layers[relu])
             lazy[relu] = lambda values, s=source: _relu_of(values, s)
+    if FOLD_NORM:
+        for node in net.order:
+            consumer = _norm_folds_into(net, node)
+            if consumer is None or runners[consumer] is not net.layers[consumer]:
+                continue
+            norm = net.layers[node]
+            runners[node] = _Normalized(norm)
+            runners[consumer] = _AffineFolded(net.layers[consumer], norm)
+            lazy[node] = lambda values, n=node, ln=norm: _affine_of(values, n, ln)
     return ExecutionPlan(runners, lazy)
+
+
+def _norm_folds_into(net, node: str) -> str | None:
+    """The consumer a LayerNorm ``node``'s ``γ``, ``β`` fold into, or None."""
+    layer = net.layers[node]
+    if layer.type_name != "LayerNorm" or node == net.output_id or len(net.succ[node]) != 1:
+        return None
+    (consumer,) = net.succ[node]
+    keys = _FOLDS_INTO.get(net.layers[consumer].type_name)
+    if keys is None or keys[1] not in net.layers[consumer].params:
+        return None
+    return consumer
+
+
+def _affine_of(values: Mapping, node: str, norm) -> np.ndarray:
+    """A folded LayerNorm's true output ``x̂·γ + β`` from its value ``x̂``."""
+    return values[node] * norm.params["gamma"] + norm.params["beta"]
 
 
 def _only_consumer(net, node: str, consumer: str, type_name: str) -> bool:
