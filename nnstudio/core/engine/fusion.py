@@ -39,8 +39,14 @@ consumer computes as its weight gradient) and ``s = Σ g`` over rows (its bias g
 the LayerNorm's only consumer is such a layer with a bias; the LayerNorm's true output
 (Inside the network) is computed when read.
 
-``ENABLED``, ``CONV_POOL`` and ``FOLD_NORM`` switch the rewrites off for networks built
-afterwards (tests and benchmarks compare).
+**Dense → ReLU runs the ReLU on the Dense's output buffer**, in place, while it is in the
+cache (one (N, T, units) array fewer to stream through memory; measured 2–3 % of a
+Transformer's step; keeping a 0/1 mask from the forward pass instead was 2–3 % slower). The
+same values; the Dense node's own output (before the ReLU) is computed when read. Applies
+when the ReLU is the Dense's only consumer.
+
+``ENABLED``, ``CONV_POOL``, ``FOLD_NORM`` and ``DENSE_RELU`` switch the rewrites off for
+networks built afterwards (tests and benchmarks compare).
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ CONV_POOL = True
 #: Whether a LayerNorm's γ and β fold into the Dense / MultiHeadAttention that reads it.
 FOLD_NORM = True
 #: The layers a LayerNorm folds into: type name → (weight, bias) parameter names.
+#: Whether a Dense's only-consumer ReLU runs in place on its output (see above).
+DENSE_RELU = True
 _FOLDS_INTO = {"Dense": ("W", "b"), "MultiHeadAttention": ("Wqkv", "bqkv")}
 
 
@@ -185,6 +193,43 @@ class _AffineFolded:
         return out
 
 
+class _ReLUInside:
+    """Runs a Dense node (through ``runner``, the layer or its stand-in) and then its ReLU
+    in place on the output. Its output is the ReLU node's true value, not the Dense node's
+    (see :class:`NodeValues`)."""
+
+    def __init__(self, runner, relu):
+        self.runner, self.relu = runner, relu
+        self.layer = getattr(runner, "layer", runner)
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        y = self.runner.forward(inputs, training)
+        np.maximum(y, 0, out=y)
+        self.relu._y = y
+        return y
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        return self.runner.backward(grad)
+
+
+class _AppliedReLU:
+    """Runs a ReLU node whose forward work :class:`_ReLUInside` did: hands the value on;
+    backward, the gradient where that value is positive."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> np.ndarray:
+        return inputs[0]
+
+    def backward(self, grad: np.ndarray) -> list[np.ndarray]:
+        y = self.layer._y
+        dz = self.layer._buf.get("dz", y.shape, y.dtype)
+        np.greater(y, 0, out=dz)
+        np.multiply(dz, grad, out=dz)
+        return [dz]
+
+
 class ExecutionPlan:
     """What runs each node (``runners``) and the outputs computed when read (``lazy``)."""
 
@@ -231,7 +276,25 @@ def execution_plan(net) -> ExecutionPlan:
             runners[node] = _Normalized(norm)
             runners[consumer] = _AffineFolded(net.layers[consumer], norm)
             lazy[node] = lambda values, n=node, ln=norm: _affine_of(values, n, ln)
+    if DENSE_RELU:
+        for node in net.order:
+            if (net.layers[node].type_name != "Dense" or node == net.output_id
+                    or len(net.succ[node]) != 1):
+                continue
+            (relu,) = net.succ[node]
+            if net.layers[relu].type_name != "ReLU" or runners[relu] is not net.layers[relu]:
+                continue
+            runners[node] = _ReLUInside(runners[node], net.layers[relu])
+            runners[relu] = _AppliedReLU(net.layers[relu])
+            lazy[node] = lambda values, n=node, d=net.layers[node]: _dense_of(
+                values, net.preds[n][0], d)
     return ExecutionPlan(runners, lazy)
+
+
+def _dense_of(values: Mapping, source: str, dense) -> np.ndarray:
+    """A Dense node's output ``x·W + b`` from its input's value."""
+    y = np.matmul(values[source], dense.params["W"])
+    return y + dense.params["b"] if "b" in dense.params else y
 
 
 def _norm_folds_into(net, node: str) -> str | None:

@@ -57,6 +57,10 @@ def _folded(net) -> set[str]:
     return {k for k, r in net._plan.runners.items() if type(r).__name__ == "_Normalized"}
 
 
+def _relu_in_place(net) -> set[str]:
+    return {k for k, r in net._plan.runners.items() if type(r).__name__ == "_AppliedReLU"}
+
+
 def _ids(n, t, vocab, pad_rows=(), seed=0):
     x = np.random.default_rng(seed).integers(1, vocab, (n, t))
     for row, keep in pad_rows:
@@ -81,6 +85,7 @@ def test_folded_layer_norms_match_the_graph_layer_by_layer(kind, dtype, tol, n, 
     # Every LayerNorm but the classifier's last (read by the pooling) is folded.
     norms = {k for k, layer in fused.layers.items() if layer.type_name == "LayerNorm"}
     assert _folded(fused) == (norms if kind == "gpt" else norms - {"norm_5"})
+    assert _relu_in_place(fused) == {"relu_1", "relu_2"}
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
@@ -90,6 +95,21 @@ def test_folded_layer_norm_before_a_dense_on_features(dtype, tol):
     x = np.random.default_rng(1).normal(size=(4, 6)).astype(dtype)
     fused = _compare(spec, (6,), x, dtype, tol)
     assert _folded(fused) == {"n1"}
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_dense_relu_in_place_on_features_and_a_shared_dense_left_alone(dtype, tol):
+    # n0 → ReLU (in place); n2 is read by a ReLU and by the Add: not rewritten.
+    spec = NetworkSpec.from_dict({
+        "nodes": [{"id": "in", "type": "Input"}, {"id": "n0", "type": "Dense", "units": 6},
+                  {"id": "r0", "type": "ReLU"}, {"id": "n2", "type": "Dense", "units": 6},
+                  {"id": "r2", "type": "ReLU"}, {"id": "s", "type": "Add"},
+                  {"id": "out", "type": "Dense", "units": 2}],
+        "edges": [["in", "n0"], ["n0", "r0"], ["r0", "n2"], ["n2", "r2"], ["n2", "s"],
+                  ["r2", "s"], ["s", "out"]]})
+    x = np.random.default_rng(4).normal(size=(5, 3)).astype(dtype)
+    fused = _compare(spec, (3,), x, dtype, tol)
+    assert _relu_in_place(fused) == {"r0"}
 
 
 def test_a_layer_norm_is_not_folded_where_it_would_not_be_exact():
