@@ -27,17 +27,18 @@ convolution's outputs come out grouped by window place, so pooling reads whole s
 results equal the layer-by-layer ones up to the order in which the matrix product sums (the
 same tie rule); its full output is computed when read, as the ReLU's.
 
-**LayerNorm → Dense (or MultiHeadAttention) folds γ and β into the consumer's weights.**
-The normalization outputs ``y = x̂·γ + β``, and the consumer computes ``y·W + b`` (its
-``Wqkv``, ``bqkv`` for attention) ``= x̂·(γ ⊙ W) + (β·W + b)``: the LayerNorm then runs
-without its two affine passes over ``(N, T, F)``, the consumer's GEMM uses
-``W' = diag(γ)·W`` (``F × units``, recomputed every call: the parameters stay the user's),
-and its backward GEMM gives ``d loss / d x̂ = g·W'ᵀ`` directly. With ``M = x̂ᵀ·g`` (what the
-consumer computes as its weight gradient) and ``s = Σ g`` over rows (its bias gradient):
-``dW = diag(γ)·M + β ⊗ s``, ``dγ_i = Σ_j W_ij·M_ij``, ``dβ = W·s`` — products of
-``F × units`` matrices. Equal to the layer-by-layer results up to float rounding. Applies when
-the LayerNorm's only consumer is such a layer with a bias; the LayerNorm's true output
-(Inside the network) is computed when read.
+**LayerNorm → Dense (or MultiHeadAttention) folds γ and β into the consumer's weights.** The
+normalization outputs ``y = x̂·γ + β``, and the consumer computes ``y·W + b`` (its ``Wqkv``,
+``bqkv`` for attention) ``= x̂·(γ ⊙ W) + (β·W + b)``: the LayerNorm then runs without its
+two affine passes over ``(N, T, F)``, the consumer's GEMM uses ``W' = diag(γ)·W`` (``F ×
+units``, recomputed every call: the parameters stay the user's), and its backward GEMM gives
+``d loss / d x̂ = g·W'ᵀ`` directly. With ``M = x̂ᵀ·g`` (what the consumer computes as its
+weight gradient) and ``s = Σ g`` over rows (its bias gradient): ``dW = diag(γ)·M + β ⊗ s``,
+``dγ_i = Σ_j W_ij·M_ij``, ``dβ = W·s`` — products of ``F × units`` matrices. The backward
+GEMM uses ``W'`` minus its mean over the ``F`` rows, which gives ``dx̂`` minus its row mean,
+the normalization backward's first step, for free. Equal to the layer-by-layer results up to
+float rounding. Applies when the LayerNorm's only consumer is such a layer with a bias; the
+LayerNorm's true output (Inside the network) is computed when read.
 
 **Dense → ReLU runs the ReLU on the Dense's output buffer**, in place, while it is in the
 cache (one (N, T, units) array fewer to stream through memory; measured 2–3 % of a
@@ -154,13 +155,20 @@ class _AffineFolded:
         self.wkey, self.bkey = _FOLDS_INTO[layer.type_name]
 
     @contextmanager
-    def _folded(self):
+    def _folded(self, centered: bool = False):
+        """The layer with ``W'``, ``b'`` in place of its weight and bias; ``centered``:
+        ``W'`` minus its mean over the input features (for the backward pass, see
+        :meth:`backward`)."""
         layer, params = self.layer, self.layer.params
         w, b = params[self.wkey], params[self.bkey]
         gamma, beta = self.norm.params["gamma"], self.norm.params["beta"]
         buf = self.norm._buf
         w2 = buf.get("fold_w", w.shape, w.dtype)
         np.multiply(w, gamma[:, None], out=w2)
+        if centered:
+            mean = buf.get("fold_mean", w.shape[1:], w.dtype)
+            np.divide(np.sum(w2, axis=0, out=mean), w.shape[0], out=mean)
+            np.subtract(w2, mean, out=w2)
         b2 = buf.get("fold_b", b.shape, b.dtype)
         np.dot(beta, w, out=b2)
         np.add(b2, b, out=b2)
@@ -175,7 +183,11 @@ class _AffineFolded:
             return layer.forward(inputs, training)
 
     def backward(self, grad: np.ndarray) -> list[np.ndarray]:
-        with self._folded() as layer:
+        # The layer's input gradient through W' centered over its rows is g·W'ᵀ minus its
+        # row mean: the first step of the normalization's backward pass, done by the GEMM
+        # (LayerNorm.backward_normalized goes on from there). The layer's weight gradients
+        # do not read W'.
+        with self._folded(centered=True) as layer:
             out = layer.backward(grad)
         w = self.layer.params[self.wkey]
         m, s = self.layer.grads[self.wkey], self.layer.grads[self.bkey]  # x̂ᵀ·g and Σ g

@@ -94,27 +94,26 @@ class LayerNorm(Layer):
         its own weights runs after it: :mod:`~nnstudio.core.engine.fusion`)."""
         return self._normalize(x).reshape(x.shape)
 
-    def backward_normalized(self, dxhat: np.ndarray) -> np.ndarray:
-        """``d loss / d x`` from ``d loss / d x̂`` (after :meth:`forward_normalized`):
-        ``inv·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂))``. ``γ`` and ``β``'s gradients are the
-        consumer's business."""
-        f = dxhat.shape[-1]
-        g2 = dxhat.reshape(-1, f)
+    def backward_normalized(self, dxc: np.ndarray) -> np.ndarray:
+        """``d loss / d x`` (after :meth:`forward_normalized`) from ``dxc = dx̂ − mean(dx̂)``,
+        ``d loss / d x̂`` with its row mean already removed (the consumer's GEMM does it):
+        ``inv·(dxc − x̂·mean(dxc ⊙ x̂))`` (the rows of ``x̂`` sum to 0, so the mean of
+        ``dx̂ ⊙ x̂`` is that of ``dxc ⊙ x̂``). ``γ`` and ``β``'s gradients are the consumer's
+        business."""
+        f = dxc.shape[-1]
+        g2 = dxc.reshape(-1, f)
         m = g2.shape[0]
         dt = self.dtype
         xhat = self._buf.get("xhat", (m, f), dt)
         inv = self._buf.get("inv", (m, 1), dt)
         sq = self._buf.get("sq", (m, f), dt)
-        a = self._buf.get("a", (m, 1), dt)
         b = self._buf.get("b", (m, 1), dt)
         np.multiply(g2, xhat, out=sq)
-        self._row_mean(g2, a)
         self._row_mean(sq, b)
+        np.multiply(xhat, b, out=sq)
         dx = self._buf.get("dx", self._shape, dt)
         d2 = dx.reshape(m, f)
-        np.subtract(g2, a, out=d2)
-        np.multiply(xhat, b, out=sq)
-        np.subtract(d2, sq, out=d2)
+        np.subtract(g2, sq, out=d2)
         np.multiply(d2, inv, out=d2)
         return dx
 
