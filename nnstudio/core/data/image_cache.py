@@ -30,6 +30,7 @@ import numpy as np
 from nnstudio.core.errors import NNStudioError
 
 from .images import SkipFile
+from .npyfile import DAMAGED
 
 VERSION = 2
 
@@ -159,7 +160,7 @@ class MediaCache:
                     or self.bin_path.stat().st_size != self._nbytes()):
                 return None
             return table, {int(k): v for k, v in index["reasons"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (*DAMAGED, KeyError):  # a damaged cache is rebuilt, not an error
             return None
 
     def _nbytes(self) -> int:

@@ -10,7 +10,9 @@ one sentence instead of 20 seconds and gigabytes. Entries that are not ``.npy`` 
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,12 @@ import numpy as np
 
 from nnstudio.core.errors import DataError, NNStudioError
 from nnstudio.core.memory import check_fits, format_bytes
+
+#: What reading a damaged entry raises: a broken deflate stream (``zlib.error``), a bad
+#: checksum (``BadZipFile``), a cut file, a garbled ``.npy`` header (NumPy parses it as a
+#: Python literal: ``SyntaxError``, ``tokenize.TokenError``, ``ValueError``).
+DAMAGED = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError,
+           SyntaxError, NotImplementedError, RuntimeError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ def open_zip(path: Path, error: type[NNStudioError] = DataError,
     except zipfile.BadZipFile:
         raise error(not_zip, str(path)) from None
     except (OSError, ValueError, EOFError) as e:  # ValueError: a damaged central directory
-        raise error(f"{not_zip} ({_first_line(e)})", str(path)) from None
+        raise error(f"{not_zip} ({first_line(e)})", str(path)) from None
 
 
 def check_entries(path: str | Path, error: type[NNStudioError] = DataError,
@@ -75,9 +83,8 @@ def check_entries(path: str | Path, error: type[NNStudioError] = DataError,
                               else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = reader(f)
                     header_len = f.tell()
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError,
-                    RuntimeError, TypeError, SyntaxError) as e:
-                raise error(f"array {name!r} is damaged ({_first_line(e)})", where) from None
+            except DAMAGED as e:
+                raise error(f"array {name!r} is damaged ({first_line(e)})", where) from None
             if dtype.hasobject:
                 raise error(f"holds an object array under {name!r} (pickled Python objects), "
                             "which is never loaded: unpickling a stranger's file could run "
@@ -100,6 +107,8 @@ def _describe(shape: tuple[int, ...], dtype: np.dtype) -> str:
     return f"{dims} {dtype} value{'s' if math.prod(shape) != 1 else ''}"
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
+    if isinstance(e, (tokenize.TokenError, SyntaxError)):
+        return "its header is garbled"  # NumPy read the header as a Python literal
     text = str(e).strip()
     return (text.splitlines()[0] if text else type(e).__name__)[:200]

@@ -6,7 +6,6 @@ pickle) are refused with a clear error instead of being loaded.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +14,12 @@ from nnstudio.core.errors import DataError
 from nnstudio.core.fileaccess import check_readable
 
 from .arraycheck import check_x, check_y
-from .npyfile import check_entries
+from .npyfile import DAMAGED, check_entries, first_line, open_zip
 from .table import ArrayData
 
 #: Array names tried, in order, when the caller does not name x or y.
 X_NAMES = ("x", "X", "x_train", "X_train", "images", "data", "features", "inputs")
 Y_NAMES = ("y", "Y", "y_train", "labels", "label", "target", "targets")
-
-
-def _open(path: Path) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise DataError("file not found", where=str(path)) from None
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DataError(f"is not a valid .npz archive ({e})", where=str(path)) from None
 
 
 def npz_keys(path: str | Path) -> list[dict]:
@@ -43,7 +33,7 @@ def npz_keys(path: str | Path) -> list[dict]:
     """
     path = Path(path)
     out = []
-    with _open(path) as z:
+    with open_zip(path) as z:
         for info in z.infolist():
             if not info.filename.endswith(".npy"):
                 continue
@@ -53,9 +43,8 @@ def npz_keys(path: str | Path) -> list[dict]:
                     reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                               else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = reader(f)
-            except (ValueError, OSError, zipfile.BadZipFile) as e:
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise DataError(f"array {info.filename[:-4]!r} is damaged ({first})",
+            except DAMAGED as e:
+                raise DataError(f"array {info.filename[:-4]!r} is damaged ({first_line(e)})",
                                 where=str(path)) from None
             out.append({"name": info.filename[:-4], "shape": tuple(shape), "dtype": str(dtype),
                         "pickled": dtype.hasobject})
@@ -113,8 +102,8 @@ def load_npz(path: str | Path, x_key: str | None = None, y_key: str | None = Non
             raise DataError("holds pickled Python objects, which are never loaded (they could "
                             "run code); save plain numeric arrays", where=str(path)) from None
         raise DataError(f"cannot be read ({e})", where=str(path)) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"cannot be read ({e})", where=str(path)) from None
+    except DAMAGED as e:  # a damaged entry body (the headers were checked above)
+        raise DataError(f"is damaged: an array cannot be read ({e})", where=str(path)) from None
     except MemoryError:
         raise DataError("does not fit in memory", where=str(path)) from None
     x = arrays[xk]

@@ -29,13 +29,21 @@ How it runs: internally every step works on transposed, gate-major blocks ``(G·
 each gate is one contiguous ``(H, N)`` slab and the three sigmoid gates of an LSTM (i, o, f)
 are one contiguous slab. The input projection of all steps is one stacked matmul hoisted out
 of the time loop, the input bias a column of it (a row of ones under ``x``); each step then
-costs one fused gate matmul ``R @ h`` and about ten in-place ufunc calls. The sigmoid gates'
-rows of ``W``, ``R`` and the bias are halved in this pass's copies, so one ``tanh`` call
-activates every gate: ``σ(z) = (1 + tanh(z/2)) / 2`` (NumPy's float32 tanh is one SIMD call;
-``1/(1 + e^−z)`` was four). Calls are written ``np.add(a, b, out=a)`` rather than
-``a += b``, which costs about a microsecond more per call on these small slabs. The backward
-pass stores the gate gradients of every step and computes ``dW``, ``dR``, the biases and
-``dx`` after the loop.
+costs one fused gate product ``z += R @ h`` and about ten in-place ufunc calls. The sigmoid
+gates' rows of ``W``, ``R`` and the bias are halved in this pass's copies, so one ``tanh``
+call activates every gate: ``σ(z) = (1 + tanh(z/2)) / 2`` (NumPy's float32 tanh is one SIMD
+call; ``1/(1 + e^−z)`` was four). Calls are written ``np.add(a, b, out=a)`` rather than
+``a += b``, which costs about a microsecond more per call on these small slabs.
+
+The step products go through :mod:`small_gemm`: cut into pieces that OpenBLAS's small-matrix
+kernels take (an LSTM's ``(256, 64) @ (64, 64)`` as two halves: 2 × 7.2 µs against 18.5 µs)
+and accumulated by BLAS itself (``beta = 1``), not by a separate add. The backward pass of
+SimpleRNN and LSTM adds each step's share of ``dW``, ``db`` and ``dR`` inside the loop, while
+that step's gate gradients are still in cache: one product with the step's row block
+``[x_s | 1 | h_{s−1}]`` (padded to a multiple of 16 columns, which BLAS does faster); when no
+input gradient is needed (the layer reads the Input) only the current step's gate gradients
+are kept. The GRU, whose input-side and hidden-side gradients differ, stores every step's
+and forms ``dW``, ``dR`` and the biases after the loop.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from nnstudio.core.engine import activations as act
 from nnstudio.core.engine.conv import fmt_shape
 from nnstudio.core.engine.initializers import fans, initialize
 from nnstudio.core.engine.layer import Buffers, FilledBuffers, Layer, Setting, Shape, register
+from nnstudio.core.engine.small_gemm import gemm_add, gemm_tn, row_pieces
 from nnstudio.core.errors import ShapeError
 
 
@@ -194,11 +203,12 @@ class _Recurrent(Layer):
             yield s
 
     def _param_grads(self, dZ: np.ndarray, dHR: np.ndarray, Hs: np.ndarray) -> list:
-        """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``.
+        """Fill ``dW``, ``dR``, ``db`` from the per-step gate gradients and return ``[dx]``
+        (the GRU's way; SimpleRNN and LSTM accumulate them step by step, see
+        :meth:`_step_grads`).
 
         ``dZ (T, G·H, N)``: gradient of the input-side pre-activations ``x·Wᵀ + Wb``;
-        ``dHR (T, G·H, N)``: of the hidden-side ones ``h·Rᵀ + Rb`` (the same array except
-        in a GRU).
+        ``dHR (T, G·H, N)``: of the hidden-side ones ``h·Rᵀ + Rb``.
         """
         t, gh, n = dZ.shape
         h = self.config["units"]
@@ -218,18 +228,53 @@ class _Recurrent(Layer):
             np.sum(gR, axis=0, out=self.grads["R"])
         else:
             self.grads["R"].fill(0.0)
-        if dHR is dZ:
-            gb[gh:] = gb[:gh]
-        else:
-            ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
-            per_step = self._buf.get("db", (t, gh), dt)
-            np.matmul(dHR, ones, out=per_step)
-            np.sum(per_step, axis=0, out=gb[gh:])
+        ones = self._zbuf.get("ones", (n,), dt, fill=1.0)
+        per_step = self._buf.get("db", (t, gh), dt)
+        np.matmul(dHR, ones, out=per_step)
+        np.sum(per_step, axis=0, out=gb[gh:])
+        return self._input_grad(dZ)
+
+    def _step_grads(self) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """``(XH, acc, pieces)`` for accumulating the parameter gradients inside the backward
+        loop, where a step's gate gradients ``dZ_s (G·H, N)`` are still in cache (layers whose
+        input-side and hidden-side gradients are the same, SimpleRNN and LSTM):
+        ``acc (G·H, F + 1 + H) += dZ_s @ XH[s]`` — ``XH (T, N, F + 1 + H)`` holds each step's
+        ``[x_s | 1 | h_{s−1}]``, so ``acc`` is ``[dW | db | dR]`` — in products small enough
+        for BLAS's small-matrix kernels (:mod:`small_gemm`). :meth:`_step_grads_done` files it.
+        """
+        xT, Hs = self._xT, self._Hs  # (T, F + 1, N) with its row of ones; (T + 1, H, N)
+        t, f1, n = xT.shape
+        h = self.config["units"]
+        gh = self.gates * h
+        k = -(-(f1 + h) // 16) * 16
+        XH = self._zbuf.get("XH", (t, n, k), self.dtype)
+        np.copyto(XH[:, :, :f1], xT.transpose(0, 2, 1))
+        np.copyto(XH[:, :, f1:f1 + h], Hs[:t].transpose(0, 2, 1))
+        acc = self._buf.get("gWR", (gh, k), self.dtype)
+        acc.fill(0.0)
+        return XH, acc, row_pieces(gh, n * k)
+
+    def _step_grads_done(self, acc: np.ndarray, dZ: np.ndarray) -> list:
+        """File ``acc = [dW | db | dR]`` (see :meth:`_step_grads`) and return ``[dx]``."""
+        f = self._xT.shape[1] - 1
+        gh = acc.shape[0]
+        np.copyto(self.grads["W"], acc[:, :f])
+        gb = self.grads["b"]
+        np.copyto(gb[:gh], acc[:, f])
+        np.copyto(gb[gh:], acc[:, f])
+        np.copyto(self.grads["R"], acc[:, f + 1:f + 1 + self.config["units"]])
+        return self._input_grad(dZ)
+
+    def _input_grad(self, dZ: np.ndarray) -> list:
+        """``[dx (N, T, F)]`` from the input-side gate gradients ``dZ (T, G·H, N)``, or
+        ``[None]`` when the layer reads the network's Input."""
         if self.skip_input_grad:
             return [None]
-        dxT = self._buf.get("dxT", (t, f, n), dt)
+        t, _, n = dZ.shape
+        f = self._xT.shape[1] - 1
+        dxT = self._buf.get("dxT", (t, f, n), self.dtype)
         np.matmul(self.params["W"].T, dZ, out=dxT)
-        dx = self._buf.get("dx", (n, t, f), dt)
+        dx = self._buf.get("dx", (n, t, f), self.dtype)
         np.copyto(dx, dxT.transpose(2, 0, 1))
         return [dx]
 
@@ -247,12 +292,11 @@ class SimpleRNN(_Recurrent):
         n, t, _ = x.shape
         Z, R = self._project(x)
         Hs = self._states(t, n)
-        tmp = self._buf.get("tmp", Z.shape[1:], self.dtype)
+        pieces = row_pieces(R.shape[0], R.shape[1] * n)
         for s in range(t):
             z = Z[s]
             if s:
-                np.matmul(R, Hs[s], out=tmp)
-                np.add(z, tmp, out=z)
+                gemm_add(R, Hs[s], z, pieces)
             np.tanh(z, out=Hs[s + 1])
         self._Hs = Hs
         return self._output(Hs)
@@ -263,11 +307,13 @@ class SimpleRNN(_Recurrent):
         dZ = self._buf.get("dZ", (t, h, n), self.dtype)
         dh = self._buf.get("dh", (h, n), self.dtype)
         R = self.params["R"]
+        XH, acc, pieces = self._step_grads()
         for s in self._steps_back(grad, dh, t):
             act.tanh_backward(Hs[s + 1], dh, dZ[s], None)
+            gemm_add(dZ[s], XH[s], acc, pieces)
             if s:
                 np.matmul(R.T, dZ[s], out=dh)
-        return self._param_grads(dZ, dZ, Hs)
+        return self._step_grads_done(acc, dZ)
 
 
 @register
@@ -293,15 +339,14 @@ class LSTM(_Recurrent):
         Hs = self._states(t, n)
         Cs = self._zbuf.get("Cs", (t + 1, h, n), dt)
         TC = self._buf.get("TC", (t, h, n), dt)
-        tmp = self._buf.get("tmp", (4 * h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         half = dt.type(0.5)
+        pieces = row_pieces(4 * h, h * n)
         with np.errstate(over="ignore"):
             for s in range(t):
                 z = Z[s]
                 if s:
-                    np.matmul(R, Hs[s], out=tmp)
-                    np.add(z, tmp, out=z)
+                    gemm_add(R, Hs[s], z, pieces)
                 # One tanh over all four gates (i, o, f pre-activations are halved), then
                 # σ = tanh/2 + 1/2 on the first three.
                 np.tanh(z, out=z)
@@ -322,23 +367,28 @@ class LSTM(_Recurrent):
         Z, Hs, Cs, TC = self._Z, self._Hs, self._Cs, self._TC
         t, h, n = TC.shape
         dt = self.dtype
-        dZ = self._buf.get("dZ", Z.shape, dt)
+        dZ = None if self.skip_input_grad else self._buf.get("dZ", Z.shape, dt)
         dh = self._buf.get("dh", (h, n), dt)
         dc = self._buf.get("dc", (h, n), dt)
         tmpH = self._buf.get("tmpH", (h, n), dt)
         tmp4 = self._buf.get("tmp4", (4 * h, n), dt)
         R = self.params["R"]
+        XH, acc, pieces = self._step_grads()
+        k_pieces = row_pieces(4 * h, h * n)
+        # Without an input gradient only the step at hand is needed: one slab stays in cache.
+        one = self._buf.get("dZ1", Z.shape[1:], dt) if self.skip_input_grad else None
         for s in self._steps_back(grad, dh, t):
-            z, d, tc = Z[s], dZ[s], TC[s]
+            z, d, tc = Z[s], (dZ[s] if one is None else one), TC[s]
             i, o, f, cc = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
             di, do, df, dcc = d[:h], d[h:2 * h], d[2 * h:3 * h], d[3 * h:]
             np.multiply(dh, tc, out=do)
-            # dC += dh ⊙ o ⊙ (1 − tanh²C)
-            act.tanh_backward(tc, o, tmpH, None)
-            np.multiply(tmpH, dh, out=tmpH)
+            # dC += dh ⊙ o ⊙ (1 − tanh²C) = dh ⊙ (o − h ⊙ tanh C)
+            np.multiply(Hs[s + 1], tc, out=tmpH)
+            np.subtract(o, tmpH, out=tmpH)
             if s == t - 1:
-                np.copyto(dc, tmpH)
+                np.multiply(tmpH, dh, out=dc)
             else:
+                np.multiply(tmpH, dh, out=tmpH)
                 np.add(dc, tmpH, out=dc)
             np.multiply(dc, cc, out=di)
             np.multiply(dc, Cs[s], out=df)
@@ -350,9 +400,10 @@ class LSTM(_Recurrent):
             np.subtract(z[: 3 * h], tmp4[: 3 * h], out=tmp4[: 3 * h])
             np.subtract(1.0, tmp4[3 * h:], out=tmp4[3 * h:])
             np.multiply(d, tmp4, out=d)
+            gemm_add(d, XH[s], acc, pieces)
             if s:
-                np.matmul(R.T, d, out=dh)
-        return self._param_grads(dZ, dZ, Hs)
+                gemm_tn(R, d, dh, k_pieces)
+        return self._step_grads_done(acc, dZ)
 
 
 @register

@@ -327,24 +327,32 @@ def read_npz(path: Path, what: str) -> dict[str, Any]:
     """All arrays of an ``.npz`` (never unpickled); :class:`ProjectError` naming the file."""
     import numpy as np
 
+    from nnstudio.core.data.npyfile import DAMAGED
+
     try:
-        if not Path(path).exists():
-            raise FileNotFoundError(path)
-        # np.load takes anything that is not a zip for a pickle: say what it really is.
-        if not zipfile.is_zipfile(path):
-            raise ProjectError(f"is not a readable .npz archive ({what})", str(path))
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        # The file is opened here so that it is closed whatever np.load makes of it (a
+        # damaged zip it fails to open would stay open until collected).
+        with open(path, "rb") as fh:
+            # np.load takes anything that is not a zip for a pickle: say what it really is.
+            if not zipfile.is_zipfile(fh):
+                raise ProjectError(f"is not a readable .npz archive ({what})", str(path))
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ProjectError(f"is missing ({what} are kept there)", str(path)) from None
-    except (zipfile.BadZipFile, EOFError):
-        raise ProjectError(f"is not a readable .npz archive ({what})", str(path)) from None
-    except ValueError:  # object arrays need pickle, which could run a stranger's code
-        raise ProjectError(
-            f"holds Python objects, which nnstudio never loads ({what} must be plain "
-            "number arrays)", str(path)) from None
+    except ValueError as e:  # object arrays need pickle, which could run a stranger's code
+        if "pickle" in str(e).lower():
+            raise ProjectError(
+                f"holds Python objects, which nnstudio never loads ({what} must be plain "
+                "number arrays)", str(path)) from None
+        raise ProjectError(f"is damaged: not a readable .npz archive ({what})",
+                           str(path)) from None
     except OSError as e:
         raise ProjectError(f"cannot be read ({e.strerror or e})", str(path)) from None
+    except DAMAGED:  # a cut file, a broken deflate stream or checksum, a garbled header
+        raise ProjectError(f"is damaged: not a readable .npz archive ({what})",
+                           str(path)) from None
 
 
 def migrate(d: dict[str, Any], where: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ and exports like one it trained itself. Nothing here needs PyTorch.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +136,7 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
     _export_fields(info, str(export / "export.json"))
     history = _history(metrics, str(run / "metrics.json"))
     _check_summary(metrics.get("summary"), str(run / "metrics.json"))
-    from nnstudio.core.data.npyfile import check_entries
+    from nnstudio.core.data.npyfile import DAMAGED, check_entries
 
     # Every entry's header first (a damaged archive, lying sizes, object arrays): np.load of
     # a damaged zip leaves its file open.
@@ -149,7 +148,7 @@ def read_run(folder: str | Path, prepared: Any = None) -> TrainedModel:
         with np.load(run / "weights.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         net.load_state_dict(arrays, str(run / "weights.npz"))
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except DAMAGED as e:  # a damaged entry body (a broken deflate stream, a bad checksum)
         raise ProjectError(f"weights.npz cannot be read ({e})", where) from None
     except (KeyError, TypeError) as e:
         raise ProjectError(f"export.json is malformed ({e!r})", str(export)) from None
