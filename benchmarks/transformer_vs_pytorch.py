@@ -20,10 +20,11 @@ cross-entropy, Adam on the flat parameter buffer, per-epoch accuracy). PyTorch i
 loop with ``nn.MultiheadAttention(batch_first=True)``, ``nn.LayerNorm``, ``nn.Linear``,
 ``F.cross_entropy`` and ``torch.optim.Adam``.
 
-Method as ``engine_vs_peers.py``: both engines pinned to one thread (threadpoolctl,
-``torch.set_num_threads(1)``); each round is a fresh process that warms both up with one
-epoch and then alternates ``--reps`` timed epochs; a round's ratio is the quotient of the two
-medians (paired); the summary gives the median over rounds and the load average.
+Method as ``engine_vs_peers.py``: both engines pinned to one thread (threadpoolctl on
+NumPy's and SciPy's BLAS, ``torch.set_num_threads(1)``); each round is a fresh process that
+warms both up with one epoch and then alternates ``--reps`` timed epochs; a round's ratio is
+the quotient of the two medians (paired); the summary gives the median over rounds and the
+load average.
 ``--breakdown`` prints where our step's time goes, per layer type, forward and backward.
 """
 
@@ -137,12 +138,19 @@ def theirs(kind: str):
     return epoch
 
 
-def child(kind: str, reps: int) -> dict:
+def _one_thread() -> None:
+    """Every BLAS and OpenMP pool to one thread: NumPy's, SciPy's (imported first:
+    threadpoolctl limits the libraries loaded when it is called) and PyTorch's."""
+    import scipy.linalg.blas  # noqa: F401
     import torch
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
     torch.set_num_threads(1)
+
+
+def child(kind: str, reps: int) -> dict:
+    _one_thread()
     engines = {"nnstudio": ours(kind)[0], "pytorch": theirs(kind)}
     for fn in engines.values():
         fn()  # warm-up epoch
@@ -157,36 +165,39 @@ def child(kind: str, reps: int) -> dict:
 
 def breakdown(kind: str) -> None:
     """Our step's time per layer type (forward + backward), from one timed epoch."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+    _one_thread()
     epoch, net = ours(kind)
     spent: dict[str, float] = {}
 
-    def wrap(layer, method):
-        inner = getattr(layer, method)
+    def wrap(node, runner, method):
+        inner = getattr(runner, method)
+        key = f"{net.layers[node].type_name}.{method}"
 
         def timed(*a, **k):
             t0 = time.perf_counter()
             out = inner(*a, **k)
-            key = f"{layer.type_name}.{method}"
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
             return out
-        setattr(layer, method, timed)
+        setattr(runner, method, timed)
 
-    for layer in net.layers.values():
-        wrap(layer, "forward")
-        wrap(layer, "backward")
+    # What runs each node: its layer or the execution plan's stand-in (a LayerNorm whose γ, β
+    # went into the next layer, a ReLU done in place by its Dense): timed as the node's type.
+    for node, runner in net._plan.runners.items():
+        wrap(node, runner, "forward")
+        wrap(node, runner, "backward")
     epoch()
     spent.clear()
     t0 = time.perf_counter()
     epoch()
     total = time.perf_counter() - t0
     print(f"{kind}: one epoch {total:.2f} s ({N / total:.0f} samples/s); by layer type:")
+    batches = -(-N // BATCH)
     for key, s in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"  {key:34s} {s:6.2f} s  {100 * s / total:5.1f} %")
+        print(f"  {key:34s} {s:6.2f} s  {1e3 * s / batches:6.2f} ms/batch  "
+              f"{100 * s / total:5.1f} %")
     rest = total - sum(spent.values())
-    print(f"  {'loss, optimizer, batching':34s} {rest:6.2f} s  {100 * rest / total:5.1f} %")
+    print(f"  {'loss, optimizer, batching':34s} {rest:6.2f} s  {1e3 * rest / batches:6.2f} "
+          f"ms/batch  {100 * rest / total:5.1f} %")
 
 
 def main() -> int:
