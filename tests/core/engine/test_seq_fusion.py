@@ -147,3 +147,28 @@ def _as_dense_input(spec: NetworkSpec) -> NetworkSpec:
             continue
         edges.append([first if a in drop else a, b])
     return NetworkSpec.from_dict({"nodes": nodes, "edges": edges})
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+def test_softmax_of_a_large_input_with_one_shift_and_far_rows(dtype, tol):
+    """A distribution at every position of a batch (≥ LARGE_SOFTMAX values) is shifted by
+    the largest value; rows far below it (their exponentials underflow) get their own."""
+    from nnstudio.core.engine.activations import LARGE_SOFTMAX, Softmax
+
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(5, 64, 65)) * 4
+    z[1, 3] -= 2000.0   # every exponential of this row underflows
+    z[2, 7] += 50.0     # the largest value: most rows sit far below it
+    z[4, 0, :] = -1e4   # a row of equal, very negative values
+    z = z.astype(dtype)
+    assert z.size >= LARGE_SOFTMAX
+    layer = Softmax("s")
+    layer.dtype = np.dtype(dtype)
+    y = layer.forward([z], True)
+    zr = z.astype(np.float64)
+    e = np.exp(zr - zr.max(axis=-1, keepdims=True))
+    want = e / e.sum(axis=-1, keepdims=True)
+    # Relative: float32 loses ≈ 1e-7 per unit of distance below the shift (here ≤ 70).
+    np.testing.assert_allclose(y, want, rtol=tol, atol=1e-30)
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=tol)
+    np.testing.assert_allclose(y[4, 0], 1 / 65, rtol=1e-6)
