@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from nnstudio.core.data import DatasetSpec, build_dataset
 from nnstudio.core.engine import Network, NetworkSpec, NodeSpec
@@ -221,6 +222,19 @@ def test_install_in_the_main_window_and_step_from_scratch(qtbot, window, paused_
     wait_paused(qtbot, src)
     assert window.session.training and src.runner is window.workflow.training.runner
     assert src.position_text() == "epoch 1 · batch 1/" + str(src.n_batches)
+    # Nobody pressed Pause, yet the run waits: the Training panel and the menu say so, and
+    # the button resumes it; a step while it runs pauses it again, and they say that too.
+    training, pause_action = window.workflow.training, window.workflow.actions["pause"]
+    qtbot.waitUntil(lambda: training.pause_button.text() == "Resume", timeout=5_000)
+    assert pause_action.text() == "&Resume"
+    qtbot.mouseClick(training.pause_button, Qt.MouseButton.LeftButton)
+    assert not training.runner.paused and training.pause_button.text() == "Pause"
+    assert pause_action.text() == "&Pause"
+    qtbot.waitUntil(lambda: src.epoch >= 2, timeout=30_000)
+    panel.steps.one_batch()
+    wait_paused(qtbot, src)
+    qtbot.waitUntil(lambda: training.pause_button.text() == "Resume", timeout=5_000)
+    assert "paused" in training.status.text()
     with qtbot.waitSignal(window.session.training_finished, timeout=60_000):
         window.workflow.training.stop()
     qtbot.waitUntil(lambda: src.network is window.session.network, timeout=10_000)

@@ -57,6 +57,19 @@ def test_palette_filter(window, qtbot):
     assert set(palette.type_names()) == {"Sigmoid", "Softmax"}
     palette.filter.setText("nothing like this")
     assert palette.type_names() == []
+    # "output" matches Input too (its group is "Input/Output"); Enter adds the Output layer.
+    palette.filter.clear()
+    qtbot.keyClicks(palette.filter, "output")
+    assert {"Input", "Output"} <= set(palette.type_names())
+    assert palette.type_names().index("Input") < palette.type_names().index("Output")
+    with qtbot.waitSignal(palette.layer_activated) as added:
+        qtbot.keyClick(palette.filter, Qt.Key.Key_Return)
+    assert added.args == ["Output"]
+    palette.filter.clear()
+    qtbot.keyClicks(palette.filter, "probab")  # no name matches: the first shown
+    with qtbot.waitSignal(palette.layer_activated) as added:
+        qtbot.keyClick(palette.filter, Qt.Key.Key_Return)
+    assert added.args == [palette.type_names()[0]]
 
 
 def test_palette_mime_data_carries_the_type(window):

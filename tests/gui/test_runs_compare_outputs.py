@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nnstudio.core.graph import SetConfig
+from nnstudio.gui.panels import runs_compare
 
 from .test_several_outputs import open_project, project_file, train, window  # noqa: F401
 
@@ -58,6 +59,8 @@ def test_two_runs_with_other_weights_are_compared_per_output(qtbot, window, proj
     assert compare.row_values("Output label: loss") == ["auto", "auto"]
     assert compare.row_values("Output label: weight") == ["0.5", "3"]
     assert compare.row_values("Output value: weight") == ["1", "1"]
+    # The run's recorded loss setting was not used: the row points at the Outputs' rows.
+    assert compare.row_values("loss") == [runs_compare.PER_OUTPUT] * 2
     assert "Output label: weight" in compare.differing
     assert "Output value: weight" not in compare.differing
     # The choice stays while the selection changes to runs that still have that output.
@@ -78,3 +81,5 @@ def test_runs_of_one_output_have_no_output_selector(qtbot):
     assert not compare.output_choice.isVisibleTo(compare)
     assert compare.metric_name == "accuracy"
     assert output_rows([a, b]) == []
+    a.settings, b.settings = {"loss": "cross_entropy"}, {"loss": "mse"}
+    assert dict(runs_compare.settings_rows([a, b]))["loss"] == ["cross_entropy", "mse"]

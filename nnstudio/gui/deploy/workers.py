@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -11,76 +12,83 @@ from nnstudio.core.errors import NNStudioError
 from nnstudio.gui.workers.threads import ThreadOwner
 
 
-class MonitorWorker(QObject):
-    """Reads the source and compares it with the reference, in a worker thread."""
+class _Job(QObject):
+    """A job of the Monitor panel in a worker thread: :meth:`work` returns what ``done``
+    carries; a problem becomes one readable ``failed`` line."""
 
-    #: The report dict.
+    #: What :meth:`work` returned.
     done = Signal(object)
     #: One readable line.
     failed = Signal(str)
+    #: What the job does, for a message about a bug ("reading the source").
+    doing = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._on_done = None
+
+    def work(self) -> Any:
+        raise NotImplementedError
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.done.emit(self.work())
+        except NNStudioError as e:
+            self.failed.emit(str(e))
+        except MemoryError:
+            self.failed.emit(f"not enough memory for {self.doing}")
+        except Exception as e:  # a bug: one line in the window, the trace for the log
+            traceback.print_exc()
+            self.failed.emit(f"{self.doing} failed unexpectedly ({type(e).__name__}: {e})")
+        finally:
+            if self._on_done is not None:
+                self._on_done()
+
+
+class MonitorWorker(_Job):
+    """Reads the source and compares it with the reference: ``done`` carries the report."""
+
+    doing = "reading the source"
 
     def __init__(self, model: Any, kind: str, path: str, labels: str | None,
                  thresholds: Any):
         super().__init__()
         self.args = (model, kind, path, labels, thresholds)
-        self._on_done = None
 
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> dict:
         from nnstudio.core.monitor import from_log, from_table, monitor
         from nnstudio.core.serve import fingerprint
 
         model, kind, path, labels, thresholds = self.args
-        try:
-            fp = fingerprint(model)
-            current = from_log(model, path, fp) if kind == "log" else \
-                from_table(model, path, labels)
-            self.done.emit(monitor(model, current, None, thresholds, fp))
-        except NNStudioError as e:
-            self.failed.emit(str(e))
-        except MemoryError:
-            self.failed.emit("not enough memory to read this source")
-        except Exception as e:  # a bug: one line, the window stays
-            self.failed.emit(f"internal error ({type(e).__name__}: {e})")
-        finally:
-            if self._on_done is not None:
-                self._on_done()
+        fp = fingerprint(model)
+        current = from_log(model, path, fp) if kind == "log" else \
+            from_table(model, path, labels)
+        return monitor(model, current, None, thresholds, fp)
 
 
-class OutcomesWorker(QObject):
-    """Imports a CSV of request ids and true outcomes into a prediction log (worker thread)."""
+class OutcomesWorker(_Job):
+    """Imports a CSV of request ids and true outcomes into a prediction log: ``done``
+    carries ``{"recorded": n, "unknown": n}``."""
 
-    #: ``{"recorded": n, "unknown": n}``.
-    done = Signal(object)
-    #: One readable line.
-    failed = Signal(str)
+    doing = "importing the outcomes"
 
     def __init__(self, log_path: str, csv_path: str):
         super().__init__()
         self.paths = (log_path, csv_path)
-        self._on_done = None
 
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> dict:
         from nnstudio.core.serve.log import PredictionLog, connect, read_outcomes_csv
 
         log_path, csv_path = self.paths
+        connect(log_path).close()  # a clear error for a file that is not a log
+        items = read_outcomes_csv(csv_path)
+        log = PredictionLog(log_path)
         try:
-            connect(log_path).close()  # a clear error for a file that is not a log
-            items = read_outcomes_csv(csv_path)
-            log = PredictionLog(log_path)
-            try:
-                recorded, unknown = log.add_outcomes(items, source=f"csv:{Path(csv_path).name}")
-            finally:
-                log.close()
-            self.done.emit({"recorded": recorded, "unknown": len(unknown)})
-        except NNStudioError as e:
-            self.failed.emit(str(e))
-        except Exception as e:  # a bug: one line, the window stays
-            self.failed.emit(f"internal error ({type(e).__name__}: {e})")
+            recorded, unknown = log.add_outcomes(items, source=f"csv:{Path(csv_path).name}")
         finally:
-            if self._on_done is not None:
-                self._on_done()
+            log.close()
+        return {"recorded": recorded, "unknown": len(unknown)}
 
 
 class MonitorRunner(ThreadOwner):

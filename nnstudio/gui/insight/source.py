@@ -301,7 +301,7 @@ class InsightSource(QObject):
         if control is None:
             return False
         self._step_size = max(1, int(n_batches))
-        control.step_batches(self._step_size)
+        self.runner.step(self._step_size)  # through the runner, which tells its panels
         self._stepping = True
         self._events_since_step = 0
         self._pause_poll.start()

@@ -159,6 +159,19 @@ class PaletteFilter(QSortFilterProxyModel):
         return all(word in haystack for word in self._text.split())
 
 
+def best_match(names: list[str], text: str) -> str:
+    """The layer the filter text most likely names: the name itself, then a name starting
+    with it, then one containing it, then the first shown (matched by group or summary —
+    "output" must pick Output, not Input of the group "Input/Output")."""
+    t = text.strip().lower()
+    for test in (lambda n: n.lower() == t, lambda n: n.lower().startswith(t),
+                 lambda n: t in n.lower()):
+        hit = next((n for n in names if test(n)), None)
+        if hit is not None:
+            return hit
+    return names[0]
+
+
 class PalettePanel(QWidget):
     """Filter box, the grouped layer tree and the selected layer's description."""
 
@@ -236,15 +249,15 @@ class PalettePanel(QWidget):
         self.tree.expandAll()
         names = self.type_names()
         if len(names) >= 1 and text:
-            self._select(names[0])
+            self._select(best_match(names, text))
 
     def _on_filter_return(self) -> None:
-        """Enter in the filter box adds the highlighted (first matching) layer."""
+        """Enter in the filter box adds the highlighted (best matching) layer."""
         index = self.tree.currentIndex()
         name = index.data(TYPE_ROLE) if index.isValid() else None
         names = self.type_names()
         if name not in names:
-            name = names[0] if names else None
+            name = best_match(names, self.filter.text()) if names else None
         if name:
             self.layer_activated.emit(name)
 

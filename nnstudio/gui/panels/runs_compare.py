@@ -53,6 +53,9 @@ MAX_COMPARED = 12
 #: Up to this many compared runs are drawn with 2 px lines.
 THICK_UP_TO = 4
 
+#: The loss row of a run whose Output layers each set their loss.
+PER_OUTPUT = "each Output's (below)"
+
 #: Settings shown first, in this order (the rest follow alphabetically).
 _FIRST = ("loss", "optimizer.type", "optimizer.learning_rate", "epochs", "batch_size", "seed",
           "shuffle", "early_stopping.patience", "early_stopping.min_delta", "schedule.type",
@@ -113,7 +116,10 @@ def settings_rows(runs: Sequence[Run]) -> list[tuple[str, list[str]]]:
     # ``TrainingConfig.to_dict`` leaves Nones out.)
     keys -= {k.split(".", 1)[0] for k in keys if "." in k}
     order = [k for k in _FIRST if k in keys] + sorted(keys - set(_FIRST))
-    rows = [(key, [format_value(f.get(key)) for f in flat]) for key in order]
+    # A run whose Output layers set their own losses recorded a ``loss`` it did not use.
+    per_output = [bool(output_settings(r)) for r in runs]
+    rows = [(key, [PER_OUTPUT if key == "loss" and own else format_value(f.get(key))
+                   for f, own in zip(flat, per_output, strict=True)]) for key in order]
     rows.extend(output_rows(runs))
     rows.append(("Epochs run", [str(r.epochs) for r in runs]))
     rows.append(("Best epoch", [str(r.best_epoch) if r.best_epoch else "—" for r in runs]))

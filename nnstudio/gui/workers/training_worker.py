@@ -130,6 +130,8 @@ class TrainingWorker(QObject):
     #: The run could not start or broke: a readable message (never a traceback for
     #: :class:`~nnstudio.core.errors.NNStudioError`).
     failed = Signal(str)
+    #: The trainer is about to wait (paused, or a step's batches done).
+    waiting = Signal()
 
     def __init__(self, job: TrainingJob, control: TrainControl, interval: float = 0.1):
         super().__init__()
@@ -192,9 +194,15 @@ class TrainingWorker(QObject):
             unsent = False
 
         control = self.control
-        # Paused, or a step budget used up: the progress bar and the batch-loss curve must
-        # show where the trainer stands while it waits, not up to 100 ms before.
-        control.before_wait = flush
+
+        def before_wait() -> None:
+            # Paused, or a step budget used up: the progress bar and the batch-loss curve
+            # must show where the trainer stands while it waits, not up to 100 ms before;
+            # and a step's end pauses the run without anyone pressing Pause: say so.
+            flush()
+            self.waiting.emit()
+
+        control.before_wait = before_wait
         try:
             for ev in train(job.network, job.config, job.train_data, job.val_data, control,
                             heads=job.heads):
@@ -264,6 +272,7 @@ class TrainingRunner(ThreadOwner):
         super().__init__(parent)
         self.interval = interval
         self.control: TrainControl | None = None
+        self._said_paused = False  # what pause_changed last said
 
 
     # -- state ---------------------------------------------------------------------------
@@ -288,6 +297,8 @@ class TrainingRunner(ThreadOwner):
         worker.epoch_finished.connect(self._relay_epoch)
         worker.finished.connect(self._relay_finished)
         worker.failed.connect(self._relay_failed)
+        worker.waiting.connect(self._relay_waiting)
+        self._said_paused = False
         # Listeners of ``started`` may read the job (the initial weights, for the insight
         # views' path): tell them before the trainer can take its first step.
         # A listener's stop() is seen by the trainer before its first batch (the run then
@@ -299,12 +310,26 @@ class TrainingRunner(ThreadOwner):
     def pause(self) -> None:
         if self.control is not None and not self.control.paused:
             self.control.pause()
-            self.pause_changed.emit(True)
+            self._say_paused(True)
 
     def resume(self) -> None:
         if self.control is not None and self.control.paused:
             self.control.resume()
-            self.pause_changed.emit(False)
+            self._say_paused(False)
+
+    def step(self, n_batches: int) -> bool:
+        """Let exactly ``n_batches`` more batches run, then pause (the step buttons); the
+        run reads as paused again when the trainer waits. False when no run is going."""
+        if self.control is None:
+            return False
+        self.control.step_batches(n_batches)
+        self._say_paused(False)
+        return True
+
+    def _say_paused(self, paused: bool) -> None:
+        if paused != self._said_paused:
+            self._said_paused = paused
+            self.pause_changed.emit(paused)
 
     def stop(self) -> None:
         """Ask the trainer to stop before its next batch; ``finished`` follows."""
@@ -325,6 +350,11 @@ class TrainingRunner(ThreadOwner):
     def _relay_progress(self, progress: BatchProgress) -> None:
         if self.sender() is self.worker:
             self.progressed.emit(progress)
+
+    @Slot()
+    def _relay_waiting(self) -> None:
+        if self.sender() is self.worker and self.control is not None and self.control.paused:
+            self._say_paused(True)
 
     @Slot(object)
     def _relay_epoch(self, event: EpochEnd) -> None:
