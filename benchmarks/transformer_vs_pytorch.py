@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/transformer_vs_pytorch.py [--rounds 5] [--reps 3]
                                                           [--only gpt,cls] [--breakdown]
+    .venv/bin/python benchmarks/transformer_vs_pytorch.py --pair fusion.FOLD_NORM --reps 11
 
 Workloads (training samples per second; the same network, loss, optimizer and batch):
 
@@ -26,6 +27,8 @@ warms both up with one epoch and then alternates ``--reps`` timed epochs; a roun
 the quotient of the two medians (paired); the summary gives the median over rounds and the
 load average.
 ``--breakdown`` prints where our step's time goes, per layer type, forward and backward.
+``--pair module.SWITCH`` measures one of the engine's switches (``fusion.FOLD_NORM``,
+``fusion.DENSE_RELU``, ``activations.ONE_SHIFT``): ours on against ours off, paired.
 """
 
 from __future__ import annotations
@@ -163,6 +166,40 @@ def child(kind: str, reps: int) -> dict:
     return {k: N / statistics.median(v) for k, v in times.items()}
 
 
+def paired(kind: str, switch: str, reps: int) -> None:
+    """Our engine with a module switch on against off, e.g. ``fusion.FOLD_NORM``: two
+    networks in one process (built with the switch on and off, and it set so before each of
+    their epochs), epochs alternated; the median of the pairs' speed ratios."""
+    import importlib
+
+    _one_thread()
+    name, flag = switch.rsplit(".", 1)
+    module = importlib.import_module(f"nnstudio.core.engine.{name}")
+    runs = {}
+    for value in (True, False):
+        setattr(module, flag, value)
+        runs[value] = ours(kind)[0]
+
+    def timed(value):
+        setattr(module, flag, value)
+        t0 = time.perf_counter()
+        runs[value]()
+        return time.perf_counter() - t0
+
+    timed(True), timed(False)  # warm-up
+    on, off = [], []
+    for _ in range(reps):
+        on.append(timed(True))
+        off.append(timed(False))
+    setattr(module, flag, True)
+    ratios = [b / a for a, b in zip(on, off, strict=True)]
+    batches = -(-N // BATCH)
+    print(f"{kind} {switch}: on {1e3 * statistics.median(on) / batches:.2f} ms/batch, off "
+          f"{1e3 * statistics.median(off) / batches:.2f} ms/batch; on faster by "
+          f"{statistics.median(ratios):.3f}× (min {min(ratios):.3f}, max {max(ratios):.3f}) "
+          f"over {reps} pairs; load average {os.getloadavg()[0]:.1f}")
+
+
 def breakdown(kind: str) -> None:
     """Our step's time per layer type (forward + backward), from one timed epoch."""
     _one_thread()
@@ -207,7 +244,14 @@ def main() -> int:
     ap.add_argument("--only", default="gpt,cls")
     ap.add_argument("--child", default=None)
     ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--pair", default=None, metavar="MODULE.SWITCH",
+                    help="ours with a switch of nnstudio.core.engine on against off, e.g. "
+                         "fusion.FOLD_NORM (--reps pairs of epochs)")
     args = ap.parse_args()
+    if args.pair:
+        for kind in args.only.split(","):
+            paired(kind, args.pair, args.reps)
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.reps)))
         return 0
