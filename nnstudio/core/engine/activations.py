@@ -258,7 +258,8 @@ class Softmax(_Activation):
         ones.fill(1.0)
         s = self._buf.get("sums", (len(y2), 1), self.dtype)
         np.dot(y2, ones, out=s.reshape(-1))
-        low = np.flatnonzero(s < _TINY_SUM[self.dtype.type])
+        # Also NaN sums: a NaN (or +inf) anywhere makes the shift NaN for every row.
+        low = np.flatnonzero(~(s >= _TINY_SUM[self.dtype.type]))
         if len(low):
             zl = z2[low]
             out = np.empty_like(zl)

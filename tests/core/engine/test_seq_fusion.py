@@ -172,3 +172,20 @@ def test_softmax_of_a_large_input_with_one_shift_and_far_rows(dtype, tol):
     np.testing.assert_allclose(y, want, rtol=tol, atol=1e-30)
     np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=tol)
     np.testing.assert_allclose(y[4, 0], 1 / 65, rtol=1e-6)
+
+
+def test_softmax_of_a_large_input_keeps_a_nan_in_its_own_row():
+    from nnstudio.core.engine.activations import Softmax
+
+    z = np.random.default_rng(7).normal(size=(4, 64, 65))
+    z[2, 5, 3] = np.nan
+    z[3, 1, 0] = np.inf
+    layer = Softmax("s")
+    layer.dtype = np.dtype(np.float64)
+    with np.errstate(invalid="ignore"):
+        y = layer.forward([z], False)
+    assert np.isnan(y[2, 5]).all()
+    ok = np.ones(z.shape[:2], bool)
+    ok[2, 5] = ok[3, 1] = False
+    e = np.exp(z[ok] - z[ok].max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(y[ok], e / e.sum(axis=-1, keepdims=True), rtol=1e-13)
