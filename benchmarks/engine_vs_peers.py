@@ -344,6 +344,10 @@ def _rates(n: int, t0: float, c0: float) -> tuple[float, float]:
 def pin_threads(threads: int):
     from threadpoolctl import threadpool_limits
 
+    # threadpoolctl limits the BLAS libraries loaded so far: load SciPy's OpenBLAS (the
+    # recurrent layers' products, nnstudio.core.engine.small_gemm) before limiting.
+    import nnstudio.core.engine  # noqa: F401
+
     limits = threadpool_limits(threads)
     try:
         import torch

@@ -194,7 +194,14 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """
     from fractions import Fraction
 
-    from scipy.signal import resample_poly
+    try:
+        from scipy.signal import resample_poly
+    except ImportError:  # the installed app leaves SciPy out (packaging/README.md)
+        raise DataError(
+            f"a recording at {int(rate_in):,} Hz must be resampled to the project's "
+            f"{int(rate_out):,} Hz, which needs SciPy, and this installation of nnstudio has "
+            f"none: set the sound rate to {int(rate_in):,} Hz, or install nnstudio with pip "
+            "(which brings SciPy)") from None
 
     ratio = Fraction(int(rate_out), int(rate_in))
     if max(ratio.numerator, ratio.denominator) > MAX_RATIO_TERM:

@@ -110,11 +110,15 @@ class Embedding(Layer):
         # CSR loop is 2–6× faster than sorting and np.add.reduceat (slow with many short
         # runs), and np.add.at is slower still. Imported here: it costs the engine's
         # import time otherwise.
-        from scipy.sparse import csr_matrix
-
-        m = len(flat)
-        onehot = csr_matrix((np.ones(m, g2.dtype), (flat, np.arange(m))), shape=(v, m))
-        np.copyto(gE, onehot @ g2)
+        try:
+            from scipy.sparse import csr_matrix
+        except ImportError:  # the installed app leaves SciPy out (packaging/README.md)
+            gE.fill(0.0)
+            np.add.at(gE, flat, g2)
+        else:
+            m = len(flat)
+            onehot = csr_matrix((np.ones(m, g2.dtype), (flat, np.arange(m))), shape=(v, m))
+            np.copyto(gE, onehot @ g2)
         if self.config["mask_padding"] and v > PAD_ID:
             gE[PAD_ID] = 0.0
         return [None]

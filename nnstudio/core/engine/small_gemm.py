@@ -22,7 +22,11 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.linalg import blas
+
+try:
+    from scipy.linalg import blas
+except ImportError:  # the installed app leaves SciPy out (packaging/README.md): NumPy's
+    blas = None  # products and additions do the same work, a little slower
 
 #: Largest ``M·N·K`` that OpenBLAS's small-matrix kernels take.
 SMALL = 1_000_000
@@ -50,6 +54,10 @@ def gemm_add(a: np.ndarray, b: np.ndarray, c: np.ndarray,
     are Fortran-ordered views of the same memory. (Called once or twice per time step, so
     the arguments are positional: ``alpha, a, b, beta, c, trans_a, trans_b, overwrite_c``.)
     """
+    if blas is None:
+        for r0, r1 in pieces:
+            np.add(c[r0:r1], a[r0:r1] @ b, out=c[r0:r1])
+        return
     gemm = _gemm(c.dtype)
     bt = b.T
     for r0, r1 in pieces:
@@ -67,6 +75,12 @@ def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray,
     All three are C-contiguous, of one float dtype: BLAS computes ``outᵀ = bᵀ · a`` with
     ``a``'s rows read transposed (``trans_b``), nothing copied.
     """
+    if blas is None:
+        (k0, k1), *rest = pieces
+        np.matmul(a[k0:k1].T, b[k0:k1], out=out)
+        for k0, k1 in rest:
+            np.add(out, a[k0:k1].T @ b[k0:k1], out=out)
+        return
     gemm = _gemm(out.dtype)
     target = out.T
     beta = 0.0

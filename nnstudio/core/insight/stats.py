@@ -39,6 +39,12 @@ VANISH_RATIO = 1e-3
 TINY_GRAD = 1e-7
 #: Warn of exploding gradients above this global norm.
 EXPLODE_NORM = 1e3
+#: Warn when a recurrent layer's last state differs across the probe samples by less than
+#: this share of its size (sound clips padded with silence: about 1 %; a working LSTM on
+#: MNIST rows or on the same clips with return_sequences and pooling: 50–70 %).
+SAME_STATE_WARN = 0.05
+#: Layers whose output without ``return_sequences`` is the state after the last step.
+RECURRENT = ("SimpleRNN", "LSTM", "GRU", "Bidirectional")
 
 
 @dataclass
@@ -67,7 +73,10 @@ class LayerStats:
 
     ``grad_norm`` is the L2 norm of the gradient of every parameter of the layer on the
     probe batch (``nan`` without targets). ``dead_share``/``saturated_share`` are ``None``
-    when the activation is not a ReLU / a sigmoid or tanh.
+    when the activation is not a ReLU / a sigmoid or tanh. ``sample_spread`` (recurrent
+    layers returning their last state only, else ``None``): how much that state differs
+    from sample to sample — the mean over units of its standard deviation across the batch,
+    over its mean absolute value.
     """
 
     node_id: str
@@ -83,6 +92,7 @@ class LayerStats:
     dead_share: float | None = None
     dead_units: list[int] = field(default_factory=list)
     saturated_share: float | None = None
+    sample_spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,18 @@ class NetworkStats:
                 f"{lim}, where the slope is almost 0, so these units barely learn — scale the "
                 "inputs, use smaller initial weights or try ReLU.",
             ))
+        for s in self.layers:
+            if s.sample_spread is not None and s.sample_spread < SAME_STATE_WARN:
+                out.append(Advice(
+                    "same_state", s.node_id,
+                    f"Same last state: {s.node_id} ({s.type_name}) ends in nearly the same "
+                    f"state for every sample (they differ by {s.sample_spread:.1%} of its "
+                    "size), so the layers after it cannot tell the samples apart — the "
+                    "sequences probably end alike (sound clips padded with silence, texts "
+                    "with padding) and the last state has forgotten what came before: turn "
+                    "on return_sequences and add GlobalAvgPool1D after it, or shorten the "
+                    "padding.",
+                ))
         norms = [(s.node_id, s.grad_norm) for s in self.layers if math.isfinite(s.grad_norm)]
         if norms:
             biggest = max(g for _, g in norms)
@@ -233,6 +255,10 @@ def layer_stats(
             saturated = float(np.mean((out < SATURATION_MARGIN) | (out > 1 - SATURATION_MARGIN)))
         elif act == "Tanh":
             saturated = float(np.mean(np.abs(out) > 1 - 2 * SATURATION_MARGIN))
+        spread = None
+        if (layer.type_name in RECURRENT and not layer.config.get("return_sequences")
+                and out.ndim == 2 and out.shape[0] >= 2):
+            spread = float(out.std(axis=0).mean() / max(np.abs(out).mean(), 1e-12))
         k = np.asarray(kernel, np.float64).reshape(-1)
         layers.append(LayerStats(
             node_id=node_id,
@@ -248,6 +274,7 @@ def layer_stats(
             dead_share=dead_share,
             dead_units=dead_units,
             saturated_share=saturated,
+            sample_spread=spread,
         ))
     return NetworkStats(layers)
 
