@@ -142,11 +142,13 @@ def theirs(kind: str):
 
 
 def _one_thread() -> None:
-    """Every BLAS and OpenMP pool to one thread: NumPy's, SciPy's (imported first:
-    threadpoolctl limits the libraries loaded when it is called) and PyTorch's."""
-    import scipy.linalg.blas  # noqa: F401
+    """Every BLAS and OpenMP pool to one thread: NumPy's, SciPy's when installed (loaded
+    first, with the engine: threadpoolctl limits the libraries loaded when it is called) and
+    PyTorch's."""
     import torch
     from threadpoolctl import threadpool_limits
+
+    import nnstudio.core.engine  # noqa: F401
 
     threadpool_limits(1)
     torch.set_num_threads(1)
