@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/transformer_vs_pytorch.py [--rounds 5] [--reps 3]
                                                           [--only gpt,cls] [--breakdown]
+    .venv/bin/python benchmarks/transformer_vs_pytorch.py --pair fusion.FOLD_NORM --reps 11
 
 Workloads (training samples per second; the same network, loss, optimizer and batch):
 
@@ -20,11 +21,14 @@ cross-entropy, Adam on the flat parameter buffer, per-epoch accuracy). PyTorch i
 loop with ``nn.MultiheadAttention(batch_first=True)``, ``nn.LayerNorm``, ``nn.Linear``,
 ``F.cross_entropy`` and ``torch.optim.Adam``.
 
-Method as ``engine_vs_peers.py``: both engines pinned to one thread (threadpoolctl,
-``torch.set_num_threads(1)``); each round is a fresh process that warms both up with one
-epoch and then alternates ``--reps`` timed epochs; a round's ratio is the quotient of the two
-medians (paired); the summary gives the median over rounds and the load average.
+Method as ``engine_vs_peers.py``: both engines pinned to one thread (threadpoolctl on
+NumPy's and SciPy's BLAS, ``torch.set_num_threads(1)``); each round is a fresh process that
+warms both up with one epoch and then alternates ``--reps`` timed epochs; a round's ratio is
+the quotient of the two medians (paired); the summary gives the median over rounds and the
+load average.
 ``--breakdown`` prints where our step's time goes, per layer type, forward and backward.
+``--pair module.SWITCH`` measures one of the engine's switches (``fusion.FOLD_NORM``,
+``fusion.DENSE_RELU``, ``activations.ONE_SHIFT``): ours on against ours off, paired.
 """
 
 from __future__ import annotations
@@ -137,12 +141,21 @@ def theirs(kind: str):
     return epoch
 
 
-def child(kind: str, reps: int) -> dict:
+def _one_thread() -> None:
+    """Every BLAS and OpenMP pool to one thread: NumPy's, SciPy's when installed (loaded
+    first, with the engine: threadpoolctl limits the libraries loaded when it is called) and
+    PyTorch's."""
     import torch
     from threadpoolctl import threadpool_limits
 
+    import nnstudio.core.engine  # noqa: F401
+
     threadpool_limits(1)
     torch.set_num_threads(1)
+
+
+def child(kind: str, reps: int) -> dict:
+    _one_thread()
     engines = {"nnstudio": ours(kind)[0], "pytorch": theirs(kind)}
     for fn in engines.values():
         fn()  # warm-up epoch
@@ -155,38 +168,75 @@ def child(kind: str, reps: int) -> dict:
     return {k: N / statistics.median(v) for k, v in times.items()}
 
 
+def paired(kind: str, switch: str, reps: int) -> None:
+    """Our engine with a module switch on against off, e.g. ``fusion.FOLD_NORM``: two
+    networks in one process (built with the switch on and off, and it set so before each of
+    their epochs), epochs alternated; the median of the pairs' speed ratios."""
+    import importlib
+
+    _one_thread()
+    name, flag = switch.rsplit(".", 1)
+    module = importlib.import_module(f"nnstudio.core.engine.{name}")
+    runs = {}
+    for value in (True, False):
+        setattr(module, flag, value)
+        runs[value] = ours(kind)[0]
+
+    def timed(value):
+        setattr(module, flag, value)
+        t0 = time.perf_counter()
+        runs[value]()
+        return time.perf_counter() - t0
+
+    timed(True), timed(False)  # warm-up
+    on, off = [], []
+    for _ in range(reps):
+        on.append(timed(True))
+        off.append(timed(False))
+    setattr(module, flag, True)
+    ratios = [b / a for a, b in zip(on, off, strict=True)]
+    batches = -(-N // BATCH)
+    print(f"{kind} {switch}: on {1e3 * statistics.median(on) / batches:.2f} ms/batch, off "
+          f"{1e3 * statistics.median(off) / batches:.2f} ms/batch; on faster by "
+          f"{statistics.median(ratios):.3f}× (min {min(ratios):.3f}, max {max(ratios):.3f}) "
+          f"over {reps} pairs; load average {os.getloadavg()[0]:.1f}")
+
+
 def breakdown(kind: str) -> None:
     """Our step's time per layer type (forward + backward), from one timed epoch."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+    _one_thread()
     epoch, net = ours(kind)
     spent: dict[str, float] = {}
 
-    def wrap(layer, method):
-        inner = getattr(layer, method)
+    def wrap(node, runner, method):
+        inner = getattr(runner, method)
+        key = f"{net.layers[node].type_name}.{method}"
 
         def timed(*a, **k):
             t0 = time.perf_counter()
             out = inner(*a, **k)
-            key = f"{layer.type_name}.{method}"
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
             return out
-        setattr(layer, method, timed)
+        setattr(runner, method, timed)
 
-    for layer in net.layers.values():
-        wrap(layer, "forward")
-        wrap(layer, "backward")
+    # What runs each node: its layer or the execution plan's stand-in (a LayerNorm whose γ, β
+    # went into the next layer, a ReLU done in place by its Dense): timed as the node's type.
+    for node, runner in net._plan.runners.items():
+        wrap(node, runner, "forward")
+        wrap(node, runner, "backward")
     epoch()
     spent.clear()
     t0 = time.perf_counter()
     epoch()
     total = time.perf_counter() - t0
     print(f"{kind}: one epoch {total:.2f} s ({N / total:.0f} samples/s); by layer type:")
+    batches = -(-N // BATCH)
     for key, s in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"  {key:34s} {s:6.2f} s  {100 * s / total:5.1f} %")
+        print(f"  {key:34s} {s:6.2f} s  {1e3 * s / batches:6.2f} ms/batch  "
+              f"{100 * s / total:5.1f} %")
     rest = total - sum(spent.values())
-    print(f"  {'loss, optimizer, batching':34s} {rest:6.2f} s  {100 * rest / total:5.1f} %")
+    print(f"  {'loss, optimizer, batching':34s} {rest:6.2f} s  {1e3 * rest / batches:6.2f} "
+          f"ms/batch  {100 * rest / total:5.1f} %")
 
 
 def main() -> int:
@@ -196,7 +246,14 @@ def main() -> int:
     ap.add_argument("--only", default="gpt,cls")
     ap.add_argument("--child", default=None)
     ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--pair", default=None, metavar="MODULE.SWITCH",
+                    help="ours with a switch of nnstudio.core.engine on against off, e.g. "
+                         "fusion.FOLD_NORM (--reps pairs of epochs)")
     args = ap.parse_args()
+    if args.pair:
+        for kind in args.only.split(","):
+            paired(kind, args.pair, args.reps)
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.reps)))
         return 0

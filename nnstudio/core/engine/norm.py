@@ -57,8 +57,9 @@ class LayerNorm(Layer):
         ones.fill(1.0)
         return np.dot(ones, a, out=out)
 
-    def _forward(self, inputs, training):
-        x = inputs[0]
+    def _normalize(self, x: np.ndarray) -> np.ndarray:
+        """``x̂ (m, F) = (x − mean)·inv`` for ``x (..., F)`` seen as ``m`` rows, with
+        ``inv (m, 1) = 1/sqrt(var + ε)``; both kept for the backward pass."""
         f = x.shape[-1]
         x2 = x.reshape(-1, f)
         m = x2.shape[0]
@@ -76,12 +77,45 @@ class LayerNorm(Layer):
         np.sqrt(inv, out=inv)
         np.divide(1.0, inv, out=inv)
         np.multiply(xhat, inv, out=xhat)
-        y = self._buf.get("y", x.shape, dt)
-        y2 = y.reshape(m, f)
+        self._shape = x.shape
+        return xhat
+
+    def _forward(self, inputs, training):
+        x = inputs[0]
+        xhat = self._normalize(x)
+        y = self._buf.get("y", x.shape, self.dtype)
+        y2 = y.reshape(xhat.shape)
         np.multiply(xhat, self.params["gamma"], out=y2)
         np.add(y2, self.params["beta"], out=y2)
-        self._shape = x.shape
         return y
+
+    def forward_normalized(self, x: np.ndarray) -> np.ndarray:
+        """``x̂`` shaped like ``x``, without ``γ`` and ``β`` (a consumer that folded them into
+        its own weights runs after it: :mod:`~nnstudio.core.engine.fusion`)."""
+        return self._normalize(x).reshape(x.shape)
+
+    def backward_normalized(self, dxc: np.ndarray) -> np.ndarray:
+        """``d loss / d x`` (after :meth:`forward_normalized`) from ``dxc = dx̂ − mean(dx̂)``,
+        ``d loss / d x̂`` with its row mean already removed (the consumer's GEMM does it):
+        ``inv·(dxc − x̂·mean(dxc ⊙ x̂))`` (the rows of ``x̂`` sum to 0, so the mean of
+        ``dx̂ ⊙ x̂`` is that of ``dxc ⊙ x̂``). ``γ`` and ``β``'s gradients are the consumer's
+        business."""
+        f = dxc.shape[-1]
+        g2 = dxc.reshape(-1, f)
+        m = g2.shape[0]
+        dt = self.dtype
+        xhat = self._buf.get("xhat", (m, f), dt)
+        inv = self._buf.get("inv", (m, 1), dt)
+        sq = self._buf.get("sq", (m, f), dt)
+        b = self._buf.get("b", (m, 1), dt)
+        np.multiply(g2, xhat, out=sq)
+        self._row_mean(sq, b)
+        np.multiply(xhat, b, out=sq)
+        dx = self._buf.get("dx", self._shape, dt)
+        d2 = dx.reshape(m, f)
+        np.subtract(g2, sq, out=d2)
+        np.multiply(d2, inv, out=d2)
+        return dx
 
     def _backward(self, grad):
         f = grad.shape[-1]
