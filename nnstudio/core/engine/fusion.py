@@ -65,9 +65,9 @@ ENABLED = True
 CONV_POOL = True
 #: Whether a LayerNorm's γ and β fold into the Dense / MultiHeadAttention that reads it.
 FOLD_NORM = True
-#: The layers a LayerNorm folds into: type name → (weight, bias) parameter names.
 #: Whether a Dense's only-consumer ReLU runs in place on its output (see above).
 DENSE_RELU = True
+#: The layers a LayerNorm folds into: type name → (weight, bias) parameter names.
 _FOLDS_INTO = {"Dense": ("W", "b"), "MultiHeadAttention": ("Wqkv", "bqkv")}
 
 
