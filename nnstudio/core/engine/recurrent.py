@@ -238,9 +238,11 @@ class _Recurrent(Layer):
         """``(XH, acc, pieces)`` for accumulating the parameter gradients inside the backward
         loop, where a step's gate gradients ``dZ_s (G·H, N)`` are still in cache (layers whose
         input-side and hidden-side gradients are the same, SimpleRNN and LSTM):
-        ``acc (G·H, F + 1 + H) += dZ_s @ XH[s]`` — ``XH (T, N, F + 1 + H)`` holds each step's
-        ``[x_s | 1 | h_{s−1}]``, so ``acc`` is ``[dW | db | dR]`` — in products small enough
-        for BLAS's small-matrix kernels (:mod:`small_gemm`). :meth:`_step_grads_done` files it.
+        ``acc (G·H, K) += dZ_s @ XH[s]`` — ``XH (T, N, K)`` holds each step's
+        ``[x_s | 1 | h_{s−1}]`` in its first ``F + 1 + H`` columns (``K`` rounds that up to a
+        multiple of 16, the padding stays zero), so ``acc`` is ``[dW | db | dR | 0]`` — in
+        products small enough for BLAS's small-matrix kernels (:mod:`small_gemm`).
+        :meth:`_step_grads_done` files it.
         """
         xT, Hs = self._xT, self._Hs  # (T, F + 1, N) with its row of ones; (T + 1, H, N)
         t, f1, n = xT.shape
