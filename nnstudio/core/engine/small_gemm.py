@@ -13,8 +13,8 @@ such kernels, so it is done everywhere.
 ``gemm_add`` accumulates ``c += a @ b`` and ``gemm_tn`` sums ``aᵀ @ b`` over pieces of the
 inner size, both with BLAS's own ``beta`` (SciPy's ``?gemm`` on the Fortran-ordered
 transposes of C-ordered arrays, so nothing is copied), which saves the separate additions
-``np.matmul`` would need: ``(64, 256)ᵀ-product`` 14.0 µs against 16.4 µs as two ``np.matmul``
-and an add, 19.3 µs in one piece.
+``np.matmul`` would need: an LSTM's ``Rᵀ @ d`` (``(64, 256) @ (256, 64)``) takes 14.0 µs,
+16.4 µs as two ``np.matmul`` and an add, 19.3 µs in one piece.
 """
 
 from __future__ import annotations
