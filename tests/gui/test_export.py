@@ -197,3 +197,54 @@ def test_the_dialog_keeps_the_projects_name_and_remembers_the_folder(qtbot, wind
     back = window.workflow.open_export_dialog()
     qtbot.addWidget(back)
     assert Path(back.path.text()) == out / "house_price.npz"
+
+
+def test_a_pytorch_export_is_written_off_the_gui_thread_and_cancel_writes_nothing(
+        qtbot, window, tmp_path, monkeypatch):
+    import threading
+
+    from PySide6.QtCore import Qt, QTimer
+
+    import nnstudio.core.io.export_pytorch as export_pytorch
+
+    dialog = trained(qtbot, window, "salary", REGRESSOR, epochs=2)
+    dialog.show()
+    # The data step waits for the test (a large image set's arrays take this long), then
+    # does its real work.
+    entered, gate = threading.Event(), threading.Event()
+    real = export_pytorch._data_files
+
+    def slow(*args, **kwargs):
+        entered.set()
+        gate.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export_pytorch, "_data_files", slow)
+    out = tmp_path / "out"
+    out.mkdir()
+    dialog.set_format("pytorch")
+    dialog.path.setText(str(out / "salary-pytorch"))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(entered.is_set, timeout=10_000)
+    assert dialog.busy and dialog.cancel_button.isVisible() and dialog.progress.isVisible()
+    assert not dialog.close_button.isEnabled() and not dialog.export_button.isEnabled()
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    qtbot.wait(200)  # the GUI thread serves its events while the worker writes
+    timer.stop()
+    assert len(ticks) >= 5
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert "Cancelling" in dialog.banner.text() and not dialog.cancel_button.isEnabled()
+    dialog.close()  # refused while the worker still writes
+    assert dialog.isVisible() and dialog.busy
+    gate.set()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=20_000)
+    assert "Nothing was written" in dialog.banner.text()
+    assert list(out.iterdir()) == []  # no folder, no temporary
+    assert dialog.export_button.isEnabled() and dialog.close_button.isEnabled()
+    # Not cancelled, the same export completes.
+    assert dialog.export(), dialog.error.text()
+    assert (out / "salary-pytorch" / "train.py").is_file()
+    assert [p.name for p in out.iterdir()] == ["salary-pytorch"]

@@ -2,16 +2,22 @@
 
 Every format is written by the core (:func:`~nnstudio.core.io.model_file.save_model`,
 ``onnx_export.export_onnx``, ``numpy_export.export_numpy``), atomically: a failure (an
-unwritable folder, a full disk) is shown in the dialog and leaves no partial file.
+unwritable folder, a full disk) is shown in the dialog and leaves no partial file. The
+writing runs in a worker thread (a PyTorch project of a large image set writes its prepared
+arrays: gigabytes), the window stays usable, and Cancel stops a PyTorch export between its
+steps with nothing written.
 """
 
 from __future__ import annotations
 
 import errno
+import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEventLoop, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -20,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.fileaccess import expand_user
+from nnstudio.core.io.export_pytorch import Cancelled
 from nnstudio.gui.panels.workflow_widgets import Banner, FieldError
 from nnstudio.gui.session import Session
 from nnstudio.gui.theme import current_theme
@@ -69,10 +77,12 @@ def export_name(base: str, kind: str) -> str:
     return f"{base}-{kind}" if FORMATS[kind][3] else f"{base}.{kind}"  # a folder: house-numpy
 
 
-def export_model(model, kind: str, path: str | Path, session: Session | None = None) -> str:
+def export_model(model, kind: str, path: str | Path, session: Session | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> str:
     """Write ``model`` as ``kind`` (``npz``, ``onnx``, ``numpy``, ``pytorch``) to ``path``;
     returns a one-line description of what was written. Raises NNStudioError or OSError.
-    The PyTorch project takes the data and split from ``session`` when it has them."""
+    The PyTorch project takes the data and split from ``session`` when it has them;
+    ``cancelled`` is asked between its steps (``export_pytorch.Cancelled`` then)."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -107,7 +117,7 @@ def export_model(model, kind: str, path: str | Path, session: Session | None = N
         export_from_session(path, model, getattr(session, "dataset_spec", None),
                             getattr(session, "prepared", None),
                             getattr(session, "run_record", None),
-                            getattr(session, "project", None))
+                            getattr(session, "project", None), cancelled)
         return f"Wrote the folder {path} (run: python {path / 'train.py'}; see its README)."
     raise ValueError(f"unknown export format {kind!r}")
 
@@ -136,6 +146,9 @@ class ExportDialog(QDialog):
 
     #: A file or folder was written: ``(format key, path)``.
     exported = Signal(str, str)
+    #: The worker thread's result (queued to the GUI thread): kind, path, message or
+    #: ``None``, the exception or ``None``.
+    _finished = Signal(str, str, object, object)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -172,12 +185,23 @@ class ExportDialog(QDialog):
         layout.addWidget(self.error)
         self.banner = Banner()
         layout.addWidget(self.banner)
+        self.progress = QProgressBar()  # busy while the worker writes
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
         layout.addStretch(1)
         buttons = QDialogButtonBox()
         self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
-        close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
-        self.export_button.clicked.connect(self.export)
-        close.clicked.connect(self.reject)
+        self.cancel_button = buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button.setVisible(False)
+        self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.reject)
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._finished.connect(self._on_finished)
         layout.addWidget(buttons)
         # Where to write: the folder of this project's last export (remembered across
         # dialogs and sessions), else the project's own folder, else the last export's of
@@ -228,11 +252,34 @@ class ExportDialog(QDialog):
         if path:
             self.path.setText(path)
 
+    @property
+    def busy(self) -> bool:
+        """An export is being written."""
+        return self._thread is not None
+
     def export(self) -> bool:
-        """Write the model in the chosen format; True on success (the message says where)."""
+        """Write the model in the chosen format and wait for it (the event loop keeps
+        running: scripts and tests); True on success (the message says where)."""
+        loop = QEventLoop()
+        self._finished.connect(loop.quit)  # before the worker can finish
+        try:
+            if not self.start_export():
+                return False
+            if self.busy:
+                loop.exec()
+        finally:
+            self._finished.disconnect(loop.quit)
+        return self._succeeded
+
+    def start_export(self) -> bool:
+        """Check the choices and start writing in a worker thread; False (with the reason
+        shown) when it cannot start."""
+        if self.busy:
+            return False
         model = self.session.model
         self.error.set_error(None)
         self.banner.clear()
+        self._succeeded = False
         if model is None:
             self.error.set_error("There is no trained model yet: train the network first.")
             return False
@@ -245,19 +292,82 @@ class ExportDialog(QDialog):
         if not FORMATS[kind][3] and path.suffix.lower() != "." + kind:
             path = path.with_name(path.name + "." + kind)
             self.path.setText(str(path))
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            message = export_model(model, kind, path, self.session)
-        except (NNStudioError, OSError) as e:
-            self.error.set_error(describe_error(e, path))
-            return False
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        self._cancel.clear()
+        self._set_running(True, kind)
+        # What the worker reads of the session, taken now: the window stays usable meanwhile.
+        s = self.session
+        session = SimpleNamespace(dataset_spec=getattr(s, "dataset_spec", None),
+                                  prepared=getattr(s, "prepared", None),
+                                  run_record=getattr(s, "run_record", None),
+                                  project=getattr(s, "project", None))
+
+        def work() -> None:
+            try:
+                message = export_model(model, kind, path, session, self._cancel.is_set)
+            except Exception as e:  # shown in the dialog (GUI thread), never raised here
+                if not isinstance(e, (NNStudioError, OSError, Cancelled)):
+                    traceback.print_exc()  # a bug: the dialog says what, the log where
+                self._finished.emit(kind, str(path), None, e)
+            else:
+                self._finished.emit(kind, str(path), message, None)
+
+        self._thread = threading.Thread(target=work, name="nnstudio-export", daemon=True)
+        self._thread.start()
+        return True
+
+    def cancel(self) -> None:
+        """Stop the export being written (at its next step; nothing is written)."""
+        if self.busy:
+            self._cancel.set()
+            self.cancel_button.setEnabled(False)
+            self.banner.show_message("info", "Cancelling", "The export stops at its next "
+                                     "step; nothing will be written.")
+
+    def _set_running(self, running: bool, kind: str = "") -> None:
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running and kind == "pytorch")
+        self.cancel_button.setEnabled(True)
+        self.export_button.setEnabled(not running)
+        self.close_button.setEnabled(not running)
+        for radio in self.radios.values():
+            radio.setEnabled(not running)
+        self.path.setEnabled(not running)
+        if running:
+            self.banner.show_message("info", "Exporting", f"Writing {FORMATS[kind][0]}…")
+
+    @Slot(str, str, object, object)
+    def _on_finished(self, kind: str, path_text: str, message, error) -> None:
+        if self._thread is not None:
+            self._thread.join()  # past its last line: returns at once
+            self._thread = None
+        self._set_running(False)
+        self.banner.clear()
+        path = Path(path_text)
+        if isinstance(error, Cancelled):
+            self.banner.show_message("info", "Cancelled", "Nothing was written.")
+            return
+        if error is not None:
+            self.error.set_error(describe_error(error, path))
+            return
         self._folder = path.parent
         if self.settings is not None:
             for key in (FOLDER_KEY, self._project_key):
                 if key is not None:
                     self.settings.setValue(key, str(path.parent.resolve()))
+        self._succeeded = True
         self.banner.show_message("success", "Exported", message)
         self.exported.emit(kind, str(path))
-        return True
+
+    def reject(self) -> None:
+        """Close — not while an export is being written (Cancel stops it)."""
+        if self.busy:
+            self.cancel()
+            return
+        super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self.busy:
+            self.cancel()
+            event.ignore()
+            return
+        super().closeEvent(event)

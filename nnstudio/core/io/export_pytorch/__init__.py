@@ -29,6 +29,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -288,9 +289,19 @@ def _readme(title: str, has_weights: bool, has_source: bool, settings: dict,
     return "\n".join(lines)
 
 
+class Cancelled(Exception):  # noqa: N818 (a request, not a failure)
+    """The export was cancelled: nothing was written."""
+
+
+def _go_on(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise Cancelled
+
+
 def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
                    copy_data: bool = False, prepared: Any = None,
-                   run_record: Any = None) -> Path:
+                   run_record: Any = None,
+                   cancelled: Callable[[], bool] | None = None) -> Path:
     """Write the PyTorch project for ``project`` and/or a trained ``model``.
 
     Parameters
@@ -313,6 +324,9 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
         A recorded run (:class:`~nnstudio.core.insight.replay.RunRecord`, e.g.
         ``project.replay_record()``): ``init_weights.npz`` becomes that run's initial
         weights instead of the initialization of the training seed.
+    cancelled:
+        Asked between the steps (the data, the weights, before the folder is put in place):
+        True stops with :class:`Cancelled`, and nothing is written.
     """
     if project is None and model is None:
         raise ExportError("give a project or a model to export")
@@ -371,8 +385,10 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
             for name in STATIC:
                 shutil.copyfile(FILES / name, tmp / name)
             (tmp / "model.py").write_text(code.source, encoding="utf-8")
+            _go_on(cancelled)
             data_spec = _data_files(project, prepared, tmp, dest, copy_data) \
                 if project is not None else _model_only_data(model)
+            _go_on(cancelled)
             _write_json(tmp / "data.json", data_spec)
             _write_json(tmp / "training.json", settings)
             _write_json(tmp / "export.json", info)
@@ -384,6 +400,7 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
             (tmp / "README.md").write_text(
                 _readme(title, model is not None, data_spec["source"] is not None, settings,
                         f"layers: {model_text}"), encoding="utf-8")
+            _go_on(cancelled)  # the last moment: after it the folder is put in place
     except OSError as e:
         raise ExportError(f"cannot be written ({e.strerror or e})", where) from None
     except NNStudioError as e:
@@ -393,13 +410,14 @@ def export_pytorch(folder: str | Path, project: Any = None, model: Any = None,
 
 def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None,
                         prepared: Any = None, run_record: Any = None,
-                        project: Any = None) -> Path:
+                        project: Any = None,
+                        cancelled: Callable[[], bool] | None = None) -> Path:
     """The GUI's export: the current model, with the loaded data's source and split when
     there is one (``dataset_spec``, its ``prepared`` data), starting from the recorded run's
     initial weights when ``run_record`` fits the model. ``project`` (the open one) gives the
     title and the path ``import-run`` brings the result back to."""
     if dataset_spec is None or prepared is None:
-        return export_pytorch(folder, model=model)
+        return export_pytorch(folder, model=model, cancelled=cancelled)
     from nnstudio.core.io.project import Project
 
     config = TrainingConfig.from_dict(
@@ -415,7 +433,7 @@ def export_from_session(folder: str | Path, model: Any, dataset_spec: Any = None
         except (ExportError, NNStudioError, KeyError, TypeError):
             run_record = None  # a run of another network: start from the seed's weights
     return export_pytorch(folder, project=project, model=model, prepared=prepared,
-                          run_record=run_record)
+                          run_record=run_record, cancelled=cancelled)
 
 
 def _heads_and_columns(project: Any, prepared: Any, model: Any, net: Network
