@@ -100,13 +100,9 @@ class LayerNorm(Layer):
         ``inv·(dxc − x̂·mean(dxc ⊙ x̂))`` (the rows of ``x̂`` sum to 0, so the mean of
         ``dx̂ ⊙ x̂`` is that of ``dxc ⊙ x̂``). ``γ`` and ``β``'s gradients are the consumer's
         business."""
-        f = dxc.shape[-1]
-        g2 = dxc.reshape(-1, f)
-        m = g2.shape[0]
+        g2, xhat, inv, sq = self._saved(dxc)
+        m, f = g2.shape
         dt = self.dtype
-        xhat = self._buf.get("xhat", (m, f), dt)
-        inv = self._buf.get("inv", (m, 1), dt)
-        sq = self._buf.get("sq", (m, f), dt)
         b = self._buf.get("b", (m, 1), dt)
         np.multiply(g2, xhat, out=sq)
         self._row_mean(sq, b)
@@ -117,14 +113,20 @@ class LayerNorm(Layer):
         np.multiply(d2, inv, out=d2)
         return dx
 
-    def _backward(self, grad):
+    def _saved(self, grad: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(g (M, F), x̂ (M, F), inv (M, 1), scratch (M, F))``: the gradient as rows and what
+        the last forward pass kept of them."""
         f = grad.shape[-1]
         g2 = grad.reshape(-1, f)
         m = g2.shape[0]
         dt = self.dtype
-        xhat = self._buf.get("xhat", (m, f), dt)
-        inv = self._buf.get("inv", (m, 1), dt)
-        sq = self._buf.get("sq", (m, f), dt)
+        return (g2, self._buf.get("xhat", (m, f), dt), self._buf.get("inv", (m, 1), dt),
+                self._buf.get("sq", (m, f), dt))
+
+    def _backward(self, grad):
+        g2, xhat, inv, sq = self._saved(grad)
+        m, f = g2.shape
+        dt = self.dtype
         np.multiply(g2, xhat, out=sq)
         self._col_sum(sq, self.grads["gamma"])
         self._col_sum(g2, self.grads["beta"])
