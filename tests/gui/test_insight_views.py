@@ -389,3 +389,13 @@ def test_boundary_of_a_one_output_sigmoid_classifier():
     bx, by = class_boundaries(probs, xs, ys)
     assert len(bx) > 0 and np.allclose(bx, 0.0, atol=0.06)  # the vertical line x = 0
     assert by.min() <= -0.9 and by.max() >= 0.9  # across the whole plot
+
+
+def test_a_log_gradient_axis_labels_whole_decades_only():
+    from nnstudio.gui.insight.stats_view import decade_ticks
+
+    major, minor = decade_ticks(-1.0, 1.0)
+    assert [label for _, label in major] == ["0.1", "1", "10"]
+    assert [v for v, _ in major] == [-1.0, 0.0, 1.0]
+    assert len(minor) == 16 and all(label == "" for _, label in minor)  # 2…9 in two decades
+    assert all(-1.0 < v < 1.0 for v, _ in minor)

@@ -247,6 +247,8 @@ def layer_stats(
         if kernel is None:
             kernel = next(iter(layer.params.values()))
         act_id, act = activation_of(net, node_id)
+        if act_id is None and layer.type_name in RECURRENT:
+            act = "hidden state"  # not a linear output: the state h the layer computes
         out = np.asarray(net.values[act_id or node_id], np.float64)
         per_unit = out.reshape(out.shape[0], out.shape[1], -1) if out.ndim > 1 else out[:, None]
         n_units = per_unit.shape[1]

@@ -57,6 +57,17 @@ def stats_job(net, x, y, loss, heads=None):
     return layer_stats(net, x, y, loss, heads=heads)
 
 
+def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Ticks of a log axis spanning the decades ``lo``…``hi`` (log10 units): a label on each
+    power of ten, unlabelled ticks at 2…9 between (pyqtgraph labels those too when the axis
+    spans few decades, and in a short plot they pile up)."""
+    decades = range(math.floor(lo), math.ceil(hi) + 1)
+    major = [(float(d), f"{10.0 ** d:g}") for d in decades]
+    minor = [(d + math.log10(k), "") for d in decades for k in range(2, 10)
+             if d + math.log10(k) < hi]
+    return [major, minor]
+
+
 class StatsView(InsightView):
     """Histograms, a per-layer table, gradient norms over training and warnings."""
 
@@ -242,6 +253,8 @@ class StatsView(InsightView):
         if log != self._log:  # a log axis only when the norms span a decade or more
             self._log = log
             self.g_plot.setLogMode(False, log)
+            if not log:
+                self.g_plot.getAxis("left").setTicks(None)  # pyqtgraph's own again
         for i, (node, values) in enumerate(norms.items()):
             curve = self.g_curves.get(node)
             if curve is None:
@@ -253,4 +266,6 @@ class StatsView(InsightView):
             lo, hi = float(positive.min()), float(positive.max())
             yr = (nice_range(math.log10(lo), math.log10(hi), log=True) if log
                   else nice_range(0.0, hi * 1.05))
+            if log:
+                self.g_plot.getAxis("left").setTicks(decade_ticks(*yr))
             set_ranges(self.g_plot, nice_range(0.0, max(float(steps[-1]), 1.0)), yr)

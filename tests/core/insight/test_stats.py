@@ -119,6 +119,7 @@ def test_a_last_state_that_forgot_the_sequence_is_pointed_out(kind):
     assert len(said) == 1 and said[0].node_id == "n0"
     assert "return_sequences" in said[0].text and "GlobalAvgPool1D" in said[0].text
     assert stats.layer("n0").sample_spread < 0.05
+    assert stats.layer("n0").activation == "hidden state"  # not "Linear"
     stats, said = advice(sound, [{"type": kind, "units": 16}])
     assert not said and stats.layer("n0").sample_spread > 0.2
     stats, said = advice(padded, [{"type": kind, "units": 16, "return_sequences": True},
