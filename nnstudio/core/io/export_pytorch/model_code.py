@@ -111,52 +111,15 @@ def render_model(spec: NetworkSpec, input_shape: tuple[int, ...], loss: str,
         spec, order, attrs, shapes, convs, masks, mask_names,
         lambda node_id: (tuple(input_shape), "x", []), output_id if fused else None)
     forward_lines.append(f"        return {attrs[output_id]}")
-    nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
     fused_doc = (
         f"\n\n        With ``logits=True`` the values before the final {fused} (the loss is\n"
         f"        computed from them, as nnstudio does).\n        " if fused else ""
     )
-    in_text = ", ".join(map(str, input_shape))
-    out_text = ", ".join(map(str, shapes[output_id]))
-    source = f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
-
-An ``nn.Module`` equal to the canvas graph: one attribute per node, and ``forward`` runs them
-in nnstudio's execution order. Weights in nnstudio's layout load with
-``nnstudio_layers.load_weights(model, "weights.npz")``.
-"""
-
-from __future__ import annotations
-
-import torch
-from torch import nn
-
-{imports}
-
-TITLE = {title!r}
-#: nnstudio node id → attribute of :class:`Net`, in execution order.
-NODES = {{
-{nodes}
-}}
-#: Shape of one prepared sample, and of one output.
-INPUT_SHAPE = {tuple(input_shape)!r}
-OUTPUT_SHAPE = {shapes[output_id]!r}
-#: The final activation the loss is fused with ("Softmax", "Sigmoid") or None.
-FUSED_ACTIVATION = {fused!r}
-
-
-class Net(nn.Module):
-    """x ``(N, {in_text})`` → ``(N, {out_text})``."""
-
-    NODES = NODES
-
-    def __init__(self):
-        super().__init__()
-{chr(10).join(init_lines)}
-
-    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """The network's output for a batch of prepared samples.{fused_doc}"""
-{chr(10).join(forward_lines)}
-'''
+    constants = ('#: The final activation the loss is fused with ("Softmax", "Sigmoid") or '
+                 f"None.\nFUSED_ACTIVATION = {fused!r}")
+    source = _module(title, imports, order, attrs, input_shape, shapes[output_id], "",
+                     constants, f"``(N, {', '.join(map(str, shapes[output_id]))})``",
+                     "torch.Tensor", "output", fused_doc, init_lines, forward_lines)
     return ModelCode(source, attrs, fused, shapes[output_id])
 
 
@@ -250,7 +213,6 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
         forward_lines.append("        if logits:")
         forward_lines.append(f"            return {result(True)}")
     forward_lines.append(f"        return {result(False)}")
-    nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
     targets = {(by_node[o]["target"] if o in by_node else o): shapes[o] for o in output_ids}
     out_shape = shapes[output_ids[0]]
     if several:
@@ -265,15 +227,39 @@ def _render_several(spec: NetworkSpec, input_shape: tuple[int, ...], title: str,
         "\n\n        With ``logits=True`` the outputs whose loss fuses with their final\n"
         "        Softmax/Sigmoid give the values before it (``HEADS``), as nnstudio "
         "computes\n        the loss.\n        " if fused_heads else "")
-    in_text = ", ".join(map(str, input_shape))
     column_map = {n: [int(c) for c in input_columns[n]] for n in col_names}
     head_map = [{k: h[k] for k in ("node", "target", "loss", "weight", "fused")}
                 for h in heads]
-    source = f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
+    about = (" ``forward(x)`` takes one prepared row per sample:\n"
+             f"{takes}. It returns {returns}.")
+    constants = (f"#: Input id → the columns of the prepared row it takes.\n"
+                 f"INPUT_COLUMNS = {column_map!r}\n"
+                 f"#: Target → the shape of one sample's output.\n"
+                 f"OUTPUT_SHAPES = {targets!r}\n"
+                 f"#: The outputs: node, target, loss, weight and the activation the loss "
+                 f"fuses with.\nHEADS = {_lines(head_map)}\n"
+                 f"#: The final activation the loss is fused with (one output), or None.\n"
+                 f"FUSED_ACTIVATION = {single_fused!r}")
+    source = _module(title, imports, order, attrs, input_shape, out_shape, about, constants,
+                     returns, rtype, "outputs", fused_doc, init_lines, forward_lines)
+    code = ModelCode(source, attrs, single_fused, out_shape,
+                     {o: shapes[o] for o in output_ids} if several else None)
+    return code
+
+
+def _module(title: str, imports: str, order: list[str], attrs: dict[str, str],
+            input_shape: tuple[int, ...], out_shape: tuple[int, ...], about: str,
+            constants: str, returns: str, rtype: str, output_word: str, fused_doc: str,
+            init_lines: list[str], forward_lines: list[str]) -> str:
+    """The text of ``model.py``: the module docstring (``about`` says what ``forward`` takes
+    and returns when that is more than one sample in, one output out), the constants
+    (``constants`` after the shapes), ``Net``."""
+    nodes = "\n".join(f"    {node_id!r}: {attrs[node_id]!r}," for node_id in order)
+    in_text = ", ".join(map(str, input_shape))
+    return f'''"""A network exported from nnstudio {__version__} (its title: ``TITLE``).
 
 An ``nn.Module`` equal to the canvas graph: one attribute per node, and ``forward`` runs them
-in nnstudio's execution order. ``forward(x)`` takes one prepared row per sample:
-{takes}. It returns {returns}. Weights in nnstudio's layout load with
+in nnstudio's execution order.{about} Weights in nnstudio's layout load with
 ``nnstudio_layers.load_weights(model, "weights.npz")``.
 """
 
@@ -292,14 +278,7 @@ NODES = {{
 #: Shape of one prepared sample, and of one output.
 INPUT_SHAPE = {tuple(input_shape)!r}
 OUTPUT_SHAPE = {out_shape!r}
-#: Input id → the columns of the prepared row it takes.
-INPUT_COLUMNS = {column_map!r}
-#: Target → the shape of one sample's output.
-OUTPUT_SHAPES = {targets!r}
-#: The outputs: node, target, loss, weight and the activation the loss fuses with.
-HEADS = {_lines(head_map)}
-#: The final activation the loss is fused with (one output), or None.
-FUSED_ACTIVATION = {single_fused!r}
+{constants}
 
 
 class Net(nn.Module):
@@ -312,12 +291,9 @@ class Net(nn.Module):
 {chr(10).join(init_lines)}
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> {rtype}:
-        """The network's outputs for a batch of prepared samples.{fused_doc}"""
+        """The network's {output_word} for a batch of prepared samples.{fused_doc}"""
 {chr(10).join(forward_lines)}
 '''
-    code = ModelCode(source, attrs, single_fused, out_shape,
-                     {o: shapes[o] for o in output_ids} if several else None)
-    return code
 
 
 def _converters(spec: NetworkSpec, order: list[str], attrs: dict[str, str],
