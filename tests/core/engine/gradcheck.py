@@ -231,3 +231,28 @@ def step_allocations(net: Network, x: np.ndarray, grad: np.ndarray) -> tuple[int
     finally:
         tracemalloc.stop()
     return current - base, peak - base
+
+
+def fusion_pair(spec: NetworkSpec, shape: tuple[int, ...], dtype, seed: int = 3
+                ) -> tuple[Network, Network]:
+    """The same network built with the execution plan's rewrites (``fusion``) and without."""
+    from nnstudio.core.engine import fusion
+
+    fused = Network(spec, shape, dtype=dtype, seed=seed)
+    saved = fusion.ENABLED
+    fusion.ENABLED = False
+    try:
+        plain = Network(spec, shape, dtype=dtype, seed=seed)
+    finally:
+        fusion.ENABLED = saved
+    return fused, plain
+
+
+def training_step(net: Network, x: np.ndarray, g_out: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``(output, gradient buffer, every node's value)`` of one forward and backward pass
+    with ``g_out`` as the output's gradient (copies)."""
+    y = net.forward(x, training=True).copy()
+    net.backward(g_out)
+    values = {k: np.array(v) for k, v in net.values.items()}
+    return y, net.grads.copy(), values

@@ -10,26 +10,12 @@ from nnstudio.core.engine import Network, fusion
 from nnstudio.core.engine.conv import Conv2D
 from nnstudio.core.engine.network import NetworkSpec
 from nnstudio.core.insight.feature_maps import feature_maps
-from tests.core.engine.gradcheck import chain, check_network_gradients
-
-
-def _pair(spec, shape, dtype, seed=3):
-    """The same network built with and without the rewrites."""
-    fused = Network(spec, shape, dtype=dtype, seed=seed)
-    saved = fusion.ENABLED
-    fusion.ENABLED = False
-    try:
-        plain = Network(spec, shape, dtype=dtype, seed=seed)
-    finally:
-        fusion.ENABLED = saved
-    return fused, plain
-
-
-def _step(net, x, g_out):
-    y = net.forward(x, training=True).copy()
-    net.backward(g_out)
-    values = {k: np.array(v) for k, v in net.values.items()}
-    return y, net.grads.copy(), values
+from tests.core.engine.gradcheck import (
+    chain,
+    check_network_gradients,
+    fusion_pair,
+    training_step,
+)
 
 
 def _fused_convs(net) -> set[str]:
@@ -104,7 +90,7 @@ FUSED_CONVS = [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1]
 def test_relu_then_max_pool_runs_reordered_with_identical_results(case, dtype):
     layers, shape = CNN_CASES[case]
     spec = chain(layers + [{"type": "Flatten"}, {"type": "Dense", "units": 3}])
-    fused, plain = _pair(spec, shape, dtype)
+    fused, plain = fusion_pair(spec, shape, dtype)
     assert len(_fused_convs(fused)) == FUSED_CONVS[case]
     relus = {k for k, layer in fused.layers.items() if layer.type_name == "ReLU"
              and fused.layers[fused.succ[k][0]].type_name == "MaxPool2D"}
@@ -113,8 +99,8 @@ def test_relu_then_max_pool_runs_reordered_with_identical_results(case, dtype):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, *shape)).astype(dtype)
     g = rng.normal(size=(4, 3)).astype(dtype)
-    y1, grads1, values1 = _step(fused, x, g)
-    y2, grads2, values2 = _step(plain, x, g)
+    y1, grads1, values1 = training_step(fused, x, g)
+    y2, grads2, values2 = training_step(plain, x, g)
     # A fused convolution (engine/convpool.py) sums its products in another order.
     same = _same if not _fused_convs(fused) else _close(dtype)
     same(y1, y2)
@@ -140,7 +126,7 @@ def test_reordering_keeps_gradients_on_ties_exactly(kernel, channels, conv_pool,
     spec = chain([{"type": "Conv2D", "filters": 2, "kernel_size": kernel, "padding": "same"},
                   {"type": "ReLU"}, {"type": "MaxPool2D"}, {"type": "Flatten"},
                   {"type": "Dense", "units": 2}])
-    fused, plain = _pair(spec, (channels, 6, 6), dtype)
+    fused, plain = fusion_pair(spec, (channels, 6, 6), dtype)
     assert len(_fused_convs(fused)) == conv_pool
     c = kernel // 2
     for net in (fused, plain):  # the convolution copies channel 0, and its negative
@@ -154,8 +140,8 @@ def test_reordering_keeps_gradients_on_ties_exactly(kernel, channels, conv_pool,
     x[2, 0, 2:4, 2:4] = [[-1.0, 0.0], [0.0, 2.0]]
     x[2, 0, 4:, 4:] = [[0.0, 2.0], [2.0, 2.0]]
     g = np.random.default_rng(2).normal(size=(3, 2)).astype(dtype)
-    y1, grads1, values1 = _step(fused, x, g)
-    y2, grads2, values2 = _step(plain, x, g)
+    y1, grads1, values1 = training_step(fused, x, g)
+    y2, grads2, values2 = training_step(plain, x, g)
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(values1["n1"], values2["n1"])
     # A fused convolution sums its parameter gradients in another order: a tie sent to the
@@ -204,7 +190,7 @@ def test_feature_maps_show_the_true_outputs_of_a_reordered_and_fused_network():
                   {"type": "MaxPool2D"}, {"type": "Conv2D", "filters": 6, "kernel_size": 3},
                   {"type": "ReLU"}, {"type": "MaxPool2D"}, {"type": "Flatten"},
                   {"type": "Dense", "units": 2}])
-    fused, plain = _pair(spec, (1, 16, 17), np.float32)
+    fused, plain = fusion_pair(spec, (1, 16, 17), np.float32)
     assert _fused_convs(fused) == {"n3"}
     x = np.random.default_rng(5).normal(size=(1, 16, 17)).astype(np.float32)
     a, b = feature_maps(fused, x), feature_maps(plain, x)

@@ -8,41 +8,35 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnstudio.core.engine import Network, NetworkSpec, fusion
+from nnstudio.core.engine import Network, NetworkSpec
 from nnstudio.core.graph.text_templates import transformer_network
-from tests.core.engine.gradcheck import chain, check_network_gradients
+from tests.core.engine.gradcheck import (
+    chain,
+    check_network_gradients,
+    fusion_pair,
+    training_step,
+)
 
 
-def _build(spec, shape, dtype, enabled: bool, seed=3) -> Network:
-    saved = fusion.ENABLED
-    fusion.ENABLED = enabled
-    try:
-        net = Network(spec, shape, dtype=dtype, seed=seed)
-    finally:
-        fusion.ENABLED = saved
-    # Untrained LayerNorms have γ = 1, β = 0 and biases 0: nothing to fold would be tested.
-    rng = np.random.default_rng(seed + 100)
-    for layer in net.layers.values():
-        for name, p in layer.params.items():
-            if name in ("gamma", "beta", "b", "bqkv", "bo"):
-                p[...] = rng.normal(1.0 if name == "gamma" else 0.0, 0.5, p.shape)
-    return net
-
-
-def _step(net, x, g):
-    y = net.forward(x, training=True).copy()
-    net.backward(g)
-    values = {k: np.array(v) for k, v in net.values.items()}
-    return y, net.grads.copy(), values
+def _pair(spec, shape, dtype, seed=3) -> tuple[Network, Network]:
+    """:func:`fusion_pair` with LayerNorm γ, β and the biases drawn at random (the same in
+    both): untrained they are 1, 0 and 0, and nothing to fold would be tested."""
+    nets = fusion_pair(spec, shape, dtype, seed)
+    for net in nets:
+        rng = np.random.default_rng(seed + 100)
+        for layer in net.layers.values():
+            for name, p in layer.params.items():
+                if name in ("gamma", "beta", "b", "bqkv", "bo"):
+                    p[...] = rng.normal(1.0 if name == "gamma" else 0.0, 0.5, p.shape)
+    return nets
 
 
 def _compare(spec, shape, x, dtype, tol):
-    fused = _build(spec, shape, dtype, True)
-    plain = _build(spec, shape, dtype, False)
+    fused, plain = _pair(spec, shape, dtype)
     np.testing.assert_array_equal(fused.params, plain.params)
     g = np.random.default_rng(9).normal(size=plain.forward(x).shape).astype(dtype)
-    yf, gf, vf = _step(fused, x, g)
-    yp, gp, vp = _step(plain, x, g)
+    yf, gf, vf = training_step(fused, x, g)
+    yp, gp, vp = training_step(plain, x, g)
     np.testing.assert_allclose(yf, yp, rtol=tol, atol=tol)
     np.testing.assert_allclose(gf, gp, rtol=tol, atol=tol * np.abs(gp).max())
     assert vf.keys() == vp.keys()
