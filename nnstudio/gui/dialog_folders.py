@@ -25,15 +25,34 @@ def _main_window(widget: QWidget | None) -> Any:
     return None
 
 
-def start_folder(widget: QWidget | None, kind: str) -> Path:
-    """The folder a dialog for ``kind`` files opened from ``widget`` starts in."""
+#: Settings keys that predate these helpers (kept, so a remembered folder is not lost).
+_LEGACY_KEYS = {"export": "export/folder"}
+
+
+def _keys(window: Any, kind: str, per_project: bool) -> tuple[str, str | None]:
+    """``(key of the kind, key of the kind for the open project or None)``."""
+    key = _LEGACY_KEYS.get(kind, f"dialogs/{kind}")
+    project = getattr(window.session.project, "path", None)
+    return key, (f"{key}:{Path(project).resolve()}" if per_project and project else None)
+
+
+def start_folder(widget: QWidget | None, kind: str, per_project: bool = False) -> Path:
+    """The folder a dialog for ``kind`` files opened from ``widget`` starts in.
+
+    ``per_project``: the folder last chosen for ``kind`` *in this project* comes first, then
+    the project's folder, then the one last chosen in any project (the export dialog: each
+    project's exports go where that project's went)."""
     window = _main_window(widget)
     candidates: list[str] = []
     if window is not None:
-        candidates.append(str(window.settings.value(f"dialogs/{kind}", "") or ""))
+        def remembered(key: str | None) -> str:
+            return str(window.settings.value(key, "") or "") if key else ""
+
+        key, project_key = _keys(window, kind, per_project)
         project = getattr(window.session.project, "path", None)
-        if project:
-            candidates.append(str(Path(project).parent))
+        here = str(Path(project).parent) if project else ""
+        candidates = ([remembered(project_key), here, remembered(key)] if per_project
+                      else [remembered(key), here])
     for c in candidates:
         if c and Path(c).is_dir():
             return Path(c)
@@ -46,11 +65,15 @@ def start_path(widget: QWidget | None, kind: str, name: str = "") -> str:
     return str(folder / name) if name else str(folder)
 
 
-def remember(widget: QWidget | None, kind: str, path: str) -> None:
-    """Keep the folder of ``path`` (a chosen file, or a chosen folder itself) for ``kind``."""
+def remember(widget: QWidget | None, kind: str, path: str | Path,
+             per_project: bool = False) -> None:
+    """Keep the folder of ``path`` (a chosen file, or a chosen folder itself) for ``kind``
+    (and, ``per_project``, for ``kind`` in the open project)."""
     window = _main_window(widget)
     if window is None or not path:
         return
     p = Path(path)
-    folder = p if p.is_dir() else p.parent
-    window.settings.setValue(f"dialogs/{kind}", str(folder.resolve()))
+    folder = str((p if p.is_dir() else p.parent).resolve())
+    for key in _keys(window, kind, per_project):
+        if key is not None:
+            window.settings.setValue(key, folder)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.errors import NNStudioError
 from nnstudio.core.fileaccess import expand_user
 from nnstudio.core.io.export_pytorch import Cancelled
+from nnstudio.gui.dialog_folders import remember, start_folder
 from nnstudio.gui.panels.workflow_widgets import Banner, FieldError
 from nnstudio.gui.session import Session
 from nnstudio.gui.theme import current_theme
@@ -59,8 +60,6 @@ FORMATS = {
 }
 
 
-#: Settings key of the folder of the last export.
-FOLDER_KEY = "export/folder"
 
 
 def base_name(filename: str) -> str:
@@ -207,21 +206,10 @@ class ExportDialog(QDialog):
         # dialogs and sessions), else the project's own folder, else the last export's of
         # any project, else home; named after the project: an export of
         # house_price.nnsproj is house_price.onnx, not model.onnx.
-        self.settings = getattr(parent, "settings", None)
-        project = getattr(getattr(parent, "project", None), "path", None)
-        self._project_key = f"{FOLDER_KEY}:{Path(project).resolve()}" if project else None
-        candidates = [self._remembered(self._project_key),
-                      str(Path(project).parent) if project else "",
-                      self._remembered(FOLDER_KEY)]
-        self._folder = next((Path(c) for c in candidates if c and Path(c).is_dir()),
-                            Path.home())
+        self._folder = start_folder(self, "export", per_project=True)
+        project = getattr(session.project, "path", None)
         self._name = Path(project).stem if project else "model"
         self.radios["npz"].setChecked(True)
-
-    def _remembered(self, key: str | None) -> str:
-        if key is None or self.settings is None:
-            return ""
-        return str(self.settings.value(key, "") or "")
 
     def kind(self) -> str:
         return next(k for k, r in self.radios.items() if r.isChecked())
@@ -350,10 +338,7 @@ class ExportDialog(QDialog):
             self.error.set_error(describe_error(error, path))
             return
         self._folder = path.parent
-        if self.settings is not None:
-            for key in (FOLDER_KEY, self._project_key):
-                if key is not None:
-                    self.settings.setValue(key, str(path.parent.resolve()))
+        remember(self, "export", path.parent, per_project=True)  # a NumPy export is a folder
         self._succeeded = True
         self.banner.show_message("success", "Exported", message)
         self.exported.emit(kind, str(path))
